@@ -1,0 +1,112 @@
+# cutover — blue/green EKS migrations on Temporal.
+# `make help` lists the targets. Every tool a target needs is installed by
+# the target itself: Go tools into bin/, moto into .venv/, etcd from Debian.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+GO            ?= go
+BIN           := $(CURDIR)/bin
+VENV          := $(CURDIR)/.venv
+TEMPORAL_CLI_VERSION := v1.5.1
+KUBE_VERSION  := v1.31.14
+MOTO_VERSION  := 5.1.22
+WORKFLOWCHECK_VERSION := v0.6.0
+GOLANGCI_VERSION := v2.1.6
+TEMPORAL_ADDRESS ?= 127.0.0.1:7233
+TEMPORAL_UI_PORT ?= 8233
+DEV_DB        ?= $(CURDIR)/.sandbox/temporal-dev.db
+
+export PATH := $(BIN):$(PATH)
+export CUTOVER_TOOLS_DIR := $(BIN)
+export CUTOVER_VENV := $(VENV)
+
+.PHONY: help
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_\/.-]+:.*##/ {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+##@ Tools (cached in bin/ and .venv/)
+
+.PHONY: tools
+tools: $(BIN)/temporal $(BIN)/kube-apiserver etcd $(VENV)/bin/moto_server ## Install every tool the tests and the demo need
+
+$(BIN)/temporal:
+	@echo ">> installing Temporal CLI $(TEMPORAL_CLI_VERSION) into bin/ (go install)"
+	@mkdir -p $(BIN)
+	@GOBIN=$(BIN) $(GO) install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION) \
+		|| { echo "!! Temporal CLI: go install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION) failed (is the Go module proxy reachable?)" >&2; exit 1; }
+
+$(BIN)/kube-apiserver: tools/kube/go.mod tools/kube/go.sum
+	@echo ">> building kube-apiserver $(KUBE_VERSION) into bin/ (tools/kube module; a few minutes the first time)"
+	@mkdir -p $(BIN)
+	@cd tools/kube && CGO_ENABLED=0 $(GO) build -o $(BIN)/kube-apiserver \
+		-ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$(KUBE_VERSION) -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=31 -X k8s.io/component-base/version.gitTreeState=clean" \
+		k8s.io/kubernetes/cmd/kube-apiserver \
+		|| { echo "!! kube-apiserver: build of k8s.io/kubernetes/cmd/kube-apiserver in tools/kube failed" >&2; exit 1; }
+
+.PHONY: etcd
+etcd: ## Install etcd (Debian etcd-server) if it is not on PATH
+	@if command -v etcd >/dev/null 2>&1; then echo ">> etcd: $$(etcd --version | head -1)"; else \
+		echo ">> installing etcd-server with apt-get"; \
+		SUDO=; if [ "$$(id -u)" != 0 ]; then SUDO=sudo; fi; \
+		{ $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq etcd-server >/dev/null; } \
+		|| { echo "!! etcd: apt-get install etcd-server failed" >&2; exit 1; }; \
+		echo ">> etcd: $$(etcd --version | head -1)"; fi
+
+$(VENV)/bin/moto_server:
+	@echo ">> installing moto[server]==$(MOTO_VERSION) into .venv/"
+	@python3 -m venv $(VENV) || { echo "!! moto: python3 -m venv failed (install python3-venv)" >&2; exit 1; }
+	@$(VENV)/bin/pip install -q 'moto[server]==$(MOTO_VERSION)' \
+		|| { echo "!! moto: pip install 'moto[server]==$(MOTO_VERSION)' failed" >&2; exit 1; }
+
+$(BIN)/workflowcheck:
+	@echo ">> installing workflowcheck $(WORKFLOWCHECK_VERSION) into bin/"
+	@GOBIN=$(BIN) $(GO) install go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION)
+
+##@ Development
+
+.PHONY: build
+build: ## Build cutover (CLI) and cutover-worker into bin/
+	$(GO) build -o $(BIN)/cutover ./starter
+	$(GO) build -o $(BIN)/cutover-worker ./worker
+
+.PHONY: dev
+dev: $(BIN)/temporal build ## Start a Temporal dev server (UI on :8233) and the worker
+	@mkdir -p $(dir $(DEV_DB))
+	@echo ">> Temporal dev server on $(TEMPORAL_ADDRESS), UI on http://127.0.0.1:$(TEMPORAL_UI_PORT), state in $(DEV_DB)"
+	@trap 'kill 0' EXIT INT TERM; \
+	$(BIN)/temporal server start-dev --ip 127.0.0.1 --port $(lastword $(subst :, ,$(TEMPORAL_ADDRESS))) \
+		--ui-port $(TEMPORAL_UI_PORT) --db-filename $(DEV_DB) --log-level warn \
+		--search-attribute CutoverPhase=Keyword & \
+	until $(BIN)/temporal operator cluster health --address $(TEMPORAL_ADDRESS) >/dev/null 2>&1; do sleep 0.5; done; \
+	echo ">> worker starting (Ctrl-C stops everything)"; \
+	TEMPORAL_ADDRESS=$(TEMPORAL_ADDRESS) $(BIN)/cutover-worker & \
+	wait
+
+##@ Quality
+
+.PHONY: test
+test: tools ## Run the whole test suite (unit, replay, integration against real servers)
+	$(GO) vet ./...
+	$(MAKE) --no-print-directory workflowcheck
+	$(GO) test -count=1 -timeout 20m ./...
+
+.PHONY: workflowcheck
+workflowcheck: $(BIN)/workflowcheck ## Check workflow code for non-determinism
+	$(BIN)/workflowcheck ./workflows/...
+
+.PHONY: lint
+lint: $(BIN)/workflowcheck ## gofmt, go vet and workflowcheck
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(BIN)/workflowcheck ./workflows/...
+
+.PHONY: bench
+bench: tools ## Run benchmarks and print their figures
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+.PHONY: clean
+clean: ## Remove built binaries and the sandbox state (keeps the tool cache)
+	rm -f $(BIN)/cutover $(BIN)/cutover-worker
+	rm -rf .sandbox

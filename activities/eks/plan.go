@@ -1,0 +1,88 @@
+package eks
+
+import (
+	"maps"
+	"slices"
+
+	"github.com/cutover-dev/cutover/internal/spec"
+)
+
+// Tags cutover puts on what it creates.
+const (
+	TagManagedBy  = "cutover.dev/managed-by"
+	TagMigration  = "cutover.dev/migration"
+	TagCopiedFrom = "cutover.dev/copied-from"
+)
+
+// PlanGreen is the pure planner: from blue as observed and the spec, the
+// green cluster to build. It runs in workflow code, so it must stay
+// deterministic (no I/O, no clock, no map iteration that affects output order).
+func PlanGreen(blue ClusterDescription, s spec.MigrationSpec) GreenPlan {
+	g := ClusterDescription{
+		Name:       s.Green.ClusterName,
+		Region:     blue.Region,
+		Version:    s.Green.KubernetesVersion,
+		RoleARN:    blue.RoleARN,
+		VPC:        blue.VPC,
+		Encryption: slices.Clone(blue.Encryption),
+		Access:     blue.Access,
+	}
+	g.VPC.SubnetIDs = slices.Clone(blue.VPC.SubnetIDs)
+	g.VPC.SecurityGroupIDs = slices.Clone(blue.VPC.SecurityGroupIDs)
+	g.VPC.PublicAccessCIDRs = slices.Clone(blue.VPC.PublicAccessCIDRs)
+	o := s.Green.Overrides
+	if o.RoleARN != "" {
+		g.RoleARN = o.RoleARN
+	}
+	if len(o.SubnetIDs) > 0 {
+		g.VPC.SubnetIDs = slices.Clone(o.SubnetIDs)
+	}
+	if len(o.SecurityGroupIDs) > 0 {
+		g.VPC.SecurityGroupIDs = slices.Clone(o.SecurityGroupIDs)
+	}
+	c := s.Green.Copy
+	if c.Logging == nil || *c.Logging {
+		g.Logging = slices.Clone(blue.Logging)
+	}
+	g.Tags = map[string]string{}
+	if c.Tags == nil || *c.Tags {
+		maps.Copy(g.Tags, blue.Tags)
+	}
+	maps.Copy(g.Tags, o.Tags)
+	g.Tags[TagManagedBy] = "cutover"
+	g.Tags[TagMigration] = s.Name
+	g.Tags[TagCopiedFrom] = blue.Name
+	if c.AccessEntries == nil || *c.AccessEntries {
+		g.AccessEntries = slices.Clone(blue.AccessEntries)
+	}
+	if c.Addons == nil || *c.Addons {
+		for _, a := range blue.Addons {
+			// The version is chosen for the target Kubernetes version by
+			// EnsureAddons; blue's configuration values are carried over.
+			g.Addons = append(g.Addons, Addon{Name: a.Name, ConfigurationValues: a.ConfigurationValues, ServiceAccountRoleARN: a.ServiceAccountRoleARN})
+		}
+	}
+	if c.NodeGroups == nil || *c.NodeGroups {
+		for _, ng := range blue.NodeGroups {
+			n := ng
+			n.Version = s.Green.KubernetesVersion
+			n.ReleaseVersion = ""
+			n.Status = ""
+			n.SubnetIDs = slices.Clone(ng.SubnetIDs)
+			n.InstanceTypes = slices.Clone(ng.InstanceTypes)
+			if len(o.NodeGroupInstanceTypes) > 0 && ng.LaunchTemplate == nil {
+				n.InstanceTypes = slices.Clone(o.NodeGroupInstanceTypes)
+			}
+			n.Labels = maps.Clone(ng.Labels)
+			n.Taints = slices.Clone(ng.Taints)
+			n.Tags = maps.Clone(ng.Tags)
+			if n.Tags == nil {
+				n.Tags = map[string]string{}
+			}
+			n.Tags[TagManagedBy] = "cutover"
+			n.Tags[TagMigration] = s.Name
+			g.NodeGroups = append(g.NodeGroups, n)
+		}
+	}
+	return GreenPlan{Cluster: g, CopiedFrom: blue.Name}
+}

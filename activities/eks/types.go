@@ -1,0 +1,235 @@
+package eks
+
+import "github.com/cutover-dev/cutover/internal/clusters"
+
+// VPCConfig is the control plane's network configuration.
+type VPCConfig struct {
+	SubnetIDs             []string `json:"subnetIds"`
+	SecurityGroupIDs      []string `json:"securityGroupIds,omitempty"`
+	EndpointPublicAccess  bool     `json:"endpointPublicAccess"`
+	EndpointPrivateAccess bool     `json:"endpointPrivateAccess"`
+	PublicAccessCIDRs     []string `json:"publicAccessCidrs,omitempty"`
+}
+
+// EncryptionConfig is one envelope-encryption setting.
+type EncryptionConfig struct {
+	KeyARN    string   `json:"keyArn"`
+	Resources []string `json:"resources"`
+}
+
+// AccessConfig is the cluster's authentication mode.
+type AccessConfig struct {
+	AuthenticationMode string `json:"authenticationMode,omitempty"`
+}
+
+// AccessPolicy associated with an access entry.
+type AccessPolicy struct {
+	PolicyARN  string   `json:"policyArn"`
+	ScopeType  string   `json:"scopeType"`
+	Namespaces []string `json:"namespaces,omitempty"`
+}
+
+// AccessEntry grants an IAM principal access to the cluster.
+type AccessEntry struct {
+	PrincipalARN     string         `json:"principalArn"`
+	Type             string         `json:"type,omitempty"`
+	Username         string         `json:"username,omitempty"`
+	KubernetesGroups []string       `json:"kubernetesGroups,omitempty"`
+	Policies         []AccessPolicy `json:"policies,omitempty"`
+}
+
+// Addon is an EKS add-on.
+type Addon struct {
+	Name                  string `json:"name"`
+	Version               string `json:"version,omitempty"`
+	ConfigurationValues   string `json:"configurationValues,omitempty"`
+	ServiceAccountRoleARN string `json:"serviceAccountRoleArn,omitempty"`
+}
+
+// Scaling of a node group.
+type Scaling struct {
+	Min     int32 `json:"min"`
+	Max     int32 `json:"max"`
+	Desired int32 `json:"desired"`
+}
+
+// Taint on a node group.
+type Taint struct {
+	Key    string `json:"key"`
+	Value  string `json:"value,omitempty"`
+	Effect string `json:"effect"`
+}
+
+// LaunchTemplate of a node group.
+type LaunchTemplate struct {
+	ID      string `json:"id,omitempty"`
+	Name    string `json:"name,omitempty"`
+	Version string `json:"version,omitempty"`
+}
+
+// UpdateConfig of a node group.
+type UpdateConfig struct {
+	MaxUnavailable           int32 `json:"maxUnavailable,omitempty"`
+	MaxUnavailablePercentage int32 `json:"maxUnavailablePercentage,omitempty"`
+}
+
+// NodeGroup is a managed node group.
+type NodeGroup struct {
+	Name           string            `json:"name"`
+	NodeRoleARN    string            `json:"nodeRoleArn"`
+	SubnetIDs      []string          `json:"subnetIds"`
+	InstanceTypes  []string          `json:"instanceTypes,omitempty"`
+	AMIType        string            `json:"amiType,omitempty"`
+	CapacityType   string            `json:"capacityType,omitempty"`
+	DiskSize       int32             `json:"diskSize,omitempty"`
+	Scaling        Scaling           `json:"scaling"`
+	Labels         map[string]string `json:"labels,omitempty"`
+	Taints         []Taint           `json:"taints,omitempty"`
+	LaunchTemplate *LaunchTemplate   `json:"launchTemplate,omitempty"`
+	UpdateConfig   *UpdateConfig     `json:"updateConfig,omitempty"`
+	Tags           map[string]string `json:"tags,omitempty"`
+	// Version is the Kubernetes version of the nodes.
+	Version string `json:"version,omitempty"`
+	// ReleaseVersion is the AMI release; empty in a plan means "resolve the
+	// newest for the target version from SSM".
+	ReleaseVersion string `json:"releaseVersion,omitempty"`
+	Status         string `json:"status,omitempty"`
+}
+
+// ClusterDescription is everything cutover reads from an EKS cluster.
+type ClusterDescription struct {
+	Name          string             `json:"name"`
+	Region        string             `json:"region"`
+	ARN           string             `json:"arn,omitempty"`
+	Version       string             `json:"version"`
+	Status        string             `json:"status"`
+	Endpoint      string             `json:"endpoint,omitempty"`
+	RoleARN       string             `json:"roleArn"`
+	VPC           VPCConfig          `json:"vpc"`
+	Logging       []string           `json:"logging,omitempty"`
+	Encryption    []EncryptionConfig `json:"encryption,omitempty"`
+	Tags          map[string]string  `json:"tags,omitempty"`
+	Access        AccessConfig       `json:"access"`
+	AccessEntries []AccessEntry      `json:"accessEntries,omitempty"`
+	Addons        []Addon            `json:"addons,omitempty"`
+	NodeGroups    []NodeGroup        `json:"nodeGroups,omitempty"`
+}
+
+// Ref returns the cluster's name and region.
+func (d ClusterDescription) Ref() clusters.Ref { return clusters.Ref{Name: d.Name, Region: d.Region} }
+
+// GreenPlan is the desired green cluster, computed by PlanGreen from blue's
+// description and the spec. It is what EnsureGreenCluster and friends make true.
+type GreenPlan struct {
+	Cluster ClusterDescription `json:"cluster"`
+	// CopiedFrom is blue's name, recorded as a tag on green.
+	CopiedFrom string `json:"copiedFrom"`
+}
+
+// DescribeInput names the cluster to describe.
+type DescribeInput struct {
+	Cluster clusters.Ref `json:"cluster"`
+}
+
+// InsightsInput asks for the upgrade readiness of a cluster.
+type InsightsInput struct {
+	Cluster       clusters.Ref `json:"cluster"`
+	TargetVersion string       `json:"targetVersion"`
+}
+
+// InsightsResult is what EKS says about moving to the target version.
+type InsightsResult struct {
+	Findings []Finding `json:"findings"`
+	// TargetStatus is the target version's support status (STANDARD_SUPPORT, EXTENDED_SUPPORT, UNSUPPORTED).
+	TargetStatus string `json:"targetStatus,omitempty"`
+	// EndOfStandardSupport of the target version, RFC 3339, if known.
+	EndOfStandardSupport string `json:"endOfStandardSupport,omitempty"`
+}
+
+// EnsureClusterInput creates or adopts green.
+type EnsureClusterInput struct {
+	Plan GreenPlan `json:"plan"`
+	// RequestToken is derived from the workflow run so a retried create is
+	// the same create.
+	RequestToken string `json:"requestToken"`
+}
+
+// EnsureClusterResult says what happened.
+type EnsureClusterResult struct {
+	ARN     string `json:"arn,omitempty"`
+	Status  string `json:"status"`
+	Created bool   `json:"created"`
+	Adopted bool   `json:"adopted"`
+}
+
+// WaitClusterInput waits for a cluster to be ACTIVE.
+type WaitClusterInput struct {
+	Cluster clusters.Ref `json:"cluster"`
+}
+
+// EnsureNodeGroupsInput creates green's node groups.
+type EnsureNodeGroupsInput struct {
+	Cluster       clusters.Ref `json:"cluster"`
+	TargetVersion string       `json:"targetVersion"`
+	NodeGroups    []NodeGroup  `json:"nodeGroups"`
+	RequestToken  string       `json:"requestToken"`
+}
+
+// EnsureNodeGroupsResult lists the node groups, created or adopted, once ACTIVE.
+type EnsureNodeGroupsResult struct {
+	NodeGroups []NodeGroup `json:"nodeGroups"`
+}
+
+// EnsureAddonsInput installs green's add-ons.
+type EnsureAddonsInput struct {
+	Cluster       clusters.Ref `json:"cluster"`
+	TargetVersion string       `json:"targetVersion"`
+	Addons        []Addon      `json:"addons"`
+}
+
+// EnsureAddonsResult lists the add-ons with the versions chosen.
+type EnsureAddonsResult struct {
+	Addons []Addon `json:"addons"`
+}
+
+// EnsureAccessEntriesInput copies access entries to green.
+type EnsureAccessEntriesInput struct {
+	Cluster clusters.Ref  `json:"cluster"`
+	Entries []AccessEntry `json:"entries"`
+}
+
+// EnsureAccessEntriesResult lists the principals now on green.
+type EnsureAccessEntriesResult struct {
+	Principals []string `json:"principals"`
+}
+
+// TrafficGuard tells the retire activity how to check that the cluster it
+// is about to delete no longer receives traffic.
+type TrafficGuard struct {
+	// Provider is "route53" or "cloudfront".
+	Provider string `json:"provider"`
+	// Route53: zone, record and the set identifier of this cluster's record.
+	HostedZoneID  string `json:"hostedZoneId,omitempty"`
+	RecordName    string `json:"recordName,omitempty"`
+	SetIdentifier string `json:"setIdentifier,omitempty"`
+	// CloudFront: distribution and this cluster's origin.
+	DistributionID string `json:"distributionId,omitempty"`
+	OriginID       string `json:"originId,omitempty"`
+}
+
+// RetireInput deletes a cluster.
+type RetireInput struct {
+	Cluster clusters.Ref `json:"cluster"`
+	// Role is "blue" or "green", for logs and the report.
+	Role string `json:"role"`
+	// Guard, when set, is checked before anything is deleted.
+	Guard *TrafficGuard `json:"guard,omitempty"`
+}
+
+// RetireResult lists what was deleted.
+type RetireResult struct {
+	DeletedAddons     []string `json:"deletedAddons,omitempty"`
+	DeletedNodeGroups []string `json:"deletedNodeGroups,omitempty"`
+	ClusterDeleted    bool     `json:"clusterDeleted"`
+	AlreadyGone       bool     `json:"alreadyGone"`
+}

@@ -1,0 +1,182 @@
+package spec
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+func boolPtr(b bool) *bool { return &b }
+
+// WithDefaults returns a copy of s with every unset field at its documented
+// default. It is pure and deterministic, so the workflow calls it directly.
+func (s MigrationSpec) WithDefaults() MigrationSpec {
+	if s.Green.ClusterName == "" && s.Blue.ClusterName != "" && s.Green.KubernetesVersion != "" {
+		s.Green.ClusterName = s.Blue.ClusterName + "-" + strings.ReplaceAll(s.Green.KubernetesVersion, ".", "-")
+	}
+	c := &s.Green.Copy
+	for _, p := range []**bool{&c.NodeGroups, &c.Addons, &c.AccessEntries, &c.Tags, &c.Logging} {
+		if *p == nil {
+			*p = boolPtr(true)
+		}
+	}
+	if s.Preflight.BlockOn == "" {
+		s.Preflight.BlockOn = "error"
+	}
+	if s.ArgoCD.Mode == "" {
+		s.ArgoCD.Mode = ArgoCDModeRetarget
+	}
+	if s.ArgoCD.Namespace == "" {
+		s.ArgoCD.Namespace = "argocd"
+	}
+	if s.ArgoCD.SyncTimeout == 0 {
+		s.ArgoCD.SyncTimeout = Duration(30 * time.Minute)
+	}
+	if s.Velero.Namespace == "" {
+		s.Velero.Namespace = "velero"
+	}
+	if s.Velero.RestorePVs == nil {
+		s.Velero.RestorePVs = boolPtr(true)
+	}
+	if s.Velero.ExistingResourcePolicy == "" {
+		s.Velero.ExistingResourcePolicy = "none"
+	}
+	if s.Velero.Timeout == 0 {
+		s.Velero.Timeout = Duration(time.Hour)
+	}
+	if s.Smoke.Kubernetes.WorkloadsReady == nil {
+		s.Smoke.Kubernetes.WorkloadsReady = boolPtr(true)
+	}
+	if s.Smoke.Kubernetes.ScratchWorkload == nil {
+		s.Smoke.Kubernetes.ScratchWorkload = boolPtr(true)
+	}
+	if s.Smoke.Timeout == 0 {
+		s.Smoke.Timeout = Duration(15 * time.Minute)
+	}
+	if len(s.Smoke.HTTP) > 0 {
+		probes := make([]HTTPProbe, len(s.Smoke.HTTP))
+		copy(probes, s.Smoke.HTTP)
+		for i := range probes {
+			if probes[i].ExpectStatus == 0 {
+				probes[i].ExpectStatus = 200
+			}
+			if probes[i].MaxLatency == 0 {
+				probes[i].MaxLatency = Duration(2 * time.Second)
+			}
+			if probes[i].Retries == 0 {
+				probes[i].Retries = 3
+			}
+		}
+		s.Smoke.HTTP = probes
+	}
+	if s.Smoke.K6 != nil {
+		k := *s.Smoke.K6
+		if k.Namespace == "" {
+			k.Namespace = "default"
+		}
+		if k.Image == "" {
+			k.Image = "grafana/k6:0.54.0"
+		}
+		s.Smoke.K6 = &k
+	}
+	if len(s.Traffic.Steps) == 0 {
+		if s.Traffic.Provider == ProviderCloudFront {
+			s.Traffic.Steps = []int{100}
+		} else {
+			s.Traffic.Steps = []int{10, 50, 100}
+		}
+	}
+	if s.Traffic.BakeTime == 0 {
+		s.Traffic.BakeTime = Duration(10 * time.Minute)
+	}
+	if s.Traffic.CheckInterval == 0 {
+		s.Traffic.CheckInterval = Duration(30 * time.Second)
+	}
+	if s.Traffic.ProbeDuringBake == nil {
+		s.Traffic.ProbeDuringBake = boolPtr(true)
+	}
+	if r := s.Traffic.Route53; r != nil {
+		rr := *r
+		if rr.RecordType == "" {
+			rr.RecordType = "CNAME"
+		}
+		if rr.BlueSetIdentifier == "" {
+			rr.BlueSetIdentifier = "blue"
+		}
+		if rr.GreenSetIdentifier == "" {
+			rr.GreenSetIdentifier = "green"
+		}
+		if rr.TTL == 0 {
+			rr.TTL = 60
+		}
+		s.Traffic.Route53 = &rr
+	}
+	s.Approvals.Cutover = gateDefaults(s.Approvals.Cutover, true)
+	s.Approvals.Retire = gateDefaults(s.Approvals.Retire, true)
+	s.Approvals.EachStep = gateDefaults(s.Approvals.EachStep, false)
+	if s.Approvals.ReminderInterval == nil {
+		d := Duration(time.Hour)
+		s.Approvals.ReminderInterval = &d
+	}
+	if s.Retire.Soak == 0 {
+		s.Retire.Soak = Duration(24 * time.Hour)
+	}
+	if s.Retire.Blue == "" {
+		s.Retire.Blue = FateDelete
+	}
+	if s.Rollback.Green == "" {
+		s.Rollback.Green = FateKeep
+	}
+	return s
+}
+
+func gateDefaults(g GateSpec, enabled bool) GateSpec {
+	if g.Enabled == nil {
+		g.Enabled = boolPtr(enabled)
+	}
+	if g.Timeout == 0 {
+		g.Timeout = Duration(24 * time.Hour)
+	}
+	if g.OnTimeout == "" {
+		g.OnTimeout = OnTimeoutReject
+	}
+	return g
+}
+
+// Gate returns the configuration of the named gate and whether such a gate
+// exists in this migration. Per-step gates exist for steps 2..len(steps)
+// when approvals.eachStep is enabled.
+func (s *MigrationSpec) Gate(name string) (GateSpec, bool) {
+	switch name {
+	case GateCutover:
+		return s.Approvals.Cutover, s.Approvals.Cutover.IsEnabled()
+	case GateRetire:
+		return s.Approvals.Retire, s.Approvals.Retire.IsEnabled()
+	}
+	if n, ok := StepGateNumber(name); ok && s.Approvals.EachStep.IsEnabled() && n >= 2 && n <= len(s.Traffic.Steps) {
+		return s.Approvals.EachStep, true
+	}
+	return GateSpec{}, false
+}
+
+// StepGateName is the gate before traffic step n (1-based).
+func StepGateName(n int) string { return GateStepPrefix + strconv.Itoa(n) }
+
+// StepGateNumber parses a per-step gate name.
+func StepGateNumber(name string) (int, bool) {
+	if !strings.HasPrefix(name, GateStepPrefix) {
+		return 0, false
+	}
+	rest := name[len(GateStepPrefix):]
+	if rest == "" || len(rest) > 3 {
+		return 0, false
+	}
+	n := 0
+	for _, r := range rest {
+		if r < '0' || r > '9' {
+			return 0, false
+		}
+		n = n*10 + int(r-'0')
+	}
+	return n, true
+}

@@ -1,0 +1,316 @@
+// Package spec holds MigrationSpec, the one input of the BlueGreenMigration
+// workflow: the JSON a person pastes into the Temporal UI or passes to
+// `cutover start -f`. It also holds the defaults and the validation that runs
+// before anything is created.
+//
+// Every field is documented here; deploy/schema/migration-spec.schema.json is
+// generated from these types (go run ./internal/spec/cmd/genschema) and a test
+// fails when the two drift apart.
+package spec
+
+// MigrationSpec describes one blue/green migration of an EKS cluster.
+type MigrationSpec struct {
+	// Name identifies the migration; the workflow ID is "cutover-<name>".
+	// Lowercase letters, digits and '-', at most 63 characters.
+	Name string `json:"name"`
+	// Blue is the cluster serving traffic today.
+	Blue BlueSpec `json:"blue"`
+	// Green is the cluster to build at the target Kubernetes version.
+	Green GreenSpec `json:"green"`
+	// Preflight decides which findings on blue stop the migration.
+	Preflight PreflightSpec `json:"preflight"`
+	// ArgoCD restores Argo CD applications into green.
+	ArgoCD ArgoCDSpec `json:"argocd"`
+	// Velero restores a Velero backup of blue into green.
+	Velero VeleroSpec `json:"velero"`
+	// Smoke proves green before any traffic goes to it.
+	Smoke SmokeSpec `json:"smoke"`
+	// Traffic moves users from blue to green.
+	Traffic TrafficSpec `json:"traffic"`
+	// Approvals are the human gates.
+	Approvals ApprovalsSpec `json:"approvals"`
+	// Retire decides what happens to blue once green has all the traffic.
+	Retire RetireSpec `json:"retire"`
+	// Rollback decides what happens to green when the migration is rolled back.
+	Rollback RollbackSpec `json:"rollback"`
+	// Notify is where gate requests, reminders and outcomes are posted.
+	Notify NotifySpec `json:"notify"`
+	// DryRun stops after Preflight and returns the plan; nothing is created.
+	DryRun bool `json:"dryRun"`
+}
+
+// BlueSpec names the existing cluster.
+type BlueSpec struct {
+	// ClusterName is the EKS cluster name of blue. Required.
+	ClusterName string `json:"clusterName"`
+	// Region is the AWS region of blue. Required.
+	Region string `json:"region"`
+}
+
+// GreenSpec describes the cluster to build. Unless said otherwise, green is
+// a copy of blue (VPC config, role, logging, encryption, tags, access
+// entries, add-ons and their configuration, managed node groups) at
+// KubernetesVersion.
+type GreenSpec struct {
+	// ClusterName of green. Default: "<blue>-<version with '.' as '-'>", e.g. "prod-1-31".
+	ClusterName string `json:"clusterName"`
+	// KubernetesVersion is the target version, "major.minor" (e.g. "1.31"). Required.
+	KubernetesVersion string `json:"kubernetesVersion"`
+	// Copy says which parts of blue are copied into green. Default: all true.
+	Copy CopySpec `json:"copy"`
+	// Overrides replace values copied from blue.
+	Overrides GreenOverrides `json:"overrides"`
+}
+
+// CopySpec selects what green inherits from blue.
+type CopySpec struct {
+	NodeGroups    *bool `json:"nodeGroups,omitempty"`
+	Addons        *bool `json:"addons,omitempty"`
+	AccessEntries *bool `json:"accessEntries,omitempty"`
+	Tags          *bool `json:"tags,omitempty"`
+	Logging       *bool `json:"logging,omitempty"`
+}
+
+// GreenOverrides replace what is copied from blue.
+type GreenOverrides struct {
+	// SubnetIDs for the control plane ENIs. Default: blue's.
+	SubnetIDs []string `json:"subnetIds,omitempty"`
+	// SecurityGroupIDs for the control plane. Default: blue's.
+	SecurityGroupIDs []string `json:"securityGroupIds,omitempty"`
+	// RoleARN of the cluster IAM role. Default: blue's.
+	RoleARN string `json:"roleArn,omitempty"`
+	// Tags added to (or replacing) blue's tags on green.
+	Tags map[string]string `json:"tags,omitempty"`
+	// NodeGroupInstanceTypes replaces the instance types of every copied node group.
+	NodeGroupInstanceTypes []string `json:"nodeGroupInstanceTypes,omitempty"`
+}
+
+// PreflightSpec is the policy for findings.
+type PreflightSpec struct {
+	// BlockOn is the lowest severity that stops the migration:
+	// "error" (default), "warning", or "none" (report only).
+	BlockOn string `json:"blockOn"`
+	// IgnoreChecks lists check IDs whose findings never block (they are still reported).
+	IgnoreChecks []string `json:"ignoreChecks,omitempty"`
+}
+
+// ArgoCD restore modes.
+const (
+	ArgoCDModeRetarget = "retarget" // repoint blue's Applications at green (same Argo CD)
+	ArgoCDModeCopy     = "copy"     // copy Applications to green's own Argo CD
+	ArgoCDModeNone     = "none"     // leave Argo CD alone
+)
+
+// ArgoCDSpec restores Argo CD applications into green.
+type ArgoCDSpec struct {
+	// Mode: "retarget" (default), "copy" or "none".
+	Mode string `json:"mode"`
+	// Namespace where Argo CD runs. Default "argocd".
+	Namespace string `json:"namespace"`
+	// Selector is a label selector over Applications. Default: all.
+	Selector string `json:"selector,omitempty"`
+	// SyncTimeout bounds the wait for every application to be Synced and Healthy. Default "30m".
+	SyncTimeout Duration `json:"syncTimeout"`
+	// Prune lets the sync delete resources no longer in git. Default false.
+	Prune bool `json:"prune"`
+}
+
+// VeleroSpec restores a Velero backup of blue into green.
+type VeleroSpec struct {
+	// Enabled turns the Velero restore on. Default false.
+	Enabled bool `json:"enabled"`
+	// Namespace where Velero runs on both clusters. Default "velero".
+	Namespace string `json:"namespace"`
+	// BackupName restores an existing backup; empty means take a fresh one
+	// of blue named "cutover-<migration>".
+	BackupName string `json:"backupName,omitempty"`
+	// IncludedNamespaces of the backup and restore. Default: all.
+	IncludedNamespaces []string `json:"includedNamespaces,omitempty"`
+	// ExcludedNamespaces of the backup and restore.
+	ExcludedNamespaces []string `json:"excludedNamespaces,omitempty"`
+	// RestorePVs restores volume snapshots. Default true.
+	RestorePVs *bool `json:"restorePVs,omitempty"`
+	// ExistingResourcePolicy: "none" (default) or "update".
+	ExistingResourcePolicy string `json:"existingResourcePolicy"`
+	// Timeout bounds backup and restore each. Default "1h".
+	Timeout Duration `json:"timeout"`
+}
+
+// SmokeSpec proves green.
+type SmokeSpec struct {
+	// Kubernetes checks run inside green.
+	Kubernetes KubeSmokeSpec `json:"kubernetes"`
+	// HTTP probes, e.g. against green's ingress with the production Host header.
+	HTTP []HTTPProbe `json:"http,omitempty"`
+	// K6 runs a k6 script as a Job in green.
+	K6 *K6Spec `json:"k6,omitempty"`
+	// Timeout bounds the whole smoke phase. Default "15m".
+	Timeout Duration `json:"timeout"`
+}
+
+// KubeSmokeSpec are in-cluster checks.
+type KubeSmokeSpec struct {
+	// WorkloadsReady requires every Deployment, StatefulSet and DaemonSet to be available. Default true.
+	WorkloadsReady *bool `json:"workloadsReady,omitempty"`
+	// Namespaces limits WorkloadsReady. Default: all but kube-system-like namespaces.
+	Namespaces []string `json:"namespaces,omitempty"`
+	// ScratchWorkload creates a temporary pod, service and PVC and removes them. Default true.
+	ScratchWorkload *bool `json:"scratchWorkload,omitempty"`
+	// StorageClass for the scratch PVC. Default: the cluster default.
+	StorageClass string `json:"storageClass,omitempty"`
+}
+
+// HTTPProbe is one HTTP check. It is used in SmokeTest and during every bake.
+type HTTPProbe struct {
+	// Name of the probe in reports. Required.
+	Name string `json:"name"`
+	// URL to GET. Required, http or https.
+	URL string `json:"url"`
+	// Host header, to reach green before DNS points at it.
+	Host string `json:"host,omitempty"`
+	// ExpectStatus is the wanted status code. Default 200.
+	ExpectStatus int `json:"expectStatus"`
+	// BodyContains must appear in the response body, if set.
+	BodyContains string `json:"bodyContains,omitempty"`
+	// MaxLatency fails the probe when a response is slower. Default "2s".
+	MaxLatency Duration `json:"maxLatency"`
+	// Retries before the probe fails. Default 3.
+	Retries int `json:"retries"`
+}
+
+// K6Spec runs a k6 load script in green.
+type K6Spec struct {
+	// ConfigMap holding the script, in Namespace. Required.
+	ConfigMap string `json:"configMap"`
+	// Namespace of the job. Default "default".
+	Namespace string `json:"namespace"`
+	// Image of k6. Default "grafana/k6:0.54.0".
+	Image string `json:"image"`
+}
+
+// Traffic providers.
+const (
+	ProviderRoute53    = "route53"
+	ProviderCloudFront = "cloudfront"
+)
+
+// TrafficSpec moves users from blue to green in steps.
+type TrafficSpec struct {
+	// Provider: "route53" or "cloudfront". Required.
+	Provider string `json:"provider"`
+	// Route53 weighted records, when Provider is "route53".
+	Route53 *Route53Spec `json:"route53,omitempty"`
+	// CloudFront distribution, when Provider is "cloudfront".
+	CloudFront *CloudFrontSpec `json:"cloudfront,omitempty"`
+	// Steps are green's percentages, increasing, the last one 100.
+	// Default [10, 50, 100]. CloudFront origin switches are all-or-nothing: [100].
+	Steps []int `json:"steps"`
+	// BakeTime is how long each step is watched before the next. Default "10m".
+	BakeTime Duration `json:"bakeTime"`
+	// CheckInterval is how often alarms and probes are read while baking. Default "30s".
+	CheckInterval Duration `json:"checkInterval"`
+	// Alarms are CloudWatch alarm names; any in ALARM rolls traffic back.
+	Alarms []string `json:"alarms,omitempty"`
+	// ProbeDuringBake re-runs smoke.http probes at every check. Default true.
+	ProbeDuringBake *bool `json:"probeDuringBake,omitempty"`
+}
+
+// Route53Spec names the weighted record pair.
+type Route53Spec struct {
+	HostedZoneID string `json:"hostedZoneId"`
+	// RecordName, e.g. "app.example.com".
+	RecordName string `json:"recordName"`
+	// RecordType: "CNAME" (default) or "A" (alias).
+	RecordType string `json:"recordType"`
+	// BlueSetIdentifier of blue's weighted record. Default "blue".
+	BlueSetIdentifier string `json:"blueSetIdentifier"`
+	// GreenSetIdentifier of green's weighted record. Default "green".
+	GreenSetIdentifier string `json:"greenSetIdentifier"`
+	// GreenTarget is green's load balancer DNS name. Required.
+	GreenTarget string `json:"greenTarget"`
+	// TTL of the records in seconds. Default 60.
+	TTL int64 `json:"ttl"`
+}
+
+// CloudFrontSpec names the distribution and its origins.
+type CloudFrontSpec struct {
+	DistributionID string `json:"distributionId"`
+	// BlueOriginID is the origin the default behavior uses today. Required.
+	BlueOriginID string `json:"blueOriginId"`
+	// GreenOriginID is the origin to switch to. Required.
+	GreenOriginID string `json:"greenOriginId"`
+	// GreenOriginDomain creates the green origin when it does not exist.
+	GreenOriginDomain string `json:"greenOriginDomain,omitempty"`
+}
+
+// Gate names.
+const (
+	GateCutover = "cutover"
+	GateRetire  = "retire"
+	// GateStepPrefix + step number (2, 3, ...) names the per-step gates.
+	GateStepPrefix = "traffic-step-"
+)
+
+// What happens when nobody decides before a gate's timeout.
+const (
+	OnTimeoutReject  = "reject"
+	OnTimeoutApprove = "approve"
+)
+
+// ApprovalsSpec configures the human gates.
+type ApprovalsSpec struct {
+	// Cutover gate, after smoke tests and before any traffic moves. Enabled by default.
+	Cutover GateSpec `json:"cutover"`
+	// Retire gate, after all traffic is on green and before the soak. Enabled by default.
+	Retire GateSpec `json:"retire"`
+	// EachStep gates every traffic step after the first. Disabled by default.
+	EachStep GateSpec `json:"eachStep"`
+	// ReminderInterval re-posts an open gate. Default "1h"; "0s" turns reminders off.
+	ReminderInterval *Duration `json:"reminderInterval,omitempty"`
+}
+
+// GateSpec configures one gate.
+type GateSpec struct {
+	// Enabled turns the gate on.
+	Enabled *bool `json:"enabled,omitempty"`
+	// Approvers allowed to decide. Empty means anyone who names themselves.
+	Approvers []string `json:"approvers,omitempty"`
+	// Timeout after which OnTimeout applies. Default "24h".
+	Timeout Duration `json:"timeout"`
+	// OnTimeout: "reject" (default) or "approve".
+	OnTimeout string `json:"onTimeout"`
+}
+
+// IsEnabled reports whether the gate is on.
+func (g GateSpec) IsEnabled() bool { return g.Enabled != nil && *g.Enabled }
+
+// RetireSpec decides blue's fate.
+type RetireSpec struct {
+	// Soak is the durable wait with all traffic on green before blue is retired. Default "24h".
+	Soak Duration `json:"soak"`
+	// Blue: "delete" (default) deletes node groups and cluster; "keep" leaves blue running.
+	Blue string `json:"blue"`
+}
+
+// Fates of a cluster.
+const (
+	FateDelete = "delete"
+	FateKeep   = "keep"
+)
+
+// RollbackSpec decides green's fate on rollback.
+type RollbackSpec struct {
+	// Green: "keep" (default, for debugging) or "delete".
+	Green string `json:"green"`
+}
+
+// NotifySpec says where to post.
+type NotifySpec struct {
+	// SlackChannel for gates and outcomes, e.g. "#platform-cutover".
+	SlackChannel string `json:"slackChannel,omitempty"`
+	// WebhookURL posts JSON to any chatops endpoint instead of Slack.
+	WebhookURL string `json:"webhookUrl,omitempty"`
+}
+
+// WorkflowID is the ID of the migration's workflow.
+func (s *MigrationSpec) WorkflowID() string { return "cutover-" + s.Name }
