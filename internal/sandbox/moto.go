@@ -1,0 +1,155 @@
+package sandbox
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/cutover-dev/cutover/internal/awsconf"
+)
+
+//go:embed moto_boot.py
+var motoBoot []byte
+
+// DefaultRegion is the region the sandbox seeds.
+const DefaultRegion = "us-east-1"
+
+// Moto is a running moto server (AWS APIs over plain HTTP).
+type Moto struct {
+	// Endpoint is the base URL every AWS client is pointed at.
+	Endpoint string
+	// Region is the region the sandbox seeds (us-east-1).
+	Region string
+
+	proc *proc
+}
+
+// StartMoto starts moto on 127.0.0.1 and waits until it answers HTTP. It
+// also serves the EKS-optimized AMI SSM public parameters (see
+// EKSOptimizedAMIParameters).
+func StartMoto(ctx context.Context, o Options) (*Moto, error) {
+	o, err := o.resolve()
+	if err != nil {
+		return nil, err
+	}
+	python, err := o.motoPython()
+	if err != nil {
+		return nil, err
+	}
+	log := o.logger().With("server", "moto")
+	dir := filepath.Join(o.Dir, "moto")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	boot := filepath.Join(dir, "moto_boot.py")
+	if err := os.WriteFile(boot, motoBoot, 0o644); err != nil {
+		return nil, err
+	}
+	params, err := json.MarshalIndent(EKSOptimizedAMIParameters(), "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	paramsPath := filepath.Join(dir, "ssm-public-parameters.json")
+	if err := os.WriteFile(paramsPath, params, 0o644); err != nil {
+		return nil, err
+	}
+	var lastErr error
+	for attempt := 1; attempt <= 3; attempt++ {
+		m, err := startMotoOnce(ctx, log, python, boot, paramsPath, dir)
+		if err == nil {
+			return m, nil
+		}
+		lastErr = err
+		if !errors.Is(err, errPortTaken) {
+			break
+		}
+		log.Warn("Port taken, retrying with another port", "attempt", attempt)
+	}
+	return nil, lastErr
+}
+
+func startMotoOnce(ctx context.Context, log *slog.Logger, python, boot, paramsPath, dir string) (*Moto, error) {
+	ports, err := freePorts(1)
+	if err != nil {
+		return nil, err
+	}
+	logPath := filepath.Join(dir, "moto.log")
+	env := []string{
+		"CUTOVER_MOTO_SSM_PUBLIC=" + paramsPath,
+		"PYTHONUNBUFFERED=1",
+		// moto answers as any account; keep the default one.
+		"MOTO_ACCOUNT_ID=123456789012",
+	}
+	p, err := startProc(log, "moto", logPath, python, []string{boot, "-H", "127.0.0.1", "-p", strconv.Itoa(ports[0])}, env)
+	if err != nil {
+		return nil, err
+	}
+	m := &Moto{Endpoint: "http://127.0.0.1:" + strconv.Itoa(ports[0]), Region: DefaultRegion, proc: p}
+	start := time.Now()
+	err = p.waitReady(ctx, 30*time.Second, func(ctx context.Context) error {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, m.Endpoint+"/moto-api/", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode >= 500 {
+			return fmt.Errorf("moto answered %s", resp.Status)
+		}
+		return nil
+	})
+	if err != nil {
+		_ = p.Stop()
+		if portTaken(logPath) {
+			return nil, fmt.Errorf("%w: %w", errPortTaken, err)
+		}
+		return nil, err
+	}
+	log.Info("Moto server ready", "endpoint", m.Endpoint, "startup", time.Since(start).Round(time.Millisecond))
+	return m, nil
+}
+
+// AWS returns the provider that points every client at this moto server
+// with the static test credentials.
+func (m *Moto) AWS() awsconf.Static { return awsconf.Static{Endpoint: m.Endpoint} }
+
+// Stop stops moto and waits for it to exit.
+func (m *Moto) Stop() error {
+	if m == nil {
+		return nil
+	}
+	return m.proc.Stop()
+}
+
+// Pids lists the process ids (each a process group leader).
+func (m *Moto) Pids() []int { return []int{m.proc.Pid()} }
+
+// EKSVersions are the Kubernetes versions whose EKS-optimized AMI
+// parameters the sandbox serves.
+var EKSVersions = []string{"1.29", "1.30", "1.31", "1.32"}
+
+// EKSOptimizedAMIParameters returns the public SSM parameters
+// /aws/service/eks/optimized-ami/<ver>/amazon-linux-2/recommended/{release_version,image_id}
+// (and the amazon-linux-2023 x86_64 standard ones) the sandbox's moto serves.
+func EKSOptimizedAMIParameters() map[string]string {
+	out := map[string]string{}
+	for i, v := range EKSVersions {
+		release := fmt.Sprintf("%s.%d-20250519", v, 10+i)
+		ami := fmt.Sprintf("ami-0e%02d5a1b2c3d4e5f%d", 29+i, i)
+		al2 := "/aws/service/eks/optimized-ami/" + v + "/amazon-linux-2/recommended/"
+		out[al2+"release_version"] = release
+		out[al2+"image_id"] = ami
+		al2023 := "/aws/service/eks/optimized-ami/" + v + "/amazon-linux-2023/x86_64/standard/recommended/"
+		out[al2023+"release_version"] = release
+		out[al2023+"image_id"] = fmt.Sprintf("ami-0f%02d5a1b2c3d4e5f%d", 29+i, i)
+	}
+	return out
+}
