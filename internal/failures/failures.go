@@ -37,6 +37,10 @@ const (
 	StillServingTraffic = "StillServingTraffic"
 	// SmokeFailed: green failed its smoke tests. Never retried by Temporal; the workflow decides.
 	SmokeFailed = "SmokeFailed"
+	// GreenNotReady: green's nodes or core add-ons did not come up. Never retried.
+	GreenNotReady = "GreenNotReady"
+	// RollbackFailed: traffic could not be returned to blue; a person must act.
+	RollbackFailed = "RollbackFailed"
 	// Unhealthy: an alarm or probe failed while traffic was on green.
 	Unhealthy = "Unhealthy"
 	// NotImplemented: the step has no implementation in this build. Never retried.
@@ -53,7 +57,7 @@ const (
 // directly so the list lives in one place.
 var NonRetryable = []string{
 	Validation, PreflightBlocked, AccessDenied, Conflict, InvalidParameter,
-	NotFound, StillServingTraffic, SmokeFailed, NotImplemented,
+	NotFound, StillServingTraffic, SmokeFailed, GreenNotReady, NotImplemented,
 }
 
 // New returns an ApplicationError of the given type. Types in NonRetryable
@@ -119,7 +123,7 @@ func Message(err error) string {
 	}
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) {
-		return appErr.Error()
+		return appErr.Message()
 	}
 	var canceled *temporal.CanceledError
 	if errors.As(err, &canceled) {

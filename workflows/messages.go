@@ -1,0 +1,173 @@
+package workflows
+
+import (
+	"time"
+
+	"github.com/cutover-dev/cutover/activities/eks"
+	"github.com/cutover-dev/cutover/activities/kube"
+	"github.com/cutover-dev/cutover/internal/finding"
+	"github.com/cutover-dev/cutover/internal/spec"
+	"go.temporal.io/sdk/temporal"
+)
+
+// The workflow contract: names a person types into the Temporal UI, the CLI
+// and chatops use. They are stable API.
+const (
+	// WorkflowType of the migration.
+	WorkflowType = "BlueGreenMigration"
+	// TaskQueue the worker polls.
+	TaskQueue = "cutover"
+	// SignalApproval carries a Decision.
+	SignalApproval = "approval"
+	// UpdateApprove carries a Decision and answers with the gate's outcome
+	// or the validator's refusal.
+	UpdateApprove = "approve"
+	// SignalAbort carries an Abort.
+	SignalAbort = "abort"
+	// QueryStatus answers with a Status.
+	QueryStatus = "status"
+)
+
+// PhaseKey is the search attribute upserted at every phase.
+var PhaseKey = temporal.NewSearchAttributeKeyKeyword("CutoverPhase")
+
+// Phases, in order.
+const (
+	PhaseValidate         = "Validate"
+	PhasePreflight        = "Preflight"
+	PhaseBuildGreen       = "BuildGreen"
+	PhaseRestoreWorkloads = "RestoreWorkloads"
+	PhaseSmokeTest        = "SmokeTest"
+	PhaseAwaitCutover     = "AwaitCutoverApproval"
+	PhaseShiftTraffic     = "ShiftTraffic"
+	PhaseAwaitRetire      = "AwaitRetireApproval"
+	PhaseSoak             = "Soak"
+	PhaseRetireBlue       = "RetireBlue"
+	PhaseRollingBack      = "RollingBack"
+	PhaseDone             = "Done"
+	PhaseDryRunDone       = "DryRunDone"
+	PhaseFailed           = "Failed"
+)
+
+// Decision answers a gate. It is the payload of the `approval` signal and
+// the `approve` update.
+type Decision struct {
+	Gate    string `json:"gate"`
+	Approve bool   `json:"approve"`
+	By      string `json:"by"`
+	Comment string `json:"comment,omitempty"`
+}
+
+// Abort is the payload of the `abort` signal.
+type Abort struct {
+	By     string `json:"by"`
+	Reason string `json:"reason"`
+}
+
+// GateOutcome is what the `approve` update returns.
+type GateOutcome struct {
+	Gate     string    `json:"gate"`
+	Approved bool      `json:"approved"`
+	By       string    `json:"by"`
+	At       time.Time `json:"at"`
+}
+
+// ApprovalRecord is one decided gate in the report.
+type ApprovalRecord struct {
+	Gate     string    `json:"gate"`
+	Approved bool      `json:"approved"`
+	By       string    `json:"by"`
+	Comment  string    `json:"comment,omitempty"`
+	At       time.Time `json:"at"`
+	OpenedAt time.Time `json:"openedAt"`
+	// Via is "signal", "update" or "timeout".
+	Via string `json:"via"`
+}
+
+// PendingGate is an open gate in the status.
+type PendingGate struct {
+	Gate      string    `json:"gate"`
+	OpenedAt  time.Time `json:"openedAt"`
+	Deadline  time.Time `json:"deadline"`
+	OnTimeout string    `json:"onTimeout"`
+	Approvers []string  `json:"approvers,omitempty"`
+}
+
+// PhaseTiming records one phase.
+type PhaseTiming struct {
+	Phase    string    `json:"phase"`
+	Started  time.Time `json:"started"`
+	Ended    time.Time `json:"ended,omitempty"`
+	Duration string    `json:"duration,omitempty"`
+	Outcome  string    `json:"outcome,omitempty"`
+}
+
+// TrafficEvent is one change of the split.
+type TrafficEvent struct {
+	At     time.Time `json:"at"`
+	Step   int       `json:"step"` // 1-based; 0 for rollback
+	Blue   int       `json:"blue"`
+	Green  int       `json:"green"`
+	Reason string    `json:"reason"`
+}
+
+// TrafficStatus is the split now.
+type TrafficStatus struct {
+	Blue       int `json:"blue"`
+	Green      int `json:"green"`
+	Step       int `json:"step"`
+	TotalSteps int `json:"totalSteps"`
+}
+
+// Status is the answer to the `status` query.
+type Status struct {
+	Migration    string            `json:"migration"`
+	Blue         string            `json:"blue"`
+	Green        string            `json:"green"`
+	Phase        string            `json:"phase"`
+	Progress     string            `json:"progress,omitempty"`
+	Phases       []PhaseTiming     `json:"phases"`
+	PendingGates []PendingGate     `json:"pendingGates,omitempty"`
+	Approvals    []ApprovalRecord  `json:"approvals,omitempty"`
+	Traffic      TrafficStatus     `json:"traffic"`
+	Findings     []finding.Finding `json:"findings,omitempty"`
+	LastError    string            `json:"lastError,omitempty"`
+	Aborted      *Abort            `json:"aborted,omitempty"`
+}
+
+// Outcomes of a migration.
+const (
+	OutcomeSucceeded  = "succeeded"
+	OutcomeDryRun     = "dry-run"
+	OutcomeRolledBack = "rolled-back"
+	OutcomeFailed     = "failed"
+)
+
+// Plan is what a dry run returns: what would be built and done.
+type Plan struct {
+	Green        eks.GreenPlan `json:"green"`
+	TrafficSteps []int         `json:"trafficSteps"`
+	Gates        []string      `json:"gates"`
+	RetireBlue   string        `json:"retireBlue"`
+	Restore      []string      `json:"restore"`
+}
+
+// MigrationReport is the workflow's result. A rolled-back or failed
+// migration fails the workflow with an ApplicationError whose details carry
+// this report.
+type MigrationReport struct {
+	Migration      string             `json:"migration"`
+	Outcome        string             `json:"outcome"`
+	Reason         string             `json:"reason,omitempty"`
+	Blue           string             `json:"blue"`
+	Green          string             `json:"green"`
+	TargetVersion  string             `json:"targetVersion"`
+	Phases         []PhaseTiming      `json:"phases"`
+	Findings       []finding.Finding  `json:"findings,omitempty"`
+	Approvals      []ApprovalRecord   `json:"approvals,omitempty"`
+	TrafficHistory []TrafficEvent     `json:"trafficHistory,omitempty"`
+	Smoke          *kube.SmokeResult  `json:"smoke,omitempty"`
+	Errors         []string           `json:"errors,omitempty"`
+	Plan           *Plan              `json:"plan,omitempty"`
+	Spec           spec.MigrationSpec `json:"spec"`
+}

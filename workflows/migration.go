@@ -1,0 +1,504 @@
+// Package workflows holds cutover's deterministic workflow code: the
+// BlueGreenMigration workflow, its human gates, the traffic steps and the
+// rollback. Nothing here does I/O or reads the clock; everything that
+// touches the world is an activity (package activities/...).
+package workflows
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cutover-dev/cutover/activities/argocd"
+	"github.com/cutover-dev/cutover/activities/eks"
+	"github.com/cutover-dev/cutover/activities/kube"
+	"github.com/cutover-dev/cutover/activities/notify"
+	"github.com/cutover-dev/cutover/activities/traffic"
+	"github.com/cutover-dev/cutover/activities/velero"
+	"github.com/cutover-dev/cutover/internal/clusters"
+	"github.com/cutover-dev/cutover/internal/failures"
+	"github.com/cutover-dev/cutover/internal/finding"
+	"github.com/cutover-dev/cutover/internal/spec"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// Activities are called through nil struct pointers: only the method names
+// matter to the workflow, the worker registers the real structs.
+var (
+	eksA    *eks.Activities
+	kubeA   *kube.Activities
+	argoA   *argocd.Activities
+	veleroA *velero.Activities
+	trafA   *traffic.Activities
+	notifyA *notify.Activities
+)
+
+// BlueGreenMigration moves a workload estate from the blue EKS cluster to a
+// green one at the target Kubernetes version. See DESIGN.md for the
+// contract: phases, the approval signal and approve update, the abort
+// signal and the status query.
+//
+// It returns the MigrationReport on success (and on a dry run). A rejected,
+// aborted or failed migration fails the workflow with an ApplicationError
+// whose type says why (MigrationRolledBack, PreflightBlocked,
+// ValidationError, ...) and whose details carry the report.
+func BlueGreenMigration(ctx workflow.Context, in spec.MigrationSpec) (*MigrationReport, error) {
+	m := newMigration(ctx, in)
+	if err := m.registerHandlers(ctx); err != nil {
+		return nil, err
+	}
+	report, err := m.run(ctx)
+	// Let in-flight approve updates answer before the run closes.
+	if werr := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); werr != nil && err == nil {
+		err = werr
+	}
+	return report, err
+}
+
+type migration struct {
+	spec   spec.MigrationSpec
+	logger log.Logger
+	info   *workflow.Info
+
+	status Status
+	report MigrationReport
+	gates  []*gate
+
+	// work is the context of the forward phases; abort cancels it.
+	work       workflow.Context
+	cancelWork workflow.CancelFunc
+	aborted    *Abort
+
+	greenTouched   bool // EnsureGreenCluster was called
+	trafficTouched bool // a SetTrafficWeights was issued
+	blueRetiring   bool
+	target         traffic.Target
+	ignoredSignals int
+}
+
+type gate struct {
+	name     string
+	cfg      spec.GateSpec
+	openedAt time.Time
+	deadline time.Time
+	decided  bool
+	record   ApprovalRecord
+}
+
+func newMigration(ctx workflow.Context, in spec.MigrationSpec) *migration {
+	s := in.WithDefaults()
+	m := &migration{spec: s, logger: workflow.GetLogger(ctx), info: workflow.GetInfo(ctx)}
+	m.status = Status{Migration: s.Name, Blue: s.Blue.ClusterName, Green: s.Green.ClusterName, Traffic: TrafficStatus{Blue: 100, TotalSteps: len(s.Traffic.Steps)}}
+	m.report = MigrationReport{Migration: s.Name, Blue: s.Blue.ClusterName, Green: s.Green.ClusterName, TargetVersion: s.Green.KubernetesVersion, Spec: s}
+	m.work, m.cancelWork = workflow.WithCancel(ctx)
+	m.target = traffic.Target{Provider: s.Traffic.Provider, Region: s.Blue.Region, Route53: s.Traffic.Route53, CloudFront: s.Traffic.CloudFront}
+	return m
+}
+
+func (m *migration) blue() clusters.Ref {
+	return clusters.Ref{Name: m.spec.Blue.ClusterName, Region: m.spec.Blue.Region}
+}
+
+func (m *migration) green() clusters.Ref {
+	return clusters.Ref{Name: m.spec.Green.ClusterName, Region: m.spec.Blue.Region}
+}
+
+// run executes the phases and turns the outcome into the report or error.
+func (m *migration) run(ctx workflow.Context) (*MigrationReport, error) {
+	m.enter(ctx, PhaseValidate)
+	if err := m.spec.Validate(); err != nil {
+		m.status.LastError = err.Error()
+		m.finishPhase(ctx, "failed")
+		m.setPhase(ctx, PhaseFailed)
+		m.logger.Error("Migration spec is invalid", "migration", m.spec.Name, "error", err)
+		var fields spec.FieldErrors
+		if fe, ok := err.(spec.FieldErrors); ok {
+			fields = fe
+		}
+		return nil, failures.WithDetails(failures.Validation, err.Error(), fields)
+	}
+	m.logger.Info("Migration started", "migration", m.spec.Name, "blue", m.spec.Blue.ClusterName, "green", m.spec.Green.ClusterName, "targetVersion", m.spec.Green.KubernetesVersion, "dryRun", m.spec.DryRun)
+
+	err := m.forward(m.work)
+	if err == nil {
+		m.finishPhase(ctx, "ok")
+		if m.spec.DryRun {
+			m.report.Outcome = OutcomeDryRun
+			m.setPhase(ctx, PhaseDryRunDone)
+		} else {
+			m.report.Outcome = OutcomeSucceeded
+			m.setPhase(ctx, PhaseDone)
+			m.notify(ctx, notify.KindDone, "", fmt.Sprintf("Migration %s finished: %s retired, %s serves all traffic.", m.spec.Name, m.spec.Blue.ClusterName, m.spec.Green.ClusterName))
+		}
+		m.collect()
+		r := m.report
+		return &r, nil
+	}
+	return nil, m.handleFailure(ctx, err)
+}
+
+// forward runs every phase up to Done.
+func (m *migration) forward(ctx workflow.Context) error {
+	s := m.spec
+
+	// Preflight: observe blue, ask EKS and Kubernetes whether it can move.
+	m.enter(ctx, PhasePreflight)
+	m.progress("Describing blue")
+	var blue eks.ClusterDescription
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, readOptions), eksA.DescribeEKSCluster, eks.DescribeInput{Cluster: m.blue()}).Get(ctx, &blue); err != nil {
+		return err
+	}
+	if cur, ok := spec.MinorVersion(blue.Version); ok {
+		if target, _ := spec.MinorVersion(s.Green.KubernetesVersion); target < cur {
+			return failures.New(failures.Validation, "green.kubernetesVersion: %s is older than blue's %s; cutover only moves forward", s.Green.KubernetesVersion, blue.Version)
+		}
+	}
+	m.progress("Reading EKS upgrade insights")
+	var insights eks.InsightsResult
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, readOptions), eksA.EKSUpgradeInsights, eks.InsightsInput{Cluster: m.blue(), TargetVersion: s.Green.KubernetesVersion}).Get(ctx, &insights); err != nil {
+		return err
+	}
+	m.addFindings(insights.Findings)
+	m.progress("Scanning blue's Kubernetes objects")
+	var pf kube.PreflightResult
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, scanOptions), kubeA.PreflightBlue, kube.PreflightInput{
+		Cluster: m.blue(), CurrentVersion: blue.Version, TargetVersion: s.Green.KubernetesVersion, ArgoCDNamespace: s.ArgoCD.Namespace,
+	}).Get(ctx, &pf); err != nil {
+		return err
+	}
+	m.addFindings(pf.Findings)
+	plan := eks.PlanGreen(blue, s)
+	policy := finding.Policy{BlockOn: s.Preflight.BlockOn, IgnoreChecks: s.Preflight.IgnoreChecks}
+	blocking := policy.Blocking(m.report.Findings)
+	if s.DryRun {
+		m.report.Plan = m.dryRunPlan(plan)
+		if len(blocking) > 0 {
+			m.report.Reason = fmt.Sprintf("preflight would block: %s", summarize(blocking))
+		}
+		return nil
+	}
+	if len(blocking) > 0 {
+		return failures.WithDetails(failures.PreflightBlocked, fmt.Sprintf("preflight found %d blocking findings on %s: %s", len(blocking), s.Blue.ClusterName, summarize(blocking)), blocking)
+	}
+
+	// BuildGreen: a copy of blue at the target version.
+	m.enter(ctx, PhaseBuildGreen)
+	m.greenTouched = true
+	m.progress("Creating green control plane")
+	var created eks.EnsureClusterResult
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, mutateOptions), eksA.EnsureGreenCluster, eks.EnsureClusterInput{
+		Plan: plan, RequestToken: "cutover-" + m.info.WorkflowExecution.RunID,
+	}).Get(ctx, &created); err != nil {
+		return err
+	}
+	m.progress("Waiting for green control plane to be ACTIVE")
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, clusterWaitOptions), eksA.WaitEKSClusterActive, eks.WaitClusterInput{Cluster: m.green()}).Get(ctx, nil); err != nil {
+		return err
+	}
+	if len(plan.Cluster.AccessEntries) > 0 {
+		m.progress("Copying access entries")
+		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, mutateOptions), eksA.EnsureAccessEntries, eks.EnsureAccessEntriesInput{Cluster: m.green(), Entries: plan.Cluster.AccessEntries}).Get(ctx, nil); err != nil {
+			return err
+		}
+	}
+	if len(plan.Cluster.NodeGroups) > 0 {
+		m.progress(fmt.Sprintf("Creating %d node groups", len(plan.Cluster.NodeGroups)))
+		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, nodeWaitOptions), eksA.EnsureNodeGroups, eks.EnsureNodeGroupsInput{
+			Cluster: m.green(), TargetVersion: s.Green.KubernetesVersion, NodeGroups: plan.Cluster.NodeGroups, RequestToken: "cutover-" + m.info.WorkflowExecution.RunID,
+		}).Get(ctx, nil); err != nil {
+			return err
+		}
+	}
+	if len(plan.Cluster.Addons) > 0 {
+		m.progress(fmt.Sprintf("Installing %d add-ons", len(plan.Cluster.Addons)))
+		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, nodeWaitOptions), eksA.EnsureAddons, eks.EnsureAddonsInput{
+			Cluster: m.green(), TargetVersion: s.Green.KubernetesVersion, Addons: plan.Cluster.Addons,
+		}).Get(ctx, nil); err != nil {
+			return err
+		}
+	}
+	m.progress("Verifying green's nodes and core add-ons")
+	var verify kube.VerifyGreenResult
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, smokeOptions), kubeA.VerifyGreen, kube.VerifyGreenInput{Cluster: m.green(), TargetVersion: s.Green.KubernetesVersion}).Get(ctx, &verify); err != nil {
+		return err
+	}
+	m.addFindings(verify.Findings)
+	if !verify.Ready {
+		return failures.WithDetails(failures.GreenNotReady, fmt.Sprintf("green %s is not ready: %s", s.Green.ClusterName, summarize(verify.Findings)), verify.Findings)
+	}
+
+	// RestoreWorkloads: Velero backup of blue into green, then Argo CD.
+	m.enter(ctx, PhaseRestoreWorkloads)
+	if err := m.restore(ctx); err != nil {
+		return err
+	}
+
+	// SmokeTest: prove green before any traffic moves.
+	m.enter(ctx, PhaseSmokeTest)
+	m.progress("Running smoke tests on green")
+	var smoke kube.SmokeResult
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, withTimeout(smokeOptions, s.Smoke.Timeout.D())), kubeA.SmokeTestGreen, kube.SmokeInput{
+		Cluster: m.green(), Smoke: s.Smoke, RunID: m.info.WorkflowExecution.RunID,
+	}).Get(ctx, &smoke); err != nil {
+		return err
+	}
+	m.report.Smoke = &smoke
+	if !smoke.Passed {
+		var failed []string
+		for _, c := range smoke.Checks {
+			if !c.Passed {
+				failed = append(failed, c.Name+": "+c.Message)
+			}
+		}
+		return failures.New(failures.SmokeFailed, "smoke tests failed on %s: %s", s.Green.ClusterName, strings.Join(failed, "; "))
+	}
+
+	// Gate "cutover", then traffic in steps.
+	if err := m.gate(ctx, spec.GateCutover, PhaseAwaitCutover); err != nil {
+		return err
+	}
+	m.enter(ctx, PhaseShiftTraffic)
+	if err := m.shiftTraffic(ctx); err != nil {
+		return err
+	}
+
+	// Gate "retire", soak, then retire blue.
+	if err := m.gate(ctx, spec.GateRetire, PhaseAwaitRetire); err != nil {
+		return err
+	}
+	m.enter(ctx, PhaseSoak)
+	if err := m.watch(ctx, s.Retire.Soak.D(), soakInterval(s), "soak"); err != nil {
+		return err
+	}
+
+	m.enter(ctx, PhaseRetireBlue)
+	return m.retireBlue(ctx)
+}
+
+func (m *migration) restore(ctx workflow.Context) error {
+	s := m.spec
+	if s.Velero.Enabled {
+		backup := s.Velero.BackupName
+		existing := backup != ""
+		if !existing {
+			backup = "cutover-" + s.Name
+		}
+		m.progress("Backing up blue with Velero")
+		var b velero.BackupResult
+		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, withTimeout(restoreOptions, s.Velero.Timeout.D())), veleroA.EnsureVeleroBackup, velero.BackupInput{
+			Cluster: m.blue(), Namespace: s.Velero.Namespace, Name: backup, Existing: existing,
+			IncludedNamespaces: s.Velero.IncludedNamespaces, ExcludedNamespaces: s.Velero.ExcludedNamespaces,
+		}).Get(ctx, &b); err != nil {
+			return err
+		}
+		m.progress("Restoring the Velero backup into green")
+		var r velero.RestoreResult
+		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, withTimeout(restoreOptions, s.Velero.Timeout.D())), veleroA.RestoreVeleroBackup, velero.RestoreInput{
+			Cluster: m.green(), Namespace: s.Velero.Namespace, BackupName: backup, RestoreName: backup + "-to-" + s.Green.ClusterName,
+			IncludedNamespaces: s.Velero.IncludedNamespaces, ExcludedNamespaces: s.Velero.ExcludedNamespaces,
+			RestorePVs: *s.Velero.RestorePVs, ExistingResourcePolicy: s.Velero.ExistingResourcePolicy,
+		}).Get(ctx, &r); err != nil {
+			return err
+		}
+		if r.Warnings > 0 {
+			m.addFindings([]finding.Finding{{Check: "velero-restore", Cluster: s.Green.ClusterName, Object: r.Name, Severity: finding.Warning, Message: fmt.Sprintf("restore finished with %d warnings", r.Warnings), Fix: "velero restore describe " + r.Name + " --details", Source: "velero"}})
+		}
+	}
+	if s.ArgoCD.Mode == spec.ArgoCDModeNone {
+		return nil
+	}
+	m.progress("Restoring Argo CD applications into green")
+	var apps argocd.RestoreResult
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, mutateOptions), argoA.RestoreArgoApplications, argocd.RestoreInput{
+		ArgoCluster: m.blue(), Blue: m.blue(), Green: m.green(), Mode: s.ArgoCD.Mode, Namespace: s.ArgoCD.Namespace, Selector: s.ArgoCD.Selector, Prune: s.ArgoCD.Prune,
+	}).Get(ctx, &apps); err != nil {
+		return err
+	}
+	if len(apps.Applications) == 0 {
+		return nil
+	}
+	argoCluster := m.blue()
+	if s.ArgoCD.Mode == spec.ArgoCDModeCopy {
+		argoCluster = m.green()
+	}
+	m.progress(fmt.Sprintf("Waiting for %d Argo CD applications to be Synced and Healthy", len(apps.Applications)))
+	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, withTimeout(restoreOptions, s.ArgoCD.SyncTimeout.D())), argoA.WaitArgoSynced, argocd.WaitSyncedInput{
+		ArgoCluster: argoCluster, Namespace: s.ArgoCD.Namespace, Applications: apps.Applications,
+	}).Get(ctx, nil)
+}
+
+// shiftTraffic moves green's share through the spec's steps, baking each.
+func (m *migration) shiftTraffic(ctx workflow.Context) error {
+	steps := m.spec.Traffic.Steps
+	for i, w := range steps {
+		n := i + 1
+		if n >= 2 {
+			if _, ok := m.spec.Gate(spec.StepGateName(n)); ok {
+				if err := m.gate(ctx, spec.StepGateName(n), PhaseShiftTraffic); err != nil {
+					return err
+				}
+			}
+		}
+		m.progress(fmt.Sprintf("Step %d/%d: moving %d%% of traffic to green", n, len(steps), w))
+		if err := m.setWeights(ctx, ctx, mutateOptions, propagateOptions, w, n, fmt.Sprintf("step %d/%d", n, len(steps))); err != nil {
+			return err
+		}
+		if err := m.watch(ctx, m.spec.Traffic.BakeTime.D(), m.spec.Traffic.CheckInterval.D(), fmt.Sprintf("step %d/%d (%d%% green)", n, len(steps), w)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *migration) setWeights(ctx, waitCtx workflow.Context, setOpts, waitOpts workflow.ActivityOptions, green, step int, reason string) error {
+	m.trafficTouched = true
+	var change traffic.Change
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, setOpts), trafA.SetTrafficWeights, traffic.SetWeightsInput{Target: m.target, Green: green}).Get(ctx, &change); err != nil {
+		return err
+	}
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(waitCtx, waitOpts), trafA.WaitTrafficPropagated, change).Get(waitCtx, nil); err != nil {
+		return err
+	}
+	m.status.Traffic.Blue, m.status.Traffic.Green, m.status.Traffic.Step = 100-green, green, step
+	m.report.TrafficHistory = append(m.report.TrafficHistory, TrafficEvent{At: workflow.Now(ctx), Step: step, Blue: 100 - green, Green: green, Reason: reason})
+	m.logger.Info("Traffic shifted", "blue", m.spec.Blue.ClusterName, "green", m.spec.Green.ClusterName, "greenWeight", green, "step", step)
+	return nil
+}
+
+// watch waits d while reading alarms and probes every interval (and once at
+// the start). The first unhealthy reading ends it with an Unhealthy error.
+func (m *migration) watch(ctx workflow.Context, d, interval time.Duration, what string) error {
+	deadline := workflow.Now(ctx).Add(d)
+	in := traffic.HealthInput{Region: m.spec.Blue.Region, Alarms: m.spec.Traffic.Alarms}
+	if *m.spec.Traffic.ProbeDuringBake {
+		in.Probes = m.spec.Smoke.HTTP
+	}
+	checks := len(in.Alarms) + len(in.Probes)
+	for {
+		if checks > 0 {
+			var h traffic.HealthResult
+			err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, healthOptions), trafA.CheckTrafficHealth, in).Get(ctx, &h)
+			if err != nil {
+				if temporal.IsCanceledError(err) {
+					return err
+				}
+				// A health reading that cannot be taken is not a healthy reading.
+				return failures.New(failures.Unhealthy, "%s: could not read alarms and probes: %s", what, failures.Message(err))
+			}
+			if !h.Healthy {
+				return failures.New(failures.Unhealthy, "%s: %s", what, strings.Join(h.Reasons, "; "))
+			}
+		}
+		remaining := deadline.Sub(workflow.Now(ctx))
+		if remaining <= 0 {
+			return nil
+		}
+		wait := remaining
+		if checks > 0 && interval > 0 && interval < wait {
+			wait = interval
+		}
+		m.progress(fmt.Sprintf("Watching %s until %s", what, deadline.UTC().Format(time.RFC3339)))
+		if err := workflow.Sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
+}
+
+// soakInterval keeps a day-long soak to a few hundred checks in history.
+func soakInterval(s spec.MigrationSpec) time.Duration {
+	i := s.Traffic.CheckInterval.D()
+	if i < 5*time.Minute {
+		i = 5 * time.Minute
+	}
+	return i
+}
+
+func (m *migration) retireBlue(ctx workflow.Context) error {
+	s := m.spec
+	if s.Retire.Blue == spec.FateKeep {
+		m.progress("Keeping blue as the spec asks (retire.blue = keep)")
+		return nil
+	}
+	var w traffic.Weights
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, readOptions), trafA.GetTrafficWeights, m.target).Get(ctx, &w); err != nil {
+		return err
+	}
+	if w.Blue > 0 {
+		return failures.New(failures.StillServingTraffic, "refusing to retire %s: it still receives %d%% of traffic", s.Blue.ClusterName, w.Blue)
+	}
+	m.blueRetiring = true
+	m.progress("Deleting blue's add-ons, node groups and cluster")
+	var res eks.RetireResult
+	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, clusterWaitOptions), eksA.RetireEKSCluster, eks.RetireInput{
+		Cluster: m.blue(), Role: "blue", Guard: m.guard("blue"),
+	}).Get(ctx, &res)
+}
+
+// guard tells the retire activity which record or origin must carry no traffic.
+func (m *migration) guard(role string) *eks.TrafficGuard {
+	t := m.spec.Traffic
+	switch {
+	case t.Provider == spec.ProviderRoute53 && t.Route53 != nil:
+		id := t.Route53.BlueSetIdentifier
+		if role == "green" {
+			id = t.Route53.GreenSetIdentifier
+		}
+		return &eks.TrafficGuard{Provider: t.Provider, HostedZoneID: t.Route53.HostedZoneID, RecordName: t.Route53.RecordName, SetIdentifier: id}
+	case t.Provider == spec.ProviderCloudFront && t.CloudFront != nil:
+		id := t.CloudFront.BlueOriginID
+		if role == "green" {
+			id = t.CloudFront.GreenOriginID
+		}
+		return &eks.TrafficGuard{Provider: t.Provider, DistributionID: t.CloudFront.DistributionID, OriginID: id}
+	}
+	return nil
+}
+
+func (m *migration) dryRunPlan(g eks.GreenPlan) *Plan {
+	p := &Plan{Green: g, TrafficSteps: m.spec.Traffic.Steps, RetireBlue: m.spec.Retire.Blue}
+	for _, name := range []string{spec.GateCutover, spec.GateRetire} {
+		if _, ok := m.spec.Gate(name); ok {
+			p.Gates = append(p.Gates, name)
+		}
+	}
+	for n := 2; n <= len(m.spec.Traffic.Steps); n++ {
+		if _, ok := m.spec.Gate(spec.StepGateName(n)); ok {
+			p.Gates = append(p.Gates, spec.StepGateName(n))
+		}
+	}
+	if m.spec.Velero.Enabled {
+		name := m.spec.Velero.BackupName
+		if name == "" {
+			name = "cutover-" + m.spec.Name + " (new backup of " + m.spec.Blue.ClusterName + ")"
+		}
+		p.Restore = append(p.Restore, "velero: restore "+name+" into "+m.spec.Green.ClusterName)
+	}
+	if m.spec.ArgoCD.Mode != spec.ArgoCDModeNone {
+		p.Restore = append(p.Restore, "argocd: "+m.spec.ArgoCD.Mode+" applications in namespace "+m.spec.ArgoCD.Namespace)
+	}
+	return p
+}
+
+func (m *migration) addFindings(fs []finding.Finding) {
+	m.report.Findings = append(m.report.Findings, fs...)
+	m.status.Findings = m.report.Findings
+}
+
+func summarize(fs []finding.Finding) string {
+	const max = 5
+	parts := make([]string, 0, max)
+	for i, f := range fs {
+		if i == max {
+			parts = append(parts, fmt.Sprintf("and %d more", len(fs)-max))
+			break
+		}
+		obj := f.Object
+		if obj != "" {
+			obj = " " + obj
+		}
+		parts = append(parts, fmt.Sprintf("[%s] %s%s: %s", f.Severity, f.Check, obj, f.Message))
+	}
+	return strings.Join(parts, "; ")
+}

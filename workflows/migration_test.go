@@ -1,0 +1,599 @@
+package workflows_test
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cutover-dev/cutover/activities/eks"
+	"github.com/cutover-dev/cutover/activities/kube"
+	"github.com/cutover-dev/cutover/activities/notify"
+	"github.com/cutover-dev/cutover/activities/traffic"
+	"github.com/cutover-dev/cutover/internal/fakeworld"
+	"github.com/cutover-dev/cutover/internal/failures"
+	"github.com/cutover-dev/cutover/internal/finding"
+	"github.com/cutover-dev/cutover/internal/spec"
+	"github.com/cutover-dev/cutover/workflows"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+)
+
+func testSpec() spec.MigrationSpec {
+	yes := true
+	return spec.MigrationSpec{
+		Name:  "shop-prod",
+		Blue:  spec.BlueSpec{ClusterName: "blue", Region: "eu-west-1"},
+		Green: spec.GreenSpec{ClusterName: "green", KubernetesVersion: "1.31"},
+		Velero: spec.VeleroSpec{Enabled: true, IncludedNamespaces: []string{"shop"}},
+		Smoke: spec.SmokeSpec{HTTP: []spec.HTTPProbe{{Name: "checkout", URL: "https://green-ingress.example.com/healthz", Host: "shop.example.com"}}},
+		Traffic: spec.TrafficSpec{
+			Provider: spec.ProviderRoute53,
+			Route53:  &spec.Route53Spec{HostedZoneID: "Z0123456789ABC", RecordName: "shop.example.com", GreenTarget: "green-lb.elb.amazonaws.com"},
+			Steps:    []int{10, 50, 100},
+			BakeTime: spec.Duration(10 * time.Minute),
+			Alarms:   []string{"shop-5xx-rate"},
+		},
+		Approvals: spec.ApprovalsSpec{
+			Cutover: spec.GateSpec{Approvers: []string{"alice", "bob"}, Timeout: spec.Duration(4 * time.Hour)},
+			Retire:  spec.GateSpec{Enabled: &yes, Approvers: []string{"alice"}, Timeout: spec.Duration(4 * time.Hour)},
+		},
+		Retire: spec.RetireSpec{Soak: spec.Duration(time.Hour)},
+	}
+}
+
+type harness struct {
+	t     *testing.T
+	env   *testsuite.TestWorkflowEnvironment
+	world *fakeworld.World
+}
+
+func newHarness(t *testing.T) *harness {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(workflows.BlueGreenMigration)
+	w := fakeworld.New()
+	w.UnhealthyAlarm = "shop-5xx-rate"
+	env.RegisterActivity(w.Activities())
+	return &harness{t: t, env: env, world: w}
+}
+
+// decideWhenOpen answers each named gate as soon as it is pending, by
+// polling the status query every minute of workflow time.
+func (h *harness) decideWhenOpen(decisions ...workflows.Decision) {
+	pending := slices.Clone(decisions)
+	var tick func()
+	tick = func() {
+		if len(pending) == 0 {
+			return
+		}
+		v, err := h.env.QueryWorkflow(workflows.QueryStatus)
+		if err != nil {
+			h.t.Errorf("status query: %v", err)
+			return
+		}
+		var st workflows.Status
+		if err := v.Get(&st); err != nil {
+			h.t.Errorf("status decode: %v", err)
+			return
+		}
+		for _, g := range st.PendingGates {
+			if len(pending) > 0 && pending[0].Gate == g.Gate {
+				h.env.SignalWorkflow(workflows.SignalApproval, pending[0])
+				pending = pending[1:]
+			}
+		}
+		h.env.RegisterDelayedCallback(tick, time.Minute)
+	}
+	h.env.RegisterDelayedCallback(tick, time.Minute)
+}
+
+func (h *harness) run(s spec.MigrationSpec) (*workflows.MigrationReport, error) {
+	h.env.ExecuteWorkflow(workflows.BlueGreenMigration, s)
+	if !h.env.IsWorkflowCompleted() {
+		h.t.Fatal("workflow did not complete")
+	}
+	err := h.env.GetWorkflowError()
+	if err != nil {
+		return nil, err
+	}
+	var r workflows.MigrationReport
+	if err := h.env.GetWorkflowResult(&r); err != nil {
+		h.t.Fatalf("result: %v", err)
+	}
+	return &r, nil
+}
+
+// failureReport extracts the report attached to a failed run.
+func failureReport(t *testing.T, err error) (string, workflows.MigrationReport) {
+	t.Helper()
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) {
+		t.Fatalf("want an ApplicationError, got %T: %v", err, err)
+	}
+	var r workflows.MigrationReport
+	if appErr.HasDetails() {
+		if derr := appErr.Details(&r); derr != nil {
+			t.Fatalf("details: %v", derr)
+		}
+	}
+	return appErr.Type(), r
+}
+
+func greenWeights(w *fakeworld.World) []int {
+	var out []int
+	for _, in := range w.Inputs("SetTrafficWeights") {
+		out = append(out, in.(traffic.SetWeightsInput).Green)
+	}
+	return out
+}
+
+func without(names []string, drop ...string) []string {
+	var out []string
+	for _, n := range names {
+		if !slices.Contains(drop, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func TestHappyPath(t *testing.T) {
+	h := newHarness(t)
+	h.decideWhenOpen(
+		workflows.Decision{Gate: "cutover", Approve: true, By: "alice", Comment: "smoke green, go"},
+		workflows.Decision{Gate: "retire", Approve: true, By: "alice"},
+	)
+	r, err := h.run(testSpec())
+	if err != nil {
+		t.Fatalf("workflow failed: %v", err)
+	}
+	if r.Outcome != workflows.OutcomeSucceeded {
+		t.Fatalf("outcome %q", r.Outcome)
+	}
+	// The order of the world-changing calls is the contract.
+	got := without(h.world.Names(), "Notify", "CheckTrafficHealth", "WaitTrafficPropagated")
+	want := []string{"DescribeEKSCluster", "EKSUpgradeInsights", "PreflightBlue",
+		"EnsureGreenCluster", "WaitEKSClusterActive", "EnsureAccessEntries", "EnsureNodeGroups", "EnsureAddons", "VerifyGreen",
+		"EnsureVeleroBackup", "RestoreVeleroBackup", "RestoreArgoApplications", "WaitArgoSynced", "SmokeTestGreen",
+		"SetTrafficWeights", "SetTrafficWeights", "SetTrafficWeights", "GetTrafficWeights", "RetireEKSCluster"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("calls\n got %v\nwant %v", got, want)
+	}
+	if w := greenWeights(h.world); !slices.Equal(w, []int{10, 50, 100}) {
+		t.Errorf("green weights %v", w)
+	}
+	// Green is blue's copy at the target version, with a stable request token.
+	ens := h.world.Inputs("EnsureGreenCluster")[0].(eks.EnsureClusterInput)
+	if ens.Plan.Cluster.Name != "green" || ens.Plan.Cluster.Version != "1.31" || ens.Plan.Cluster.RoleARN != h.world.Blue.RoleARN {
+		t.Errorf("green plan %+v", ens.Plan.Cluster)
+	}
+	if !slices.Equal(ens.Plan.Cluster.VPC.SubnetIDs, h.world.Blue.VPC.SubnetIDs) || ens.Plan.Cluster.Tags["team"] != "platform" || ens.Plan.Cluster.Tags[eks.TagMigration] != "shop-prod" {
+		t.Errorf("green did not copy blue: %+v", ens.Plan.Cluster)
+	}
+	if !strings.HasPrefix(ens.RequestToken, "cutover-") || len(ens.RequestToken) > 64 {
+		t.Errorf("request token %q", ens.RequestToken)
+	}
+	ngs := h.world.Inputs("EnsureNodeGroups")[0].(eks.EnsureNodeGroupsInput)
+	if len(ngs.NodeGroups) != 2 || ngs.NodeGroups[0].Version != "1.31" || ngs.NodeGroups[1].Taints[0].Key != "batch" {
+		t.Errorf("node groups %+v", ngs.NodeGroups)
+	}
+	addons := h.world.Inputs("EnsureAddons")[0].(eks.EnsureAddonsInput)
+	if addons.Addons[0].Version != "" || addons.Addons[0].ConfigurationValues == "" {
+		t.Errorf("add-ons must carry config and leave the version to the target: %+v", addons.Addons)
+	}
+	smoke := h.world.Inputs("SmokeTestGreen")[0].(kube.SmokeInput)
+	if smoke.Cluster.Name != "green" || len(smoke.Smoke.HTTP) != 1 {
+		t.Errorf("smoke input %+v", smoke)
+	}
+	retire := h.world.Inputs("RetireEKSCluster")[0].(eks.RetireInput)
+	if retire.Cluster.Name != "blue" || retire.Guard == nil || retire.Guard.SetIdentifier != "blue" {
+		t.Errorf("retire input %+v", retire)
+	}
+	// Bakes read the alarms and probes.
+	health := h.world.Inputs("CheckTrafficHealth")
+	if len(health) < 3 {
+		t.Fatalf("only %d health checks", len(health))
+	}
+	hin := health[0].(traffic.HealthInput)
+	if !slices.Equal(hin.Alarms, []string{"shop-5xx-rate"}) || len(hin.Probes) != 1 {
+		t.Errorf("health input %+v", hin)
+	}
+	// Report: approvals with who, traffic history, phase timings.
+	if len(r.Approvals) != 2 || r.Approvals[0].By != "alice" || r.Approvals[0].Comment != "smoke green, go" || r.Approvals[0].Via != "signal" {
+		t.Errorf("approvals %+v", r.Approvals)
+	}
+	if len(r.TrafficHistory) != 3 || r.TrafficHistory[2].Green != 100 {
+		t.Errorf("traffic history %+v", r.TrafficHistory)
+	}
+	var phases []string
+	for _, p := range r.Phases {
+		phases = append(phases, p.Phase)
+		if p.Ended.IsZero() {
+			t.Errorf("phase %s has no end", p.Phase)
+		}
+	}
+	wantPhases := []string{"Validate", "Preflight", "BuildGreen", "RestoreWorkloads", "SmokeTest", "AwaitCutoverApproval", "ShiftTraffic", "AwaitRetireApproval", "Soak", "RetireBlue"}
+	if !slices.Equal(phases, wantPhases) {
+		t.Errorf("phases %v", phases)
+	}
+	if h.world.Weights().Green != 100 {
+		t.Errorf("final weights %+v", h.world.Weights())
+	}
+}
+
+func TestRejectCutoverGate(t *testing.T) {
+	h := newHarness(t)
+	h.decideWhenOpen(workflows.Decision{Gate: "cutover", Approve: false, By: "bob", Comment: "p99 looks off"})
+	_, err := h.run(testSpec())
+	typ, r := failureReport(t, err)
+	if typ != failures.RolledBack || r.Outcome != workflows.OutcomeRolledBack {
+		t.Fatalf("type %q outcome %q", typ, r.Outcome)
+	}
+	if !strings.Contains(r.Reason, `gate "cutover" rejected by bob: p99 looks off`) {
+		t.Errorf("reason %q", r.Reason)
+	}
+	if n := len(h.world.Inputs("SetTrafficWeights")); n != 0 {
+		t.Errorf("traffic moved %d times before the cutover gate", n)
+	}
+	if n := len(h.world.Inputs("RetireEKSCluster")); n != 0 {
+		t.Errorf("rollback.green=keep must keep green, got %d retire calls", n)
+	}
+}
+
+func TestRejectRetireGateRollsTrafficBack(t *testing.T) {
+	h := newHarness(t)
+	s := testSpec()
+	s.Rollback.Green = spec.FateDelete
+	h.decideWhenOpen(
+		workflows.Decision{Gate: "cutover", Approve: true, By: "alice"},
+		workflows.Decision{Gate: "retire", Approve: false, By: "alice", Comment: "keep blue one more week"},
+	)
+	_, err := h.run(s)
+	typ, r := failureReport(t, err)
+	if typ != failures.RolledBack {
+		t.Fatalf("type %q: %v", typ, err)
+	}
+	if w := greenWeights(h.world); !slices.Equal(w, []int{10, 50, 100, 0}) {
+		t.Errorf("green weights %v, want the steps then 0", w)
+	}
+	retire := h.world.Inputs("RetireEKSCluster")
+	if len(retire) != 1 || retire[0].(eks.RetireInput).Role != "green" {
+		t.Fatalf("want green deleted after traffic returned, got %+v", retire)
+	}
+	names := h.world.Names()
+	lastSet := 0
+	for i, n := range names {
+		if n == "SetTrafficWeights" {
+			lastSet = i
+		}
+	}
+	if slices.Index(names, "RetireEKSCluster") < lastSet {
+		t.Errorf("green deleted before traffic returned to blue: %v", names)
+	}
+	last := r.TrafficHistory[len(r.TrafficHistory)-1]
+	if last.Green != 0 || !strings.Contains(last.Reason, "rollback") {
+		t.Errorf("last traffic event %+v", last)
+	}
+}
+
+func TestRejectStepGate(t *testing.T) {
+	h := newHarness(t)
+	s := testSpec()
+	yes := true
+	s.Approvals.EachStep = spec.GateSpec{Enabled: &yes, Approvers: []string{"carol"}}
+	h.decideWhenOpen(
+		workflows.Decision{Gate: "cutover", Approve: true, By: "alice"},
+		workflows.Decision{Gate: "traffic-step-2", Approve: true, By: "carol"},
+		workflows.Decision{Gate: "traffic-step-3", Approve: false, By: "carol", Comment: "latency"},
+	)
+	_, err := h.run(s)
+	typ, _ := failureReport(t, err)
+	if typ != failures.RolledBack {
+		t.Fatalf("type %q", typ)
+	}
+	if w := greenWeights(h.world); !slices.Equal(w, []int{10, 50, 0}) {
+		t.Errorf("green weights %v", w)
+	}
+}
+
+func TestGateTimeoutRejectsByDefault(t *testing.T) {
+	h := newHarness(t)
+	s := testSpec()
+	rem := spec.Duration(time.Hour)
+	s.Approvals.ReminderInterval = &rem
+	_, err := h.run(s)
+	typ, r := failureReport(t, err)
+	if typ != failures.RolledBack {
+		t.Fatalf("type %q", typ)
+	}
+	if len(r.Approvals) != 1 || r.Approvals[0].Via != "timeout" || r.Approvals[0].Approved {
+		t.Fatalf("approvals %+v", r.Approvals)
+	}
+	// 4h timeout, reminders every hour: opened + 3 reminders + decided.
+	var kinds []string
+	for _, in := range h.world.Inputs("Notify") {
+		kinds = append(kinds, in.(notify.Message).Kind)
+	}
+	if c := countOf(kinds, notify.KindReminder); c != 3 {
+		t.Errorf("%d reminders, want 3: %v", c, kinds)
+	}
+	if countOf(kinds, notify.KindGateOpened) != 1 || countOf(kinds, notify.KindRolledBack) != 1 {
+		t.Errorf("notifications %v", kinds)
+	}
+	if len(h.world.Inputs("SetTrafficWeights")) != 0 {
+		t.Error("traffic moved")
+	}
+}
+
+func TestGateTimeoutCanApprove(t *testing.T) {
+	h := newHarness(t)
+	s := testSpec()
+	s.Approvals.Cutover.OnTimeout = spec.OnTimeoutApprove
+	s.Approvals.Retire.OnTimeout = spec.OnTimeoutApprove
+	r, err := h.run(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Approvals) != 2 || !r.Approvals[0].Approved || r.Approvals[0].By != "timeout" {
+		t.Errorf("approvals %+v", r.Approvals)
+	}
+}
+
+func countOf(ss []string, s string) int {
+	n := 0
+	for _, x := range ss {
+		if x == s {
+			n++
+		}
+	}
+	return n
+}
+
+func TestSmokeFailureStopsBeforeTraffic(t *testing.T) {
+	h := newHarness(t)
+	h.world.SmokeFails = "GET https://green-ingress.example.com/healthz: status 503, want 200"
+	s := testSpec()
+	s.Rollback.Green = spec.FateDelete
+	_, err := h.run(s)
+	typ, r := failureReport(t, err)
+	if typ != failures.RolledBack {
+		t.Fatalf("type %q", typ)
+	}
+	if !strings.Contains(r.Reason, "status 503") || r.Smoke == nil || r.Smoke.Passed {
+		t.Errorf("reason %q smoke %+v", r.Reason, r.Smoke)
+	}
+	if len(h.world.Inputs("SetTrafficWeights")) != 0 {
+		t.Error("traffic moved after a smoke failure")
+	}
+	if h.world.GreenExists() {
+		t.Error("rollback.green=delete must delete green")
+	}
+}
+
+func TestAlarmDuringSecondStep(t *testing.T) {
+	h := newHarness(t)
+	h.world.UnhealthyAtGreen = 50
+	h.decideWhenOpen(workflows.Decision{Gate: "cutover", Approve: true, By: "bob"})
+	_, err := h.run(testSpec())
+	typ, r := failureReport(t, err)
+	if typ != failures.RolledBack {
+		t.Fatalf("type %q: %v", typ, err)
+	}
+	if w := greenWeights(h.world); !slices.Equal(w, []int{10, 50, 0}) {
+		t.Errorf("green weights %v", w)
+	}
+	if !strings.Contains(r.Reason, "step 2/3") || !strings.Contains(r.Reason, "shop-5xx-rate is in ALARM") {
+		t.Errorf("reason %q", r.Reason)
+	}
+	if got := h.world.Weights(); got.Blue != 100 {
+		t.Errorf("traffic not back on blue: %+v", got)
+	}
+	if len(h.world.Inputs("RetireEKSCluster")) != 0 {
+		t.Error("nothing may be retired after a rollback with rollback.green=keep")
+	}
+}
+
+func TestAbortMidShift(t *testing.T) {
+	h := newHarness(t)
+	h.decideWhenOpen(workflows.Decision{Gate: "cutover", Approve: true, By: "alice"})
+	// Abort once step 2 is baking.
+	var check func()
+	check = func() {
+		if h.world.Weights().Green == 50 {
+			h.env.SignalWorkflow(workflows.SignalAbort, workflows.Abort{By: "oncall", Reason: "incident INC-42"})
+			return
+		}
+		h.env.RegisterDelayedCallback(check, time.Minute)
+	}
+	h.env.RegisterDelayedCallback(check, time.Minute)
+	_, err := h.run(testSpec())
+	typ, r := failureReport(t, err)
+	if typ != failures.RolledBack {
+		t.Fatalf("type %q: %v", typ, err)
+	}
+	if !strings.Contains(r.Reason, "aborted by oncall: incident INC-42") {
+		t.Errorf("reason %q", r.Reason)
+	}
+	if w := greenWeights(h.world); !slices.Equal(w, []int{10, 50, 0}) {
+		t.Errorf("green weights %v", w)
+	}
+}
+
+func TestRetryableFailureSucceedsOnRetry(t *testing.T) {
+	h := newHarness(t)
+	h.world.FailTimes = map[string]int{"EnsureGreenCluster": 2, "SetTrafficWeights": 1}
+	h.decideWhenOpen(
+		workflows.Decision{Gate: "cutover", Approve: true, By: "alice"},
+		workflows.Decision{Gate: "retire", Approve: true, By: "alice"},
+	)
+	r, err := h.run(testSpec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(h.world.Inputs("EnsureGreenCluster")); n != 3 {
+		t.Errorf("EnsureGreenCluster attempts %d, want 3", n)
+	}
+	if w := greenWeights(h.world); !slices.Equal(w, []int{10, 10, 50, 100}) {
+		t.Errorf("green weights %v", w)
+	}
+	if r.Outcome != workflows.OutcomeSucceeded {
+		t.Errorf("outcome %q", r.Outcome)
+	}
+}
+
+func TestNonRetryableFailureIsNotRetried(t *testing.T) {
+	h := newHarness(t)
+	h.world.Errors = map[string]error{"EnsureGreenCluster": failures.New(failures.Conflict, "cluster green exists with version 1.30, plan wants 1.31")}
+	_, err := h.run(testSpec())
+	typ, r := failureReport(t, err)
+	if typ != failures.RolledBack || !strings.Contains(r.Reason, "version 1.30") {
+		t.Fatalf("type %q reason %q", typ, r.Reason)
+	}
+	if n := len(h.world.Inputs("EnsureGreenCluster")); n != 1 {
+		t.Errorf("a Conflict was retried: %d attempts", n)
+	}
+}
+
+func TestValidationFailsBeforeAnyActivity(t *testing.T) {
+	h := newHarness(t)
+	s := testSpec()
+	s.Name = "Shop Prod"
+	s.Blue.Region = ""
+	s.Green.KubernetesVersion = "131"
+	s.Traffic.Steps = []int{10, 5, 100}
+	s.Smoke.HTTP[0].URL = "ftp://x"
+	h.env.ExecuteWorkflow(workflows.BlueGreenMigration, s)
+	err := h.env.GetWorkflowError()
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != failures.Validation || appErr.NonRetryable() == false {
+		t.Fatalf("want non-retryable ValidationError, got %v", err)
+	}
+	for _, field := range []string{"name:", "blue.region:", "green.kubernetesVersion:", "traffic.steps[1]:", "smoke.http[0].url:"} {
+		if !strings.Contains(appErr.Error(), field) {
+			t.Errorf("error does not name %s: %v", field, appErr)
+		}
+	}
+	var fields spec.FieldErrors
+	if err := appErr.Details(&fields); err != nil || len(fields) != 5 {
+		t.Errorf("details %v %v", fields, err)
+	}
+	if calls := h.world.Calls(); len(calls) != 0 {
+		t.Errorf("activities ran before validation failed: %v", h.world.Names())
+	}
+}
+
+func TestPreflightBlocks(t *testing.T) {
+	h := newHarness(t)
+	h.world.PreflightFindings = []finding.Finding{{Check: "removed-api", Object: "policy/v1beta1 PodDisruptionBudget shop/web", Severity: finding.Error, Message: "removed in 1.25"}}
+	_, err := h.run(testSpec())
+	typ, r := failureReport(t, err)
+	if typ != failures.PreflightBlocked || r.Outcome != workflows.OutcomeFailed {
+		t.Fatalf("type %q outcome %q", typ, r.Outcome)
+	}
+	if slices.Contains(h.world.Names(), "EnsureGreenCluster") {
+		t.Error("green was built despite a blocking finding")
+	}
+	// The same finding is only reported under blockOn=none.
+	h2 := newHarness(t)
+	h2.world.PreflightFindings = h.world.PreflightFindings
+	s := testSpec()
+	s.Preflight.BlockOn = "none"
+	s.Approvals.Cutover.OnTimeout, s.Approvals.Retire.OnTimeout = "approve", "approve"
+	r2, err := h2.run(s)
+	if err != nil || len(r2.Findings) != 1 {
+		t.Fatalf("err %v findings %+v", err, r2)
+	}
+}
+
+func TestDryRun(t *testing.T) {
+	h := newHarness(t)
+	h.world.PreflightFindings = []finding.Finding{{Check: "removed-api", Severity: finding.Error, Message: "HPA autoscaling/v2beta2 removed in 1.26"}}
+	s := testSpec()
+	s.DryRun = true
+	r, err := h.run(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := without(h.world.Names(), "Notify")
+	if !slices.Equal(got, []string{"DescribeEKSCluster", "EKSUpgradeInsights", "PreflightBlue"}) {
+		t.Fatalf("dry run made calls %v", got)
+	}
+	if r.Outcome != workflows.OutcomeDryRun || r.Plan == nil || r.Plan.Green.Cluster.Version != "1.31" || len(r.Plan.Green.Cluster.NodeGroups) != 2 {
+		t.Fatalf("report %+v", r)
+	}
+	if !slices.Equal(r.Plan.Gates, []string{"cutover", "retire"}) || !strings.Contains(r.Reason, "preflight would block") {
+		t.Errorf("plan gates %v reason %q", r.Plan.Gates, r.Reason)
+	}
+}
+
+func TestApproveUpdateValidator(t *testing.T) {
+	h := newHarness(t)
+	type attempt struct {
+		d       workflows.Decision
+		wantErr string
+	}
+	var results []string
+	send := func(a attempt) {
+		h.env.UpdateWorkflow(workflows.UpdateApprove, "", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) {
+				results = append(results, "reject:"+err.Error())
+				if a.wantErr == "" || !strings.Contains(err.Error(), a.wantErr) {
+					t.Errorf("%+v rejected with %v, want %q", a.d, err, a.wantErr)
+				}
+			},
+			OnAccept: func() {
+				if a.wantErr != "" {
+					t.Errorf("%+v accepted, want rejection %q", a.d, a.wantErr)
+				}
+			},
+			OnComplete: func(v interface{}, err error) { results = append(results, "complete") },
+		}, a.d)
+	}
+	// Before the gate opens.
+	h.env.RegisterDelayedCallback(func() {
+		send(attempt{workflows.Decision{Gate: "retire", Approve: true, By: "alice"}, `gate "retire" is not open yet`})
+	}, 0)
+	h.env.RegisterDelayedCallback(func() {
+		send(attempt{workflows.Decision{Gate: "launch", Approve: true, By: "alice"}, `unknown gate "launch"`})
+		send(attempt{workflows.Decision{Gate: "cutover", Approve: true, By: "mallory"}, `"mallory" may not decide gate "cutover"`})
+		send(attempt{workflows.Decision{Gate: "cutover", Approve: true}, "by is required"})
+		send(attempt{workflows.Decision{Gate: "cutover", Approve: true, By: "bob", Comment: "lgtm"}, ""})
+		send(attempt{workflows.Decision{Gate: "cutover", Approve: false, By: "alice"}, `gate "cutover" was already approved by bob`})
+	}, time.Minute)
+	h.decideWhenOpen(workflows.Decision{Gate: "retire", Approve: true, By: "alice"})
+	r, err := h.run(testSpec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Approvals) != 2 || r.Approvals[0].By != "bob" || r.Approvals[0].Via != "update" {
+		t.Errorf("approvals %+v", r.Approvals)
+	}
+	if countOf(results, "complete") != 1 {
+		t.Errorf("results %v", results)
+	}
+}
+
+func TestStatusQueryWhileWaiting(t *testing.T) {
+	h := newHarness(t)
+	var seen workflows.Status
+	h.env.RegisterDelayedCallback(func() {
+		v, err := h.env.QueryWorkflow(workflows.QueryStatus)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = v.Get(&seen)
+		h.env.SignalWorkflow(workflows.SignalAbort, workflows.Abort{By: "alice", Reason: "checked status"})
+	}, 30*time.Minute)
+	_, _ = h.run(testSpec())
+	if seen.Phase != workflows.PhaseAwaitCutover || len(seen.PendingGates) != 1 || seen.PendingGates[0].Gate != "cutover" {
+		t.Fatalf("status %+v", seen)
+	}
+	if seen.PendingGates[0].Deadline.Sub(seen.PendingGates[0].OpenedAt) != 4*time.Hour || !slices.Equal(seen.PendingGates[0].Approvers, []string{"alice", "bob"}) {
+		t.Errorf("pending gate %+v", seen.PendingGates[0])
+	}
+	if seen.Traffic.Blue != 100 || seen.Traffic.TotalSteps != 3 || len(seen.Phases) != 6 {
+		t.Errorf("status %+v", seen)
+	}
+}

@@ -1,0 +1,136 @@
+package workflows
+
+import (
+	"time"
+
+	"github.com/cutover-dev/cutover/internal/failures"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// Retry policies, one per kind of call. Each names the non-retryable error
+// types from internal/failures; everything else (throttling, NotReadyYet,
+// ResourceInUse, network errors) is retried with backoff until the options'
+// ScheduleToClose deadline.
+var (
+	// readRetry: cheap reads (describe, list, get weights).
+	readRetry = &temporal.RetryPolicy{
+		InitialInterval:        time.Second,
+		BackoffCoefficient:     2,
+		MaximumInterval:        30 * time.Second,
+		NonRetryableErrorTypes: failures.NonRetryable,
+	}
+	// mutateRetry: creates and updates; they are idempotent, so retrying is safe.
+	mutateRetry = &temporal.RetryPolicy{
+		InitialInterval:        5 * time.Second,
+		BackoffCoefficient:     2,
+		MaximumInterval:        2 * time.Minute,
+		NonRetryableErrorTypes: failures.NonRetryable,
+	}
+	// waitRetry: long waits; they resume from heartbeat details.
+	waitRetry = &temporal.RetryPolicy{
+		InitialInterval:        10 * time.Second,
+		BackoffCoefficient:     2,
+		MaximumInterval:        2 * time.Minute,
+		NonRetryableErrorTypes: failures.NonRetryable,
+	}
+	// notifyRetry: chat posts; a few tries, then the workflow goes on without.
+	notifyRetry = &temporal.RetryPolicy{
+		InitialInterval:        2 * time.Second,
+		BackoffCoefficient:     2,
+		MaximumInterval:        time.Minute,
+		MaximumAttempts:        5,
+		NonRetryableErrorTypes: failures.NonRetryable,
+	}
+	// healthRetry: a bake check; a failed read is retried a little, then
+	// counts as unhealthy.
+	healthRetry = &temporal.RetryPolicy{
+		InitialInterval:        time.Second,
+		BackoffCoefficient:     2,
+		MaximumInterval:        10 * time.Second,
+		MaximumAttempts:        3,
+		NonRetryableErrorTypes: failures.NonRetryable,
+	}
+)
+
+// Activity options, one per kind of call. ScheduleToClose is the hard
+// deadline across all attempts; long waits heartbeat far more often than
+// their StartToClose.
+var (
+	readOptions = workflow.ActivityOptions{
+		StartToCloseTimeout:    2 * time.Minute,
+		ScheduleToCloseTimeout: 15 * time.Minute,
+		RetryPolicy:            readRetry,
+	}
+	// scanOptions: preflight scans of a whole cluster.
+	scanOptions = workflow.ActivityOptions{
+		StartToCloseTimeout:    20 * time.Minute,
+		ScheduleToCloseTimeout: time.Hour,
+		HeartbeatTimeout:       2 * time.Minute,
+		RetryPolicy:            readRetry,
+	}
+	mutateOptions = workflow.ActivityOptions{
+		StartToCloseTimeout:    5 * time.Minute,
+		ScheduleToCloseTimeout: 30 * time.Minute,
+		RetryPolicy:            mutateRetry,
+	}
+	// clusterWaitOptions: EKS control plane create/delete (10-20 minutes).
+	clusterWaitOptions = workflow.ActivityOptions{
+		StartToCloseTimeout:    45 * time.Minute,
+		ScheduleToCloseTimeout: 2 * time.Hour,
+		HeartbeatTimeout:       time.Minute,
+		RetryPolicy:            waitRetry,
+	}
+	// nodeWaitOptions: node groups and add-ons.
+	nodeWaitOptions = workflow.ActivityOptions{
+		StartToCloseTimeout:    45 * time.Minute,
+		ScheduleToCloseTimeout: 2 * time.Hour,
+		HeartbeatTimeout:       time.Minute,
+		RetryPolicy:            waitRetry,
+	}
+	// restoreOptions: Velero backup/restore and Argo CD sync; StartToClose
+	// is overridden from the spec's timeouts.
+	restoreOptions = workflow.ActivityOptions{
+		StartToCloseTimeout:    time.Hour,
+		ScheduleToCloseTimeout: 3 * time.Hour,
+		HeartbeatTimeout:       time.Minute,
+		RetryPolicy:            waitRetry,
+	}
+	// smokeOptions: StartToClose is overridden from smoke.timeout.
+	smokeOptions = workflow.ActivityOptions{
+		StartToCloseTimeout:    15 * time.Minute,
+		ScheduleToCloseTimeout: time.Hour,
+		HeartbeatTimeout:       time.Minute,
+		RetryPolicy:            readRetry,
+	}
+	// propagateOptions: Route53 INSYNC (about a minute), CloudFront Deployed (up to ~15 minutes).
+	propagateOptions = workflow.ActivityOptions{
+		StartToCloseTimeout:    30 * time.Minute,
+		ScheduleToCloseTimeout: time.Hour,
+		HeartbeatTimeout:       30 * time.Second,
+		RetryPolicy:            waitRetry,
+	}
+	healthOptions = workflow.ActivityOptions{
+		StartToCloseTimeout:    2 * time.Minute,
+		ScheduleToCloseTimeout: 5 * time.Minute,
+		RetryPolicy:            healthRetry,
+	}
+	notifyOptions = workflow.ActivityOptions{
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: 5 * time.Minute,
+		RetryPolicy:            notifyRetry,
+	}
+)
+
+// withTimeout returns o with StartToClose (and ScheduleToClose, if shorter)
+// set to d.
+func withTimeout(o workflow.ActivityOptions, d time.Duration) workflow.ActivityOptions {
+	if d <= 0 {
+		return o
+	}
+	o.StartToCloseTimeout = d
+	if o.ScheduleToCloseTimeout < 2*d {
+		o.ScheduleToCloseTimeout = 2 * d
+	}
+	return o
+}

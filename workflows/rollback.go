@@ -1,0 +1,155 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/cutover-dev/cutover/activities/eks"
+	"github.com/cutover-dev/cutover/activities/notify"
+	"github.com/cutover-dev/cutover/internal/failures"
+	"github.com/cutover-dev/cutover/internal/spec"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// rollbackTrafficOptions: returning traffic to blue must not give up early.
+var (
+	rollbackSetOptions = workflow.ActivityOptions{
+		StartToCloseTimeout:    5 * time.Minute,
+		ScheduleToCloseTimeout: 2 * time.Hour,
+		RetryPolicy:            mutateRetry,
+	}
+	rollbackWaitOptions = workflow.ActivityOptions{
+		StartToCloseTimeout:    30 * time.Minute,
+		ScheduleToCloseTimeout: 2 * time.Hour,
+		HeartbeatTimeout:       30 * time.Second,
+		RetryPolicy:            waitRetry,
+	}
+)
+
+// handleFailure decides, from the error type and what has been done, whether
+// to roll back, and returns the workflow's error with the report attached.
+func (m *migration) handleFailure(ctx workflow.Context, cause error) error {
+	reason := failures.Message(cause)
+	typ := failures.TypeOf(cause)
+	if m.aborted != nil {
+		reason = fmt.Sprintf("aborted by %s: %s", m.aborted.By, m.aborted.Reason)
+		typ = failures.Aborted
+	}
+	m.status.LastError = reason
+	m.report.Reason = reason
+	m.report.Errors = append(m.report.Errors, reason)
+	m.finishPhase(ctx, "failed")
+	m.logger.Error("Migration stopped", "migration", m.spec.Name, "type", typ, "reason", reason, "phase", m.status.Phase)
+
+	// Once blue is being deleted there is nothing to roll back to.
+	if m.blueRetiring || (!m.greenTouched && !m.trafficTouched) {
+		m.report.Outcome = OutcomeFailed
+		m.setPhase(ctx, PhaseFailed)
+		dctx, _ := workflow.NewDisconnectedContext(ctx)
+		m.notify(dctx, notify.KindFailed, "", fmt.Sprintf("Migration %s failed: %s", m.spec.Name, reason))
+		m.collect()
+		if typ == "" {
+			typ = "MigrationFailed"
+		}
+		return temporal.NewNonRetryableApplicationError(reason, typ, cause, m.report)
+	}
+
+	if err := m.rollback(ctx, reason); err != nil {
+		m.report.Outcome = OutcomeFailed
+		m.report.Errors = append(m.report.Errors, "rollback: "+failures.Message(err))
+		m.setPhase(ctx, PhaseFailed)
+		m.collect()
+		return temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("rollback failed after %q: %s; check traffic by hand", reason, failures.Message(err)), failures.RollbackFailed, err, m.report)
+	}
+	m.report.Outcome = OutcomeRolledBack
+	m.setPhase(ctx, PhaseFailed)
+	m.collect()
+	return temporal.NewNonRetryableApplicationError("migration rolled back: "+reason, failures.RolledBack, cause, m.report)
+}
+
+// rollback returns traffic to blue first, then deals with green as the spec
+// says. It runs on a disconnected context so an abort cannot cancel it.
+func (m *migration) rollback(ctx workflow.Context, reason string) error {
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	m.enter(dctx, PhaseRollingBack)
+	if m.trafficTouched {
+		m.progress("Returning all traffic to blue")
+		if err := m.setWeights(dctx, dctx, rollbackSetOptions, rollbackWaitOptions, 0, 0, "rollback: "+reason); err != nil {
+			return err
+		}
+	}
+	if m.greenTouched && m.spec.Rollback.Green == spec.FateDelete {
+		m.progress("Deleting green as rollback.green = delete")
+		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, clusterWaitOptions), eksA.RetireEKSCluster, eks.RetireInput{
+			Cluster: m.green(), Role: "green", Guard: m.guard("green"),
+		}).Get(dctx, nil); err != nil {
+			return err
+		}
+	}
+	m.finishPhase(dctx, "ok")
+	fate := "kept for inspection"
+	if m.greenTouched && m.spec.Rollback.Green == spec.FateDelete {
+		fate = "deleted"
+	}
+	m.notify(dctx, notify.KindRolledBack, "", fmt.Sprintf("Migration %s rolled back: %s. Traffic is on %s; green %s is %s.",
+		m.spec.Name, reason, m.spec.Blue.ClusterName, m.spec.Green.ClusterName, fate))
+	return nil
+}
+
+// enter closes the current phase and opens the next, upserting CutoverPhase.
+func (m *migration) enter(ctx workflow.Context, phase string) {
+	m.finishPhase(ctx, "ok")
+	m.status.Phases = append(m.status.Phases, PhaseTiming{Phase: phase, Started: workflow.Now(ctx)})
+	m.setPhase(ctx, phase)
+	m.status.Progress = ""
+	m.logger.Info("Phase started", "phase", phase, "blue", m.spec.Blue.ClusterName, "green", m.spec.Green.ClusterName)
+}
+
+func (m *migration) setPhase(ctx workflow.Context, phase string) {
+	m.status.Phase = phase
+	if err := workflow.UpsertTypedSearchAttributes(ctx, PhaseKey.ValueSet(phase)); err != nil {
+		m.logger.Warn("Search attribute not updated", "attribute", PhaseKey.GetName(), "error", err)
+	}
+}
+
+func (m *migration) finishPhase(ctx workflow.Context, outcome string) {
+	n := len(m.status.Phases)
+	if n == 0 || !m.status.Phases[n-1].Ended.IsZero() {
+		return
+	}
+	p := &m.status.Phases[n-1]
+	p.Ended = workflow.Now(ctx)
+	p.Duration = p.Ended.Sub(p.Started).String()
+	p.Outcome = outcome
+}
+
+func (m *migration) progress(msg string) { m.status.Progress = msg }
+
+// snapshot is the status query's answer.
+func (m *migration) snapshot(ctx workflow.Context) Status {
+	s := m.status
+	s.Phases = append([]PhaseTiming(nil), m.status.Phases...)
+	s.PendingGates = nil
+	s.Approvals = nil
+	for _, g := range m.gates {
+		if g.decided {
+			s.Approvals = append(s.Approvals, g.record)
+			continue
+		}
+		s.PendingGates = append(s.PendingGates, PendingGate{Gate: g.name, OpenedAt: g.openedAt, Deadline: g.deadline, OnTimeout: g.cfg.OnTimeout, Approvers: g.cfg.Approvers})
+	}
+	return s
+}
+
+// collect copies the status into the report at the end.
+func (m *migration) collect() {
+	m.report.Phases = append([]PhaseTiming(nil), m.status.Phases...)
+	m.report.Approvals = nil
+	for _, g := range m.gates {
+		if g.decided {
+			m.report.Approvals = append(m.report.Approvals, g.record)
+		}
+	}
+}
