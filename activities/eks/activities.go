@@ -2,56 +2,211 @@
 // through aws-sdk-go-v2: describe blue, upgrade insights, create green as a
 // copy of blue at the target version, and delete a cluster once nothing
 // points at it.
+//
+// The activities hold narrow interfaces over the SDK clients (EKSAPI,
+// SSMAPI), obtained per region from a ClientFactory, so tests drive them
+// with fakes or point them at moto through awsconf.Static.
 package eks
 
 import (
 	"context"
+	"fmt"
+	"sync"
+	"time"
 
-	"github.com/cutover-dev/cutover/internal/failures"
+	awseks "github.com/aws/aws-sdk-go-v2/service/eks"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/cutover-dev/cutover/internal/awsconf"
 )
 
-// Activities are the EKS activities. Build them with New.
-type Activities struct{}
+// EKSAPI is the part of *eks.Client the activities use.
+type EKSAPI interface {
+	DescribeCluster(ctx context.Context, in *awseks.DescribeClusterInput, optFns ...func(*awseks.Options)) (*awseks.DescribeClusterOutput, error)
+	CreateCluster(ctx context.Context, in *awseks.CreateClusterInput, optFns ...func(*awseks.Options)) (*awseks.CreateClusterOutput, error)
+	DeleteCluster(ctx context.Context, in *awseks.DeleteClusterInput, optFns ...func(*awseks.Options)) (*awseks.DeleteClusterOutput, error)
+	DescribeClusterVersions(ctx context.Context, in *awseks.DescribeClusterVersionsInput, optFns ...func(*awseks.Options)) (*awseks.DescribeClusterVersionsOutput, error)
 
-// New returns the EKS activities.
-func New() *Activities { return &Activities{} }
+	ListNodegroups(ctx context.Context, in *awseks.ListNodegroupsInput, optFns ...func(*awseks.Options)) (*awseks.ListNodegroupsOutput, error)
+	DescribeNodegroup(ctx context.Context, in *awseks.DescribeNodegroupInput, optFns ...func(*awseks.Options)) (*awseks.DescribeNodegroupOutput, error)
+	CreateNodegroup(ctx context.Context, in *awseks.CreateNodegroupInput, optFns ...func(*awseks.Options)) (*awseks.CreateNodegroupOutput, error)
+	DeleteNodegroup(ctx context.Context, in *awseks.DeleteNodegroupInput, optFns ...func(*awseks.Options)) (*awseks.DeleteNodegroupOutput, error)
 
-// DescribeEKSCluster reads everything green needs to copy from a cluster.
-func (a *Activities) DescribeEKSCluster(ctx context.Context, in DescribeInput) (ClusterDescription, error) {
-	return ClusterDescription{}, failures.NotImplementedf("eks.DescribeEKSCluster")
+	ListFargateProfiles(ctx context.Context, in *awseks.ListFargateProfilesInput, optFns ...func(*awseks.Options)) (*awseks.ListFargateProfilesOutput, error)
+	DescribeFargateProfile(ctx context.Context, in *awseks.DescribeFargateProfileInput, optFns ...func(*awseks.Options)) (*awseks.DescribeFargateProfileOutput, error)
+	DeleteFargateProfile(ctx context.Context, in *awseks.DeleteFargateProfileInput, optFns ...func(*awseks.Options)) (*awseks.DeleteFargateProfileOutput, error)
+
+	ListAddons(ctx context.Context, in *awseks.ListAddonsInput, optFns ...func(*awseks.Options)) (*awseks.ListAddonsOutput, error)
+	DescribeAddon(ctx context.Context, in *awseks.DescribeAddonInput, optFns ...func(*awseks.Options)) (*awseks.DescribeAddonOutput, error)
+	DescribeAddonVersions(ctx context.Context, in *awseks.DescribeAddonVersionsInput, optFns ...func(*awseks.Options)) (*awseks.DescribeAddonVersionsOutput, error)
+	CreateAddon(ctx context.Context, in *awseks.CreateAddonInput, optFns ...func(*awseks.Options)) (*awseks.CreateAddonOutput, error)
+	DeleteAddon(ctx context.Context, in *awseks.DeleteAddonInput, optFns ...func(*awseks.Options)) (*awseks.DeleteAddonOutput, error)
+
+	ListAccessEntries(ctx context.Context, in *awseks.ListAccessEntriesInput, optFns ...func(*awseks.Options)) (*awseks.ListAccessEntriesOutput, error)
+	DescribeAccessEntry(ctx context.Context, in *awseks.DescribeAccessEntryInput, optFns ...func(*awseks.Options)) (*awseks.DescribeAccessEntryOutput, error)
+	CreateAccessEntry(ctx context.Context, in *awseks.CreateAccessEntryInput, optFns ...func(*awseks.Options)) (*awseks.CreateAccessEntryOutput, error)
+	ListAssociatedAccessPolicies(ctx context.Context, in *awseks.ListAssociatedAccessPoliciesInput, optFns ...func(*awseks.Options)) (*awseks.ListAssociatedAccessPoliciesOutput, error)
+	AssociateAccessPolicy(ctx context.Context, in *awseks.AssociateAccessPolicyInput, optFns ...func(*awseks.Options)) (*awseks.AssociateAccessPolicyOutput, error)
+
+	ListInsights(ctx context.Context, in *awseks.ListInsightsInput, optFns ...func(*awseks.Options)) (*awseks.ListInsightsOutput, error)
+	DescribeInsight(ctx context.Context, in *awseks.DescribeInsightInput, optFns ...func(*awseks.Options)) (*awseks.DescribeInsightOutput, error)
 }
 
-// EKSUpgradeInsights turns EKS upgrade insights and the target version's support status into findings.
-func (a *Activities) EKSUpgradeInsights(ctx context.Context, in InsightsInput) (InsightsResult, error) {
-	return InsightsResult{}, failures.NotImplementedf("eks.EKSUpgradeInsights")
+// SSMAPI is the part of *ssm.Client the activities use (the EKS-optimized
+// AMI release parameters).
+type SSMAPI interface {
+	GetParameter(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
 }
 
-// EnsureGreenCluster creates green, or adopts a matching existing one.
-func (a *Activities) EnsureGreenCluster(ctx context.Context, in EnsureClusterInput) (EnsureClusterResult, error) {
-	return EnsureClusterResult{}, failures.NotImplementedf("eks.EnsureGreenCluster")
+// ClientFactory gives the clients for a region.
+type ClientFactory interface {
+	EKS(ctx context.Context, region string) (EKSAPI, error)
+	SSM(ctx context.Context, region string) (SSMAPI, error)
 }
 
-// WaitEKSClusterActive heartbeats until the cluster is ACTIVE.
-func (a *Activities) WaitEKSClusterActive(ctx context.Context, in WaitClusterInput) (ClusterDescription, error) {
-	return ClusterDescription{}, failures.NotImplementedf("eks.WaitEKSClusterActive")
+// WeightReader reads the share of traffic a cluster receives, as the
+// traffic activities recorded it (Route53 weight or CloudFront origin). It
+// is implemented by the traffic package.
+type WeightReader interface {
+	// ClusterWeight returns the cluster's weight; any value > 0 means the
+	// cluster still receives traffic.
+	ClusterWeight(ctx context.Context, g TrafficGuard) (int, error)
 }
 
-// EnsureNodeGroups creates green's node groups and waits for them to be ACTIVE.
-func (a *Activities) EnsureNodeGroups(ctx context.Context, in EnsureNodeGroupsInput) (EnsureNodeGroupsResult, error) {
-	return EnsureNodeGroupsResult{}, failures.NotImplementedf("eks.EnsureNodeGroups")
+// Defaults.
+const (
+	DefaultPollInterval = 30 * time.Second
+	// DefaultSSMRoot is where AWS publishes the EKS-optimized AMI parameters.
+	DefaultSSMRoot = "/aws/service"
+)
+
+// Activities are the EKS activities. Build them with New or NewFromAWS.
+type Activities struct {
+	clients ClientFactory
+	weights WeightReader
+
+	pollInterval          time.Duration
+	ssmRoot               string
+	tolerateUnimplemented bool
 }
 
-// EnsureAddons installs green's add-ons at versions for the target Kubernetes version.
-func (a *Activities) EnsureAddons(ctx context.Context, in EnsureAddonsInput) (EnsureAddonsResult, error) {
-	return EnsureAddonsResult{}, failures.NotImplementedf("eks.EnsureAddons")
+// Option configures Activities.
+type Option func(*Activities)
+
+// WithPollInterval sets how often long waits poll EKS (tests use milliseconds).
+func WithPollInterval(d time.Duration) Option {
+	return func(a *Activities) {
+		if d > 0 {
+			a.pollInterval = d
+		}
+	}
 }
 
-// EnsureAccessEntries copies access entries and their policy associations to green.
-func (a *Activities) EnsureAccessEntries(ctx context.Context, in EnsureAccessEntriesInput) (EnsureAccessEntriesResult, error) {
-	return EnsureAccessEntriesResult{}, failures.NotImplementedf("eks.EnsureAccessEntries")
+// WithSSMRoot replaces "/aws/service" in the AMI release parameter names
+// (/aws/service/eks/optimized-ami/..., /aws/service/bottlerocket/...). moto
+// reserves the /aws prefix, so the sandbox publishes them under its own root.
+func WithSSMRoot(root string) Option {
+	return func(a *Activities) {
+		if root != "" {
+			a.ssmRoot = root
+		}
+	}
 }
 
-// RetireEKSCluster deletes add-ons, node groups and then the cluster.
-func (a *Activities) RetireEKSCluster(ctx context.Context, in RetireInput) (RetireResult, error) {
-	return RetireResult{}, failures.NotImplementedf("eks.RetireEKSCluster")
+// TolerateUnimplemented makes calls to EKS operations the endpoint does not
+// implement (add-ons, access entries, insights: moto answers them with a bare
+// HTTP 404 that carries no AWS error code) behave as if they returned
+// nothing, with a warning in the log. Never set it against real AWS, where
+// such a 404 does not happen; NewFromAWS sets it for awsconf.Static (the
+// sandbox's moto).
+func TolerateUnimplemented(on bool) Option {
+	return func(a *Activities) { a.tolerateUnimplemented = on }
+}
+
+// New returns the EKS activities over the given clients. weights may be nil
+// when no retire guard is ever used; a retire with a guard then refuses.
+func New(clients ClientFactory, weights WeightReader, opts ...Option) *Activities {
+	a := &Activities{
+		clients:      clients,
+		weights:      weights,
+		pollInterval: DefaultPollInterval,
+		ssmRoot:      DefaultSSMRoot,
+	}
+	for _, o := range opts {
+		o(a)
+	}
+	return a
+}
+
+// NewFromAWS returns the EKS activities over real SDK clients built from p.
+// With awsconf.Static (the sandbox's moto) it also sets TolerateUnimplemented;
+// opts are applied after that.
+func NewFromAWS(p awsconf.Provider, weights WeightReader, opts ...Option) *Activities {
+	var pre []Option
+	if _, ok := p.(awsconf.Static); ok {
+		pre = append(pre, TolerateUnimplemented(true))
+	}
+	return New(NewClientFactory(p), weights, append(pre, opts...)...)
+}
+
+// NewClientFactory builds SDK clients from an awsconf.Provider, one per
+// region, cached.
+func NewClientFactory(p awsconf.Provider) ClientFactory {
+	return &sdkClients{p: p, eks: map[string]*awseks.Client{}, ssm: map[string]*ssm.Client{}}
+}
+
+type sdkClients struct {
+	p   awsconf.Provider
+	mu  sync.Mutex
+	eks map[string]*awseks.Client
+	ssm map[string]*ssm.Client
+}
+
+func (c *sdkClients) EKS(ctx context.Context, region string) (EKSAPI, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cl, ok := c.eks[region]; ok {
+		return cl, nil
+	}
+	cfg, err := c.p.ForRegion(ctx, region)
+	if err != nil {
+		return nil, fmt.Errorf("AWS config for region %s: %w", region, err)
+	}
+	cl := awseks.NewFromConfig(cfg)
+	c.eks[region] = cl
+	return cl, nil
+}
+
+func (c *sdkClients) SSM(ctx context.Context, region string) (SSMAPI, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cl, ok := c.ssm[region]; ok {
+		return cl, nil
+	}
+	cfg, err := c.p.ForRegion(ctx, region)
+	if err != nil {
+		return nil, fmt.Errorf("AWS config for region %s: %w", region, err)
+	}
+	cl := ssm.NewFromConfig(cfg)
+	c.ssm[region] = cl
+	return cl, nil
+}
+
+func (a *Activities) eksClient(ctx context.Context, region string) (EKSAPI, error) {
+	if region == "" {
+		return nil, invalidf("cluster region is empty")
+	}
+	c, err := a.clients.EKS(ctx, region)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (a *Activities) ssmClient(ctx context.Context, region string) (SSMAPI, error) {
+	c, err := a.clients.SSM(ctx, region)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
 }

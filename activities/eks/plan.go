@@ -1,8 +1,8 @@
 package eks
 
 import (
-	"maps"
 	"slices"
+	"strings"
 
 	"github.com/cutover-dev/cutover/internal/spec"
 )
@@ -19,13 +19,18 @@ const (
 // deterministic (no I/O, no clock, no map iteration that affects output order).
 func PlanGreen(blue ClusterDescription, s spec.MigrationSpec) GreenPlan {
 	g := ClusterDescription{
-		Name:       s.Green.ClusterName,
-		Region:     blue.Region,
-		Version:    s.Green.KubernetesVersion,
-		RoleARN:    blue.RoleARN,
-		VPC:        blue.VPC,
-		Encryption: slices.Clone(blue.Encryption),
-		Access:     blue.Access,
+		Name:        s.Green.ClusterName,
+		Region:      blue.Region,
+		Version:     s.Green.KubernetesVersion,
+		RoleARN:     blue.RoleARN,
+		VPC:         blue.VPC,
+		Encryption:  slices.Clone(blue.Encryption),
+		Access:      blue.Access,
+		SupportType: blue.SupportType,
+	}
+	if blue.Network != nil {
+		n := *blue.Network
+		g.Network = &n
 	}
 	g.VPC.SubnetIDs = slices.Clone(blue.VPC.SubnetIDs)
 	g.VPC.SecurityGroupIDs = slices.Clone(blue.VPC.SecurityGroupIDs)
@@ -46,14 +51,23 @@ func PlanGreen(blue ClusterDescription, s spec.MigrationSpec) GreenPlan {
 	}
 	g.Tags = map[string]string{}
 	if c.Tags == nil || *c.Tags {
-		maps.Copy(g.Tags, blue.Tags)
+		copyUserTags(g.Tags, blue.Tags)
 	}
-	maps.Copy(g.Tags, o.Tags)
+	copyMap(g.Tags, o.Tags)
 	g.Tags[TagManagedBy] = "cutover"
 	g.Tags[TagMigration] = s.Name
 	g.Tags[TagCopiedFrom] = blue.Name
 	if c.AccessEntries == nil || *c.AccessEntries {
-		g.AccessEntries = slices.Clone(blue.AccessEntries)
+		for _, e := range blue.AccessEntries {
+			e.KubernetesGroups = slices.Clone(e.KubernetesGroups)
+			var pols []AccessPolicy
+			for _, p := range e.Policies {
+				p.Namespaces = slices.Clone(p.Namespaces)
+				pols = append(pols, p)
+			}
+			e.Policies = pols
+			g.AccessEntries = append(g.AccessEntries, e)
+		}
 	}
 	if c.Addons == nil || *c.Addons {
 		for _, a := range blue.Addons {
@@ -73,16 +87,47 @@ func PlanGreen(blue ClusterDescription, s spec.MigrationSpec) GreenPlan {
 			if len(o.NodeGroupInstanceTypes) > 0 && ng.LaunchTemplate == nil {
 				n.InstanceTypes = slices.Clone(o.NodeGroupInstanceTypes)
 			}
-			n.Labels = maps.Clone(ng.Labels)
-			n.Taints = slices.Clone(ng.Taints)
-			n.Tags = maps.Clone(ng.Tags)
-			if n.Tags == nil {
-				n.Tags = map[string]string{}
+			if ng.Labels != nil {
+				n.Labels = map[string]string{}
+				copyMap(n.Labels, ng.Labels)
 			}
+			n.Taints = slices.Clone(ng.Taints)
+			if ng.LaunchTemplate != nil {
+				lt := *ng.LaunchTemplate
+				n.LaunchTemplate = &lt
+			}
+			if ng.UpdateConfig != nil {
+				uc := *ng.UpdateConfig
+				n.UpdateConfig = &uc
+			}
+			n.Tags = map[string]string{}
+			copyUserTags(n.Tags, ng.Tags)
 			n.Tags[TagManagedBy] = "cutover"
 			n.Tags[TagMigration] = s.Name
+			n.Tags[TagCopiedFrom] = blue.Name
 			g.NodeGroups = append(g.NodeGroups, n)
 		}
 	}
 	return GreenPlan{Cluster: g, CopiedFrom: blue.Name}
+}
+
+// copyUserTags copies the tags a user may set: AWS refuses "aws:" keys, and
+// blue's own cutover tags (from the migration that built blue) are replaced.
+func copyUserTags(dst, src map[string]string) {
+	//workflowcheck:ignore the result does not depend on the iteration order
+	for k, v := range src {
+		if strings.HasPrefix(strings.ToLower(k), "aws:") || strings.HasPrefix(k, "cutover.dev/") {
+			continue
+		}
+		dst[k] = v
+	}
+}
+
+// copyMap copies src into dst. It is maps.Copy without the map range
+// workflowcheck refuses: the result does not depend on the order.
+func copyMap(dst, src map[string]string) {
+	//workflowcheck:ignore the result does not depend on the iteration order
+	for k, v := range src {
+		dst[k] = v
+	}
 }

@@ -96,6 +96,15 @@ type NodeGroup struct {
 	Status         string `json:"status,omitempty"`
 }
 
+// NetworkConfig is the cluster's Kubernetes network configuration; it can
+// only be chosen at creation.
+type NetworkConfig struct {
+	// ServiceIPv4CIDR of Kubernetes services, e.g. "172.20.0.0/16".
+	ServiceIPv4CIDR string `json:"serviceIpv4Cidr,omitempty"`
+	// IPFamily is "ipv4" or "ipv6".
+	IPFamily string `json:"ipFamily,omitempty"`
+}
+
 // ClusterDescription is everything cutover reads from an EKS cluster.
 type ClusterDescription struct {
 	Name          string             `json:"name"`
@@ -113,6 +122,14 @@ type ClusterDescription struct {
 	AccessEntries []AccessEntry      `json:"accessEntries,omitempty"`
 	Addons        []Addon            `json:"addons,omitempty"`
 	NodeGroups    []NodeGroup        `json:"nodeGroups,omitempty"`
+	// Network is the service CIDR and IP family; nil when EKS did not report it.
+	Network *NetworkConfig `json:"network,omitempty"`
+	// SupportType is the upgrade policy: "STANDARD" or "EXTENDED".
+	SupportType string `json:"supportType,omitempty"`
+	// DeletionProtection is on when the cluster cannot be deleted until it is turned off.
+	DeletionProtection bool `json:"deletionProtection,omitempty"`
+	// Health lists the cluster's health issues ("code: message"), if any.
+	Health []string `json:"health,omitempty"`
 }
 
 // Ref returns the cluster's name and region.
@@ -178,6 +195,10 @@ type EnsureNodeGroupsInput struct {
 // EnsureNodeGroupsResult lists the node groups, created or adopted, once ACTIVE.
 type EnsureNodeGroupsResult struct {
 	NodeGroups []NodeGroup `json:"nodeGroups"`
+	// Created and Adopted name the node groups this call created and those
+	// that already existed and matched.
+	Created []string `json:"created,omitempty"`
+	Adopted []string `json:"adopted,omitempty"`
 }
 
 // EnsureAddonsInput installs green's add-ons.
@@ -185,22 +206,42 @@ type EnsureAddonsInput struct {
 	Cluster       clusters.Ref `json:"cluster"`
 	TargetVersion string       `json:"targetVersion"`
 	Addons        []Addon      `json:"addons"`
+	// RequestToken is derived from the workflow run; each add-on's create
+	// token is derived from it and the add-on's name.
+	RequestToken string `json:"requestToken,omitempty"`
 }
 
 // EnsureAddonsResult lists the add-ons with the versions chosen.
 type EnsureAddonsResult struct {
 	Addons []Addon `json:"addons"`
+	// Created and Adopted name the add-ons this call created and those that
+	// already existed.
+	Created []string `json:"created,omitempty"`
+	Adopted []string `json:"adopted,omitempty"`
 }
 
 // EnsureAccessEntriesInput copies access entries to green.
 type EnsureAccessEntriesInput struct {
 	Cluster clusters.Ref  `json:"cluster"`
 	Entries []AccessEntry `json:"entries"`
+	// SkipPrincipals are never copied (e.g. blue's creator, whose admin
+	// entry EKS made at blue's creation).
+	SkipPrincipals []string `json:"skipPrincipals,omitempty"`
+	// RequestToken is derived from the workflow run; each entry's create
+	// token is derived from it and the principal.
+	RequestToken string `json:"requestToken,omitempty"`
 }
 
 // EnsureAccessEntriesResult lists the principals now on green.
 type EnsureAccessEntriesResult struct {
 	Principals []string `json:"principals"`
+	// Created: entries this call (or an earlier attempt) created, with their policies.
+	Created []string `json:"created,omitempty"`
+	// Existing: entries green already had that cutover did not create (the
+	// cluster creator's, node roles'); left as they are.
+	Existing []string `json:"existing,omitempty"`
+	// Skipped: SkipPrincipals that were in the input.
+	Skipped []string `json:"skipped,omitempty"`
 }
 
 // TrafficGuard tells the retire activity how to check that the cluster it
@@ -230,6 +271,8 @@ type RetireInput struct {
 type RetireResult struct {
 	DeletedAddons     []string `json:"deletedAddons,omitempty"`
 	DeletedNodeGroups []string `json:"deletedNodeGroups,omitempty"`
-	ClusterDeleted    bool     `json:"clusterDeleted"`
-	AlreadyGone       bool     `json:"alreadyGone"`
+	// DeletedFargateProfiles: a cluster with Fargate profiles cannot be deleted.
+	DeletedFargateProfiles []string `json:"deletedFargateProfiles,omitempty"`
+	ClusterDeleted         bool     `json:"clusterDeleted"`
+	AlreadyGone            bool     `json:"alreadyGone"`
 }

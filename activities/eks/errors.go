@@ -1,0 +1,138 @@
+package eks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/smithy-go"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/cutover-dev/cutover/internal/failures"
+)
+
+// ResourceFailed is the error type of a cluster, node group or add-on that
+// EKS put in a FAILED state (CREATE_FAILED, DELETE_FAILED, ...). The error
+// message carries the resource's health issues. It is never retried: a
+// person has to look.
+const ResourceFailed = "EKSResourceFailed"
+
+// awsError maps an error returned by an AWS SDK call into the project's typed
+// errors. what says what was being done ("create cluster green"); it prefixes
+// the message. Errors that are already ApplicationErrors and context errors
+// pass through unchanged; unknown AWS errors stay retryable.
+func awsError(err error, what string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return err
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	msg := fmt.Sprintf(what, args...)
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) {
+		return fmt.Errorf("%s: %w", msg, err)
+	}
+	detail := apiErr.ErrorCode()
+	if m := apiErr.ErrorMessage(); m != "" {
+		detail += ": " + m
+	}
+	text := msg + ": " + detail
+	switch apiErr.ErrorCode() {
+	case "AccessDeniedException", "AccessDenied", "UnauthorizedOperation",
+		"UnrecognizedClientException", "InvalidClientTokenId", "ExpiredTokenException",
+		"ExpiredToken", "InvalidSignatureException", "SignatureDoesNotMatch":
+		return failures.New(failures.AccessDenied, "%s", text)
+	case "ResourceInUseException":
+		return failures.New(failures.ResourceInUse, "%s", text)
+	case "ThrottlingException", "Throttling", "TooManyRequestsException",
+		"RequestLimitExceeded", "RequestThrottled", "ThrottledException",
+		"ProvisionedThroughputExceededException":
+		return failures.New(failures.Throttled, "%s", text)
+	case "InvalidParameterException", "InvalidParameterValue", "InvalidParameterValueException",
+		"ValidationException", "ValidationError", "UnsupportedAvailabilityZoneException",
+		"InvalidParameterCombination", "BadRequestException":
+		return failures.New(failures.InvalidParameter, "%s", text)
+	case "ResourceNotFoundException", "NotFoundException", "ParameterNotFound",
+		"ParameterVersionNotFound":
+		return failures.New(failures.NotFound, "%s", text)
+	case "InvalidRequestException", "ResourcePropagationDelayException":
+		// EKS says InvalidRequest when the request does not fit the current
+		// state of the resource (e.g. a node group on a cluster that is not
+		// ACTIVE yet): retry later.
+		return failures.New(failures.NotReadyYet, "%s", text)
+	}
+	return fmt.Errorf("%s: %w", msg, err)
+}
+
+// isNotFound reports whether an SDK error says the resource does not exist.
+func isNotFound(err error) bool {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		switch apiErr.ErrorCode() {
+		case "ResourceNotFoundException", "NotFoundException", "ParameterNotFound":
+			return true
+		}
+	}
+	return false
+}
+
+// isInUse reports whether an SDK error is ResourceInUseException (already
+// exists, or busy).
+func isInUse(err error) bool {
+	var apiErr smithy.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode() == "ResourceInUseException"
+}
+
+// isUnimplemented reports whether the endpoint does not know the operation at
+// all: an HTTP 404 whose body is not an AWS error (moto's answer for
+// operations it does not implement). Real EKS answers unknown resources with
+// ResourceNotFoundException, which is not this.
+func isUnimplemented(err error) bool {
+	if err == nil || isNotFound(err) {
+		return false
+	}
+	var re *awshttp.ResponseError
+	if !errors.As(err, &re) || re.HTTPStatusCode() != http.StatusNotFound {
+		return false
+	}
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		code := apiErr.ErrorCode()
+		return code == "" || code == "UnknownError" || code == "NotFound" || strings.HasPrefix(code, "<")
+	}
+	return true
+}
+
+// invalidf is a non-retryable InvalidParameter error for inputs the activity
+// cannot work with.
+func invalidf(format string, args ...any) error {
+	return failures.New(failures.InvalidParameter, format, args...)
+}
+
+// conflictf is a non-retryable Conflict error.
+func conflictf(format string, args ...any) error {
+	return failures.New(failures.Conflict, format, args...)
+}
+
+// failedf is a non-retryable ResourceFailed error.
+func failedf(format string, args ...any) error {
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), ResourceFailed, nil)
+}
+
+// notReadyf is a retryable NotReadyYet error.
+func notReadyf(format string, args ...any) error {
+	return failures.New(failures.NotReadyYet, format, args...)
+}
+
+// notFoundf is a non-retryable NotFound error.
+func notFoundf(format string, args ...any) error {
+	return failures.New(failures.NotFound, format, args...)
+}

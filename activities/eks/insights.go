@@ -1,0 +1,250 @@
+package eks
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awseks "github.com/aws/aws-sdk-go-v2/service/eks"
+	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
+
+	"github.com/cutover-dev/cutover/internal/finding"
+)
+
+// Finding checks produced by EKSUpgradeInsights.
+const (
+	// CheckInsightPrefix + the insight's name as a slug, e.g.
+	// "eks-insight-deprecated-apis-removed-in-kubernetes-v1-32".
+	CheckInsightPrefix = "eks-insight-"
+	// CheckVersionSupport is the target version's support status.
+	CheckVersionSupport = "eks-version-support"
+	// CheckInsightsUnavailable says EKS could not be asked for insights.
+	CheckInsightsUnavailable = "eks-insights-unavailable"
+	// SourceInsight is the Finding.Source of these findings.
+	SourceInsight = "eks-insight"
+)
+
+// maxObjects is how many affected resources a finding names.
+const maxObjects = 5
+
+var nonSlug = regexp.MustCompile(`[^a-z0-9]+`)
+
+func slug(s string) string {
+	return strings.Trim(nonSlug.ReplaceAllString(strings.ToLower(s), "-"), "-")
+}
+
+// EKSUpgradeInsights turns EKS upgrade insights of a cluster for the target
+// version (ListInsights filtered on it, DescribeInsight for each) into
+// findings, ERROR -> error, WARNING and UNKNOWN -> warning, PASSING -> info,
+// with the recommendation as Fix; and reads the target version's support
+// status from DescribeClusterVersions: UNSUPPORTED (or not offered) is an
+// error finding, EXTENDED_SUPPORT a warning.
+func (a *Activities) EKSUpgradeInsights(ctx context.Context, in InsightsInput) (InsightsResult, error) {
+	ref := in.Cluster
+	if ref.Name == "" || in.TargetVersion == "" {
+		return InsightsResult{}, invalidf("upgrade insights: cluster name and target version are required")
+	}
+	api, err := a.eksClient(ctx, ref.Region)
+	if err != nil {
+		return InsightsResult{}, err
+	}
+	log := logger(ctx)
+	log.Info("Reading EKS upgrade insights", "cluster", ref.Name, "targetVersion", in.TargetVersion)
+	res := InsightsResult{Findings: []Finding{}}
+
+	var summaries []ekstypes.InsightSummary
+	pg := awseks.NewListInsightsPaginator(api, &awseks.ListInsightsInput{
+		ClusterName: aws.String(ref.Name),
+		Filter:      &ekstypes.InsightsFilter{KubernetesVersions: []string{in.TargetVersion}},
+	})
+	unimplemented := false
+	for pg.HasMorePages() {
+		page, err := pg.NextPage(ctx)
+		if err != nil {
+			if a.tolerateUnimplemented && isUnimplemented(err) {
+				log.Warn("The EKS endpoint does not implement insights", "cluster", ref.Name)
+				unimplemented = true
+				break
+			}
+			return res, awsError(err, "list insights of cluster %s", ref)
+		}
+		summaries = append(summaries, page.Insights...)
+	}
+	if unimplemented {
+		res.Findings = append(res.Findings, Finding{
+			Check: CheckInsightsUnavailable, Cluster: ref.Name, Severity: finding.Info, Source: SourceInsight,
+			Message: "the EKS endpoint does not implement upgrade insights; none were read",
+		})
+	}
+	sort.Slice(summaries, func(i, j int) bool {
+		if n, m := aws.ToString(summaries[i].Name), aws.ToString(summaries[j].Name); n != m {
+			return n < m
+		}
+		return aws.ToString(summaries[i].Id) < aws.ToString(summaries[j].Id)
+	})
+	for _, s := range summaries {
+		out, err := api.DescribeInsight(ctx, &awseks.DescribeInsightInput{ClusterName: aws.String(ref.Name), Id: s.Id})
+		if isNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return res, awsError(err, "describe insight %s of cluster %s", aws.ToString(s.Id), ref)
+		}
+		if out.Insight == nil {
+			continue
+		}
+		res.Findings = append(res.Findings, insightFinding(ref.Name, out.Insight))
+	}
+
+	vf, status, eos, err := a.versionSupport(ctx, api, ref.Name, in.TargetVersion)
+	if err != nil {
+		return res, err
+	}
+	res.TargetStatus, res.EndOfStandardSupport = status, eos
+	if vf != nil {
+		res.Findings = append(res.Findings, *vf)
+	}
+	log.Info("Read EKS upgrade insights", "cluster", ref.Name, "findings", len(res.Findings), "targetStatus", status)
+	return res, nil
+}
+
+func insightSeverity(s ekstypes.InsightStatusValue) finding.Severity {
+	switch s {
+	case ekstypes.InsightStatusValuePassing:
+		return finding.Info
+	case ekstypes.InsightStatusValueError:
+		return finding.Error
+	default: // WARNING, UNKNOWN: not proven safe
+		return finding.Warning
+	}
+}
+
+func insightFinding(cluster string, in *ekstypes.Insight) Finding {
+	name := aws.ToString(in.Name)
+	st := ekstypes.InsightStatusValueUnknown
+	reason := ""
+	if in.InsightStatus != nil {
+		st, reason = in.InsightStatus.Status, aws.ToString(in.InsightStatus.Reason)
+	}
+	f := Finding{
+		Check:    CheckInsightPrefix + slug(name),
+		Cluster:  cluster,
+		Severity: insightSeverity(st),
+		Fix:      aws.ToString(in.Recommendation),
+		Source:   SourceInsight,
+	}
+	msg := name + " (" + string(st) + ")"
+	if reason != "" {
+		msg += ": " + reason
+	}
+	if in.CategorySpecificSummary != nil {
+		var deps []string
+		for _, d := range in.CategorySpecificSummary.DeprecationDetails {
+			s := aws.ToString(d.Usage)
+			if r := aws.ToString(d.ReplacedWith); r != "" {
+				s += " -> " + r
+			}
+			if v := aws.ToString(d.StopServingVersion); v != "" {
+				s += " (removed in " + v + ")"
+			}
+			deps = append(deps, s)
+		}
+		if len(deps) > 0 {
+			msg += "; deprecated: " + strings.Join(deps, ", ")
+		}
+	}
+	f.Message = msg
+	// Name the affected resources (those not passing).
+	var objs []string
+	for _, r := range in.Resources {
+		if r.InsightStatus != nil && r.InsightStatus.Status == ekstypes.InsightStatusValuePassing {
+			continue
+		}
+		o := aws.ToString(r.KubernetesResourceUri)
+		if o == "" {
+			o = aws.ToString(r.Arn)
+		}
+		if o != "" {
+			objs = append(objs, o)
+		}
+	}
+	sort.Strings(objs)
+	if len(objs) > maxObjects {
+		objs = append(objs[:maxObjects], fmt.Sprintf("and %d more", len(objs)-maxObjects))
+	}
+	f.Object = strings.Join(objs, ", ")
+	if f.Fix == "" && st != ekstypes.InsightStatusValuePassing {
+		f.Fix = "see the insight in the EKS console (Upgrade insights) for the remediation"
+	}
+	return f
+}
+
+// versionSupport reads the target version's support status. It returns a
+// finding when the version is unsupported, unknown or in extended support.
+func (a *Activities) versionSupport(ctx context.Context, api EKSAPI, cluster, version string) (*Finding, string, string, error) {
+	out, err := api.DescribeClusterVersions(ctx, &awseks.DescribeClusterVersionsInput{
+		ClusterVersions: []string{version},
+		IncludeAll:      aws.Bool(true),
+	})
+	if err != nil {
+		if a.tolerateUnimplemented && isUnimplemented(err) {
+			logger(ctx).Warn("The EKS endpoint does not implement cluster versions", "cluster", cluster)
+			return nil, "", "", nil
+		}
+		return nil, "", "", awsError(err, "describe EKS cluster version %s", version)
+	}
+	var info *ekstypes.ClusterVersionInformation
+	for i := range out.ClusterVersions {
+		if aws.ToString(out.ClusterVersions[i].ClusterVersion) == version {
+			info = &out.ClusterVersions[i]
+			break
+		}
+	}
+	if info == nil {
+		return &Finding{
+			Check: CheckVersionSupport, Cluster: cluster, Severity: finding.Error, Source: SourceInsight,
+			Message: fmt.Sprintf("EKS does not offer Kubernetes %s", version),
+			Fix:     "choose a Kubernetes version EKS offers (aws eks describe-cluster-versions)",
+		}, "", "", nil
+	}
+	status := string(info.VersionStatus)
+	if status == "" {
+		switch info.Status {
+		case ekstypes.ClusterVersionStatusStandardSupport:
+			status = string(ekstypes.VersionStatusStandardSupport)
+		case ekstypes.ClusterVersionStatusExtendedSupport:
+			status = string(ekstypes.VersionStatusExtendedSupport)
+		case ekstypes.ClusterVersionStatusUnsupported:
+			status = string(ekstypes.VersionStatusUnsupported)
+		}
+	}
+	eos := ""
+	if info.EndOfStandardSupportDate != nil {
+		eos = info.EndOfStandardSupportDate.UTC().Format(time.RFC3339)
+	}
+	switch ekstypes.VersionStatus(status) {
+	case ekstypes.VersionStatusUnsupported:
+		return &Finding{
+			Check: CheckVersionSupport, Cluster: cluster, Severity: finding.Error, Source: SourceInsight,
+			Message: fmt.Sprintf("Kubernetes %s is no longer supported by EKS", version),
+			Fix:     "choose a version in standard support",
+		}, status, eos, nil
+	case ekstypes.VersionStatusExtendedSupport:
+		msg := fmt.Sprintf("Kubernetes %s is in EKS extended support (extra cost)", version)
+		if eos != "" {
+			msg += "; standard support ended " + eos[:10]
+		}
+		if info.EndOfExtendedSupportDate != nil {
+			msg += "; extended support ends " + info.EndOfExtendedSupportDate.UTC().Format("2006-01-02")
+		}
+		return &Finding{
+			Check: CheckVersionSupport, Cluster: cluster, Severity: finding.Warning, Source: SourceInsight,
+			Message: msg, Fix: "choose a version in standard support",
+		}, status, eos, nil
+	}
+	return nil, status, eos, nil
+}
