@@ -87,6 +87,8 @@ func startMotoOnce(ctx context.Context, log *slog.Logger, python, boot, paramsPa
 		"PYTHONUNBUFFERED=1",
 		// moto answers as any account; keep the default one.
 		"MOTO_ACCOUNT_ID=123456789012",
+		// The roles attach AWS managed policies (AmazonEKSClusterPolicy, ...).
+		"MOTO_IAM_LOAD_MANAGED_POLICIES=true",
 	}
 	p, err := startProc(log, "moto", logPath, python, []string{boot, "-H", "127.0.0.1", "-p", strconv.Itoa(ports[0])}, env)
 	if err != nil {
