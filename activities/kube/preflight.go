@@ -1,0 +1,468 @@
+package kube
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/cutover-dev/cutover/activities/kube/deprecations"
+	"github.com/cutover-dev/cutover/internal/failures"
+	"github.com/cutover-dev/cutover/internal/finding"
+)
+
+// Check IDs of preflight findings (stable: policies ignore them by name).
+const (
+	CheckNodeNotReady       = "node-not-ready"
+	CheckNodeSkew           = "node-version-skew"
+	CheckNodeSkewTarget     = "node-version-skew-target"
+	CheckPodCrashLoop       = "pod-crashloop"
+	CheckPodImagePull       = "pod-image-pull"
+	CheckPodPending         = "pod-pending"
+	CheckPodFailed          = "pod-failed"
+	CheckWorkloadWithoutPDB = "workload-without-pdb"
+	CheckPDBBlocksEviction  = "pdb-blocks-eviction"
+	CheckRemovedAPI         = "removed-api"
+	CheckDeprecatedAPIUse   = "deprecated-api-requested"
+	CheckScanIncomplete     = "scan-incomplete"
+	CheckVersionUnknown     = "version-unknown"
+)
+
+// Sources of removed-API findings.
+const (
+	SourceMetric      = "apiserver-metric"
+	SourceLastApplied = "last-applied-annotation"
+	SourceHelm        = "helm-release"
+	SourceArgoCD      = "argocd"
+)
+
+// LastAppliedAnnotation is where kubectl apply keeps the applied manifest.
+const LastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
+
+// systemNamespaces are skipped by the workload checks (not by the API scans).
+var systemNamespaces = map[string]bool{"kube-system": true, "kube-public": true, "kube-node-lease": true}
+
+// preflight is the state of one PreflightBlue run.
+type preflight struct {
+	a       *Activities
+	c       *Clients
+	in      PreflightInput
+	log     logger
+	table   *deprecations.Table
+	found   *collector
+	scanned int
+
+	cpVersion   string
+	cpMinor     int // 0 when unknown
+	targetMinor int
+}
+
+// PreflightBlue checks that blue is safe to move to the target version:
+// nodes and their kubelet skew, unhealthy pods, disruption budgets, and the
+// removed APIs of the target found in the apiserver's deprecated-API metric,
+// last-applied annotations, Helm releases and Argo CD applications. It
+// returns every finding; the workflow applies the spec's policy. Errors are
+// only for a cluster it cannot read.
+func (a *Activities) PreflightBlue(ctx context.Context, in PreflightInput) (PreflightResult, error) {
+	target, err := deprecations.Minor(in.TargetVersion)
+	if err != nil {
+		return PreflightResult{}, failures.New(failures.Validation, "targetVersion: %v", err)
+	}
+	c, err := a.clients(ctx, in.Cluster)
+	if err != nil {
+		return PreflightResult{}, err
+	}
+	p := &preflight{
+		a: a, c: c, in: in, log: a.log(ctx), table: deprecations.Load(),
+		found:       newCollector(in.Cluster.Name, a.opts.maxFindings),
+		targetMinor: target,
+	}
+	start := a.opts.now()
+	p.log.Info("Preflight started", "cluster", in.Cluster.Name, "region", in.Cluster.Region, "targetVersion", in.TargetVersion)
+
+	p.controlPlaneVersion(ctx)
+	steps := []struct {
+		name string
+		run  func(context.Context) error
+	}{
+		{"nodes", p.nodes},
+		{"pods", p.pods},
+		{"disruption-budgets", p.disruptionBudgets},
+		{"deprecated-api-metric", p.deprecatedAPIMetric},
+		{"last-applied", p.lastApplied},
+		{"helm-releases", p.helmReleases},
+		{"argocd-applications", p.argoApplications},
+	}
+	for _, s := range steps {
+		heartbeat(ctx, Progress{Step: s.name, Objects: p.scanned})
+		before := p.scanned
+		if err := s.run(ctx); err != nil {
+			return PreflightResult{}, kubeError(err, "preflight %s on cluster %s", s.name, in.Cluster)
+		}
+		p.log.Debug("Preflight step done", "cluster", in.Cluster.Name, "step", s.name, "objects", p.scanned-before)
+	}
+	out := PreflightResult{Findings: p.found.findings(), ObjectsScanned: p.scanned}
+	p.log.Info("Preflight finished", "cluster", in.Cluster.Name, "findings", len(out.Findings), "objects", out.ObjectsScanned, "took", a.opts.now().Sub(start).Round(time.Millisecond).String())
+	return out, nil
+}
+
+// kubeError maps apiserver errors to the typed failures.
+func kubeError(err error, format string, args ...any) error {
+	var appErr interface{ Type() string }
+	if errors.As(err, &appErr) {
+		return err
+	}
+	switch {
+	case apierrors.IsForbidden(err), apierrors.IsUnauthorized(err):
+		return failures.Wrap(failures.AccessDenied, err, format, args...)
+	case apierrors.IsTooManyRequests(err):
+		return failures.Wrap(failures.Throttled, err, format, args...)
+	}
+	return fmt.Errorf(fmt.Sprintf(format, args...)+": %w", err)
+}
+
+func (p *preflight) controlPlaneVersion(ctx context.Context) {
+	if v, err := p.c.Kube.Discovery().ServerVersion(); err == nil {
+		if m, err := deprecations.Minor(v.GitVersion); err == nil {
+			p.cpVersion, p.cpMinor = v.GitVersion, m
+		}
+	}
+	if p.cpMinor == 0 {
+		if m, err := deprecations.Minor(p.in.CurrentVersion); err == nil {
+			p.cpVersion, p.cpMinor = p.in.CurrentVersion, m
+		}
+	}
+	if p.cpMinor == 0 {
+		p.found.add(finding.Finding{Check: CheckVersionUnknown, Severity: finding.Warning,
+			Message: "Could not read the control plane version and currentVersion is not set: kubelet skew against the control plane was not checked",
+			Fix:     "Set currentVersion in the preflight input or grant access to /version."})
+	}
+}
+
+// maxKubeletSkew is how many minors a kubelet may trail the apiserver: 3
+// since Kubernetes 1.28, 2 before.
+func maxKubeletSkew(apiserverMinor int) int {
+	if apiserverMinor >= 28 {
+		return 3
+	}
+	return 2
+}
+
+func (p *preflight) nodes(ctx context.Context) error {
+	list := func(ctx context.Context, o metav1.ListOptions) ([]corev1.Node, string, error) {
+		l, err := p.c.Kube.CoreV1().Nodes().List(ctx, o)
+		if err != nil {
+			return nil, "", err
+		}
+		return l.Items, l.Continue, nil
+	}
+	return eachPage(ctx, p.a.opts.pageSize, metav1.ListOptions{}, list, func(nodes []corev1.Node) error {
+		for i := range nodes {
+			p.scanned++
+			n := &nodes[i]
+			obj := "v1 Node " + n.Name
+			if ok, why := nodeReady(n); !ok {
+				p.found.add(finding.Finding{Check: CheckNodeNotReady, Object: obj, Severity: finding.Warning,
+					Message: fmt.Sprintf("node %s is not Ready: %s", n.Name, why),
+					Fix:     "Repair or replace the node; its pods may not be running and cannot be backed up or restored reliably."})
+			}
+			for _, f := range kubeletSkew(n, p.cpVersion, p.cpMinor, p.in.TargetVersion, p.targetMinor) {
+				p.found.add(f)
+			}
+		}
+		heartbeat(ctx, Progress{Step: "nodes", Objects: p.scanned})
+		return nil
+	})
+}
+
+func nodeReady(n *corev1.Node) (bool, string) {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			if c.Status == corev1.ConditionTrue {
+				return true, ""
+			}
+			why := string(c.Status)
+			if c.Reason != "" {
+				why += " (" + c.Reason + ")"
+			}
+			if c.Message != "" {
+				why += ": " + c.Message
+			}
+			return false, "Ready=" + why
+		}
+	}
+	return false, "no Ready condition reported"
+}
+
+// kubeletSkew reports a kubelet out of the supported skew against the
+// control plane today (error: the cluster is unsupported now) and against
+// the target version (warning: green gets new nodes, but these nodes could
+// not follow an in-place upgrade).
+func kubeletSkew(n *corev1.Node, cpVersion string, cpMinor int, target string, targetMinor int) []finding.Finding {
+	kv := n.Status.NodeInfo.KubeletVersion
+	km, err := deprecations.Minor(kv)
+	obj := "v1 Node " + n.Name
+	if err != nil {
+		return []finding.Finding{{Check: CheckNodeSkew, Object: obj, Severity: finding.Warning,
+			Message: fmt.Sprintf("node %s reports kubelet version %q, which is not a 1.x version", n.Name, kv)}}
+	}
+	var out []finding.Finding
+	if cpMinor > 0 {
+		switch max := maxKubeletSkew(cpMinor); {
+		case km > cpMinor:
+			out = append(out, finding.Finding{Check: CheckNodeSkew, Object: obj, Severity: finding.Error,
+				Message: fmt.Sprintf("node %s runs kubelet %s, newer than the control plane %s; kubelets must not be newer than the apiserver", n.Name, kv, cpVersion),
+				Fix:     "Replace the node with one at or below the control plane version."})
+		case cpMinor-km > max:
+			out = append(out, finding.Finding{Check: CheckNodeSkew, Object: obj, Severity: finding.Error,
+				Message: fmt.Sprintf("node %s runs kubelet %s, %d minor versions behind the control plane %s (at most %d are supported)", n.Name, kv, cpMinor-km, cpVersion, max),
+				Fix:     "Upgrade or replace the node group before migrating; the cluster is outside the supported version skew."})
+		}
+	}
+	if max := maxKubeletSkew(targetMinor); targetMinor-km > max {
+		out = append(out, finding.Finding{Check: CheckNodeSkewTarget, Object: obj, Severity: finding.Warning,
+			Message: fmt.Sprintf("node %s runs kubelet %s, %d minor versions behind the target %s (at most %d are supported)", n.Name, kv, targetMinor-km, target, max),
+			Fix:     "Green gets new nodes at the target version; make sure no node group, AMI or launch template pinned to this version is copied to green."})
+	}
+	return out
+}
+
+func (p *preflight) pods(ctx context.Context) error {
+	now := p.a.opts.now()
+	list := func(ctx context.Context, o metav1.ListOptions) ([]corev1.Pod, string, error) {
+		l, err := p.c.Kube.CoreV1().Pods("").List(ctx, o)
+		if err != nil {
+			return nil, "", err
+		}
+		return l.Items, l.Continue, nil
+	}
+	return eachPage(ctx, p.a.opts.pageSize, metav1.ListOptions{}, list, func(pods []corev1.Pod) error {
+		for i := range pods {
+			p.scanned++
+			for _, f := range podFindings(&pods[i], now, p.a.opts.pendingAfter) {
+				p.found.add(f)
+			}
+		}
+		heartbeat(ctx, Progress{Step: "pods", Objects: p.scanned})
+		return nil
+	})
+}
+
+// podFindings reports a crash-looping, image-pull-failing, long-Pending or Failed pod.
+func podFindings(pod *corev1.Pod, now time.Time, pendingAfter time.Duration) []finding.Finding {
+	obj := "v1 Pod " + pod.Namespace + "/" + pod.Name
+	var out []finding.Finding
+	statuses := append(append([]corev1.ContainerStatus{}, pod.Status.InitContainerStatuses...), pod.Status.ContainerStatuses...)
+	for _, cs := range statuses {
+		w := cs.State.Waiting
+		if w == nil {
+			continue
+		}
+		switch w.Reason {
+		case "CrashLoopBackOff":
+			out = append(out, finding.Finding{Check: CheckPodCrashLoop, Object: obj, Severity: finding.Warning,
+				Message: fmt.Sprintf("pod %s/%s: container %s is in CrashLoopBackOff (%d restarts)", pod.Namespace, pod.Name, cs.Name, cs.RestartCount),
+				Fix:     fmt.Sprintf("kubectl -n %s logs %s -c %s --previous; fix it on blue first, or it will crash-loop on green too.", pod.Namespace, pod.Name, cs.Name)})
+		case "ImagePullBackOff", "ErrImagePull", "InvalidImageName":
+			out = append(out, finding.Finding{Check: CheckPodImagePull, Object: obj, Severity: finding.Warning,
+				Message: fmt.Sprintf("pod %s/%s: container %s cannot pull image %s (%s)", pod.Namespace, pod.Name, cs.Name, cs.Image, w.Reason),
+				Fix:     "Green's nodes will pull the same images: fix the image reference or the registry credentials."})
+		}
+	}
+	switch pod.Status.Phase {
+	case corev1.PodPending:
+		if age := now.Sub(pod.CreationTimestamp.Time); !pod.CreationTimestamp.IsZero() && age > pendingAfter {
+			why := ""
+			for _, c := range pod.Status.Conditions {
+				if c.Type == corev1.PodScheduled && c.Status != corev1.ConditionTrue && c.Message != "" {
+					why = ": " + c.Message
+				}
+			}
+			out = append(out, finding.Finding{Check: CheckPodPending, Object: obj, Severity: finding.Warning,
+				Message: fmt.Sprintf("pod %s/%s has been Pending for %s%s", pod.Namespace, pod.Name, age.Round(time.Minute), why),
+				Fix:     "Check its events (kubectl describe pod); green must have the capacity, node selectors and storage it asks for."})
+		}
+	case corev1.PodFailed:
+		sev := finding.Warning
+		for _, o := range pod.OwnerReferences {
+			if o.Kind == "Job" {
+				sev = finding.Info // failed Job attempts are history, not a broken service
+			}
+		}
+		out = append(out, finding.Finding{Check: CheckPodFailed, Object: obj, Severity: sev,
+			Message: fmt.Sprintf("pod %s/%s Failed: %s %s", pod.Namespace, pod.Name, pod.Status.Reason, pod.Status.Message),
+			Fix:     "Find out why it failed (kubectl describe pod) and delete it once understood."})
+	}
+	return out
+}
+
+// workloadRef is what the PDB check keeps of a Deployment or StatefulSet.
+type workloadRef struct {
+	kind, namespace, name string
+	labels                labels.Set
+	replicas              int
+}
+
+func (p *preflight) disruptionBudgets(ctx context.Context) error {
+	pdbs := map[string][]policyv1.PodDisruptionBudget{}
+	err := eachPage(ctx, p.a.opts.pageSize, metav1.ListOptions{},
+		func(ctx context.Context, o metav1.ListOptions) ([]policyv1.PodDisruptionBudget, string, error) {
+			l, err := p.c.Kube.PolicyV1().PodDisruptionBudgets("").List(ctx, o)
+			if err != nil {
+				return nil, "", err
+			}
+			return l.Items, l.Continue, nil
+		}, func(items []policyv1.PodDisruptionBudget) error {
+			for _, pdb := range items {
+				p.scanned++
+				pdb.ManagedFields = nil
+				pdbs[pdb.Namespace] = append(pdbs[pdb.Namespace], pdb)
+			}
+			return nil
+		})
+	if err != nil {
+		return err
+	}
+	var workloads []workloadRef
+	err = eachPage(ctx, p.a.opts.pageSize, metav1.ListOptions{},
+		func(ctx context.Context, o metav1.ListOptions) ([]workloadRef, string, error) {
+			l, err := p.c.Kube.AppsV1().Deployments("").List(ctx, o)
+			if err != nil {
+				return nil, "", err
+			}
+			out := make([]workloadRef, 0, len(l.Items))
+			for _, d := range l.Items {
+				out = append(out, workloadRef{"Deployment", d.Namespace, d.Name, d.Spec.Template.Labels, int(ptrOr(d.Spec.Replicas, 1))})
+			}
+			return out, l.Continue, nil
+		}, func(items []workloadRef) error {
+			p.scanned += len(items)
+			workloads = append(workloads, items...)
+			return nil
+		})
+	if err != nil {
+		return err
+	}
+	err = eachPage(ctx, p.a.opts.pageSize, metav1.ListOptions{},
+		func(ctx context.Context, o metav1.ListOptions) ([]workloadRef, string, error) {
+			l, err := p.c.Kube.AppsV1().StatefulSets("").List(ctx, o)
+			if err != nil {
+				return nil, "", err
+			}
+			out := make([]workloadRef, 0, len(l.Items))
+			for _, s := range l.Items {
+				out = append(out, workloadRef{"StatefulSet", s.Namespace, s.Name, s.Spec.Template.Labels, int(ptrOr(s.Spec.Replicas, 1))})
+			}
+			return out, l.Continue, nil
+		}, func(items []workloadRef) error {
+			p.scanned += len(items)
+			workloads = append(workloads, items...)
+			return nil
+		})
+	if err != nil {
+		return err
+	}
+	heartbeat(ctx, Progress{Step: "disruption-budgets", Objects: p.scanned})
+	for _, f := range pdbFindings(pdbs, workloads) {
+		p.found.add(f)
+	}
+	return nil
+}
+
+// pdbFindings reports workloads no PDB covers and PDBs that can never allow
+// an eviction for the pods they cover.
+func pdbFindings(pdbs map[string][]policyv1.PodDisruptionBudget, workloads []workloadRef) []finding.Finding {
+	var out []finding.Finding
+	expected := map[string]int{}   // ns/name of pdb -> replicas it covers
+	covers := map[string][]string{} // ns/name of pdb -> workloads it covers
+	for _, w := range workloads {
+		covered := false
+		for _, pdb := range pdbs[w.namespace] {
+			sel, err := metav1.LabelSelectorAsSelector(pdb.Spec.Selector)
+			if err != nil || !sel.Matches(w.labels) {
+				continue
+			}
+			covered = true
+			key := pdb.Namespace + "/" + pdb.Name
+			expected[key] += w.replicas
+			covers[key] = append(covers[key], strings.ToLower(w.kind)+" "+w.name)
+		}
+		if !covered && w.replicas > 0 && !systemNamespaces[w.namespace] {
+			out = append(out, finding.Finding{Check: CheckWorkloadWithoutPDB, Severity: finding.Warning,
+				Object:  fmt.Sprintf("apps/v1 %s %s/%s", w.kind, w.namespace, w.name),
+				Message: fmt.Sprintf("%s %s/%s (%d replicas) has no PodDisruptionBudget: a node drain may take all its pods at once", strings.ToLower(w.kind), w.namespace, w.name, w.replicas),
+				Fix:     "Add a policy/v1 PodDisruptionBudget with maxUnavailable: 1 (or a percentage) selecting its pods."})
+		}
+	}
+	var nss []string
+	for ns := range pdbs {
+		nss = append(nss, ns)
+	}
+	sort.Strings(nss)
+	for _, ns := range nss {
+		for i := range pdbs[ns] {
+			pdb := &pdbs[ns][i]
+			key := pdb.Namespace + "/" + pdb.Name
+			n, known := expected[key]
+			if !known {
+				n = -1
+			}
+			if why := pdbBlocksEviction(pdb, n); why != "" {
+				msg := fmt.Sprintf("PodDisruptionBudget %s can never allow an eviction: %s", key, why)
+				if len(covers[key]) > 0 {
+					msg += " (covers " + strings.Join(covers[key], ", ") + ")"
+				}
+				out = append(out, finding.Finding{Check: CheckPDBBlocksEviction, Severity: finding.Error,
+					Object:  "policy/v1 PodDisruptionBudget " + key,
+					Message: msg,
+					Fix:     "Set maxUnavailable to at least 1 (or minAvailable below the replica count), or scale the workload up; otherwise draining or deleting blue's nodes hangs."})
+			}
+		}
+	}
+	return out
+}
+
+// pdbBlocksEviction says why pdb never allows an eviction given the number
+// of pods it covers (-1 when unknown), or "" when it can.
+func pdbBlocksEviction(pdb *policyv1.PodDisruptionBudget, expected int) string {
+	if mu := pdb.Spec.MaxUnavailable; mu != nil {
+		if mu.Type == intstr.Int && mu.IntVal <= 0 {
+			return fmt.Sprintf("maxUnavailable is %d", mu.IntVal)
+		}
+		if mu.Type == intstr.String {
+			v, err := intstr.GetScaledValueFromIntOrPercent(mu, 100, true)
+			if err == nil && v <= 0 {
+				return fmt.Sprintf("maxUnavailable is %s", mu.StrVal)
+			}
+		}
+		return ""
+	}
+	if ma := pdb.Spec.MinAvailable; ma != nil {
+		if ma.Type == intstr.String && strings.TrimSpace(ma.StrVal) == "100%" {
+			return "minAvailable is 100%"
+		}
+		if expected > 0 {
+			v, err := intstr.GetScaledValueFromIntOrPercent(ma, expected, true)
+			if err == nil && v >= expected {
+				return fmt.Sprintf("minAvailable %s requires all %d pods it covers", ma.String(), expected)
+			}
+		}
+	}
+	return ""
+}
+
+func ptrOr[T any](p *T, def T) T {
+	if p == nil {
+		return def
+	}
+	return *p
+}

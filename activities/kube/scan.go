@@ -1,0 +1,94 @@
+package kube
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/cutover-dev/cutover/internal/finding"
+)
+
+// page lists one page; it returns the page's items and the continue token.
+type page[T any] func(ctx context.Context, opts metav1.ListOptions) ([]T, string, error)
+
+// eachPage pages through a list, Limit items at a time, calling fn per page.
+// Only one page is held at a time.
+func eachPage[T any](ctx context.Context, limit int64, base metav1.ListOptions, list page[T], fn func([]T) error) error {
+	opts := base
+	opts.Limit = limit
+	for {
+		items, cont, err := list(ctx, opts)
+		if err != nil {
+			return err
+		}
+		if err := fn(items); err != nil {
+			return err
+		}
+		if cont == "" {
+			return nil
+		}
+		opts.Continue = cont
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+}
+
+// collector gathers findings, dropping exact duplicates and capping each
+// check at max findings (the rest are summarised in one extra finding).
+type collector struct {
+	cluster  string
+	max      int
+	seen     map[string]bool
+	perCheck map[string]int
+	overflow map[string]*finding.Finding
+	order    []string
+	out      []finding.Finding
+}
+
+func newCollector(cluster string, max int) *collector {
+	return &collector{cluster: cluster, max: max, seen: map[string]bool{}, perCheck: map[string]int{}, overflow: map[string]*finding.Finding{}}
+}
+
+func (c *collector) add(f finding.Finding) {
+	if f.Cluster == "" {
+		f.Cluster = c.cluster
+	}
+	key := f.Check + "\x00" + f.Source + "\x00" + f.Object + "\x00" + f.Message
+	if c.seen[key] {
+		return
+	}
+	c.seen[key] = true
+	c.perCheck[f.Check]++
+	if c.max > 0 && c.perCheck[f.Check] > c.max {
+		o, ok := c.overflow[f.Check]
+		if !ok {
+			o = &finding.Finding{Check: f.Check, Cluster: f.Cluster, Severity: f.Severity}
+			c.overflow[f.Check] = o
+			c.order = append(c.order, f.Check)
+		}
+		if f.Severity.Rank() > o.Severity.Rank() {
+			o.Severity = f.Severity
+		}
+		return
+	}
+	c.out = append(c.out, f)
+}
+
+func (c *collector) findings() []finding.Finding {
+	out := c.out
+	sort.Strings(c.order)
+	for _, check := range c.order {
+		o := *c.overflow[check]
+		n := c.perCheck[check] - c.max
+		o.Message = fmt.Sprintf("%d more %q findings not listed (only the first %d of each check are)", n, check, c.max)
+		o.Fix = "Fix the listed findings and run preflight again to see the rest."
+		out = append(out, o)
+	}
+	if out == nil {
+		out = []finding.Finding{}
+	}
+	return out
+}
