@@ -11,8 +11,8 @@ import (
 	"github.com/cutover-dev/cutover/activities/kube"
 	"github.com/cutover-dev/cutover/activities/notify"
 	"github.com/cutover-dev/cutover/activities/traffic"
-	"github.com/cutover-dev/cutover/internal/fakeworld"
 	"github.com/cutover-dev/cutover/internal/failures"
+	"github.com/cutover-dev/cutover/internal/fakeworld"
 	"github.com/cutover-dev/cutover/internal/finding"
 	"github.com/cutover-dev/cutover/internal/spec"
 	"github.com/cutover-dev/cutover/workflows"
@@ -23,11 +23,11 @@ import (
 func testSpec() spec.MigrationSpec {
 	yes := true
 	return spec.MigrationSpec{
-		Name:  "shop-prod",
-		Blue:  spec.BlueSpec{ClusterName: "blue", Region: "eu-west-1"},
-		Green: spec.GreenSpec{ClusterName: "green", KubernetesVersion: "1.31"},
+		Name:   "shop-prod",
+		Blue:   spec.BlueSpec{ClusterName: "blue", Region: "eu-west-1"},
+		Green:  spec.GreenSpec{ClusterName: "green", KubernetesVersion: "1.31"},
 		Velero: spec.VeleroSpec{Enabled: true, IncludedNamespaces: []string{"shop"}},
-		Smoke: spec.SmokeSpec{HTTP: []spec.HTTPProbe{{Name: "checkout", URL: "https://green-ingress.example.com/healthz", Host: "shop.example.com"}}},
+		Smoke:  spec.SmokeSpec{HTTP: []spec.HTTPProbe{{Name: "checkout", URL: "https://green-ingress.example.com/healthz", Host: "shop.example.com"}}},
 		Traffic: spec.TrafficSpec{
 			Provider: spec.ProviderRoute53,
 			Route53:  &spec.Route53Spec{HostedZoneID: "Z0123456789ABC", RecordName: "shop.example.com", GreenTarget: "green-lb.elb.amazonaws.com"},

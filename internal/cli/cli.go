@@ -291,8 +291,11 @@ func (a *App) start(ctx context.Context, args []string) error {
 		ID:                       s.WorkflowID(),
 		TaskQueue:                workflows.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		TypedSearchAttributes:    temporal.NewSearchAttributes(workflows.PhaseKey.ValueSet(workflows.PhaseValidate)),
+		// Starting a migration that is already running must say so, not
+		// silently hand back the running one.
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		TypedSearchAttributes:                    temporal.NewSearchAttributes(workflows.PhaseKey.ValueSet(workflows.PhaseValidate)),
 	}, workflows.WorkflowType, s)
 	if err != nil {
 		var already *serviceerror.WorkflowExecutionAlreadyStarted

@@ -1,0 +1,180 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cutover-dev/cutover/activities/traffic"
+	"github.com/cutover-dev/cutover/internal/cli"
+	"github.com/cutover-dev/cutover/internal/fakeworld"
+	"github.com/cutover-dev/cutover/internal/sandbox/sandboxtest"
+	"github.com/cutover-dev/cutover/workflows"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+)
+
+const e2eSpec = `{
+  "name": "e2e-%d",
+  "blue": {"clusterName": "blue", "region": "eu-west-1"},
+  "green": {"clusterName": "green", "kubernetesVersion": "1.31"},
+  "smoke": {"http": [{"name": "home", "url": "https://green.example.com/"}]},
+  "traffic": {
+    "provider": "route53",
+    "route53": {"hostedZoneId": "Z0123456789ABC", "recordName": "shop.example.com", "greenTarget": "green-lb.example.com"},
+    "steps": [25, 100],
+    "bakeTime": "1s",
+    "checkInterval": "1s",
+    "alarms": ["shop-5xx"]
+  },
+  "approvals": {
+    "cutover": {"approvers": ["alice", "bob"], "timeout": "10m"},
+    "retire": {"enabled": true, "approvers": ["alice"], "timeout": "10m"},
+    "reminderInterval": "0s"
+  },
+  "retire": {"soak": "2s"}
+}`
+
+// TestEndToEnd runs a migration on a real Temporal dev server: the worker
+// runs in-process with the fake world in place of AWS and Kubernetes, the
+// migration is started from a JSON file and approved through the CLI.
+func TestEndToEnd(t *testing.T) {
+	srv := sandboxtest.Temporal(t)
+	quiet := tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})))
+	c, err := client.Dial(client.Options{HostPort: srv.Address, Namespace: srv.Namespace, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	world := fakeworld.New()
+	w := worker.New(c, workflows.TaskQueue, worker.Options{})
+	workflows.Register(w)
+	w.RegisterActivity(world.Activities())
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+
+	specPath := filepath.Join(t.TempDir(), "spec.json")
+	if err := os.WriteFile(specPath, []byte(fmt.Sprintf(e2eSpec, time.Now().UnixNano()%100000)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cutover := func(args ...string) (int, string, string) {
+		var out, errb bytes.Buffer
+		app := &cli.App{Stdout: &out, Stderr: &errb, Namespace: srv.Namespace, PollInterval: 200 * time.Millisecond,
+			Dial: func() (client.Client, error) {
+				return client.Dial(client.Options{HostPort: srv.Address, Namespace: srv.Namespace, Logger: quiet})
+			}}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		code := app.Run(ctx, args)
+		return code, out.String(), errb.String()
+	}
+
+	code, out, errs := cutover("start", "-f", specPath, "-o", "json")
+	if code != 0 {
+		t.Fatalf("start: exit %d\n%s%s", code, out, errs)
+	}
+	var started struct{ WorkflowID, URL string }
+	if err := json.Unmarshal([]byte(out), &started); err != nil || !strings.HasPrefix(started.WorkflowID, "cutover-e2e-") || !strings.Contains(started.URL, started.WorkflowID) {
+		t.Fatalf("start output %q: %v", out, err)
+	}
+	id := started.WorkflowID
+
+	// Starting the same migration twice is refused with a pointer to it.
+	if code, _, errs := cutover("start", "-f", specPath); code != cli.ExitFailed || !strings.Contains(errs, "already running") {
+		t.Errorf("second start: exit %d %q", code, errs)
+	}
+
+	waitGate(t, cutover, id, "cutover")
+	// The update validator's refusal reaches the person.
+	if code, _, errs := cutover("approve", id, "--gate", "cutover", "--by", "mallory"); code != cli.ExitFailed || !strings.Contains(errs, `"mallory" may not decide gate "cutover"`) {
+		t.Fatalf("approve by mallory: exit %d, stderr %q", code, errs)
+	}
+	if code, _, errs := cutover("approve", id, "--gate", "retire", "--by", "alice"); code != cli.ExitFailed || !strings.Contains(errs, `gate "retire" is not open yet`) {
+		t.Fatalf("early retire approval: exit %d, stderr %q", code, errs)
+	}
+	if code, out, errs := cutover("approve", id, "--gate", "cutover", "--by", "bob", "--comment", "smoke is green"); code != 0 || !strings.Contains(out, `Gate "cutover"`) {
+		t.Fatalf("approve: exit %d %q %q", code, out, errs)
+	}
+	waitGate(t, cutover, id, "retire")
+	if code, _, errs := cutover("approve", id, "--gate", "retire", "--by", "alice"); code != 0 {
+		t.Fatalf("approve retire: exit %d %q", code, errs)
+	}
+
+	code, out, errs = cutover("watch", id, "-o", "json")
+	if code != 0 {
+		t.Fatalf("watch: exit %d\n%s\n%s", code, out, errs)
+	}
+	code, out, _ = cutover("result", id, "-o", "json")
+	if code != 0 {
+		t.Fatalf("result: exit %d %s", code, out)
+	}
+	var r workflows.MigrationReport
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("report %q: %v", out, err)
+	}
+	if r.Outcome != workflows.OutcomeSucceeded || len(r.Approvals) != 2 || r.Approvals[0].By != "bob" || r.Approvals[0].Comment != "smoke is green" || r.Approvals[0].Via != "update" {
+		t.Fatalf("report %+v", r)
+	}
+	var weights []int
+	for _, in := range world.Inputs("SetTrafficWeights") {
+		weights = append(weights, in.(traffic.SetWeightsInput).Green)
+	}
+	if !slices.Equal(weights, []int{25, 100}) {
+		t.Errorf("weights %v", weights)
+	}
+	if !slices.Contains(world.Names(), "RetireEKSCluster") {
+		t.Errorf("blue was not retired: %v", world.Names())
+	}
+
+	// The phase search attribute is queryable, as the UI's filter uses it.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := c.ListWorkflow(context.Background(), listRequest(srv.Namespace, fmt.Sprintf(`WorkflowId = %q AND CutoverPhase = "Done"`, id)))
+		if err == nil && len(resp.Executions) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("CutoverPhase=Done not visible: %v %v", err, resp)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+func waitGate(t *testing.T, cutover func(...string) (int, string, string), id, gate string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		code, out, _ := cutover("status", id, "-o", "json")
+		if code == 0 {
+			var st workflows.Status
+			if err := json.Unmarshal([]byte(out), &st); err == nil {
+				for _, g := range st.PendingGates {
+					if g.Gate == gate {
+						return
+					}
+				}
+				if st.Phase == workflows.PhaseFailed {
+					t.Fatalf("migration failed: %s", st.LastError)
+				}
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("gate %q never opened", gate)
+}
+
+func listRequest(ns, query string) *workflowservice.ListWorkflowExecutionsRequest {
+	return &workflowservice.ListWorkflowExecutionsRequest{Namespace: ns, Query: query}
+}

@@ -1,0 +1,127 @@
+// Command cutover-worker runs cutover's workflows and activities: it
+// connects to Temporal with the SDK's environment configuration, registers
+// BlueGreenMigration and every activity, serves Prometheus metrics, and
+// drains in-flight activities on SIGINT/SIGTERM.
+//
+// Configuration (environment):
+//
+//	TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*,
+//	TEMPORAL_PROFILE          Temporal connection (SDK envconfig)
+//	CUTOVER_TASK_QUEUE        task queue (default "cutover")
+//	CUTOVER_METRICS_ADDR      Prometheus listen address (default 127.0.0.1:9464; "" disables)
+//	CUTOVER_AWS_ENDPOINT      send every AWS call here (the sandbox's moto server)
+//	CUTOVER_KUBECONFIG_DIR    resolve clusters to <dir>/<name>.kubeconfig instead of EKS tokens
+//	CUTOVER_LOG_FORMAT        text (default) or json
+//	CUTOVER_LOG_LEVEL         debug, info (default), warn, error
+//	SLACK_BOT_TOKEN           chat notifications (optional)
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/cutover-dev/cutover/internal/metrics"
+	"github.com/cutover-dev/cutover/internal/temporalclient"
+	"github.com/cutover-dev/cutover/workflows"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "cutover-worker:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	logger := newLogger()
+	slog.SetDefault(logger)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	taskQueue := envOr("CUTOVER_TASK_QUEUE", workflows.TaskQueue)
+	metricsAddr := envOr("CUTOVER_METRICS_ADDR", "127.0.0.1:9464")
+
+	opts, err := temporalclient.Options(logger)
+	if err != nil {
+		return err
+	}
+	m := metrics.NewHandler("cutover_")
+	opts.MetricsHandler = m
+	c, err := client.Dial(opts)
+	if err != nil {
+		return fmt.Errorf("connect to Temporal at %s: %w", opts.HostPort, err)
+	}
+	defer c.Close()
+
+	acts, err := buildActivities(ctx, logger)
+	if err != nil {
+		return err
+	}
+	w := worker.New(c, taskQueue, worker.Options{
+		// Let running activities finish their current poll/heartbeat before exit.
+		WorkerStopTimeout: 30 * time.Second,
+	})
+	workflows.Register(w)
+	for _, a := range acts {
+		w.RegisterActivity(a)
+	}
+
+	if metricsAddr != "" {
+		ln, err := net.Listen("tcp", metricsAddr)
+		if err != nil {
+			return fmt.Errorf("metrics listener on %s: %w", metricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", m.HTTPHandler())
+		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				logger.Error("Metrics server stopped", "error", err)
+			}
+		}()
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
+		}()
+		logger.Info("Serving metrics", "addr", ln.Addr().String())
+	}
+
+	logger.Info("Worker starting", "address", opts.HostPort, "namespace", opts.Namespace, "taskQueue", taskQueue)
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	<-ctx.Done()
+	logger.Info("Worker stopping: draining in-flight tasks")
+	w.Stop()
+	logger.Info("Worker stopped")
+	return nil
+}
+
+func envOr(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok {
+		return v
+	}
+	return def
+}
+
+func newLogger() *slog.Logger {
+	level := slog.LevelInfo
+	_ = level.UnmarshalText([]byte(envOr("CUTOVER_LOG_LEVEL", "info")))
+	hopts := &slog.HandlerOptions{Level: level}
+	if os.Getenv("CUTOVER_LOG_FORMAT") == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, hopts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, hopts))
+}
