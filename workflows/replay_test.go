@@ -1,0 +1,33 @@
+package workflows_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/cutover-dev/cutover/workflows"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+)
+
+// TestReplayHistories replays every recorded history (see
+// scripts/record-histories.sh) against the current workflow code. A failure
+// means a change is not backward compatible with running migrations: guard
+// it with workflow.GetVersion.
+func TestReplayHistories(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 6 {
+		t.Fatalf("found %d histories in testdata/histories, want the 6 recorded scenarios; run scripts/record-histories.sh", len(files))
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			r := worker.NewWorkflowReplayer()
+			r.RegisterWorkflowWithOptions(workflows.BlueGreenMigration, workflow.RegisterOptions{Name: workflows.WorkflowType})
+			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
+				t.Fatalf("replay %s: %v", f, err)
+			}
+		})
+	}
+}
