@@ -24,9 +24,12 @@ func PlanGreen(blue ClusterDescription, s spec.MigrationSpec) GreenPlan {
 		Version:     s.Green.KubernetesVersion,
 		RoleARN:     blue.RoleARN,
 		VPC:         blue.VPC,
-		Encryption:  slices.Clone(blue.Encryption),
 		Access:      blue.Access,
 		SupportType: blue.SupportType,
+	}
+	for _, e := range blue.Encryption {
+		e.Resources = slices.Clone(e.Resources)
+		g.Encryption = append(g.Encryption, e)
 	}
 	if blue.Network != nil {
 		n := *blue.Network

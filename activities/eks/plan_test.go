@@ -1,0 +1,221 @@
+package eks
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	"github.com/cutover-dev/cutover/internal/spec"
+)
+
+func blueFixture() ClusterDescription {
+	return ClusterDescription{
+		Name:     "prod",
+		Region:   "eu-west-1",
+		ARN:      "arn:aws:eks:eu-west-1:123456789012:cluster/prod",
+		Version:  "1.29",
+		Status:   "ACTIVE",
+		Endpoint: "https://blue.example",
+		RoleARN:  "arn:aws:iam::123456789012:role/eks-cluster",
+		VPC: VPCConfig{
+			SubnetIDs: []string{"subnet-a", "subnet-b"}, SecurityGroupIDs: []string{"sg-1"},
+			EndpointPublicAccess: true, EndpointPrivateAccess: true, PublicAccessCIDRs: []string{"10.0.0.0/8"},
+		},
+		Logging:    []string{"api", "audit"},
+		Encryption: []EncryptionConfig{{KeyARN: "arn:aws:kms:eu-west-1:123456789012:key/k", Resources: []string{"secrets"}}},
+		Tags: map[string]string{
+			"team": "platform", "aws:cloudformation:stack-name": "x",
+			TagMigration: "previous-migration", TagCopiedFrom: "older",
+		},
+		Access: AccessConfig{AuthenticationMode: "API_AND_CONFIG_MAP"},
+		AccessEntries: []AccessEntry{{
+			PrincipalARN: "arn:aws:iam::123456789012:role/admins", Type: "STANDARD", KubernetesGroups: []string{"ops"},
+			Policies: []AccessPolicy{{PolicyARN: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy", ScopeType: "namespace", Namespaces: []string{"shop"}}},
+		}},
+		Addons: []Addon{
+			{Name: "coredns", Version: "v1.11.1-eksbuild.4", ConfigurationValues: `{"replicaCount":3}`},
+			{Name: "vpc-cni", Version: "v1.16.0-eksbuild.1", ServiceAccountRoleARN: "arn:aws:iam::123456789012:role/cni"},
+		},
+		NodeGroups: []NodeGroup{
+			{
+				Name: "general", NodeRoleARN: "arn:aws:iam::123456789012:role/nodes", SubnetIDs: []string{"subnet-a"},
+				InstanceTypes: []string{"m5.large"}, AMIType: "AL2_x86_64", CapacityType: "ON_DEMAND", DiskSize: 50,
+				Scaling: Scaling{Min: 2, Max: 6, Desired: 3}, Labels: map[string]string{"role": "general"},
+				Taints: []Taint{{Key: "dedicated", Value: "general", Effect: "NO_SCHEDULE"}},
+				Tags:   map[string]string{"team": "platform", "aws:autoscaling:groupName": "asg"},
+				UpdateConfig: &UpdateConfig{MaxUnavailable: 1},
+				Version:      "1.29", ReleaseVersion: "1.29.3-20240531", Status: "ACTIVE",
+			},
+			{
+				Name: "templated", NodeRoleARN: "arn:aws:iam::123456789012:role/nodes", SubnetIDs: []string{"subnet-b"},
+				AMIType: "CUSTOM", LaunchTemplate: &LaunchTemplate{ID: "lt-1", Name: "tmpl", Version: "4"},
+				Scaling: Scaling{Min: 1, Max: 1, Desired: 1}, Version: "1.29", ReleaseVersion: "ami-123", Status: "ACTIVE",
+			},
+		},
+		Network:            &NetworkConfig{ServiceIPv4CIDR: "172.20.0.0/16", IPFamily: "ipv4"},
+		SupportType:        "STANDARD",
+		DeletionProtection: true,
+		Health:             []string{"SomeIssue: blue only"},
+	}
+}
+
+func specFixture() spec.MigrationSpec {
+	return spec.MigrationSpec{
+		Name:  "prod-to-1-30",
+		Blue:  spec.BlueSpec{ClusterName: "prod", Region: "eu-west-1"},
+		Green: spec.GreenSpec{ClusterName: "prod-1-30", KubernetesVersion: "1.30"},
+	}
+}
+
+func boolp(b bool) *bool { return &b }
+
+// wantDefaultGreen is the plan for blueFixture and specFixture.
+func wantDefaultGreen() GreenPlan {
+	return GreenPlan{
+		CopiedFrom: "prod",
+		Cluster: ClusterDescription{
+			Name: "prod-1-30", Region: "eu-west-1", Version: "1.30",
+			RoleARN: "arn:aws:iam::123456789012:role/eks-cluster",
+			VPC: VPCConfig{
+				SubnetIDs: []string{"subnet-a", "subnet-b"}, SecurityGroupIDs: []string{"sg-1"},
+				EndpointPublicAccess: true, EndpointPrivateAccess: true, PublicAccessCIDRs: []string{"10.0.0.0/8"},
+			},
+			Logging:    []string{"api", "audit"},
+			Encryption: []EncryptionConfig{{KeyARN: "arn:aws:kms:eu-west-1:123456789012:key/k", Resources: []string{"secrets"}}},
+			Tags: map[string]string{
+				"team": "platform", TagManagedBy: "cutover", TagMigration: "prod-to-1-30", TagCopiedFrom: "prod",
+			},
+			Access: AccessConfig{AuthenticationMode: "API_AND_CONFIG_MAP"},
+			AccessEntries: []AccessEntry{{
+				PrincipalARN: "arn:aws:iam::123456789012:role/admins", Type: "STANDARD", KubernetesGroups: []string{"ops"},
+				Policies: []AccessPolicy{{PolicyARN: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy", ScopeType: "namespace", Namespaces: []string{"shop"}}},
+			}},
+			Addons: []Addon{
+				{Name: "coredns", ConfigurationValues: `{"replicaCount":3}`},
+				{Name: "vpc-cni", ServiceAccountRoleARN: "arn:aws:iam::123456789012:role/cni"},
+			},
+			NodeGroups: []NodeGroup{
+				{
+					Name: "general", NodeRoleARN: "arn:aws:iam::123456789012:role/nodes", SubnetIDs: []string{"subnet-a"},
+					InstanceTypes: []string{"m5.large"}, AMIType: "AL2_x86_64", CapacityType: "ON_DEMAND", DiskSize: 50,
+					Scaling: Scaling{Min: 2, Max: 6, Desired: 3}, Labels: map[string]string{"role": "general"},
+					Taints:       []Taint{{Key: "dedicated", Value: "general", Effect: "NO_SCHEDULE"}},
+					Tags:         map[string]string{"team": "platform", TagManagedBy: "cutover", TagMigration: "prod-to-1-30", TagCopiedFrom: "prod"},
+					UpdateConfig: &UpdateConfig{MaxUnavailable: 1},
+					Version:      "1.30",
+				},
+				{
+					Name: "templated", NodeRoleARN: "arn:aws:iam::123456789012:role/nodes", SubnetIDs: []string{"subnet-b"},
+					AMIType: "CUSTOM", LaunchTemplate: &LaunchTemplate{ID: "lt-1", Name: "tmpl", Version: "4"},
+					Scaling: Scaling{Min: 1, Max: 1, Desired: 1},
+					Tags:    map[string]string{TagManagedBy: "cutover", TagMigration: "prod-to-1-30", TagCopiedFrom: "prod"},
+					Version: "1.30",
+				},
+			},
+			Network:     &NetworkConfig{ServiceIPv4CIDR: "172.20.0.0/16", IPFamily: "ipv4"},
+			SupportType: "STANDARD",
+		},
+	}
+}
+
+func TestPlanGreen(t *testing.T) {
+	tests := []struct {
+		name string
+		spec func(*spec.MigrationSpec)
+		want func(*GreenPlan)
+	}{
+		{
+			name: "defaults copy everything at the target version",
+			spec: func(*spec.MigrationSpec) {},
+			want: func(*GreenPlan) {},
+		},
+		{
+			name: "copy flags explicitly true are the default",
+			spec: func(s *spec.MigrationSpec) {
+				s.Green.Copy = spec.CopySpec{NodeGroups: boolp(true), Addons: boolp(true), AccessEntries: boolp(true), Tags: boolp(true), Logging: boolp(true)}
+			},
+			want: func(*GreenPlan) {},
+		},
+		{
+			name: "copy flags false drop those parts but keep cutover's tags",
+			spec: func(s *spec.MigrationSpec) {
+				s.Green.Copy = spec.CopySpec{NodeGroups: boolp(false), Addons: boolp(false), AccessEntries: boolp(false), Tags: boolp(false), Logging: boolp(false)}
+			},
+			want: func(p *GreenPlan) {
+				p.Cluster.NodeGroups, p.Cluster.Addons, p.Cluster.AccessEntries, p.Cluster.Logging = nil, nil, nil, nil
+				p.Cluster.Tags = map[string]string{TagManagedBy: "cutover", TagMigration: "prod-to-1-30", TagCopiedFrom: "prod"}
+			},
+		},
+		{
+			name: "overrides replace role, subnets, security groups, add tags and instance types (not for launch templates)",
+			spec: func(s *spec.MigrationSpec) {
+				s.Green.Overrides = spec.GreenOverrides{
+					RoleARN: "arn:aws:iam::123456789012:role/green", SubnetIDs: []string{"subnet-x", "subnet-y"},
+					SecurityGroupIDs: []string{"sg-2"}, Tags: map[string]string{"team": "green-team", "cost": "42"},
+					NodeGroupInstanceTypes: []string{"m6i.large", "m6a.large"},
+				}
+			},
+			want: func(p *GreenPlan) {
+				c := &p.Cluster
+				c.RoleARN = "arn:aws:iam::123456789012:role/green"
+				c.VPC.SubnetIDs = []string{"subnet-x", "subnet-y"}
+				c.VPC.SecurityGroupIDs = []string{"sg-2"}
+				c.Tags["team"] = "green-team"
+				c.Tags["cost"] = "42"
+				c.NodeGroups[0].InstanceTypes = []string{"m6i.large", "m6a.large"}
+			},
+		},
+		{
+			name: "override tags cannot replace cutover's own tags",
+			spec: func(s *spec.MigrationSpec) {
+				s.Green.Overrides.Tags = map[string]string{TagMigration: "hijack"}
+			},
+			want: func(*GreenPlan) {},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := specFixture()
+			tt.spec(&s)
+			want := wantDefaultGreen()
+			tt.want(&want)
+			got := PlanGreen(blueFixture(), s)
+			if !reflect.DeepEqual(got, want) {
+				gj, _ := json.MarshalIndent(got, "", "  ")
+				wj, _ := json.MarshalIndent(want, "", "  ")
+				t.Fatalf("plan mismatch\n got: %s\nwant: %s", gj, wj)
+			}
+		})
+	}
+}
+
+func TestPlanGreenDoesNotAliasBlue(t *testing.T) {
+	blue := blueFixture()
+	before, _ := json.Marshal(blue)
+	p := PlanGreen(blue, specFixture())
+	g := &p.Cluster
+	g.VPC.SubnetIDs[0] = "changed"
+	g.Encryption[0].Resources[0] = "changed"
+	g.AccessEntries[0].KubernetesGroups[0] = "changed"
+	g.AccessEntries[0].Policies[0].Namespaces[0] = "changed"
+	g.NodeGroups[0].Labels["role"] = "changed"
+	g.NodeGroups[0].Taints[0].Key = "changed"
+	g.NodeGroups[0].UpdateConfig.MaxUnavailable = 9
+	g.NodeGroups[1].LaunchTemplate.Version = "changed"
+	g.Network.IPFamily = "changed"
+	g.Tags["team"] = "changed"
+	after, _ := json.Marshal(blue)
+	if string(before) != string(after) {
+		t.Fatalf("mutating the plan changed blue:\nbefore %s\nafter  %s", before, after)
+	}
+}
+
+func TestPlanGreenIsDeterministic(t *testing.T) {
+	first, _ := json.Marshal(PlanGreen(blueFixture(), specFixture()))
+	for i := 0; i < 20; i++ {
+		again, _ := json.Marshal(PlanGreen(blueFixture(), specFixture()))
+		if string(again) != string(first) {
+			t.Fatalf("plan differs between runs:\n%s\n%s", first, again)
+		}
+	}
+}
