@@ -382,7 +382,7 @@ func (p *preflight) disruptionBudgets(ctx context.Context) error {
 // an eviction for the pods they cover.
 func pdbFindings(pdbs map[string][]policyv1.PodDisruptionBudget, workloads []workloadRef) []finding.Finding {
 	var out []finding.Finding
-	expected := map[string]int{}   // ns/name of pdb -> replicas it covers
+	expected := map[string]int{}    // ns/name of pdb -> replicas it covers
 	covers := map[string][]string{} // ns/name of pdb -> workloads it covers
 	for _, w := range workloads {
 		covered := false
