@@ -2,12 +2,25 @@
 // green: Route53 weighted records, CloudFront origin switches, waiting for
 // the change to propagate, and the CloudWatch alarm and HTTP probe checks
 // read while a step bakes.
+//
+// The activities hold narrow interfaces over the SDK clients (Route53API,
+// CloudFrontAPI, CloudWatchAPI) obtained from a ClientFactory, so tests
+// drive them with fakes or point them at moto through awsconf.Static.
+// Route53 and CloudFront are global services: their clients are always
+// built for us-east-1.
 package traffic
 
 import (
 	"context"
+	"fmt"
+	"sync"
+	"time"
 
-	"github.com/cutover-dev/cutover/internal/failures"
+	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
+
+	"github.com/cutover-dev/cutover/internal/awsconf"
 	"github.com/cutover-dev/cutover/internal/probe"
 	"github.com/cutover-dev/cutover/internal/spec"
 )
@@ -65,28 +78,222 @@ type HealthResult struct {
 	Probes  []probe.Result `json:"probes,omitempty"`
 }
 
-// Activities are the traffic activities.
-type Activities struct{}
+// GlobalRegion is the region of the Route53 and CloudFront clients.
+const GlobalRegion = "us-east-1"
 
-// New returns the traffic activities.
-func New() *Activities { return &Activities{} }
+// Route53API is the part of *route53.Client the activities use.
+type Route53API interface {
+	ListResourceRecordSets(ctx context.Context, in *route53.ListResourceRecordSetsInput, optFns ...func(*route53.Options)) (*route53.ListResourceRecordSetsOutput, error)
+	ChangeResourceRecordSets(ctx context.Context, in *route53.ChangeResourceRecordSetsInput, optFns ...func(*route53.Options)) (*route53.ChangeResourceRecordSetsOutput, error)
+	GetChange(ctx context.Context, in *route53.GetChangeInput, optFns ...func(*route53.Options)) (*route53.GetChangeOutput, error)
+}
+
+// CloudFrontAPI is the part of *cloudfront.Client the activities use.
+type CloudFrontAPI interface {
+	GetDistribution(ctx context.Context, in *cloudfront.GetDistributionInput, optFns ...func(*cloudfront.Options)) (*cloudfront.GetDistributionOutput, error)
+	GetDistributionConfig(ctx context.Context, in *cloudfront.GetDistributionConfigInput, optFns ...func(*cloudfront.Options)) (*cloudfront.GetDistributionConfigOutput, error)
+	UpdateDistribution(ctx context.Context, in *cloudfront.UpdateDistributionInput, optFns ...func(*cloudfront.Options)) (*cloudfront.UpdateDistributionOutput, error)
+}
+
+// CloudWatchAPI is the part of *cloudwatch.Client the activities use.
+type CloudWatchAPI interface {
+	DescribeAlarms(ctx context.Context, in *cloudwatch.DescribeAlarmsInput, optFns ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmsOutput, error)
+}
+
+// ClientFactory gives the clients. Route53 and CloudFront are global;
+// CloudWatch alarms live in a region.
+type ClientFactory interface {
+	Route53(ctx context.Context) (Route53API, error)
+	CloudFront(ctx context.Context) (CloudFrontAPI, error)
+	CloudWatch(ctx context.Context, region string) (CloudWatchAPI, error)
+}
+
+// Defaults.
+const (
+	// DefaultPollInterval is how often WaitTrafficPropagated polls; it is
+	// well under the propagate activity's 30s heartbeat timeout.
+	DefaultPollInterval = 10 * time.Second
+	// DefaultUpdateAttempts bounds the CloudFront read-modify-write loop when
+	// another writer changes the distribution between our read and write
+	// (PreconditionFailed).
+	DefaultUpdateAttempts = 5
+)
+
+// Activities are the traffic activities. Build them with New or NewFromAWS.
+// Every exported method is registered as an activity.
+type Activities struct {
+	clients        ClientFactory
+	pollInterval   time.Duration
+	updateAttempts int
+	probes         probe.Runner
+}
+
+// Option configures Activities.
+type Option func(*Activities)
+
+// WithPollInterval sets how often WaitTrafficPropagated polls (tests use milliseconds).
+func WithPollInterval(d time.Duration) Option {
+	return func(a *Activities) {
+		if d > 0 {
+			a.pollInterval = d
+		}
+	}
+}
+
+// WithUpdateAttempts sets how many times a CloudFront update is re-read and
+// retried after a PreconditionFailed (ETag race) before the activity fails
+// with a retryable error.
+func WithUpdateAttempts(n int) Option {
+	return func(a *Activities) {
+		if n > 0 {
+			a.updateAttempts = n
+		}
+	}
+}
+
+// WithProbeRunner sets the runner of the HTTP probes in CheckTrafficHealth.
+func WithProbeRunner(r probe.Runner) Option {
+	return func(a *Activities) { a.probes = r }
+}
+
+// New returns the traffic activities over the given clients.
+func New(clients ClientFactory, opts ...Option) *Activities {
+	a := &Activities{
+		clients:        clients,
+		pollInterval:   DefaultPollInterval,
+		updateAttempts: DefaultUpdateAttempts,
+	}
+	for _, o := range opts {
+		o(a)
+	}
+	return a
+}
+
+// NewFromAWS returns the traffic activities over real SDK clients built from p.
+func NewFromAWS(p awsconf.Provider, opts ...Option) *Activities {
+	return New(NewClientFactory(p), opts...)
+}
+
+// NewClientFactory builds SDK clients from an awsconf.Provider (Route53 and
+// CloudFront in us-east-1, CloudWatch per region), cached.
+func NewClientFactory(p awsconf.Provider) ClientFactory {
+	return &sdkClients{p: p, cw: map[string]*cloudwatch.Client{}}
+}
+
+type sdkClients struct {
+	p  awsconf.Provider
+	mu sync.Mutex
+	r5 *route53.Client
+	cf *cloudfront.Client
+	cw map[string]*cloudwatch.Client
+}
+
+func (c *sdkClients) Route53(ctx context.Context) (Route53API, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.r5 == nil {
+		cfg, err := c.p.ForRegion(ctx, GlobalRegion)
+		if err != nil {
+			return nil, fmt.Errorf("AWS config for Route53 (%s): %w", GlobalRegion, err)
+		}
+		c.r5 = route53.NewFromConfig(cfg)
+	}
+	return c.r5, nil
+}
+
+func (c *sdkClients) CloudFront(ctx context.Context) (CloudFrontAPI, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cf == nil {
+		cfg, err := c.p.ForRegion(ctx, GlobalRegion)
+		if err != nil {
+			return nil, fmt.Errorf("AWS config for CloudFront (%s): %w", GlobalRegion, err)
+		}
+		c.cf = cloudfront.NewFromConfig(cfg)
+	}
+	return c.cf, nil
+}
+
+func (c *sdkClients) CloudWatch(ctx context.Context, region string) (CloudWatchAPI, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cl, ok := c.cw[region]; ok {
+		return cl, nil
+	}
+	cfg, err := c.p.ForRegion(ctx, region)
+	if err != nil {
+		return nil, fmt.Errorf("AWS config for region %s: %w", region, err)
+	}
+	cl := cloudwatch.NewFromConfig(cfg)
+	c.cw[region] = cl
+	return cl, nil
+}
 
 // GetTrafficWeights reads the current split.
 func (a *Activities) GetTrafficWeights(ctx context.Context, t Target) (Weights, error) {
-	return Weights{}, failures.NotImplementedf("traffic.GetTrafficWeights")
+	switch t.Provider {
+	case spec.ProviderRoute53:
+		r, err := route53Spec(t)
+		if err != nil {
+			return Weights{}, err
+		}
+		api, err := a.clients.Route53(ctx)
+		if err != nil {
+			return Weights{}, err
+		}
+		return getRoute53Weights(ctx, api, r)
+	case spec.ProviderCloudFront:
+		cf, err := cloudFrontSpec(t)
+		if err != nil {
+			return Weights{}, err
+		}
+		api, err := a.clients.CloudFront(ctx)
+		if err != nil {
+			return Weights{}, err
+		}
+		return getCloudFrontWeights(ctx, api, cf)
+	}
+	return Weights{}, unknownProvider(t.Provider)
 }
 
-// SetTrafficWeights submits a new split; it is idempotent.
+// SetTrafficWeights submits a new split; it is idempotent: when the split
+// is already in place nothing is sent and the Change is a Noop.
 func (a *Activities) SetTrafficWeights(ctx context.Context, in SetWeightsInput) (Change, error) {
-	return Change{}, failures.NotImplementedf("traffic.SetTrafficWeights")
+	if in.Green < 0 || in.Green > 100 {
+		return Change{}, invalidf("green weight %d: must be between 0 and 100", in.Green)
+	}
+	switch in.Target.Provider {
+	case spec.ProviderRoute53:
+		r, err := route53Spec(in.Target)
+		if err != nil {
+			return Change{}, err
+		}
+		api, err := a.clients.Route53(ctx)
+		if err != nil {
+			return Change{}, err
+		}
+		return setRoute53Weights(ctx, api, r, in.Green)
+	case spec.ProviderCloudFront:
+		cf, err := cloudFrontSpec(in.Target)
+		if err != nil {
+			return Change{}, err
+		}
+		api, err := a.clients.CloudFront(ctx)
+		if err != nil {
+			return Change{}, err
+		}
+		return a.setCloudFrontOrigin(ctx, api, cf, in.Green)
+	}
+	return Change{}, unknownProvider(in.Target.Provider)
 }
 
-// WaitTrafficPropagated heartbeats until Route53 says INSYNC or CloudFront says Deployed.
+// WaitTrafficPropagated heartbeats until Route53 says INSYNC or CloudFront
+// says Deployed. After a retry it carries on from the heartbeat details.
 func (a *Activities) WaitTrafficPropagated(ctx context.Context, c Change) error {
-	return failures.NotImplementedf("traffic.WaitTrafficPropagated")
+	return a.waitPropagated(ctx, c)
 }
 
 // CheckTrafficHealth reads the alarms and runs the probes once.
 func (a *Activities) CheckTrafficHealth(ctx context.Context, in HealthInput) (HealthResult, error) {
-	return HealthResult{}, failures.NotImplementedf("traffic.CheckTrafficHealth")
+	return a.checkHealth(ctx, in)
 }
