@@ -74,3 +74,15 @@ func stop(t testing.TB, what string, f func() error) {
 		t.Errorf("stop %s: %v", what, err)
 	}
 }
+
+// Full brings the whole sandbox up (sandbox.Up): Temporal, moto seeded with
+// the blue estate, clusters blue and green with the CRDs, blue's workloads.
+func Full(t testing.TB) *sandbox.Sandbox {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), StartTimeout)
+	defer cancel()
+	s, err := sandbox.Up(ctx, Options(t))
+	check(t, "sandbox", err)
+	t.Cleanup(func() { stop(t, "sandbox", s.Down) })
+	return s
+}

@@ -1,0 +1,118 @@
+package sandbox_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"syscall"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eks"
+	apiextclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/cutover-dev/cutover/internal/clusters"
+	"github.com/cutover-dev/cutover/internal/sandbox"
+	"github.com/cutover-dev/cutover/internal/sandbox/sandboxtest"
+)
+
+var wantCRDs = []string{
+	"applications.argoproj.io", "applicationsets.argoproj.io", "appprojects.argoproj.io",
+	"backups.velero.io", "restores.velero.io", "backupstoragelocations.velero.io", "schedules.velero.io",
+}
+
+// TestSandboxUpDown brings the whole sandbox up, checks each server through
+// the clients the project uses, tears it down and checks no process is left.
+func TestSandboxUpDown(t *testing.T) {
+	ctx := context.Background()
+	sb := sandboxtest.Full(t)
+	t.Logf("sandbox startup took %s", sb.Startup.Round(1e6))
+	procs := sb.Processes()
+	if len(procs) != 6 {
+		t.Fatalf("%d processes, want 6 (temporal, moto, 2x etcd, 2x kube-apiserver): %+v", len(procs), procs)
+	}
+
+	// Temporal SDK against the dev server.
+	tc, err := sb.Temporal.Client(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tc.CheckHealth(ctx, nil); err != nil {
+		t.Errorf("Temporal CheckHealth: %v", err)
+	}
+	tc.Close()
+
+	// aws-sdk-go-v2 against moto.
+	cfg, _ := sb.Moto.AWS().ForRegion(ctx, sb.Seed.Region)
+	out, err := eks.NewFromConfig(cfg).DescribeCluster(ctx, &eks.DescribeClusterInput{Name: aws.String("blue")})
+	if err != nil {
+		t.Fatalf("DescribeCluster(blue): %v", err)
+	}
+	if v := aws.ToString(out.Cluster.Version); v != "1.29" {
+		t.Errorf("blue EKS version %s, want 1.29", v)
+	}
+
+	// client-go against both apiservers, through the sandbox resolver.
+	r := sb.Resolver()
+	for _, name := range []string{"blue", "green"} {
+		rc, err := r.RESTConfig(ctx, clusters.Ref{Name: name, Region: sb.Seed.Region})
+		if err != nil {
+			t.Fatalf("resolve %s: %v", name, err)
+		}
+		cs := kubernetes.NewForConfigOrDie(rc)
+		v, err := cs.Discovery().ServerVersion()
+		if err != nil {
+			t.Fatalf("%s /version: %v", name, err)
+		}
+		if v.GitVersion != "v1.31.14" {
+			t.Errorf("%s /version = %s, want v1.31.14", name, v.GitVersion)
+		}
+		crds, err := apiextclient.NewForConfigOrDie(rc).ApiextensionsV1().CustomResourceDefinitions().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var have []string
+		for _, c := range crds.Items {
+			have = append(have, c.Name)
+		}
+		for _, want := range wantCRDs {
+			if !slices.Contains(have, want) {
+				t.Errorf("%s: CRD %s missing (have %v)", name, want, have)
+			}
+		}
+	}
+
+	// Blue's seeded objects are there.
+	blue, _ := sb.Blue.Clientset()
+	d, err := blue.AppsV1().Deployments("shop").Get(ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Status.AvailableReplicas != *d.Spec.Replicas {
+		t.Errorf("shop/web available %d of %d", d.Status.AvailableReplicas, *d.Spec.Replicas)
+	}
+	pdb, err := blue.PolicyV1().PodDisruptionBudgets("shop").Get(ctx, "api", metav1.GetOptions{})
+	if err != nil || pdb.Spec.MaxUnavailable == nil || pdb.Spec.MaxUnavailable.IntVal != 0 {
+		t.Errorf("shop/api PDB: %v %+v", err, pdb)
+	}
+	apps, err := dynamic.NewForConfigOrDie(sb.Blue.RESTConfig()).Resource(sandbox.ApplicationGVR).Namespace("argocd").List(ctx, metav1.ListOptions{})
+	if err != nil || len(apps.Items) != len(sb.BlueObjects.Applications) {
+		t.Errorf("Argo CD applications: %v, %d", err, len(apps.Items))
+	}
+	if len(sb.BlueObjects.RemovedAPIs) == 0 || len(sb.BlueObjects.HelmReleases) == 0 {
+		t.Errorf("no removed-API objects seeded: %+v", sb.BlueObjects)
+	}
+
+	// Down leaves no process behind.
+	if err := sb.Down(); err != nil {
+		t.Fatalf("Down: %v", err)
+	}
+	for _, p := range procs {
+		if err := syscall.Kill(-p.PID, 0); !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("%s: process group %d still exists after Down (kill -0: %v)", p.Name, p.PID, err)
+		}
+	}
+}

@@ -1,0 +1,562 @@
+package sandbox
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/dynamic"
+)
+
+// Kubernetes side of the blue estate.
+const (
+	// BlueKubeletVersion is the kubelet version of blue's nodes.
+	BlueKubeletVersion = "v1.29.15-eks-473151a"
+	// LastAppliedAnnotation is kubectl's client-side apply annotation.
+	LastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
+	ArgoCDNamespace       = "argocd"
+	VeleroNamespace       = "velero"
+)
+
+// Argo CD and Velero resources, read through the dynamic client.
+var (
+	ApplicationGVR           = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "applications"}
+	AppProjectGVR            = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "appprojects"}
+	BackupStorageLocationGVR = schema.GroupVersionResource{Group: "velero.io", Version: "v1", Resource: "backupstoragelocations"}
+)
+
+// RemovedAPIObject is a seeded object that declares an API version the
+// target Kubernetes versions no longer serve.
+type RemovedAPIObject struct {
+	Kind       string `json:"kind"`
+	Namespace  string `json:"namespace"`
+	Name       string `json:"name"`
+	APIVersion string `json:"apiVersion"` // the removed one it declares
+	RemovedIn  string `json:"removedIn"`
+	// Source is "last-applied" (the kubectl annotation) or "helm:<release>"
+	// (the manifest in a Helm release secret).
+	Source string `json:"source"`
+}
+
+// KubeSeed lists what SeedBlue created (names are namespace/name).
+type KubeSeed struct {
+	Namespaces   []string `json:"namespaces"`
+	Deployments  []string `json:"deployments"`
+	StatefulSets []string `json:"statefulSets"`
+	DaemonSets   []string `json:"daemonSets"`
+	Services     []string `json:"services"`
+	PDBs         []string `json:"pdbs"`
+	// BlockingPDB has maxUnavailable 0: it blocks every voluntary eviction.
+	BlockingPDB  string             `json:"blockingPDB"`
+	ConfigMaps   []string           `json:"configMaps"`
+	Secrets      []string           `json:"secrets"`
+	Applications []string           `json:"applications"`
+	HelmReleases []string           `json:"helmReleases"`
+	Nodes        []string           `json:"nodes"`
+	RemovedAPIs  []RemovedAPIObject `json:"removedAPIs"`
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func lastApplied(obj map[string]any) string {
+	b, _ := json.Marshal(obj)
+	return string(b) + "\n"
+}
+
+// SeedBlue creates blue's workloads: namespaces shop, payments and
+// monitoring with Deployments, a StatefulSet, a DaemonSet, Services, PDBs
+// (shop/api with maxUnavailable 0), ConfigMaps and Secrets; objects whose
+// last-applied configuration declares removed APIs (autoscaling/v2beta2
+// HPA, policy/v1beta1 PDB, flowcontrol v1beta3 FlowSchema); a Helm release
+// secret whose manifest declares removed APIs; Argo CD cluster secrets for
+// blue (and green when given), an AppProject and Applications deploying to
+// blue; a Velero BackupStorageLocation; five nodes of the two node groups
+// at BlueKubeletVersion; and every workload marked ready. The CRDs must be
+// installed first (InstallCRDs).
+func SeedBlue(ctx context.Context, blue, green *Kube) (*KubeSeed, error) {
+	cs, err := blue.Clientset()
+	if err != nil {
+		return nil, err
+	}
+	dyn, err := dynamic.NewForConfig(blue.RESTConfig())
+	if err != nil {
+		return nil, err
+	}
+	s := &KubeSeed{BlockingPDB: "shop/api"}
+	create := func(what, ns, name string, err error) error {
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("cluster %s: create %s %s/%s: %w", blue.Name, what, ns, name, err)
+		}
+		return nil
+	}
+
+	for _, ns := range []string{"shop", "payments", "monitoring", ArgoCDNamespace, VeleroNamespace} {
+		_, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{"team": teamOf(ns)}}}, metav1.CreateOptions{})
+		if err := create("namespace", "", ns, err); err != nil {
+			return nil, err
+		}
+		s.Namespaces = append(s.Namespaces, ns)
+	}
+
+	// Deployments, Services, ConfigMaps, Secrets.
+	type app struct {
+		ns, name, image string
+		replicas        int32
+		port            int32
+	}
+	apps := []app{
+		{"shop", "web", "public.ecr.aws/nginx/nginx:1.27", 3, 8080},
+		{"shop", "api", "public.ecr.aws/docker/library/python:3.12-slim", 2, 8000},
+		{"payments", "worker", "public.ecr.aws/docker/library/golang:1.23", 2, 9000},
+	}
+	for _, a := range apps {
+		labels := map[string]string{"app.kubernetes.io/name": a.name, "app.kubernetes.io/part-of": a.ns}
+		_, err := cs.AppsV1().Deployments(a.ns).Create(ctx, &appsv1.Deployment{
+			ObjectMeta: metav1.ObjectMeta{Name: a.name, Labels: labels, Annotations: map[string]string{"argocd.argoproj.io/tracking-id": a.ns + ":apps/Deployment:" + a.ns + "/" + a.name}},
+			Spec: appsv1.DeploymentSpec{
+				Replicas: ptr(a.replicas),
+				Selector: &metav1.LabelSelector{MatchLabels: labels},
+				Strategy: appsv1.DeploymentStrategy{Type: appsv1.RollingUpdateDeploymentStrategyType},
+				Template: corev1.PodTemplateSpec{
+					ObjectMeta: metav1.ObjectMeta{Labels: labels},
+					Spec: corev1.PodSpec{
+						NodeSelector: map[string]string{"workload": "general"},
+						Containers: []corev1.Container{{
+							Name: a.name, Image: a.image,
+							Ports:          []corev1.ContainerPort{{Name: "http", ContainerPort: a.port}},
+							EnvFrom:        []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: a.name + "-config"}}}},
+							ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromString("http")}}},
+						}},
+					},
+				},
+			},
+		}, metav1.CreateOptions{})
+		if err := create("deployment", a.ns, a.name, err); err != nil {
+			return nil, err
+		}
+		s.Deployments = append(s.Deployments, a.ns+"/"+a.name)
+		_, err = cs.CoreV1().Services(a.ns).Create(ctx, &corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Name: a.name, Labels: labels},
+			Spec:       corev1.ServiceSpec{Selector: labels, Ports: []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("http")}}},
+		}, metav1.CreateOptions{})
+		if err := create("service", a.ns, a.name, err); err != nil {
+			return nil, err
+		}
+		s.Services = append(s.Services, a.ns+"/"+a.name)
+		_, err = cs.CoreV1().ConfigMaps(a.ns).Create(ctx, &corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Name: a.name + "-config", Labels: labels},
+			Data:       map[string]string{"LOG_LEVEL": "info", "UPSTREAM": "http://api.shop.svc.cluster.local"},
+		}, metav1.CreateOptions{})
+		if err := create("configmap", a.ns, a.name+"-config", err); err != nil {
+			return nil, err
+		}
+		s.ConfigMaps = append(s.ConfigMaps, a.ns+"/"+a.name+"-config")
+	}
+	for _, sec := range []struct{ ns, name string }{{"shop", "api-credentials"}, {"payments", "ledger-db"}} {
+		_, err := cs.CoreV1().Secrets(sec.ns).Create(ctx, &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: sec.name},
+			Type:       corev1.SecretTypeOpaque,
+			StringData: map[string]string{"username": "app", "password": "sandbox-not-a-secret"},
+		}, metav1.CreateOptions{})
+		if err := create("secret", sec.ns, sec.name, err); err != nil {
+			return nil, err
+		}
+		s.Secrets = append(s.Secrets, sec.ns+"/"+sec.name)
+	}
+
+	// A StatefulSet and a DaemonSet.
+	ledgerLabels := map[string]string{"app.kubernetes.io/name": "ledger", "app.kubernetes.io/instance": "ledger", "app.kubernetes.io/managed-by": "Helm"}
+	_, err = cs.CoreV1().Services("payments").Create(ctx, &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "ledger", Labels: ledgerLabels},
+		Spec:       corev1.ServiceSpec{ClusterIP: corev1.ClusterIPNone, Selector: ledgerLabels, Ports: []corev1.ServicePort{{Name: "pg", Port: 5432}}},
+	}, metav1.CreateOptions{})
+	if err := create("service", "payments", "ledger", err); err != nil {
+		return nil, err
+	}
+	s.Services = append(s.Services, "payments/ledger")
+	_, err = cs.AppsV1().StatefulSets("payments").Create(ctx, &appsv1.StatefulSet{
+		ObjectMeta: metav1.ObjectMeta{Name: "ledger", Labels: ledgerLabels, Annotations: map[string]string{"meta.helm.sh/release-name": "ledger", "meta.helm.sh/release-namespace": "payments"}},
+		Spec: appsv1.StatefulSetSpec{
+			Replicas: ptr(int32(3)), ServiceName: "ledger",
+			Selector: &metav1.LabelSelector{MatchLabels: ledgerLabels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: ledgerLabels},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{
+					Name: "postgres", Image: "public.ecr.aws/docker/library/postgres:16",
+					EnvFrom: []corev1.EnvFromSource{{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "ledger-db"}}}},
+				}}},
+			},
+		},
+	}, metav1.CreateOptions{})
+	if err := create("statefulset", "payments", "ledger", err); err != nil {
+		return nil, err
+	}
+	s.StatefulSets = append(s.StatefulSets, "payments/ledger")
+	agentLabels := map[string]string{"app.kubernetes.io/name": "node-agent"}
+	_, err = cs.AppsV1().DaemonSets("monitoring").Create(ctx, &appsv1.DaemonSet{
+		ObjectMeta: metav1.ObjectMeta{Name: "node-agent", Labels: agentLabels},
+		Spec: appsv1.DaemonSetSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: agentLabels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: agentLabels},
+				Spec: corev1.PodSpec{
+					Tolerations: []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
+					Containers:  []corev1.Container{{Name: "agent", Image: "public.ecr.aws/bitnami/node-exporter:1.8.2"}},
+				},
+			},
+		},
+	}, metav1.CreateOptions{})
+	if err := create("daemonset", "monitoring", "node-agent", err); err != nil {
+		return nil, err
+	}
+	s.DaemonSets = append(s.DaemonSets, "monitoring/node-agent")
+
+	// PDBs: shop/web minAvailable 2, shop/api maxUnavailable 0 (blocks
+	// drains), payments/ledger applied from policy/v1beta1.
+	pdbs := []struct {
+		ns, name   string
+		spec       policyv1.PodDisruptionBudgetSpec
+		oldVersion string
+	}{
+		{"shop", "web", policyv1.PodDisruptionBudgetSpec{MinAvailable: ptr(intstr.FromInt32(2)), Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app.kubernetes.io/name": "web"}}}, ""},
+		{"shop", "api", policyv1.PodDisruptionBudgetSpec{MaxUnavailable: ptr(intstr.FromInt32(0)), Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app.kubernetes.io/name": "api"}}}, ""},
+		{"payments", "ledger", policyv1.PodDisruptionBudgetSpec{MaxUnavailable: ptr(intstr.FromInt32(1)), Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app.kubernetes.io/name": "ledger"}}}, "policy/v1beta1"},
+	}
+	for _, p := range pdbs {
+		pdb := &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: p.name}, Spec: p.spec}
+		if p.oldVersion != "" {
+			pdb.Annotations = map[string]string{LastAppliedAnnotation: lastApplied(map[string]any{
+				"apiVersion": p.oldVersion, "kind": "PodDisruptionBudget",
+				"metadata": map[string]any{"name": p.name, "namespace": p.ns},
+				"spec":     map[string]any{"maxUnavailable": 1, "selector": map[string]any{"matchLabels": map[string]any{"app.kubernetes.io/name": p.name}}},
+			})}
+			s.RemovedAPIs = append(s.RemovedAPIs, RemovedAPIObject{Kind: "PodDisruptionBudget", Namespace: p.ns, Name: p.name, APIVersion: p.oldVersion, RemovedIn: "1.25", Source: "last-applied"})
+		}
+		_, err := cs.PolicyV1().PodDisruptionBudgets(p.ns).Create(ctx, pdb, metav1.CreateOptions{})
+		if err := create("pdb", p.ns, p.name, err); err != nil {
+			return nil, err
+		}
+		s.PDBs = append(s.PDBs, p.ns+"/"+p.name)
+	}
+
+	// HPA applied from autoscaling/v2beta2 (removed in 1.26).
+	_, err = cs.AutoscalingV2().HorizontalPodAutoscalers("shop").Create(ctx, &autoscalingv2.HorizontalPodAutoscaler{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Annotations: map[string]string{LastAppliedAnnotation: lastApplied(map[string]any{
+			"apiVersion": "autoscaling/v2beta2", "kind": "HorizontalPodAutoscaler",
+			"metadata": map[string]any{"name": "web", "namespace": "shop"},
+			"spec": map[string]any{"minReplicas": 3, "maxReplicas": 10,
+				"scaleTargetRef": map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+				"metrics":        []any{map[string]any{"type": "Resource", "resource": map[string]any{"name": "cpu", "target": map[string]any{"type": "Utilization", "averageUtilization": 70}}}}},
+		})}},
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+			MinReplicas: ptr(int32(3)), MaxReplicas: 10,
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "web"},
+			Metrics: []autoscalingv2.MetricSpec{{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricSource{
+				Name: corev1.ResourceCPU, Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: ptr(int32(70))},
+			}}},
+		},
+	}, metav1.CreateOptions{})
+	if err := create("hpa", "shop", "web", err); err != nil {
+		return nil, err
+	}
+	s.RemovedAPIs = append(s.RemovedAPIs, RemovedAPIObject{Kind: "HorizontalPodAutoscaler", Namespace: "shop", Name: "web", APIVersion: "autoscaling/v2beta2", RemovedIn: "1.26", Source: "last-applied"})
+
+	// FlowSchema applied from flowcontrol.apiserver.k8s.io/v1beta3 (removed in 1.32).
+	_, err = cs.FlowcontrolV1().FlowSchemas().Create(ctx, &flowcontrolv1.FlowSchema{
+		ObjectMeta: metav1.ObjectMeta{Name: "shop-batch", Annotations: map[string]string{LastAppliedAnnotation: lastApplied(map[string]any{
+			"apiVersion": "flowcontrol.apiserver.k8s.io/v1beta3", "kind": "FlowSchema",
+			"metadata": map[string]any{"name": "shop-batch"},
+			"spec": map[string]any{"matchingPrecedence": 1000, "priorityLevelConfiguration": map[string]any{"name": "workload-low"},
+				"distinguisherMethod": map[string]any{"type": "ByUser"},
+				"rules": []any{map[string]any{"subjects": []any{map[string]any{"kind": "ServiceAccount", "serviceAccount": map[string]any{"name": "worker", "namespace": "payments"}}},
+					"resourceRules": []any{map[string]any{"verbs": []any{"*"}, "apiGroups": []any{"*"}, "resources": []any{"*"}, "namespaces": []any{"*"}}}}}},
+		})}},
+		Spec: flowcontrolv1.FlowSchemaSpec{
+			MatchingPrecedence:         1000,
+			PriorityLevelConfiguration: flowcontrolv1.PriorityLevelConfigurationReference{Name: "workload-low"},
+			DistinguisherMethod:        &flowcontrolv1.FlowDistinguisherMethod{Type: flowcontrolv1.FlowDistinguisherMethodByUserType},
+			Rules: []flowcontrolv1.PolicyRulesWithSubjects{{
+				Subjects:      []flowcontrolv1.Subject{{Kind: flowcontrolv1.SubjectKindServiceAccount, ServiceAccount: &flowcontrolv1.ServiceAccountSubject{Name: "worker", Namespace: "payments"}}},
+				ResourceRules: []flowcontrolv1.ResourcePolicyRule{{Verbs: []string{"*"}, APIGroups: []string{"*"}, Resources: []string{"*"}, Namespaces: []string{"*"}}},
+			}},
+		},
+	}, metav1.CreateOptions{})
+	if err := create("flowschema", "", "shop-batch", err); err != nil {
+		return nil, err
+	}
+	s.RemovedAPIs = append(s.RemovedAPIs, RemovedAPIObject{Kind: "FlowSchema", Name: "shop-batch", APIVersion: "flowcontrol.apiserver.k8s.io/v1beta3", RemovedIn: "1.32", Source: "last-applied"})
+
+	// Helm release "ledger" whose manifest still declares removed APIs.
+	rel, err := HelmReleaseSecret("payments", "ledger", 1, helmLedgerManifest)
+	if err != nil {
+		return nil, err
+	}
+	_, err = cs.CoreV1().Secrets("payments").Create(ctx, rel, metav1.CreateOptions{})
+	if err := create("helm release secret", "payments", rel.Name, err); err != nil {
+		return nil, err
+	}
+	s.Secrets = append(s.Secrets, "payments/"+rel.Name)
+	s.HelmReleases = append(s.HelmReleases, "payments/ledger")
+	s.RemovedAPIs = append(s.RemovedAPIs,
+		RemovedAPIObject{Kind: "PodDisruptionBudget", Namespace: "payments", Name: "ledger", APIVersion: "policy/v1beta1", RemovedIn: "1.25", Source: "helm:ledger"},
+		RemovedAPIObject{Kind: "CronJob", Namespace: "payments", Name: "ledger-vacuum", APIVersion: "batch/v1beta1", RemovedIn: "1.25", Source: "helm:ledger"},
+	)
+
+	// Argo CD: cluster secrets, a project, Applications deploying to blue.
+	for _, k := range []*Kube{blue, green} {
+		if k == nil {
+			continue
+		}
+		sec, err := ArgoCDClusterSecret(k)
+		if err != nil {
+			return nil, err
+		}
+		_, err = cs.CoreV1().Secrets(ArgoCDNamespace).Create(ctx, sec, metav1.CreateOptions{})
+		if err := create("argocd cluster secret", ArgoCDNamespace, sec.Name, err); err != nil {
+			return nil, err
+		}
+		s.Secrets = append(s.Secrets, ArgoCDNamespace+"/"+sec.Name)
+	}
+	proj := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject",
+		"metadata": map[string]any{"name": "shop", "namespace": ArgoCDNamespace},
+		"spec": map[string]any{
+			"description":              "shop and payments",
+			"sourceRepos":              []any{"https://github.com/cutover-dev/sandbox-apps.git"},
+			"destinations":             []any{map[string]any{"name": "*", "namespace": "*", "server": "*"}},
+			"clusterResourceWhitelist": []any{map[string]any{"group": "*", "kind": "*"}},
+		},
+	}}
+	_, err = dyn.Resource(AppProjectGVR).Namespace(ArgoCDNamespace).Create(ctx, proj, metav1.CreateOptions{})
+	if err := create("appproject", ArgoCDNamespace, "shop", err); err != nil {
+		return nil, err
+	}
+	for _, a := range []struct{ name, ns, path string }{{"shop", "shop", "apps/shop"}, {"payments", "payments", "apps/payments"}, {"monitoring", "monitoring", "apps/monitoring"}} {
+		app := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+			"metadata": map[string]any{"name": a.name, "namespace": ArgoCDNamespace, "labels": map[string]any{"cutover.dev/cluster": blue.Name}},
+			"spec": map[string]any{
+				"project":     "shop",
+				"source":      map[string]any{"repoURL": "https://github.com/cutover-dev/sandbox-apps.git", "targetRevision": "main", "path": a.path},
+				"destination": map[string]any{"name": blue.Name, "namespace": a.ns},
+				"syncPolicy":  map[string]any{"automated": map[string]any{"prune": true, "selfHeal": true}, "syncOptions": []any{"CreateNamespace=true"}},
+			},
+		}}
+		created, err := dyn.Resource(ApplicationGVR).Namespace(ArgoCDNamespace).Create(ctx, app, metav1.CreateOptions{})
+		if err := create("application", ArgoCDNamespace, a.name, err); err != nil {
+			return nil, err
+		}
+		if created != nil {
+			// What the Argo CD controller would report: synced and healthy.
+			created.Object["status"] = map[string]any{
+				"sync":   map[string]any{"status": "Synced", "revision": "4f2a9c1e0b7d3a5f6e8c9b0a1d2e3f4a5b6c7d8e"},
+				"health": map[string]any{"status": "Healthy"},
+			}
+			if _, err := dyn.Resource(ApplicationGVR).Namespace(ArgoCDNamespace).Update(ctx, created, metav1.UpdateOptions{}); err != nil {
+				return nil, fmt.Errorf("cluster %s: application %s status: %w", blue.Name, a.name, err)
+			}
+		}
+		s.Applications = append(s.Applications, ArgoCDNamespace+"/"+a.name)
+	}
+
+	if err := SeedVelero(ctx, blue); err != nil {
+		return nil, err
+	}
+
+	// Nodes of the two node groups, then workloads "running".
+	for i := range 5 {
+		group, labels := GeneralNodes, map[string]string{"workload": "general", "node.kubernetes.io/instance-type": GeneralType}
+		var taints []corev1.Taint
+		if i >= 3 {
+			group, labels = BatchNodes, map[string]string{"workload": "batch", "node.kubernetes.io/instance-type": BatchType}
+			taints = []corev1.Taint{{Key: "dedicated", Value: "batch", Effect: corev1.TaintEffectNoSchedule}}
+		}
+		labels["eks.amazonaws.com/nodegroup"] = group
+		labels["topology.kubernetes.io/zone"] = DefaultRegion + string(rune('a'+i%3))
+		name := fmt.Sprintf("ip-10-0-%d-%d.ec2.internal", (i%3)*16, 10+i)
+		if err := blue.AddNode(ctx, name, BlueKubeletVersion, true, NodeLabels(labels), NodeTaints(taints...)); err != nil {
+			return nil, err
+		}
+		s.Nodes = append(s.Nodes, name)
+	}
+	if err := blue.MarkWorkloadsReady(ctx); err != nil {
+		return nil, err
+	}
+	blue.log.Info("Seeded blue workloads", "namespaces", len(s.Namespaces), "deployments", len(s.Deployments), "applications", len(s.Applications), "removedAPIs", len(s.RemovedAPIs))
+	return s, nil
+}
+
+func teamOf(ns string) string {
+	switch ns {
+	case "shop", "payments":
+		return ns
+	default:
+		return "platform"
+	}
+}
+
+// SeedVelero creates the velero namespace and a BackupStorageLocation
+// "default" (aws provider, bucket BackupBucket). There is no Velero server:
+// Backups and Restores are stored, nothing processes them.
+func SeedVelero(ctx context.Context, k *Kube) error {
+	cs, err := k.Clientset()
+	if err != nil {
+		return err
+	}
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: VeleroNamespace}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("cluster %s: create namespace velero: %w", k.Name, err)
+	}
+	dyn, err := dynamic.NewForConfig(k.RESTConfig())
+	if err != nil {
+		return err
+	}
+	bsl := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "velero.io/v1", "kind": "BackupStorageLocation",
+		"metadata": map[string]any{"name": "default", "namespace": VeleroNamespace},
+		"spec": map[string]any{
+			"provider":      "aws",
+			"default":       true,
+			"objectStorage": map[string]any{"bucket": BackupBucket, "prefix": k.Name},
+			"config":        map[string]any{"region": DefaultRegion},
+		},
+	}}
+	created, err := dyn.Resource(BackupStorageLocationGVR).Namespace(VeleroNamespace).Create(ctx, bsl, metav1.CreateOptions{})
+	if err != nil {
+		if apierrors.IsAlreadyExists(err) {
+			return nil
+		}
+		return fmt.Errorf("cluster %s: create BackupStorageLocation: %w", k.Name, err)
+	}
+	// The CRD has no status subresource: status is written with the object.
+	created.Object["status"] = map[string]any{"phase": "Available", "lastValidationTime": time.Now().UTC().Format(time.RFC3339)}
+	if _, err := dyn.Resource(BackupStorageLocationGVR).Namespace(VeleroNamespace).Update(ctx, created, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("cluster %s: BackupStorageLocation status: %w", k.Name, err)
+	}
+	return nil
+}
+
+// ArgoCDClusterSecret is the Secret that registers k with Argo CD under its
+// name (label argocd.argoproj.io/secret-type=cluster).
+func ArgoCDClusterSecret(k *Kube) (*corev1.Secret, error) {
+	conf, err := json.Marshal(map[string]any{
+		"bearerToken":     k.Token,
+		"tlsClientConfig": map[string]any{"caData": base64.StdEncoding.EncodeToString(k.CAData)},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "cluster-" + k.Name, Namespace: ArgoCDNamespace, Labels: map[string]string{"argocd.argoproj.io/secret-type": "cluster"}},
+		Type:       corev1.SecretTypeOpaque,
+		StringData: map[string]string{"name": k.Name, "server": k.Server, "config": string(conf)},
+	}, nil
+}
+
+const helmLedgerManifest = `---
+# Source: ledger/templates/pdb.yaml
+apiVersion: policy/v1beta1
+kind: PodDisruptionBudget
+metadata:
+  name: ledger
+  namespace: payments
+spec:
+  maxUnavailable: 1
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: ledger
+---
+# Source: ledger/templates/cronjob.yaml
+apiVersion: batch/v1beta1
+kind: CronJob
+metadata:
+  name: ledger-vacuum
+  namespace: payments
+spec:
+  schedule: "0 3 * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: OnFailure
+          containers:
+          - name: vacuum
+            image: public.ecr.aws/docker/library/postgres:16
+            args: ["vacuumdb", "--all"]
+---
+# Source: ledger/templates/statefulset.yaml
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: ledger
+  namespace: payments
+spec:
+  replicas: 3
+  serviceName: ledger
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: ledger
+  template:
+    metadata:
+      labels:
+        app.kubernetes.io/name: ledger
+    spec:
+      containers:
+      - name: postgres
+        image: public.ecr.aws/docker/library/postgres:16
+`
+
+// HelmReleaseSecret builds a Helm 3 release secret (type helm.sh/release.v1):
+// data.release is base64(gzip(release JSON)), as the Helm storage driver
+// writes it.
+func HelmReleaseSecret(namespace, name string, version int, manifest string) (*corev1.Secret, error) {
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	rel := map[string]any{
+		"name": name,
+		"info": map[string]any{"first_deployed": now, "last_deployed": now, "deleted": "", "description": "Install complete", "status": "deployed"},
+		"chart": map[string]any{
+			"metadata":  map[string]any{"name": name, "version": "1.4.2", "appVersion": "16.4", "apiVersion": "v2", "description": "ledger database"},
+			"templates": []any{},
+			"values":    map[string]any{"replicas": 3},
+		},
+		"config":    map[string]any{},
+		"manifest":  manifest,
+		"version":   version,
+		"namespace": namespace,
+	}
+	raw, err := json.Marshal(rel)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(raw); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	enc := base64.StdEncoding.EncodeToString(buf.Bytes())
+	return &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      fmt.Sprintf("sh.helm.release.v1.%s.v%d", name, version),
+			Namespace: namespace,
+			Labels:    map[string]string{"name": name, "owner": "helm", "status": "deployed", "version": fmt.Sprint(version)},
+		},
+		Type: "helm.sh/release.v1",
+		Data: map[string][]byte{"release": []byte(enc)},
+	}, nil
+}
