@@ -193,8 +193,13 @@ func TestEnsureGreenClusterAdoptsOrConflicts(t *testing.T) {
 	}{
 		{name: "matching cluster is adopted", mutate: func(*ekstypes.Cluster) {}},
 		{
-			name:     "everything different is listed",
-			mutate:   func(c *ekstypes.Cluster) { c.Version = aws.String("1.29"); c.RoleArn = aws.String("arn:other"); c.Tags = nil; c.ResourcesVpcConfig.SubnetIds = []string{"subnet-z"} },
+			name: "everything different is listed",
+			mutate: func(c *ekstypes.Cluster) {
+				c.Version = aws.String("1.29")
+				c.RoleArn = aws.String("arn:other")
+				c.Tags = nil
+				c.ResourcesVpcConfig.SubnetIds = []string{"subnet-z"}
+			},
 			wantType: failures.Conflict,
 			wantMsg:  []string{"prod-1-30", `version is "1.29", want "1.30"`, "tag cutover.dev/migration is missing", `role is "arn:other"`, "subnets are [subnet-z]", "choose another green.clusterName"},
 		},
