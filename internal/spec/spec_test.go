@@ -1,0 +1,229 @@
+package spec
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func valid() MigrationSpec {
+	return MigrationSpec{
+		Name:  "shop",
+		Blue:  BlueSpec{ClusterName: "blue", Region: "eu-west-1"},
+		Green: GreenSpec{KubernetesVersion: "1.31"},
+		Traffic: TrafficSpec{Provider: ProviderRoute53, Route53: &Route53Spec{
+			HostedZoneID: "Z0123456789ABC", RecordName: "shop.example.com", GreenTarget: "lb.example.com"}},
+	}
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*MigrationSpec)
+		want   []string // field paths, in order; nil means valid
+	}{
+		{"minimal spec is valid", func(*MigrationSpec) {}, nil},
+		{"missing everything", func(s *MigrationSpec) { *s = MigrationSpec{} },
+			[]string{"name", "blue.clusterName", "blue.region", "green.kubernetesVersion", "traffic.provider"}},
+		{"bad name", func(s *MigrationSpec) { s.Name = "Shop_Prod" }, []string{"name"}},
+		{"bad region", func(s *MigrationSpec) { s.Blue.Region = "europe" }, []string{"blue.region"}},
+		{"bad version", func(s *MigrationSpec) { s.Green.KubernetesVersion = "v1.31" }, []string{"green.kubernetesVersion"}},
+		{"ancient version", func(s *MigrationSpec) { s.Green.KubernetesVersion = "1.19" }, []string{"green.kubernetesVersion"}},
+		{"green named like blue", func(s *MigrationSpec) { s.Green.ClusterName = "blue" }, []string{"green.clusterName"}},
+		{"bad subnet override", func(s *MigrationSpec) { s.Green.Overrides.SubnetIDs = []string{"subnet-0abc1234", "net-1"} }, []string{"green.overrides.subnetIds[1]"}},
+		{"one subnet", func(s *MigrationSpec) { s.Green.Overrides.SubnetIDs = []string{"subnet-0abc1234"} }, []string{"green.overrides.subnetIds"}},
+		{"steps out of range", func(s *MigrationSpec) { s.Traffic.Steps = []int{10, 50, 150} },
+			[]string{"traffic.steps[2]", "traffic.steps[2]"}},
+		{"steps not increasing", func(s *MigrationSpec) { s.Traffic.Steps = []int{50, 20, 100} }, []string{"traffic.steps[1]"}},
+		{"last step not 100", func(s *MigrationSpec) { s.Traffic.Steps = []int{10, 50} }, []string{"traffic.steps[1]"}},
+		{"route53 missing", func(s *MigrationSpec) { s.Traffic.Route53 = nil }, []string{"traffic.route53"}},
+		{"route53 fields", func(s *MigrationSpec) {
+			s.Traffic.Route53 = &Route53Spec{HostedZoneID: "zone", GreenSetIdentifier: "blue"}
+		}, []string{"traffic.route53.hostedZoneId", "traffic.route53.recordName", "traffic.route53.greenTarget", "traffic.route53.greenSetIdentifier"}},
+		{"cloudfront needs one step", func(s *MigrationSpec) {
+			s.Traffic = TrafficSpec{Provider: ProviderCloudFront, CloudFront: &CloudFrontSpec{DistributionID: "E1", BlueOriginID: "b", GreenOriginID: "g"}, Steps: []int{50, 100}}
+		}, []string{"traffic.steps"}},
+		{"cloudfront same origins", func(s *MigrationSpec) {
+			s.Traffic = TrafficSpec{Provider: ProviderCloudFront, CloudFront: &CloudFrontSpec{DistributionID: "E1", BlueOriginID: "b", GreenOriginID: "b"}}
+		}, []string{"traffic.cloudfront.greenOriginId"}},
+		{"unknown provider", func(s *MigrationSpec) { s.Traffic.Provider = "nginx" }, []string{"traffic.provider"}},
+		{"empty alarm", func(s *MigrationSpec) { s.Traffic.Alarms = []string{"ok", " "} }, []string{"traffic.alarms[1]"}},
+		{"probe errors", func(s *MigrationSpec) {
+			s.Smoke.HTTP = []HTTPProbe{{Name: "a", URL: "ftp://x"}, {Name: "a", URL: "http://x", ExpectStatus: 700, Retries: -1}}
+		}, []string{"smoke.http[0].url", "smoke.http[1].name", "smoke.http[1].expectStatus", "smoke.http[1].retries"}},
+		{"bad enums", func(s *MigrationSpec) {
+			s.Preflight.BlockOn = "fatal"
+			s.ArgoCD.Mode = "sync"
+			s.Retire.Blue = "stop"
+			s.Rollback.Green = "pause"
+		}, []string{"preflight.blockOn", "argocd.mode", "retire.blue", "rollback.green"}},
+		{"gate onTimeout", func(s *MigrationSpec) { s.Approvals.Cutover.OnTimeout = "wait" }, []string{"approvals.cutover.onTimeout"}},
+		{"short reminder", func(s *MigrationSpec) { d := Duration(10 * time.Second); s.Approvals.ReminderInterval = &d }, []string{"approvals.reminderInterval"}},
+		{"velero namespaces overlap", func(s *MigrationSpec) {
+			s.Velero.IncludedNamespaces = []string{"shop"}
+			s.Velero.ExcludedNamespaces = []string{"shop"}
+		}, []string{"velero.includedNamespaces[0]"}},
+		{"k6 without script", func(s *MigrationSpec) { s.Smoke.K6 = &K6Spec{} }, []string{"smoke.k6.configMap"}},
+		{"bad webhook", func(s *MigrationSpec) { s.Notify.WebhookURL = "hooks.example.com" }, []string{"notify.webhookUrl"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := valid()
+			tt.mutate(&s)
+			err := s.WithDefaults().Validate()
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("want valid, got %v", err)
+				}
+				return
+			}
+			var fe FieldErrors
+			if !errors.As(err, &fe) {
+				t.Fatalf("want FieldErrors, got %v", err)
+			}
+			var got []string
+			for _, e := range fe {
+				got = append(got, e.Field)
+				if e.Reason == "" {
+					t.Errorf("%s has no reason", e.Field)
+				}
+			}
+			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Fatalf("fields\n got %v\nwant %v\n(%v)", got, tt.want, err)
+			}
+		})
+	}
+}
+
+func TestErrorMessageNamesFieldAndReason(t *testing.T) {
+	s := valid()
+	s.Traffic.Steps = []int{10, 50, 101}
+	err := s.WithDefaults().Validate()
+	if err == nil || !strings.Contains(err.Error(), "traffic.steps[2]: must be between 1 and 100, got 101") {
+		t.Fatalf("error %v", err)
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	d := valid().WithDefaults()
+	checks := map[string]bool{
+		"green name from blue and version":  d.Green.ClusterName == "blue-1-31",
+		"copy everything":                   *d.Green.Copy.NodeGroups && *d.Green.Copy.Addons && *d.Green.Copy.AccessEntries && *d.Green.Copy.Tags && *d.Green.Copy.Logging,
+		"block on errors":                   d.Preflight.BlockOn == "error",
+		"argocd retarget":                   d.ArgoCD.Mode == ArgoCDModeRetarget && d.ArgoCD.Namespace == "argocd" && d.ArgoCD.SyncTimeout.D() == 30*time.Minute,
+		"velero off, restores PVs":          !d.Velero.Enabled && *d.Velero.RestorePVs,
+		"route53 steps":                     len(d.Traffic.Steps) == 3 && d.Traffic.Steps[2] == 100,
+		"route53 set identifiers":           d.Traffic.Route53.BlueSetIdentifier == "blue" && d.Traffic.Route53.GreenSetIdentifier == "green" && d.Traffic.Route53.TTL == 60,
+		"bake 10m":                          d.Traffic.BakeTime.D() == 10*time.Minute,
+		"cutover gate on":                   d.Approvals.Cutover.IsEnabled() && d.Approvals.Cutover.OnTimeout == OnTimeoutReject,
+		"retire gate on":                    d.Approvals.Retire.IsEnabled(),
+		"step gates off":                    !d.Approvals.EachStep.IsEnabled(),
+		"reminder 1h":                       d.Approvals.ReminderInterval.D() == time.Hour,
+		"soak 24h, delete blue, keep green": d.Retire.Soak.D() == 24*time.Hour && d.Retire.Blue == FateDelete && d.Rollback.Green == FateKeep,
+	}
+	for name, ok := range checks {
+		if !ok {
+			t.Errorf("default: %s", name)
+		}
+	}
+	cf := valid()
+	cf.Traffic = TrafficSpec{Provider: ProviderCloudFront}
+	if got := cf.WithDefaults().Traffic.Steps; len(got) != 1 || got[0] != 100 {
+		t.Errorf("cloudfront default steps %v", got)
+	}
+	// Defaults never override what is set, and the input is not modified.
+	s := valid()
+	s.Smoke.HTTP = []HTTPProbe{{Name: "a", URL: "http://a", ExpectStatus: 204}}
+	d2 := s.WithDefaults()
+	if d2.Smoke.HTTP[0].ExpectStatus != 204 || d2.Smoke.HTTP[0].Retries != 3 || s.Smoke.HTTP[0].Retries != 0 {
+		t.Errorf("probe defaults %+v, input %+v", d2.Smoke.HTTP[0], s.Smoke.HTTP[0])
+	}
+}
+
+func TestGates(t *testing.T) {
+	s := valid()
+	yes := true
+	s.Approvals.EachStep.Enabled = &yes
+	d := s.WithDefaults()
+	for name, want := range map[string]bool{"cutover": true, "retire": true, "traffic-step-1": false, "traffic-step-2": true, "traffic-step-3": true, "traffic-step-4": false, "traffic-step-x": false, "launch": false} {
+		if _, ok := d.Gate(name); ok != want {
+			t.Errorf("Gate(%q) = %v, want %v", name, ok, want)
+		}
+	}
+}
+
+func TestDurationJSON(t *testing.T) {
+	var v struct{ D Duration }
+	for in, want := range map[string]time.Duration{`{"D":"15m"}`: 15 * time.Minute, `{"D":90}`: 90 * time.Second, `{"D":"1h30m"}`: 90 * time.Minute} {
+		if err := json.Unmarshal([]byte(in), &v); err != nil || v.D.D() != want {
+			t.Errorf("%s: %v %v", in, v.D, err)
+		}
+	}
+	if err := json.Unmarshal([]byte(`{"D":"fortnight"}`), &v); err == nil || !strings.Contains(err.Error(), `"fortnight"`) {
+		t.Errorf("bad duration error: %v", err)
+	}
+	b, _ := json.Marshal(struct{ D Duration }{Duration(90 * time.Second)})
+	if string(b) != `{"D":"1m30s"}` {
+		t.Errorf("marshal %s", b)
+	}
+}
+
+// TestSchemaIsCurrent fails when deploy/schema is stale: run `make schema`.
+func TestSchemaIsCurrent(t *testing.T) {
+	want, err := Schema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join("..", "..", "deploy", "schema", "migration-spec.schema.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("deploy/schema/migration-spec.schema.json is stale: run `make schema`")
+	}
+	var doc struct {
+		Properties map[string]json.RawMessage `json:"properties"`
+		Required   []string                   `json:"required"`
+	}
+	if err := json.Unmarshal(want, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"name", "blue", "green", "preflight", "argocd", "velero", "smoke", "traffic", "approvals", "retire", "rollback", "notify", "dryRun"} {
+		if _, ok := doc.Properties[k]; !ok {
+			t.Errorf("schema lacks %q", k)
+		}
+	}
+	if !strings.Contains(string(want), `"description": "BlockOn is the lowest severity`) {
+		t.Error("schema lacks field descriptions from the Go comments")
+	}
+}
+
+// TestExamples decodes every example strictly (unknown fields rejected, as
+// `cutover validate` does) and validates it.
+func TestExamples(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("..", "..", "deploy", "examples", "*.json"))
+	if len(files) < 3 {
+		t.Fatalf("found %d examples", len(files))
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		var s MigrationSpec
+		if err := dec.Decode(&s); err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		if err := s.WithDefaults().Validate(); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
