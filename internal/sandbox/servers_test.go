@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/cutover-dev/cutover/internal/sandbox"
@@ -50,6 +52,40 @@ func TestServersStartAndStop(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Readiness stand-ins: a node and a Deployment marked available.
+	if err := kube.AddNode(ctx, "n1", "v1.29.15-eks-473151a", false, sandbox.NodeLabels(map[string]string{"workload": "general"})); err != nil {
+		t.Fatal(err)
+	}
+	if err := kube.AddNode(ctx, "n1", "v1.31.7-eks-1234567", true); err != nil {
+		t.Fatal(err)
+	}
+	n, err := cs.CoreV1().Nodes().Get(ctx, "n1", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Status.NodeInfo.KubeletVersion != "v1.31.7-eks-1234567" || n.Status.Conditions[0].Type != corev1.NodeReady || n.Status.Conditions[0].Status != corev1.ConditionTrue || n.Labels["workload"] != "general" {
+		t.Errorf("node n1: %+v %+v", n.Labels, n.Status)
+	}
+	labels := map[string]string{"app": "x"}
+	_, err = cs.AppsV1().Deployments("default").Create(ctx, &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "x"},
+		Spec: appsv1.DeploymentSpec{Replicas: ptr(int32(4)), Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "x", Image: "x"}}}}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := kube.MarkWorkloadsReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	d, err := cs.AppsV1().Deployments("default").Get(ctx, "x", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Status.AvailableReplicas != 4 || d.Status.ObservedGeneration != d.Generation {
+		t.Errorf("deployment x status %+v", d.Status)
+	}
+
 	pids := append(append(tmp.Pids(), moto.Pids()...), kube.Pids()...)
 	for _, stop := range []func() error{tmp.Stop, moto.Stop, kube.Stop} {
 		if err := stop(); err != nil {
@@ -79,3 +115,5 @@ func containsMakeTools(s string) bool {
 	}
 	return false
 }
+
+func ptr[T any](v T) *T { return &v }
