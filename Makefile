@@ -64,6 +64,15 @@ $(BIN)/workflowcheck:
 	@echo ">> installing workflowcheck $(WORKFLOWCHECK_VERSION) into bin/"
 	@GOBIN=$(BIN) $(GO) install go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION)
 
+.PHONY: tools-versions
+tools-versions: ## Print the version of every sandbox tool and check kube-apiserver and moto match the pins
+	@echo ">> temporal: $$($(BIN)/temporal --version 2>&1 || echo 'missing: run make tools')"
+	@v=$$($(BIN)/kube-apiserver --version 2>&1 || true); echo ">> kube-apiserver: $$v"; \
+		case "$$v" in *"$(KUBE_VERSION)"*) ;; *) echo "!! kube-apiserver: want $(KUBE_VERSION); rm $(BIN)/kube-apiserver && make tools" >&2; exit 1;; esac
+	@echo ">> etcd: $$(etcd --version 2>&1 | head -1 || echo 'missing: run make etcd')"
+	@v=$$($(VENV)/bin/pip show moto 2>/dev/null | awk '/^Version:/{print $$2}'); echo ">> moto: $${v:-missing}"; \
+		[ "$$v" = "$(MOTO_VERSION)" ] || { echo "!! moto: want $(MOTO_VERSION); rm -rf $(VENV) && make tools" >&2; exit 1; }
+
 ##@ Development
 
 .PHONY: build
