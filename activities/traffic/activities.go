@@ -18,7 +18,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwschemas "github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
+	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 
 	"github.com/cutover-dev/cutover/internal/awsconf"
 	"github.com/cutover-dev/cutover/internal/probe"
@@ -224,7 +226,13 @@ func (c *sdkClients) CloudWatch(ctx context.Context, region string) (CloudWatchA
 	if err != nil {
 		return nil, fmt.Errorf("AWS config for region %s: %w", region, err)
 	}
-	cl := cloudwatch.NewFromConfig(cfg)
+	cl := cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) {
+		// CloudWatch speaks awsQuery, awsJson1_0 and Smithy RPC v2 CBOR; the
+		// SDK defaults to CBOR, which moto does not implement. awsQuery is
+		// the long-standing protocol every endpoint answers, so production
+		// and the sandbox use the same wire format.
+		o.Protocol = awsquery.New(cwschemas.GraniteServiceVersion20100801)
+	})
 	c.cw[region] = cl
 	return cl, nil
 }
