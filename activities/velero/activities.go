@@ -1,12 +1,46 @@
 // Package velero holds the activities that back blue up with Velero and
 // restore the backup into green.
+//
+// Velero has no generated clientset: the activities use a controller-runtime
+// client with the velero.io/v1 types. They create the Backup and Restore
+// objects and wait for the Velero server of each cluster to finish them;
+// both clusters' Velero share a BackupStorageLocation, so green's Velero
+// syncs blue's backup into green before it can be restored there. Clusters
+// are reached only through the injected clusters.Resolver.
 package velero
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
+	"go.temporal.io/sdk/activity"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/cutover-dev/cutover/internal/clusters"
 	"github.com/cutover-dev/cutover/internal/failures"
+)
+
+// Error types of a Velero backup or restore that finished badly. They are
+// non-retryable: running the same backup or restore again gives the same
+// result; a person has to look (velero backup/restore describe --details).
+const (
+	BackupFailed  = "VeleroBackupFailed"
+	RestoreFailed = "VeleroRestoreFailed"
+)
+
+// LabelManagedBy marks the objects cutover created.
+const (
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	ManagedBy      = "cutover"
 )
 
 // BackupInput ensures a completed backup of blue exists.
@@ -25,6 +59,9 @@ type BackupResult struct {
 	Name  string `json:"name"`
 	Phase string `json:"phase"`
 	Items int    `json:"items"`
+	// Created is true when this call created the backup.
+	Created  bool `json:"created,omitempty"`
+	Warnings int  `json:"warnings,omitempty"`
 }
 
 // RestoreInput restores a backup into green.
@@ -45,20 +82,224 @@ type RestoreResult struct {
 	Phase    string `json:"phase"`
 	Warnings int    `json:"warnings"`
 	Errors   int    `json:"errors"`
+	// Items is the number of items restored.
+	Items int `json:"items,omitempty"`
+	// Created is true when this call created the restore.
+	Created bool `json:"created,omitempty"`
 }
 
-// Activities are the Velero activities.
-type Activities struct{}
-
-// New returns the Velero activities.
-func New() *Activities { return &Activities{} }
-
-// EnsureVeleroBackup creates (or finds) the backup and heartbeats until it completes.
-func (a *Activities) EnsureVeleroBackup(ctx context.Context, in BackupInput) (BackupResult, error) {
-	return BackupResult{}, failures.NotImplementedf("velero.EnsureVeleroBackup")
+// Progress is the heartbeat of the Velero waits.
+type Progress struct {
+	// Step is "backup", "backup-sync" (waiting for green to see the
+	// backup) or "restore".
+	Step  string `json:"step"`
+	Name  string `json:"name"`
+	Phase string `json:"phase,omitempty"`
+	Items int    `json:"items,omitempty"`
+	Total int    `json:"total,omitempty"`
+	Polls int    `json:"polls"`
 }
 
-// RestoreVeleroBackup creates the restore in green and heartbeats until it completes.
-func (a *Activities) RestoreVeleroBackup(ctx context.Context, in RestoreInput) (RestoreResult, error) {
-	return RestoreResult{}, failures.NotImplementedf("velero.RestoreVeleroBackup")
+// ClientFactory builds a client of one cluster from its rest.Config.
+type ClientFactory func(cfg *rest.Config) (client.Client, error)
+
+type options struct {
+	poll            time.Duration
+	syncWait        time.Duration
+	storageLocation string
+	clientTTL       time.Duration
+	factory         ClientFactory
+	logger          *slog.Logger
+	now             func() time.Time
+}
+
+// Option configures the activities.
+type Option func(*options)
+
+// WithPollInterval sets how often the waits read the Backup or Restore (default 5s).
+func WithPollInterval(d time.Duration) Option { return func(o *options) { o.poll = d } }
+
+// WithBackupSyncWait sets how long RestoreVeleroBackup waits for green's
+// Velero to sync the backup from the storage location before it returns a
+// retryable NotReadyYet (default 10m; Velero syncs every minute by default).
+func WithBackupSyncWait(d time.Duration) Option { return func(o *options) { o.syncWait = d } }
+
+// WithStorageLocation sets the BackupStorageLocation of new backups (default "default").
+func WithStorageLocation(name string) Option { return func(o *options) { o.storageLocation = name } }
+
+// WithClientTTL bounds how long a cluster's client is reused before the
+// resolver is asked again (EKS tokens last 15 minutes). Default 10m.
+func WithClientTTL(d time.Duration) Option { return func(o *options) { o.clientTTL = d } }
+
+// WithClientFactory replaces how clients are built (default NewClient).
+func WithClientFactory(f ClientFactory) Option { return func(o *options) { o.factory = f } }
+
+// WithLogger sets the logger used outside a Temporal activity (tests, CLI).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// Activities are the Velero activities. Build them with New.
+type Activities struct {
+	resolver clusters.Resolver
+	opts     options
+
+	mu    sync.Mutex
+	cache map[clusters.Ref]cached
+}
+
+type cached struct {
+	c       client.Client
+	expires time.Time
+}
+
+// New returns the Velero activities. resolver turns a cluster Ref into a
+// rest.Config; it is the only way the activities reach a cluster.
+func New(resolver clusters.Resolver, opts ...Option) *Activities {
+	o := options{
+		poll:            5 * time.Second,
+		syncWait:        10 * time.Minute,
+		storageLocation: "default",
+		clientTTL:       10 * time.Minute,
+		factory:         NewClient,
+		logger:          slog.Default(),
+		now:             time.Now,
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.poll <= 0 {
+		o.poll = 5 * time.Second
+	}
+	if o.storageLocation == "" {
+		o.storageLocation = "default"
+	}
+	if o.factory == nil {
+		o.factory = NewClient
+	}
+	return &Activities{resolver: resolver, opts: o, cache: map[clusters.Ref]cached{}}
+}
+
+// Scheme has the types the activities use: core v1 and velero.io/v1.
+func Scheme() (*runtime.Scheme, error) {
+	s := runtime.NewScheme()
+	if err := corev1.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	if err := velerov1.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// NewClient is the default ClientFactory: a controller-runtime client with Scheme.
+func NewClient(cfg *rest.Config) (client.Client, error) {
+	s, err := Scheme()
+	if err != nil {
+		return nil, err
+	}
+	cfg = rest.CopyConfig(cfg)
+	if cfg.QPS == 0 {
+		cfg.QPS = 20
+		cfg.Burst = 40
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = "cutover"
+	}
+	return client.New(cfg, client.Options{Scheme: s})
+}
+
+func (a *Activities) client(ctx context.Context, ref clusters.Ref) (client.Client, error) {
+	if ref.Name == "" {
+		return nil, failures.New(failures.Validation, "cluster: name is required")
+	}
+	now := a.opts.now()
+	a.mu.Lock()
+	if c, ok := a.cache[ref]; ok && now.Before(c.expires) {
+		a.mu.Unlock()
+		return c.c, nil
+	}
+	a.mu.Unlock()
+	if a.resolver == nil {
+		return nil, failures.New(failures.NotImplemented, "velero: no cluster resolver configured")
+	}
+	cfg, err := a.resolver.RESTConfig(ctx, ref)
+	if err != nil {
+		return nil, fmt.Errorf("resolve cluster %s: %w", ref, err)
+	}
+	c, err := a.opts.factory(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("client for cluster %s: %w", ref, err)
+	}
+	a.mu.Lock()
+	a.cache[ref] = cached{c: c, expires: now.Add(a.opts.clientTTL)}
+	a.mu.Unlock()
+	return c, nil
+}
+
+// logger is what both the Temporal activity logger and *slog.Logger provide.
+type logger interface {
+	Debug(msg string, keyvals ...any)
+	Info(msg string, keyvals ...any)
+	Warn(msg string, keyvals ...any)
+	Error(msg string, keyvals ...any)
+}
+
+func (a *Activities) log(ctx context.Context) logger {
+	if activity.IsActivity(ctx) {
+		return activity.GetLogger(ctx)
+	}
+	return a.opts.logger
+}
+
+func heartbeat(ctx context.Context, p Progress) {
+	if activity.IsActivity(ctx) {
+		activity.RecordHeartbeat(ctx, p)
+	}
+}
+
+// resumePolls returns the poll count of a previous attempt's heartbeat for step/name.
+func resumePolls(ctx context.Context, step, name string) int {
+	if !activity.IsActivity(ctx) || !activity.HasHeartbeatDetails(ctx) {
+		return 0
+	}
+	var p Progress
+	if err := activity.GetHeartbeatDetails(ctx, &p); err != nil || p.Step != step || p.Name != name {
+		return 0
+	}
+	return p.Polls
+}
+
+// apiError maps a Kubernetes API error to cutover's failure types.
+func apiError(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	if failures.TypeOf(err) != "" {
+		return err
+	}
+	switch {
+	case meta.IsNoMatchError(err):
+		return failures.Wrap(failures.NotFound, err, format+" (are the Velero CRDs installed?)", args...)
+	case apierrors.IsForbidden(err), apierrors.IsUnauthorized(err):
+		return failures.Wrap(failures.AccessDenied, err, format, args...)
+	case apierrors.IsTooManyRequests(err):
+		return failures.Wrap(failures.Throttled, err, format, args...)
+	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err):
+		return failures.Wrap(failures.InvalidParameter, err, format, args...)
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
+}
+
+// maxReadFailures is how many consecutive failed reads a wait tolerates.
+const maxReadFailures = 5
+
+// sleep waits one poll interval or until ctx ends.
+func (a *Activities) sleep(ctx context.Context) error {
+	t := time.NewTimer(a.opts.poll)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
