@@ -9,11 +9,42 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 )
+
+// The parent-death signal (Pdeathsig) fires when the OS thread that forked
+// the child exits, not when the process does. Go may retire threads (a
+// goroutine that exits while locked to its thread takes the thread with
+// it), so every child is forked from one goroutine locked to a thread that
+// never exits.
+var (
+	spawnOnce sync.Once
+	spawnReqs chan spawnReq
+)
+
+type spawnReq struct {
+	cmd  *exec.Cmd
+	done chan error
+}
+
+func spawn(cmd *exec.Cmd) error {
+	spawnOnce.Do(func() {
+		spawnReqs = make(chan spawnReq)
+		go func() {
+			runtime.LockOSThread() // never unlocked: this thread lives as long as the process
+			for r := range spawnReqs {
+				r.done <- r.cmd.Start()
+			}
+		}()
+	})
+	done := make(chan error, 1)
+	spawnReqs <- spawnReq{cmd: cmd, done: done}
+	return <-done
+}
 
 // proc is one server child process in its own process group.
 type proc struct {
@@ -40,7 +71,7 @@ func startProc(log *slog.Logger, name, logPath, bin string, args, env []string) 
 	cmd.Stderr = f
 	cmd.Env = append(os.Environ(), env...)
 	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
+	if err := spawn(cmd); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("start %s (%s): %w", name, bin, err)
 	}

@@ -2,6 +2,7 @@ package sandbox_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -11,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/cutover-dev/cutover/internal/clusters"
 	"github.com/cutover-dev/cutover/internal/sandbox"
 	"github.com/cutover-dev/cutover/internal/sandbox/sandboxtest"
 )
@@ -22,7 +24,6 @@ func TestSeedAWS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("seed: %+v", *s)
 	cfg, _ := m.AWS().ForRegion(ctx, m.Region)
 
 	ec := eks.NewFromConfig(cfg)
@@ -74,6 +75,15 @@ func TestSeedAWS(t *testing.T) {
 			t.Errorf("alarm %s in %s", aws.ToString(a.AlarmName), a.StateValue)
 		}
 	}
+	// The production resolver's DescribeCluster + presign path against moto.
+	rc, err := (&clusters.EKSResolver{AWS: m.AWS()}).RESTConfig(ctx, clusters.Ref{Name: "blue", Region: m.Region})
+	if err != nil {
+		t.Fatalf("EKSResolver against moto: %v", err)
+	}
+	if rc.Host != aws.ToString(c.Cluster.Endpoint) || len(rc.CAData) == 0 || !strings.HasPrefix(rc.BearerToken, clusters.TokenPrefix) {
+		t.Errorf("EKSResolver config: host %s, %d CA bytes, token %.20s", rc.Host, len(rc.CAData), rc.BearerToken)
+	}
+
 	p, err := ssm.NewFromConfig(cfg).GetParametersByPath(ctx, &ssm.GetParametersByPathInput{Path: aws.String("/aws/service/eks/optimized-ami/1.31/amazon-linux-2/recommended"), Recursive: aws.Bool(true)})
 	if err != nil {
 		t.Fatal(err)
