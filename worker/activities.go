@@ -28,13 +28,12 @@ func buildActivities(_ context.Context, logger *slog.Logger) ([]any, error) {
 	if aws.Endpoint != "" {
 		logger.Info("Sending AWS calls to a custom endpoint", "endpoint", aws.Endpoint)
 	}
-	_ = resolver
 	return []any{
-		eks.NewFromAWS(aws, nil), // TODO(traffic): pass traffic.NewWeightReader(aws) once it exists; a nil reader makes retire refuse
+		eks.NewFromAWS(aws, traffic.NewWeightReader(aws))
 		kube.New(resolver),
-		argocd.New(),
-		velero.New(),
-		traffic.New(),
+		argocd.New(resolver),
+		velero.New(resolver),
+		traffic.NewFromAWS(aws),
 		notify.New(),
 	}, nil
 }
