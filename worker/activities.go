@@ -29,7 +29,7 @@ func buildActivities(_ context.Context, logger *slog.Logger) ([]any, error) {
 		logger.Info("Sending AWS calls to a custom endpoint", "endpoint", aws.Endpoint)
 	}
 	return []any{
-		eks.NewFromAWS(aws, traffic.NewWeightReader(aws))
+		eks.NewFromAWS(aws, traffic.NewWeightReader(aws)),
 		kube.New(resolver),
 		argocd.New(resolver),
 		velero.New(resolver),
