@@ -563,7 +563,7 @@ func (a *Activities) cleanupScratch(ctx context.Context, c *Clients, ns, name st
 			case err != nil:
 				notes = append(notes, fmt.Sprintf("%s: %v", o.kind, err))
 			case m.DeletionTimestamp != nil:
-				pending = true
+				// Going: a finalizer's controller finishes it (no need to wait).
 				notes = append(notes, fmt.Sprintf("%s deletion pending on finalizers %v", o.kind, m.Finalizers))
 			default:
 				pending = true
