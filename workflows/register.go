@@ -8,4 +8,5 @@ import (
 // Register registers cutover's workflows under their contract names.
 func Register(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(BlueGreenMigration, workflow.RegisterOptions{Name: WorkflowType})
+	r.RegisterWorkflowWithOptions(FleetUpgrade, workflow.RegisterOptions{Name: FleetWorkflowType})
 }

@@ -1,0 +1,207 @@
+package workflows
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/cutover-dev/cutover/activities/eks"
+	"github.com/cutover-dev/cutover/internal/clusters"
+	"github.com/cutover-dev/cutover/internal/failures"
+	"github.com/cutover-dev/cutover/internal/spec"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/workflow"
+)
+
+// FleetWorkflowType is the scheduled upgrade of a fleet of clusters.
+const FleetWorkflowType = "FleetUpgrade"
+
+// FleetSpec is the input of FleetUpgrade, the workflow a Temporal Schedule
+// runs every quarter: for each cluster it picks the next EKS version and
+// runs a BlueGreenMigration, wave by wave.
+type FleetSpec struct {
+	// Name of the fleet, used in child workflow IDs.
+	Name string `json:"name"`
+	// Waves run one after another; the migrations of one wave run in parallel.
+	Waves []FleetWave `json:"waves"`
+	// TargetVersion, when set, is the version every cluster moves to;
+	// otherwise each moves one minor version up from where it is.
+	TargetVersion string `json:"targetVersion,omitempty"`
+	// ContinueOnFailure starts the next wave even when a migration of this
+	// one failed or rolled back. Default false: a failure stops the fleet.
+	ContinueOnFailure bool `json:"continueOnFailure"`
+}
+
+// FleetWave is a set of migrations run together.
+type FleetWave struct {
+	Name string `json:"name"`
+	// Migrations are full migration specs whose green.kubernetesVersion
+	// (and usually green.clusterName and name) are left empty: the fleet
+	// fills them in from blue's current version.
+	Migrations []spec.MigrationSpec `json:"migrations"`
+}
+
+// FleetResult is one cluster's outcome.
+type FleetResult struct {
+	Wave       string `json:"wave"`
+	Blue       string `json:"blue"`
+	From       string `json:"from,omitempty"`
+	To         string `json:"to,omitempty"`
+	WorkflowID string `json:"workflowId,omitempty"`
+	Outcome    string `json:"outcome"` // succeeded, rolled-back, failed, up-to-date, skipped
+	Reason     string `json:"reason,omitempty"`
+}
+
+// FleetReport is FleetUpgrade's result.
+type FleetReport struct {
+	Fleet   string        `json:"fleet"`
+	Results []FleetResult `json:"results"`
+}
+
+// NextVersion is the version a cluster at current moves to: target when
+// set, else one minor up. ok is false when the cluster is already there.
+func NextVersion(current, target string) (string, bool) {
+	cur, okc := spec.MinorVersion(current)
+	if target != "" {
+		t, okt := spec.MinorVersion(target)
+		if okc && okt && t <= cur {
+			return target, false
+		}
+		return target, true
+	}
+	if !okc {
+		return "", false
+	}
+	return "1." + strconv.Itoa(cur+1), true
+}
+
+// GreenName names green after blue: a trailing version suffix of blue's
+// name ("shop-1-30") is replaced, so quarter after quarter names stay short.
+func GreenName(blue, version string) string {
+	base := blue
+	if i := strings.LastIndex(base, "-1-"); i > 0 {
+		if _, err := strconv.Atoi(base[i+3:]); err == nil {
+			base = base[:i]
+		}
+	}
+	return base + "-" + strings.ReplaceAll(version, ".", "-")
+}
+
+func validateFleet(f FleetSpec) error {
+	var errs spec.FieldErrors
+	if f.Name == "" {
+		errs = append(errs, spec.FieldError{Field: "name", Reason: "is required"})
+	}
+	if len(f.Waves) == 0 {
+		errs = append(errs, spec.FieldError{Field: "waves", Reason: "must list at least one wave"})
+	}
+	if f.TargetVersion != "" {
+		if _, ok := spec.MinorVersion(f.TargetVersion); !ok {
+			errs = append(errs, spec.FieldError{Field: "targetVersion", Reason: fmt.Sprintf("must be \"1.<minor>\", got %q", f.TargetVersion)})
+		}
+	}
+	for i, w := range f.Waves {
+		if len(w.Migrations) == 0 {
+			errs = append(errs, spec.FieldError{Field: fmt.Sprintf("waves[%d].migrations", i), Reason: "must list at least one migration"})
+		}
+		for j, m := range w.Migrations {
+			if m.Blue.ClusterName == "" || m.Blue.Region == "" {
+				errs = append(errs, spec.FieldError{Field: fmt.Sprintf("waves[%d].migrations[%d].blue", i, j), Reason: "clusterName and region are required"})
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+// FleetUpgrade runs the migrations of a fleet wave by wave as child
+// workflows. Children are abandoned, not cancelled, if the fleet run is
+// terminated: a migration waiting at a gate belongs to its approvers.
+func FleetUpgrade(ctx workflow.Context, f FleetSpec) (*FleetReport, error) {
+	logger := workflow.GetLogger(ctx)
+	if err := validateFleet(f); err != nil {
+		return nil, failures.WithDetails(failures.Validation, err.Error(), err)
+	}
+	report := &FleetReport{Fleet: f.Name}
+	for wi, wave := range f.Waves {
+		waveName := wave.Name
+		if waveName == "" {
+			waveName = fmt.Sprintf("wave-%d", wi+1)
+		}
+		type started struct {
+			idx    int
+			future workflow.ChildWorkflowFuture
+		}
+		var running []started
+		for _, m := range wave.Migrations {
+			res := FleetResult{Wave: waveName, Blue: m.Blue.ClusterName}
+			var blue eks.ClusterDescription
+			if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, readOptions), eksA.DescribeEKSCluster,
+				eks.DescribeInput{Cluster: clustersRef(m.Blue)}).Get(ctx, &blue); err != nil {
+				res.Outcome, res.Reason = OutcomeFailed, failures.Message(err)
+				report.Results = append(report.Results, res)
+				continue
+			}
+			res.From = blue.Version
+			to, move := NextVersion(blue.Version, f.TargetVersion)
+			res.To = to
+			if !move {
+				res.Outcome = "up-to-date"
+				report.Results = append(report.Results, res)
+				continue
+			}
+			m.Green.KubernetesVersion = to
+			if m.Green.ClusterName == "" {
+				m.Green.ClusterName = GreenName(m.Blue.ClusterName, to)
+			}
+			if m.Name == "" {
+				m.Name = m.Green.ClusterName
+			}
+			res.WorkflowID = m.WorkflowID()
+			cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+				WorkflowID:        res.WorkflowID,
+				TaskQueue:         TaskQueue,
+				ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON,
+			})
+			logger.Info("Starting migration", "wave", waveName, "blue", m.Blue.ClusterName, "green", m.Green.ClusterName, "from", blue.Version, "to", to)
+			report.Results = append(report.Results, res)
+			running = append(running, started{idx: len(report.Results) - 1, future: workflow.ExecuteChildWorkflow(cctx, WorkflowType, m)})
+		}
+		failed := false
+		for _, r := range running {
+			var mr MigrationReport
+			err := r.future.Get(ctx, &mr)
+			res := &report.Results[r.idx]
+			switch {
+			case err == nil:
+				res.Outcome = mr.Outcome
+			case failures.Is(err, failures.RolledBack):
+				res.Outcome, res.Reason = OutcomeRolledBack, failures.Message(err)
+				failed = true
+			default:
+				res.Outcome, res.Reason = OutcomeFailed, failures.Message(err)
+				failed = true
+			}
+		}
+		for _, r := range report.Results {
+			if r.Wave == waveName && r.Outcome == OutcomeFailed {
+				failed = true
+			}
+		}
+		if failed && !f.ContinueOnFailure && wi < len(f.Waves)-1 {
+			for _, later := range f.Waves[wi+1:] {
+				for _, m := range later.Migrations {
+					report.Results = append(report.Results, FleetResult{Wave: later.Name, Blue: m.Blue.ClusterName, Outcome: "skipped", Reason: "an earlier wave failed"})
+				}
+			}
+			return report, failures.WithDetails("FleetStopped", fmt.Sprintf("wave %s had a failed migration; later waves skipped", waveName), report)
+		}
+	}
+	return report, nil
+}
+
+func clustersRef(b spec.BlueSpec) clusters.Ref {
+	return clusters.Ref{Name: b.ClusterName, Region: b.Region}
+}
