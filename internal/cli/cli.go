@@ -4,6 +4,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -40,6 +41,8 @@ type App struct {
 	Namespace string
 	// PollInterval of `watch`. Default 2s.
 	PollInterval time.Duration
+	// Chatops runs `cutover chatops ...`; nil means not built in.
+	Chatops func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// Sandbox runs `cutover sandbox ...`; nil means not built in.
 	Sandbox func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
@@ -64,6 +67,10 @@ Usage:
   cutover reject  ID --gate G --by NAME [--comment TEXT]
   cutover abort   ID --by NAME --reason TEXT roll back from wherever the migration is
   cutover result  ID                         the final MigrationReport
+  cutover schedule create -f fleet.json [--cron "0 9 1 1,4,7,10 *"] [--id ID]
+                                             quarterly FleetUpgrade as a Temporal Schedule
+  cutover schedule describe|trigger|pause|unpause|delete --id ID
+  cutover chatops serve [--addr :8080]       Slack slash command and buttons -> approve update
   cutover sandbox up|down                    local Temporal, kube-apiservers and moto
 
 Every command takes -o json for scripts. Temporal is reached through the
@@ -100,6 +107,14 @@ func (a *App) Run(ctx context.Context, args []string) int {
 		err = a.abort(ctx, rest)
 	case "result":
 		err = a.result(ctx, rest)
+	case "schedule":
+		err = a.schedule(ctx, rest)
+	case "chatops":
+		if a.Chatops == nil {
+			err = &exitError{code: ExitInternal, msg: "chatops: not built into this binary"}
+		} else {
+			err = a.Chatops(ctx, rest, a.Stdout, a.Stderr)
+		}
 	case "sandbox":
 		if a.Sandbox == nil {
 			err = &exitError{code: ExitInternal, msg: "sandbox: not built into this binary"}
@@ -183,6 +198,8 @@ func (a *App) printJSON(v any) error {
 
 // readSpec reads a spec file ("-" is stdin), rejecting unknown fields so a
 // typo does not silently fall back to a default.
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
 func readSpec(path string) (spec.MigrationSpec, error) {
 	var s spec.MigrationSpec
 	if path == "" {
