@@ -154,6 +154,53 @@ func TestArgoCD(t *testing.T) {
 	t.Run("RetargetThenWaitSynced", func(t *testing.T) { testRetargetThenWait(t, w) })
 	t.Run("WaitFails", func(t *testing.T) { testWaitFails(t, w) })
 	t.Run("Copy", func(t *testing.T) { testCopy(t, w) })
+	t.Run("RetargetReusesRegistration", func(t *testing.T) { testRetargetReuses(t, w) })
+}
+
+// Green already registered with Argo CD under another name: that
+// registration is used and no secret is created; an application generated
+// by an ApplicationSet is refused.
+func testRetargetReuses(t *testing.T, w *world) {
+	ctx := context.Background()
+	const ns = "argocd-reuse"
+	mustCreate(t, w.blueC, namespace(ns))
+	conf, _ := json.Marshal(map[string]any{"bearerToken": "someone-elses"})
+	mustCreate(t, w.blueC, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "green-prod", Namespace: ns, Labels: map[string]string{argocd.LabelSecretType: argocd.SecretTypeCluster}},
+		StringData: map[string]string{"name": "green-prod", "server": w.green.Server + "/", "config": string(conf)},
+	})
+	generated := app(ns, "generated", "default", map[string]string{"set": "yes"}, argov1.ApplicationDestination{Name: argocd.InClusterName, Namespace: "gen"})
+	generated.OwnerReferences = []metav1.OwnerReference{{APIVersion: "argoproj.io/v1alpha1", Kind: "ApplicationSet", Name: "team-apps", UID: "0b8e2f4a-1111-4222-8333-944455556666"}}
+	mustCreate(t, w.blueC,
+		app(ns, "web", "default", map[string]string{"set": "no"}, argov1.ApplicationDestination{Name: argocd.InClusterName, Namespace: "web"}),
+		generated,
+	)
+	acts := argocd.New(w.resolver)
+	e := newEnv(acts)
+	in := argocd.RestoreInput{ArgoCluster: blueRef, Blue: blueRef, Green: greenRef, Mode: argocd.ModeRetarget, Namespace: ns, Selector: "set=no"}
+	res, err := restore(t, e, acts, in)
+	if err != nil {
+		t.Fatalf("RestoreArgoApplications: %v", err)
+	}
+	if strings.Join(res.Applications, ",") != "web" || res.ClusterSecret != "" {
+		t.Errorf("result = %+v, want web and no cutover secret", res)
+	}
+	if d := getApp(t, w.blueC, ns, "web").Spec.Destination; d.Name != "green-prod" || d.Server != "" {
+		t.Errorf("web destination = %+v, want name green-prod", d)
+	}
+	var sec corev1.Secret
+	if err := w.blueC.Get(ctx, client.ObjectKey{Namespace: ns, Name: argocd.ClusterSecretName(greenRef)}, &sec); !apierrors.IsNotFound(err) {
+		t.Errorf("a cutover cluster secret was created next to the existing registration: %v", err)
+	}
+
+	in.Selector = "set=yes"
+	_, err = restore(t, e, acts, in)
+	if failures.TypeOf(err) != failures.Conflict || !strings.Contains(err.Error(), "team-apps") {
+		t.Errorf("ApplicationSet-generated app: %v, want a Conflict naming the ApplicationSet", err)
+	}
+	if d := getApp(t, w.blueC, ns, "generated").Spec.Destination; d.Name != argocd.InClusterName {
+		t.Errorf("generated was retargeted: %+v", d)
+	}
 }
 
 func testRetargetThenWait(t *testing.T, w *world) {

@@ -29,8 +29,13 @@ type WaitProgress struct {
 	Polls         int               `json:"polls"`
 }
 
-// maxListFailures is how many consecutive failed reads WaitArgoSynced tolerates.
-const maxListFailures = 5
+// maxListFailures is how many consecutive failed reads WaitArgoSynced
+// tolerates; readTimeout bounds each read, so a hung apiserver connection
+// is retried instead of silencing the heartbeat.
+const (
+	maxListFailures = 5
+	readTimeout     = 30 * time.Second
+)
 
 // WaitArgoSynced heartbeats until every application is Synced and Healthy.
 func (a *Activities) WaitArgoSynced(ctx context.Context, in WaitSyncedInput) (WaitSyncedResult, error) {
@@ -65,7 +70,9 @@ func (a *Activities) WaitArgoSynced(ctx context.Context, in WaitSyncedInput) (Wa
 	failuresInARow := 0
 	for {
 		var list argov1.ApplicationList
-		err := c.List(ctx, &list, client.InNamespace(in.Namespace))
+		lctx, cancel := context.WithTimeout(ctx, readTimeout)
+		err := c.List(lctx, &list, client.InNamespace(in.Namespace))
+		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
 				return WaitSyncedResult{}, ctx.Err()

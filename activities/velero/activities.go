@@ -289,8 +289,20 @@ func apiError(err error, format string, args ...any) error {
 	return fmt.Errorf(format+": %w", append(args, err)...)
 }
 
-// maxReadFailures is how many consecutive failed reads a wait tolerates.
-const maxReadFailures = 5
+// maxReadFailures is how many consecutive failed reads a wait tolerates;
+// readTimeout bounds each read, so a hung apiserver connection is retried
+// instead of silencing the heartbeat.
+const (
+	maxReadFailures = 5
+	readTimeout     = 30 * time.Second
+)
+
+// get reads one object with readTimeout.
+func get(ctx context.Context, c client.Client, key client.ObjectKey, obj client.Object) error {
+	ctx, cancel := context.WithTimeout(ctx, readTimeout)
+	defer cancel()
+	return c.Get(ctx, key, obj)
+}
 
 // sleep waits one poll interval or until ctx ends.
 func (a *Activities) sleep(ctx context.Context) error {

@@ -95,7 +95,7 @@ func (a *Activities) EnsureVeleroBackup(ctx context.Context, in BackupInput) (Ba
 		if err := a.sleep(ctx); err != nil {
 			return res, err
 		}
-		if err := c.Get(ctx, key, &b); err != nil {
+		if err := get(ctx, c, key, &b); err != nil {
 			if apierrors.IsNotFound(err) {
 				return res, failures.New(failures.NotFound, "velero: backup %s/%s was deleted on %s while waiting for it", in.Namespace, in.Name, in.Cluster.Name)
 			}

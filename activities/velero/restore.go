@@ -112,7 +112,7 @@ func (a *Activities) RestoreVeleroBackup(ctx context.Context, in RestoreInput) (
 		if err := a.sleep(ctx); err != nil {
 			return res, err
 		}
-		if err := c.Get(ctx, key, &r); err != nil {
+		if err := get(ctx, c, key, &r); err != nil {
 			if apierrors.IsNotFound(err) {
 				return res, failures.New(failures.NotFound, "velero: restore %s/%s was deleted on %s while waiting for it", in.Namespace, in.RestoreName, in.Cluster.Name)
 			}
@@ -138,7 +138,7 @@ func (a *Activities) waitBackupSynced(ctx context.Context, c client.Client, in R
 	for {
 		p.Polls++
 		var b velerov1.Backup
-		err := c.Get(ctx, key, &b)
+		err := get(ctx, c, key, &b)
 		switch {
 		case err == nil:
 			failuresInARow = 0
