@@ -146,10 +146,13 @@ func WithDegradedGrace(d time.Duration) Option { return func(o *options) { o.deg
 // resolver is asked again (EKS tokens last 15 minutes). Default 10m.
 func WithClientTTL(d time.Duration) Option { return func(o *options) { o.clientTTL = d } }
 
-// WithClusterConfig replaces how green's Argo CD cluster config is built
-// (default StaticClusterConfig: the bearer token, client certificate and CA
-// of the resolver's rest.Config). On EKS use EKSClusterConfig: a presigned
-// token expires after 15 minutes, Argo CD must mint its own.
+// WithClusterConfig replaces how green's Argo CD cluster config is built.
+// The default, AutoClusterConfig, registers an EKS endpoint with
+// awsAuthConfig (Argo CD mints its own tokens with its own IAM identity: a
+// presigned token from the resolver would expire after 15 minutes) and
+// anything else with the bearer token, client certificate and CA of the
+// resolver's rest.Config. Use EKSClusterConfig(roleARN) when Argo CD must
+// assume a role to reach green.
 func WithClusterConfig(f ClusterConfigFunc) Option { return func(o *options) { o.clusterConfig = f } }
 
 // WithClientFactory replaces how clients are built (default NewClient).
@@ -180,7 +183,7 @@ func New(resolver clusters.Resolver, opts ...Option) *Activities {
 		poll:          5 * time.Second,
 		degradedGrace: 5 * time.Minute,
 		clientTTL:     10 * time.Minute,
-		clusterConfig: StaticClusterConfig,
+		clusterConfig: AutoClusterConfig,
 		factory:       NewClient,
 		logger:        slog.Default(),
 		now:           time.Now,
@@ -192,7 +195,7 @@ func New(resolver clusters.Resolver, opts ...Option) *Activities {
 		o.poll = 5 * time.Second
 	}
 	if o.clusterConfig == nil {
-		o.clusterConfig = StaticClusterConfig
+		o.clusterConfig = AutoClusterConfig
 	}
 	if o.factory == nil {
 		o.factory = NewClient

@@ -20,7 +20,28 @@ import (
 	"github.com/cutover-dev/cutover/internal/failures"
 )
 
-// StaticClusterConfig is the default ClusterConfigFunc: it copies the
+// AutoClusterConfig is the default ClusterConfigFunc: EKSClusterConfig("")
+// for an EKS endpoint (*.eks.amazonaws.com, whose resolver tokens expire
+// after 15 minutes), StaticClusterConfig otherwise.
+func AutoClusterConfig(ctx context.Context, ref clusters.Ref, cfg *rest.Config) (argov1.ClusterConfig, error) {
+	if isEKSEndpoint(cfg.Host) {
+		return EKSClusterConfig("")(ctx, ref, cfg)
+	}
+	return StaticClusterConfig(ctx, ref, cfg)
+}
+
+func isEKSEndpoint(host string) bool {
+	h := normServer(host)
+	if i := strings.Index(h, "://"); i >= 0 {
+		h = h[i+3:]
+	}
+	if i := strings.IndexAny(h, ":/"); i >= 0 {
+		h = h[:i]
+	}
+	return strings.HasSuffix(h, ".eks.amazonaws.com") || strings.HasSuffix(h, ".eks.amazonaws.com.cn")
+}
+
+// StaticClusterConfig is a ClusterConfigFunc: it copies the
 // bearer token (or client certificate, or basic auth) and the CA of cfg.
 // Credentials that Argo CD cannot use (an exec plugin) are an error.
 func StaticClusterConfig(_ context.Context, ref clusters.Ref, cfg *rest.Config) (argov1.ClusterConfig, error) {
