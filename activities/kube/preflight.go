@@ -127,7 +127,7 @@ func kubeError(err error, format string, args ...any) error {
 	case apierrors.IsTooManyRequests(err):
 		return failures.Wrap(failures.Throttled, err, format, args...)
 	}
-	return fmt.Errorf(fmt.Sprintf(format, args...)+": %w", err)
+	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), err)
 }
 
 func (p *preflight) controlPlaneVersion(ctx context.Context) {
