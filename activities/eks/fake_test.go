@@ -280,6 +280,9 @@ func (f *fakeEKS) CreateNodegroup(_ context.Context, in *awseks.CreateNodegroupI
 		Status: ekstypes.NodegroupStatusCreating,
 	}
 	f.nodegroups[key] = ng
+	if _, ok := f.scripts["nodegroup/"+key]; !ok {
+		f.scripts["nodegroup/"+key] = []string{"ACTIVE"} // unscripted: ACTIVE on the next describe
+	}
 	return &awseks.CreateNodegroupOutput{Nodegroup: ng}, nil
 }
 
@@ -407,6 +410,9 @@ func (f *fakeEKS) CreateAddon(_ context.Context, in *awseks.CreateAddonInput, _ 
 	f.addons[key] = &ekstypes.Addon{
 		AddonName: in.AddonName, AddonVersion: in.AddonVersion, ConfigurationValues: in.ConfigurationValues,
 		ServiceAccountRoleArn: in.ServiceAccountRoleArn, Status: ekstypes.AddonStatusCreating, Tags: in.Tags,
+	}
+	if _, ok := f.scripts["addon/"+key]; !ok {
+		f.scripts["addon/"+key] = []string{"ACTIVE"}
 	}
 	return &awseks.CreateAddonOutput{}, nil
 }
