@@ -302,6 +302,9 @@ func (m *migration) restore(ctx workflow.Context) error {
 		}).Get(ctx, &r); err != nil {
 			return err
 		}
+		if r.Errors > 0 {
+			return failures.New(failures.VeleroRestoreFailed, "velero restore %s into %s finished with %d errors and %d warnings; see `velero restore describe %s --details`", r.Name, s.Green.ClusterName, r.Errors, r.Warnings, r.Name)
+		}
 		if r.Warnings > 0 {
 			m.addFindings([]finding.Finding{{Check: "velero-restore", Cluster: s.Green.ClusterName, Object: r.Name, Severity: finding.Warning, Message: fmt.Sprintf("restore finished with %d warnings", r.Warnings), Fix: "velero restore describe " + r.Name + " --details", Source: "velero"}})
 		}

@@ -597,3 +597,16 @@ func TestStatusQueryWhileWaiting(t *testing.T) {
 		t.Errorf("status %+v", seen)
 	}
 }
+
+func TestVeleroRestoreErrorsStopBeforeTraffic(t *testing.T) {
+	h := newHarness(t)
+	h.world.RestoreErrors = 3
+	_, err := h.run(testSpec())
+	typ, r := failureReport(t, err)
+	if typ != failures.RolledBack || !strings.Contains(r.Reason, "finished with 3 errors") {
+		t.Fatalf("type %q reason %q", typ, r.Reason)
+	}
+	if slices.Contains(h.world.Names(), "SmokeTestGreen") || slices.Contains(h.world.Names(), "SetTrafficWeights") {
+		t.Errorf("went on after a failed restore: %v", h.world.Names())
+	}
+}

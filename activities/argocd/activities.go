@@ -64,7 +64,7 @@ const (
 
 // SyncFailed is the error type of an Application whose sync failed or that
 // stayed Degraded past the grace period. It is non-retryable.
-const SyncFailed = "ArgoSyncFailed"
+const SyncFailed = failures.ArgoSyncFailed
 
 // RestoreInput restores blue's Applications into green.
 type RestoreInput struct {

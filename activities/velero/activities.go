@@ -33,8 +33,8 @@ import (
 // non-retryable: running the same backup or restore again gives the same
 // result; a person has to look (velero backup/restore describe --details).
 const (
-	BackupFailed  = "VeleroBackupFailed"
-	RestoreFailed = "VeleroRestoreFailed"
+	BackupFailed  = failures.VeleroBackupFailed
+	RestoreFailed = failures.VeleroRestoreFailed
 )
 
 // LabelManagedBy marks the objects cutover created.

@@ -45,6 +45,12 @@ const (
 	Unhealthy = "Unhealthy"
 	// NotImplemented: the step has no implementation in this build. Never retried.
 	NotImplemented = "NotImplemented"
+	// ArgoSyncFailed: an Argo CD application's sync failed or it stayed Degraded. Never retried.
+	ArgoSyncFailed = "ArgoSyncFailed"
+	// VeleroBackupFailed: the Velero backup ended PartiallyFailed, Failed or FailedValidation. Never retried.
+	VeleroBackupFailed = "VeleroBackupFailed"
+	// VeleroRestoreFailed: the Velero restore failed, or restored with errors. Never retried.
+	VeleroRestoreFailed = "VeleroRestoreFailed"
 	// Rejected: a person rejected a gate, or its timeout rejected it.
 	Rejected = "Rejected"
 	// Aborted: someone sent the abort signal.
@@ -58,6 +64,7 @@ const (
 var NonRetryable = []string{
 	Validation, PreflightBlocked, AccessDenied, Conflict, InvalidParameter,
 	NotFound, StillServingTraffic, SmokeFailed, GreenNotReady, NotImplemented,
+	ArgoSyncFailed, VeleroBackupFailed, VeleroRestoreFailed,
 }
 
 // New returns an ApplicationError of the given type. Types in NonRetryable

@@ -42,6 +42,8 @@ type World struct {
 	GreenNotReady bool
 	// SmokeFails makes SmokeTestGreen report this failed check.
 	SmokeFails string
+	// RestoreErrors is the error count of the Velero restore.
+	RestoreErrors int
 	// UnhealthyAtGreen makes CheckTrafficHealth report the alarm
 	// UnhealthyAlarm while green's weight equals this value (0 = never).
 	UnhealthyAtGreen int
@@ -313,6 +315,9 @@ func (a *Activities) RestoreVeleroBackup(_ context.Context, in velero.RestoreInp
 	w := a.w
 	if err := w.record("RestoreVeleroBackup", in); err != nil {
 		return velero.RestoreResult{}, err
+	}
+	if w.RestoreErrors > 0 {
+		return velero.RestoreResult{Name: in.RestoreName, Phase: "PartiallyFailed", Errors: w.RestoreErrors, Warnings: 1}, nil
 	}
 	return velero.RestoreResult{Name: in.RestoreName, Phase: "Completed"}, nil
 }
