@@ -11,6 +11,7 @@
 //	CUTOVER_METRICS_ADDR      Prometheus listen address (default 127.0.0.1:9464; "" disables)
 //	CUTOVER_AWS_ENDPOINT      send every AWS call here (the sandbox's moto server)
 //	CUTOVER_KUBECONFIG_DIR    resolve clusters to <dir>/<name>.kubeconfig instead of EKS tokens
+//	CUTOVER_SANDBOX           "true": short polls, no wait for scratch pods to run (bare apiservers)
 //	CUTOVER_LOG_FORMAT        text (default) or json
 //	CUTOVER_LOG_LEVEL         debug, info (default), warn, error
 //	SLACK_BOT_TOKEN           chat notifications (optional)
@@ -30,6 +31,7 @@ import (
 
 	"github.com/cutover-dev/cutover/internal/metrics"
 	"github.com/cutover-dev/cutover/internal/temporalclient"
+	"github.com/cutover-dev/cutover/internal/wiring"
 	"github.com/cutover-dev/cutover/workflows"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -63,10 +65,7 @@ func run() error {
 	}
 	defer c.Close()
 
-	acts, err := buildActivities(ctx, logger)
-	if err != nil {
-		return err
-	}
+	acts := wiring.Activities(wiring.FromEnv(logger))
 	w := worker.New(c, taskQueue, worker.Options{
 		// Let running activities finish their current poll/heartbeat before exit.
 		WorkerStopTimeout: 30 * time.Second,

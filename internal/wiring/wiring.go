@@ -1,0 +1,81 @@
+// Package wiring builds every activity struct from the worker's
+// configuration: AWS through awsconf, Kubernetes through a cluster
+// resolver. The worker and the demo share it so they run the same code.
+package wiring
+
+import (
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/cutover-dev/cutover/activities/argocd"
+	"github.com/cutover-dev/cutover/activities/eks"
+	"github.com/cutover-dev/cutover/activities/kube"
+	"github.com/cutover-dev/cutover/activities/notify"
+	"github.com/cutover-dev/cutover/activities/traffic"
+	"github.com/cutover-dev/cutover/activities/velero"
+	"github.com/cutover-dev/cutover/internal/awsconf"
+	"github.com/cutover-dev/cutover/internal/clusters"
+)
+
+// Options say where the activities find AWS and the clusters.
+type Options struct {
+	// AWSEndpoint sends every AWS call there (the sandbox's moto server).
+	AWSEndpoint string
+	// KubeconfigDir resolves cluster X to <dir>/X.kubeconfig instead of EKS tokens.
+	KubeconfigDir string
+	// Sandbox tunes waits for bare kube-apiservers without kubelets or
+	// controllers: the scratch pod is not waited on to run, and polls are short.
+	Sandbox bool
+	Logger  *slog.Logger
+}
+
+// FromEnv reads CUTOVER_AWS_ENDPOINT, CUTOVER_KUBECONFIG_DIR and CUTOVER_SANDBOX.
+func FromEnv(logger *slog.Logger) Options {
+	return Options{
+		AWSEndpoint:   os.Getenv("CUTOVER_AWS_ENDPOINT"),
+		KubeconfigDir: os.Getenv("CUTOVER_KUBECONFIG_DIR"),
+		Sandbox:       os.Getenv("CUTOVER_SANDBOX") == "true" || os.Getenv("CUTOVER_SANDBOX") == "1",
+		Logger:        logger,
+	}
+}
+
+// Activities returns every activity struct, ready to register.
+func Activities(o Options) []any {
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	aws := &awsconf.Default{Endpoint: o.AWSEndpoint}
+	var resolver clusters.Resolver = &clusters.EKSResolver{AWS: aws}
+	if o.KubeconfigDir != "" {
+		resolver = clusters.KubeconfigResolver{Dir: o.KubeconfigDir}
+		logger.Info("Resolving clusters from kubeconfigs", "dir", o.KubeconfigDir)
+	}
+	if o.AWSEndpoint != "" {
+		logger.Info("Sending AWS calls to a custom endpoint", "endpoint", o.AWSEndpoint)
+	}
+	var (
+		eksOpts    []eks.Option
+		kubeOpts   = []kube.Option{kube.WithLogger(logger)}
+		argoOpts   = []argocd.Option{argocd.WithLogger(logger)}
+		veleroOpts = []velero.Option{velero.WithLogger(logger)}
+		trafOpts   []traffic.Option
+	)
+	if o.Sandbox {
+		logger.Info("Sandbox mode: short polls, scratch pods are not waited on to run")
+		eksOpts = append(eksOpts, eks.WithPollInterval(time.Second))
+		kubeOpts = append(kubeOpts, kube.WithScratchWaitForRunning(false), kube.WithVerifyWait(2*time.Minute), kube.WithPollInterval(time.Second), kube.WithWorkloadWait(time.Minute))
+		argoOpts = append(argoOpts, argocd.WithPollInterval(time.Second))
+		veleroOpts = append(veleroOpts, velero.WithPollInterval(time.Second), velero.WithBackupSyncWait(2*time.Minute))
+		trafOpts = append(trafOpts, traffic.WithPollInterval(time.Second))
+	}
+	return []any{
+		eks.NewFromAWS(aws, traffic.NewWeightReader(aws), eksOpts...),
+		kube.New(resolver, kubeOpts...),
+		argocd.New(resolver, argoOpts...),
+		velero.New(resolver, veleroOpts...),
+		traffic.NewFromAWS(aws, trafOpts...),
+		notify.New(notify.WithLogger(logger)),
+	}
+}
