@@ -46,6 +46,8 @@ type fakeEKS struct {
 	scripts     map[string][]string
 	deleting    map[string]int // key as scripts -> describes left before gone
 	deleteAfter int
+	// deleteFails: keys as scripts whose delete ends in DELETE_FAILED.
+	deleteFails map[string]bool
 
 	// errs: op name -> errors returned by the next calls, in order.
 	errs map[string][]error
@@ -295,6 +297,10 @@ func (f *fakeEKS) DeleteNodegroup(_ context.Context, in *awseks.DeleteNodegroupI
 	key := aws.ToString(in.ClusterName) + "/" + aws.ToString(in.NodegroupName)
 	if _, ok := f.nodegroups[key]; !ok {
 		return nil, notFound("node group " + key)
+	}
+	if f.deleteFails["nodegroup/"+key] {
+		f.scripts["nodegroup/"+key] = []string{"DELETING", "DELETE_FAILED"}
+		return &awseks.DeleteNodegroupOutput{}, nil
 	}
 	if _, ok := f.deleting["nodegroup/"+key]; !ok {
 		f.deleting["nodegroup/"+key] = f.deleteAfter

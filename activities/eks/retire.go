@@ -29,9 +29,8 @@ const (
 // cluster itself (waiting until it is gone). Each step is idempotent: what
 // is already gone counts as deleted, and a cluster that does not exist is a
 // success with AlreadyGone. It heartbeats a Progress and resumes from it.
-func (a *Activities) RetireEKSCluster(ctx context.Context, in RetireInput) (RetireResult, error) {
+func (a *Activities) RetireEKSCluster(ctx context.Context, in RetireInput) (res RetireResult, err error) {
 	ref := in.Cluster
-	var res RetireResult
 	if ref.Name == "" {
 		return res, invalidf("retire: cluster name is required")
 	}
@@ -47,6 +46,7 @@ func (a *Activities) RetireEKSCluster(ctx context.Context, in RetireInput) (Reti
 		return res, err
 	}
 	p := resume(ctx, StepRetireAddons, ref.Name)
+	// The result lists what was deleted, over all attempts, even on failure.
 	defer func() { fillRetireResult(&res, p) }()
 
 	d, found, err := describeCluster(ctx, api, ref)
