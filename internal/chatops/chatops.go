@@ -6,7 +6,10 @@
 // `approve` Update, whose validator refuses unknown or already decided gates
 // and approvers not on the gate's list; that refusal is what the person sees.
 //
-// `cutover chatops serve --addr` runs NewHandler under Serve.
+// Slack app setup: a bot token with chat:write (SLACK_BOT_TOKEN, read by the
+// worker for activities/notify), a slash command /cutover and Interactivity
+// both pointed at this endpoint, and the app's signing secret given to
+// NewHandler. `cutover chatops serve --addr` runs NewHandler under Serve.
 package chatops
 
 import (
