@@ -3,13 +3,16 @@ package eks
 import (
 	"context"
 	"errors"
+	"net/http"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/cutover-dev/cutover/internal/clusters"
@@ -109,6 +112,35 @@ func TestAWSErrorMapping(t *testing.T) {
 	if !errors.Is(awsError(context.Canceled, "x"), context.Canceled) {
 		t.Fatal("context errors pass through")
 	}
+}
+
+func httpErr(status int, apiErr error) error {
+	return &smithy.OperationError{ServiceID: "EKS", OperationName: "ListAddons", Err: &awshttp.ResponseError{
+		ResponseError: &smithyhttp.ResponseError{Response: &smithyhttp.Response{Response: &http.Response{StatusCode: status}}, Err: apiErr},
+	}}
+}
+
+func TestIsUnimplemented(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"bare 404 without an AWS error (moto)", httpErr(404, errors.New("failed to decode response body")), true},
+		{"404 with an unknown code", httpErr(404, &smithy.GenericAPIError{Code: "UnknownError"}), true},
+		{"404 ResourceNotFoundException is a missing resource", httpErr(404, &ekstypes.ResourceNotFoundException{Message: aws.String("no cluster")}), false},
+		{"400 is not", httpErr(400, &smithy.GenericAPIError{Code: "UnknownError"}), false},
+		{"no HTTP response", errors.New("dial tcp: connection refused"), false},
+		{"nil", nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := isUnimplemented(tt.err); got != tt.want {
+				t.Fatalf("isUnimplemented = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	wantErrType(t, awsError(httpErr(404, errors.New("html")), "create add-on x"), failures.NotImplemented, true)
 }
 
 func greenPlanFixture() GreenPlan {

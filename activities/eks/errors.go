@@ -36,6 +36,10 @@ func awsError(err error, what string, args ...any) error {
 		return err
 	}
 	msg := fmt.Sprintf(what, args...)
+	if isUnimplemented(err) {
+		// A permanent property of the endpoint (moto lacks the operation).
+		return failures.New(failures.NotImplemented, "%s: the AWS endpoint does not implement this operation (bare HTTP 404): %v", msg, err)
+	}
 	var apiErr smithy.APIError
 	if !errors.As(err, &apiErr) {
 		return fmt.Errorf("%s: %w", msg, err)
