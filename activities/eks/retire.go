@@ -144,7 +144,19 @@ func (a *Activities) deleteAddons(ctx context.Context, api EKSAPI, ref clusters.
 	for _, n := range names {
 		log.Info("Deleting add-on", "cluster", ref.Name, "addon", n)
 		_, err := api.DeleteAddon(ctx, &awseks.DeleteAddonInput{ClusterName: aws.String(ref.Name), AddonName: aws.String(n)})
-		if err != nil && !isNotFound(err) && !isInUse(err) {
+		if isInUse(err) {
+			// Already deleting is fine; busy with an update is not (yet).
+			out, derr := api.DescribeAddon(ctx, &awseks.DescribeAddonInput{ClusterName: aws.String(ref.Name), AddonName: aws.String(n)})
+			switch {
+			case isNotFound(derr):
+			case derr != nil:
+				return awsError(derr, "describe add-on %s of cluster %s", n, ref)
+			case out.Addon != nil && out.Addon.Status != ekstypes.AddonStatusDeleting:
+				return awsError(err, "delete add-on %s of cluster %s (status %s)", n, ref, out.Addon.Status)
+			}
+			err = nil
+		}
+		if err != nil && !isNotFound(err) {
 			return awsError(err, "delete add-on %s of cluster %s", n, ref)
 		}
 		p.Pending = appendNew(p.Pending, doneAddon+n)

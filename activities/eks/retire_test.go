@@ -175,3 +175,17 @@ func TestRetireEKSClusterDeletionProtection(t *testing.T) {
 		t.Fatalf("error %v, deletes %v", err, f.opCalls("Delete"))
 	}
 }
+
+func TestRetireEKSClusterBusyAddonIsRetryable(t *testing.T) {
+	f := newFakeEKS()
+	seedRetire(f)
+	f.addons["blue/coredns"].Status = ekstypes.AddonStatusUpdating
+	f.errs["DeleteAddon:coredns"] = []error{inUse("add-on coredns is updating")}
+	a := newFakeActivities(f, nil, nil)
+	env := newActivityEnv(t, a)
+	_, err := run[RetireResult](t, env, a.RetireEKSCluster, RetireInput{Cluster: clusters.Ref{Name: "blue", Region: "eu-west-1"}, Role: "blue"})
+	wantErrType(t, err, failures.ResourceInUse, false)
+	if len(f.opCalls("DeleteNodegroup")) != 0 {
+		t.Fatal("node groups must wait for the add-ons")
+	}
+}
