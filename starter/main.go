@@ -15,6 +15,8 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	app := cli.New()
 	app.Sandbox = sandboxCommand
+	app.Demo = demoCommand
+	app.Chatops = chatopsCommand
 	code := app.Run(ctx, os.Args[1:])
 	stop()
 	os.Exit(code)

@@ -43,6 +43,8 @@ type App struct {
 	PollInterval time.Duration
 	// Chatops runs `cutover chatops ...`; nil means not built in.
 	Chatops func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+	// Demo runs `cutover demo`; nil means not built in.
+	Demo func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// Sandbox runs `cutover sandbox ...`; nil means not built in.
 	Sandbox func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
@@ -72,6 +74,7 @@ Usage:
   cutover schedule describe|trigger|pause|unpause|delete --id ID
   cutover chatops serve [--addr :8080]       Slack slash command and buttons -> approve update
   cutover sandbox up|down                    local Temporal, kube-apiservers and moto
+  cutover demo [--no-start]                  sandbox + worker + a demo migration, UI on :8233
 
 Every command takes -o json for scripts. Temporal is reached through the
 SDK's environment configuration (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
@@ -114,6 +117,12 @@ func (a *App) Run(ctx context.Context, args []string) int {
 			err = &exitError{code: ExitInternal, msg: "chatops: not built into this binary"}
 		} else {
 			err = a.Chatops(ctx, rest, a.Stdout, a.Stderr)
+		}
+	case "demo":
+		if a.Demo == nil {
+			err = &exitError{code: ExitInternal, msg: "demo: not built into this binary"}
+		} else {
+			err = a.Demo(ctx, rest, a.Stdout, a.Stderr)
 		}
 	case "sandbox":
 		if a.Sandbox == nil {

@@ -35,7 +35,7 @@ var (
 	clusterNameRE = regexp.MustCompile(`^[0-9A-Za-z][A-Za-z0-9\-_]*$`)
 	regionRE      = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$`)
 	versionRE     = regexp.MustCompile(`^1\.(\d{2})$`)
-	zoneIDRE      = regexp.MustCompile(`^(/hostedzone/)?Z[A-Z0-9]{1,32}$`)
+	zoneIDRE      = regexp.MustCompile(`^(/hostedzone/)?[A-Z0-9]{1,32}$`)
 	subnetRE      = regexp.MustCompile(`^subnet-[0-9a-f]{8,17}$`)
 	sgRE          = regexp.MustCompile(`^sg-[0-9a-f]{8,17}$`)
 )
@@ -221,7 +221,7 @@ func validateTraffic(c *collector, t TrafficSpec) {
 			if r.HostedZoneID == "" {
 				c.add("traffic.route53.hostedZoneId", "is required")
 			} else if !zoneIDRE.MatchString(r.HostedZoneID) {
-				c.add("traffic.route53.hostedZoneId", "must be a hosted zone ID such as \"Z0123456789ABC\", got %q", r.HostedZoneID)
+				c.add("traffic.route53.hostedZoneId", "must be a Route53 hosted zone ID (upper-case letters and digits, e.g. \"Z0123456789ABC\"), got %q", r.HostedZoneID)
 			}
 			if r.RecordName == "" {
 				c.add("traffic.route53.recordName", "is required")

@@ -1,0 +1,186 @@
+// Package demo runs a whole migration on one machine: the sandbox
+// (Temporal with its UI, moto seeded with a blue estate, kube-apiservers
+// blue and green), a worker with cutover's real activities pointed at it,
+// a simulator for what a bare apiserver lacks (kubelets, controllers,
+// Velero, Argo CD), and a migration started from a spec built from the
+// seed. People approve its gates from the UI or the CLI.
+package demo
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/cutover-dev/cutover/internal/sandbox"
+	"github.com/cutover-dev/cutover/internal/spec"
+	"github.com/cutover-dev/cutover/internal/wiring"
+	"github.com/cutover-dev/cutover/workflows"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+)
+
+// Options of a demo run.
+type Options struct {
+	// Dir keeps state, logs and the generated spec. Default <repo>/.sandbox.
+	Dir string
+	// TemporalPort and UIPort; defaults 7233 and 8233, as `make dev`.
+	TemporalPort, UIPort int
+	// TargetVersion of green. Default "1.31".
+	TargetVersion string
+	// Start starts the demo migration; false only brings everything up.
+	Start  bool
+	Stdout io.Writer
+	Logger *slog.Logger
+}
+
+// Spec is the demo migration for the seeded estate.
+func Spec(seed *sandbox.Seed, version string) spec.MigrationSpec {
+	yes := true
+	return spec.MigrationSpec{
+		Name:      "demo",
+		Blue:      spec.BlueSpec{ClusterName: seed.Cluster, Region: seed.Region},
+		Green:     spec.GreenSpec{ClusterName: "green", KubernetesVersion: version},
+		Preflight: spec.PreflightSpec{BlockOn: "none"}, // show blue's findings, do not stop on them
+		ArgoCD:    spec.ArgoCDSpec{Mode: spec.ArgoCDModeRetarget, Namespace: sandbox.ArgoCDNamespace, SyncTimeout: spec.Duration(5 * time.Minute)},
+		Velero:    spec.VeleroSpec{Enabled: true, Namespace: sandbox.VeleroNamespace, IncludedNamespaces: []string{"shop", "payments"}, Timeout: spec.Duration(5 * time.Minute)},
+		Smoke:     spec.SmokeSpec{Timeout: spec.Duration(5 * time.Minute)},
+		Traffic: spec.TrafficSpec{
+			Provider: spec.ProviderRoute53,
+			Route53: &spec.Route53Spec{HostedZoneID: seed.HostedZoneID, RecordName: seed.RecordName, GreenTarget: seed.GreenTarget,
+				BlueSetIdentifier: "blue", GreenSetIdentifier: "green"},
+			Steps:         []int{10, 50, 100},
+			BakeTime:      spec.Duration(30 * time.Second),
+			CheckInterval: spec.Duration(5 * time.Second),
+			Alarms:        seed.AlarmNames,
+		},
+		Approvals: spec.ApprovalsSpec{
+			Cutover: spec.GateSpec{Timeout: spec.Duration(time.Hour)},
+			Retire:  spec.GateSpec{Enabled: &yes, Timeout: spec.Duration(time.Hour)},
+		},
+		Retire: spec.RetireSpec{Soak: spec.Duration(30 * time.Second), Blue: spec.FateDelete},
+	}
+}
+
+// Run brings the demo up and blocks until ctx ends, then tears it down.
+func Run(ctx context.Context, o Options) error {
+	if o.Stdout == nil {
+		o.Stdout = os.Stdout
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	if o.TemporalPort == 0 {
+		o.TemporalPort = 7233
+	}
+	if o.UIPort == 0 {
+		o.UIPort = 8233
+	}
+	if o.TargetVersion == "" {
+		o.TargetVersion = "1.31"
+	}
+	if o.Dir == "" {
+		root, err := sandbox.RepoRoot()
+		if err != nil {
+			return err
+		}
+		o.Dir = filepath.Join(root, ".sandbox")
+	}
+	if err := os.RemoveAll(o.Dir); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Stdout, "Starting the sandbox (Temporal on 127.0.0.1:%d, UI on :%d, moto, kube-apiservers blue and green) in %s ...\n", o.TemporalPort, o.UIPort, o.Dir)
+	sb, err := sandbox.Up(ctx, sandbox.Options{Dir: o.Dir, TemporalUI: true, TemporalPort: o.TemporalPort, TemporalUIPort: o.UIPort})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		fmt.Fprintln(o.Stdout, "Stopping the demo ...")
+		if err := sb.Down(); err != nil {
+			o.Logger.Error("Sandbox teardown failed", "error", err)
+		}
+	}()
+	fmt.Fprintf(o.Stdout, "Sandbox up in %s.\n", sb.Startup.Round(time.Millisecond))
+
+	env := map[string]string{
+		"TEMPORAL_ADDRESS": sb.Temporal.Address, "TEMPORAL_NAMESPACE": sb.Temporal.Namespace,
+		"CUTOVER_AWS_ENDPOINT": sb.Moto.Endpoint, "CUTOVER_KUBECONFIG_DIR": sb.KubeconfigDir(), "CUTOVER_SANDBOX": "true",
+		"AWS_REGION": sb.Seed.Region, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+		"CUTOVER_UI_URL": "http://" + sb.Temporal.UIAddress,
+	}
+	if err := writeEnv(filepath.Join(o.Dir, "env"), env); err != nil {
+		return err
+	}
+	// The in-process activities use the default AWS chain: give it moto's credentials.
+	for _, k := range []string{"AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} {
+		if err := os.Setenv(k, env[k]); err != nil {
+			return err
+		}
+	}
+
+	c, err := client.Dial(client.Options{HostPort: sb.Temporal.Address, Namespace: sb.Temporal.Namespace,
+		Logger: tlog.NewStructuredLogger(o.Logger.With("component", "temporal"))})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	w := worker.New(c, workflows.TaskQueue, worker.Options{})
+	workflows.Register(w)
+	for _, a := range wiring.Activities(wiring.Options{AWSEndpoint: sb.Moto.Endpoint, KubeconfigDir: sb.KubeconfigDir(), Sandbox: true, Logger: o.Logger}) {
+		w.RegisterActivity(a)
+	}
+	if err := w.Start(); err != nil {
+		return err
+	}
+	defer w.Stop()
+
+	sim := &Simulator{Blue: sb.Blue, Green: sb.Green, GreenVersion: o.TargetVersion, Logger: o.Logger.With("component", "simulator")}
+	simCtx, stopSim := context.WithCancel(ctx)
+	defer stopSim()
+	go func() { _ = sim.Run(simCtx) }()
+
+	s := Spec(sb.Seed, o.TargetVersion)
+	specPath := filepath.Join(o.Dir, "demo-spec.json")
+	b, _ := json.MarshalIndent(s, "", "  ")
+	if err := os.WriteFile(specPath, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	ui := "http://" + sb.Temporal.UIAddress
+	fmt.Fprintf(o.Stdout, "\nTemporal UI:  %s\nDemo spec:    %s\nEnvironment:  set -a; . %s; set +a\n", ui, specPath, filepath.Join(o.Dir, "env"))
+	if o.Start {
+		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: s.WorkflowID(), TaskQueue: workflows.TaskQueue}, workflows.WorkflowType, s)
+		if err != nil {
+			return fmt.Errorf("start the demo migration: %w", err)
+		}
+		fmt.Fprintf(o.Stdout, "\nStarted migration %s: %s/namespaces/%s/workflows/%s\n", run.GetID(), ui, sb.Temporal.Namespace, run.GetID())
+		fmt.Fprintf(o.Stdout, "In another shell (after the environment line above):\n")
+		fmt.Fprintf(o.Stdout, "  bin/cutover watch %s\n  bin/cutover approve %s --gate cutover --by you --comment \"smoke is green\"\n  bin/cutover approve %s --gate retire --by you\n  bin/cutover abort %s --by you --reason \"try a rollback\"\n",
+			run.GetID(), run.GetID(), run.GetID(), run.GetID())
+	} else {
+		fmt.Fprintf(o.Stdout, "Start it with: bin/cutover start -f %s\n", specPath)
+	}
+	fmt.Fprintln(o.Stdout, "Ctrl-C stops everything.")
+	<-ctx.Done()
+	return nil
+}
+
+func writeEnv(path string, env map[string]string) error {
+	keys := make([]string, 0, len(env))
+	for k := range env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var sb strings.Builder
+	sb.WriteString("# Written by `cutover demo`; source it: set -a; . ./env; set +a\n")
+	for _, k := range keys {
+		fmt.Fprintf(&sb, "export %s=%s\n", k, env[k])
+	}
+	return os.WriteFile(path, []byte(sb.String()), 0o644)
+}

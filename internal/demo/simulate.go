@@ -1,0 +1,289 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/cutover-dev/cutover/internal/sandbox"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+)
+
+var (
+	applicationGVR = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "applications"}
+	backupGVR      = schema.GroupVersionResource{Group: "velero.io", Version: "v1", Resource: "backups"}
+	restoreGVR     = schema.GroupVersionResource{Group: "velero.io", Version: "v1", Resource: "restores"}
+)
+
+// Simulator plays the parts a bare kube-apiserver lacks, so a demo
+// migration can run end to end: EKS creating green's nodes and core
+// add-ons, the controllers making workloads available, Velero completing
+// backups and restores (copying blue's workloads into green), and Argo CD
+// syncing applications. It never touches AWS: cutover's real activities do.
+type Simulator struct {
+	Blue, Green *sandbox.Kube
+	// GreenVersion is the kubelet version of green's nodes, e.g. "1.31".
+	GreenVersion string
+	Logger       *slog.Logger
+	// Interval between reconciliations. Default 1s.
+	Interval time.Duration
+}
+
+type cluster struct {
+	cs  kubernetes.Interface
+	dyn dynamic.Interface
+}
+
+func connect(k *sandbox.Kube) (cluster, error) {
+	cs, err := kubernetes.NewForConfig(k.RESTConfig())
+	if err != nil {
+		return cluster{}, err
+	}
+	dyn, err := dynamic.NewForConfig(k.RESTConfig())
+	if err != nil {
+		return cluster{}, err
+	}
+	return cluster{cs: cs, dyn: dyn}, nil
+}
+
+// Run reconciles until ctx ends.
+func (s *Simulator) Run(ctx context.Context) error {
+	blue, err := connect(s.Blue)
+	if err != nil {
+		return err
+	}
+	green, err := connect(s.Green)
+	if err != nil {
+		return err
+	}
+	interval := s.Interval
+	if interval == 0 {
+		interval = time.Second
+	}
+	for {
+		for _, step := range []struct {
+			name string
+			fn   func(context.Context) error
+		}{
+			{"green nodes and add-ons", func(ctx context.Context) error { return s.greenPlatform(ctx, green) }},
+			{"velero", func(ctx context.Context) error { return s.velero(ctx, blue, green) }},
+			{"argocd", func(ctx context.Context) error { return s.argocd(ctx, blue) }},
+			{"workloads", func(ctx context.Context) error { return s.Green.MarkWorkloadsReady(ctx) }},
+		} {
+			if err := step.fn(ctx); err != nil && ctx.Err() == nil {
+				s.Logger.Warn("Simulator step failed", "step", step.name, "error", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(interval):
+		}
+	}
+}
+
+// greenPlatform makes green look like a fresh EKS cluster at the target
+// version: three Ready nodes and the core add-ons.
+func (s *Simulator) greenPlatform(ctx context.Context, c cluster) error {
+	for i := 1; i <= 3; i++ {
+		name := fmt.Sprintf("ip-10-0-%d-10.green.internal", i)
+		if _, err := c.cs.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+			if err := s.Green.AddNode(ctx, name, "v"+s.GreenVersion+".2-eks-7b1f2a3", true); err != nil {
+				return err
+			}
+			s.Logger.Info("Simulated node joined", "green", s.Green.Name, "node", name)
+		}
+	}
+	if _, err := c.cs.CoreV1().Namespaces().Get(ctx, "kube-system", metav1.GetOptions{}); err != nil {
+		return err
+	}
+	labels := func(n string) map[string]string { return map[string]string{"k8s-app": n} }
+	pod := func(n string) corev1.PodTemplateSpec {
+		return corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels(n)},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: n, Image: "602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/" + n + ":latest"}}}}
+	}
+	two := int32(2)
+	if _, err := c.cs.AppsV1().Deployments("kube-system").Get(ctx, "coredns", metav1.GetOptions{}); apierrors.IsNotFound(err) {
+		d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "coredns", Namespace: "kube-system"},
+			Spec: appsv1.DeploymentSpec{Replicas: &two, Selector: &metav1.LabelSelector{MatchLabels: labels("coredns")}, Template: pod("coredns")}}
+		if _, err := c.cs.AppsV1().Deployments("kube-system").Create(ctx, d, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return err
+		}
+	}
+	for _, n := range []string{"kube-proxy", "aws-node"} {
+		if _, err := c.cs.AppsV1().DaemonSets("kube-system").Get(ctx, n, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+			ds := &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Name: n, Namespace: "kube-system"},
+				Spec: appsv1.DaemonSetSpec{Selector: &metav1.LabelSelector{MatchLabels: labels(n)}, Template: pod(n)}}
+			if _, err := c.cs.AppsV1().DaemonSets("kube-system").Create(ctx, ds, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// velero completes backups on blue, syncs them to green as a shared
+// storage location would, and completes restores on green by copying the
+// backed-up namespaces' Deployments, Services and ConfigMaps.
+func (s *Simulator) velero(ctx context.Context, blue, green cluster) error {
+	backups, err := blue.dyn.Resource(backupGVR).Namespace(sandbox.VeleroNamespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	for i := range backups.Items {
+		b := &backups.Items[i]
+		phase, _, _ := unstructured.NestedString(b.Object, "status", "phase")
+		if phase == "" || phase == "New" || phase == "InProgress" {
+			_ = unstructured.SetNestedField(b.Object, "Completed", "status", "phase")
+			_ = unstructured.SetNestedField(b.Object, time.Now().UTC().Format(time.RFC3339), "status", "completionTimestamp")
+			_ = unstructured.SetNestedField(b.Object, int64(42), "status", "progress", "itemsBackedUp")
+			_ = unstructured.SetNestedField(b.Object, int64(42), "status", "progress", "totalItems")
+			if _, err := blue.dyn.Resource(backupGVR).Namespace(b.GetNamespace()).Update(ctx, b, metav1.UpdateOptions{}); err != nil {
+				return err
+			}
+			s.Logger.Info("Simulated Velero backup completed", "blue", s.Blue.Name, "backup", b.GetName())
+			phase = "Completed"
+		}
+		if phase != "Completed" {
+			continue
+		}
+		if _, err := green.dyn.Resource(backupGVR).Namespace(b.GetNamespace()).Get(ctx, b.GetName(), metav1.GetOptions{}); apierrors.IsNotFound(err) {
+			synced := &unstructured.Unstructured{Object: map[string]any{
+				"apiVersion": "velero.io/v1", "kind": "Backup",
+				"metadata": map[string]any{"name": b.GetName(), "namespace": b.GetNamespace(), "labels": map[string]any{"velero.io/storage-location": "default"}},
+				"spec":     b.Object["spec"], "status": b.Object["status"],
+			}}
+			if _, err := green.dyn.Resource(backupGVR).Namespace(b.GetNamespace()).Create(ctx, synced, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+				return err
+			}
+		}
+	}
+	restores, err := green.dyn.Resource(restoreGVR).Namespace(sandbox.VeleroNamespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	for i := range restores.Items {
+		r := &restores.Items[i]
+		phase, _, _ := unstructured.NestedString(r.Object, "status", "phase")
+		if phase != "" && phase != "New" && phase != "InProgress" {
+			continue
+		}
+		namespaces, _, _ := unstructured.NestedStringSlice(r.Object, "spec", "includedNamespaces")
+		if err := copyWorkloads(ctx, blue.cs, green.cs, namespaces); err != nil {
+			return err
+		}
+		_ = unstructured.SetNestedField(r.Object, "Completed", "status", "phase")
+		_ = unstructured.SetNestedField(r.Object, time.Now().UTC().Format(time.RFC3339), "status", "completionTimestamp")
+		if _, err := green.dyn.Resource(restoreGVR).Namespace(r.GetNamespace()).Update(ctx, r, metav1.UpdateOptions{}); err != nil {
+			return err
+		}
+		s.Logger.Info("Simulated Velero restore completed", "green", s.Green.Name, "restore", r.GetName(), "namespaces", strings.Join(namespaces, ","))
+	}
+	return nil
+}
+
+func copyWorkloads(ctx context.Context, from, to kubernetes.Interface, namespaces []string) error {
+	if len(namespaces) == 0 || (len(namespaces) == 1 && namespaces[0] == "*") {
+		list, err := from.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		namespaces = nil
+		for _, ns := range list.Items {
+			if !strings.HasPrefix(ns.Name, "kube-") && ns.Name != "default" && ns.Name != sandbox.VeleroNamespace && ns.Name != sandbox.ArgoCDNamespace {
+				namespaces = append(namespaces, ns.Name)
+			}
+		}
+	}
+	clean := metav1.ObjectMeta{}
+	for _, ns := range namespaces {
+		if _, err := to.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return err
+		}
+		deps, err := from.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		for _, d := range deps.Items {
+			n := clean
+			n.Name, n.Namespace, n.Labels, n.Annotations = d.Name, d.Namespace, d.Labels, map[string]string{"velero.io/restore-name": "cutover"}
+			c := &appsv1.Deployment{ObjectMeta: n, Spec: d.Spec}
+			if _, err := to.AppsV1().Deployments(ns).Create(ctx, c, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+				return err
+			}
+		}
+		svcs, err := from.CoreV1().Services(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		for _, sv := range svcs.Items {
+			n := clean
+			n.Name, n.Namespace, n.Labels = sv.Name, sv.Namespace, sv.Labels
+			spec := sv.Spec
+			spec.ClusterIP, spec.ClusterIPs = "", nil
+			if _, err := to.CoreV1().Services(ns).Create(ctx, &corev1.Service{ObjectMeta: n, Spec: spec}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+				return err
+			}
+		}
+		cms, err := from.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		for _, cm := range cms.Items {
+			if cm.Name == "kube-root-ca.crt" {
+				continue
+			}
+			n := clean
+			n.Name, n.Namespace, n.Labels = cm.Name, cm.Namespace, cm.Labels
+			if _, err := to.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: n, Data: cm.Data}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// argocd plays the application controller on blue (retarget mode): an
+// application with a sync operation is synced to its current destination.
+func (s *Simulator) argocd(ctx context.Context, blue cluster) error {
+	apps, err := blue.dyn.Resource(applicationGVR).Namespace(sandbox.ArgoCDNamespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	for i := range apps.Items {
+		a := &apps.Items[i]
+		if _, has := a.Object["operation"]; !has {
+			continue
+		}
+		dest, _, _ := unstructured.NestedMap(a.Object, "spec", "destination")
+		sync, _, _ := unstructured.NestedMap(a.Object, "operation", "sync")
+		delete(a.Object, "operation")
+		now := time.Now().UTC().Format(time.RFC3339)
+		status, _, _ := unstructured.NestedMap(a.Object, "status")
+		if status == nil {
+			status = map[string]any{}
+		}
+		status["operationState"] = map[string]any{"phase": "Succeeded", "message": "successfully synced (all tasks run)", "startedAt": now, "finishedAt": now,
+			"operation": map[string]any{"sync": sync}}
+		status["sync"] = map[string]any{"status": "Synced", "comparedTo": map[string]any{"destination": dest, "source": a.Object["spec"].(map[string]any)["source"]}}
+		status["health"] = map[string]any{"status": "Healthy"}
+		a.Object["status"] = status
+		if _, err := blue.dyn.Resource(applicationGVR).Namespace(a.GetNamespace()).Update(ctx, a, metav1.UpdateOptions{}); err != nil {
+			if apierrors.IsConflict(err) {
+				continue
+			}
+			return err
+		}
+		s.Logger.Info("Simulated Argo CD sync", "blue", s.Blue.Name, "application", a.GetName(), "destination", fmt.Sprint(dest["server"], dest["name"]))
+	}
+	return nil
+}
