@@ -97,6 +97,10 @@ dev: $(BIN)/temporal build ## Start a Temporal dev server (UI on :8233) and the 
 	TEMPORAL_ADDRESS=$(TEMPORAL_ADDRESS) $(BIN)/cutover-worker & \
 	wait
 
+.PHONY: demo
+demo: tools build ## Sandbox (Temporal + UI :8233, moto, kube-apiservers) + worker + a demo migration; Ctrl-C stops all
+	$(BIN)/cutover demo --temporal-port $(lastword $(subst :, ,$(TEMPORAL_ADDRESS))) --ui-port $(TEMPORAL_UI_PORT)
+
 ##@ Quality
 
 .PHONY: test
