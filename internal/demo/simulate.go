@@ -10,6 +10,7 @@ import (
 	"github.com/cutover-dev/cutover/internal/sandbox"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -105,6 +106,14 @@ func (s *Simulator) greenPlatform(ctx context.Context, c cluster) error {
 	}
 	if _, err := c.cs.CoreV1().Namespaces().Get(ctx, "kube-system", metav1.GetOptions{}); err != nil {
 		return err
+	}
+	if _, err := c.cs.StorageV1().StorageClasses().Get(ctx, "gp3", metav1.GetOptions{}); apierrors.IsNotFound(err) {
+		wait := storagev1.VolumeBindingWaitForFirstConsumer
+		sc := &storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: "gp3", Annotations: map[string]string{"storageclass.kubernetes.io/is-default-class": "true"}},
+			Provisioner: "ebs.csi.aws.com", VolumeBindingMode: &wait, Parameters: map[string]string{"type": "gp3"}}
+		if _, err := c.cs.StorageV1().StorageClasses().Create(ctx, sc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return err
+		}
 	}
 	labels := func(n string) map[string]string { return map[string]string{"k8s-app": n} }
 	pod := func(n string) corev1.PodTemplateSpec {

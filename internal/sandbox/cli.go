@@ -47,6 +47,8 @@ func (s *State) Env() map[string]string {
 		"AWS_ACCESS_KEY_ID":      "testing",
 		"AWS_SECRET_ACCESS_KEY":  "testing",
 		"CUTOVER_SANDBOX_DIR":    s.Dir,
+		// Bare apiservers: short polls, scratch pods not waited on to run.
+		"CUTOVER_SANDBOX": "true",
 	}
 }
 
