@@ -9,6 +9,7 @@ package demo
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -31,14 +32,19 @@ import (
 type Options struct {
 	// Dir keeps state, logs and the generated spec. Default <repo>/.sandbox.
 	Dir string
-	// TemporalPort and UIPort; defaults 7233 and 8233, as `make dev`.
+	// TemporalPort and UIPort; 0 picks free ports (`make demo` passes 7233
+	// and 8233); UIPort -1 runs Temporal headless.
 	TemporalPort, UIPort int
 	// TargetVersion of green. Default "1.31".
 	TargetVersion string
 	// Start starts the demo migration; false only brings everything up.
-	Start  bool
-	Stdout io.Writer
-	Logger *slog.Logger
+	Start bool
+	// Fast shortens bakes and the soak to seconds (tests).
+	Fast bool
+	// SandboxLog receives the sandbox's own progress messages.
+	SandboxLog io.Writer
+	Stdout     io.Writer
+	Logger     *slog.Logger
 }
 
 // Spec is the demo migration for the seeded estate.
@@ -69,19 +75,52 @@ func Spec(seed *sandbox.Seed, version string) spec.MigrationSpec {
 	}
 }
 
+// Demo is a running demo.
+type Demo struct {
+	Sandbox *sandbox.Sandbox
+	Client  client.Client
+	Spec    spec.MigrationSpec
+	// WorkflowID of the started migration ("" when not started).
+	WorkflowID string
+
+	worker  worker.Worker
+	stopSim context.CancelFunc
+	simDone chan struct{}
+}
+
+// Stop stops the worker, the simulator and the sandbox.
+func (d *Demo) Stop() error {
+	d.worker.Stop()
+	d.stopSim()
+	<-d.simDone
+	d.Client.Close()
+	return d.Sandbox.Down()
+}
+
 // Run brings the demo up and blocks until ctx ends, then tears it down.
 func Run(ctx context.Context, o Options) error {
-	if o.Stdout == nil {
-		o.Stdout = os.Stdout
+	d, err := Start(ctx, o)
+	if err != nil {
+		return err
 	}
+	<-ctx.Done()
+	fmt.Fprintln(o.stdout(), "Stopping the demo ...")
+	return d.Stop()
+}
+
+func (o Options) stdout() io.Writer {
+	if o.Stdout == nil {
+		return os.Stdout
+	}
+	return o.Stdout
+}
+
+// Start brings up the sandbox, the worker and the simulator, and starts
+// the demo migration when o.Start is set.
+func Start(ctx context.Context, o Options) (*Demo, error) {
+	o.Stdout = o.stdout()
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	}
-	if o.TemporalPort == 0 {
-		o.TemporalPort = 7233
-	}
-	if o.UIPort == 0 {
-		o.UIPort = 8233
 	}
 	if o.TargetVersion == "" {
 		o.TargetVersion = "1.31"
@@ -89,86 +128,96 @@ func Run(ctx context.Context, o Options) error {
 	if o.Dir == "" {
 		root, err := sandbox.RepoRoot()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		o.Dir = filepath.Join(root, ".sandbox")
 	}
 	if err := os.RemoveAll(o.Dir); err != nil {
-		return err
+		return nil, err
 	}
-	fmt.Fprintf(o.Stdout, "Starting the sandbox (Temporal on 127.0.0.1:%d, UI on :%d, moto, kube-apiservers blue and green) in %s ...\n", o.TemporalPort, o.UIPort, o.Dir)
-	sb, err := sandbox.Up(ctx, sandbox.Options{Dir: o.Dir, TemporalUI: true, TemporalPort: o.TemporalPort, TemporalUIPort: o.UIPort})
+	fmt.Fprintf(o.Stdout, "Starting the sandbox (Temporal, its UI, moto, kube-apiservers blue and green) in %s ...\n", o.Dir)
+	sb, err := sandbox.Up(ctx, sandbox.Options{Dir: o.Dir, TemporalUI: o.UIPort >= 0, TemporalPort: o.TemporalPort, TemporalUIPort: max(o.UIPort, 0), Log: o.SandboxLog})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer func() {
-		fmt.Fprintln(o.Stdout, "Stopping the demo ...")
-		if err := sb.Down(); err != nil {
-			o.Logger.Error("Sandbox teardown failed", "error", err)
-		}
-	}()
+	d := &Demo{Sandbox: sb}
+	fail := func(err error) (*Demo, error) {
+		return nil, errors.Join(err, sb.Down())
+	}
 	fmt.Fprintf(o.Stdout, "Sandbox up in %s.\n", sb.Startup.Round(time.Millisecond))
 
+	ui := ""
+	if sb.Temporal.UIAddress != "" {
+		ui = "http://" + sb.Temporal.UIAddress
+	}
 	env := map[string]string{
 		"TEMPORAL_ADDRESS": sb.Temporal.Address, "TEMPORAL_NAMESPACE": sb.Temporal.Namespace,
 		"CUTOVER_AWS_ENDPOINT": sb.Moto.Endpoint, "CUTOVER_KUBECONFIG_DIR": sb.KubeconfigDir(), "CUTOVER_SANDBOX": "true",
 		"AWS_REGION": sb.Seed.Region, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-		"CUTOVER_UI_URL": "http://" + sb.Temporal.UIAddress,
+		"CUTOVER_UI_URL": ui,
 	}
 	if err := writeEnv(filepath.Join(o.Dir, "env"), env); err != nil {
-		return err
+		return fail(err)
 	}
 	// The in-process activities use the default AWS chain: give it moto's credentials.
 	for _, k := range []string{"AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} {
 		if err := os.Setenv(k, env[k]); err != nil {
-			return err
+			return fail(err)
 		}
 	}
 
 	c, err := client.Dial(client.Options{HostPort: sb.Temporal.Address, Namespace: sb.Temporal.Namespace,
 		Logger: tlog.NewStructuredLogger(o.Logger.With("component", "temporal"))})
 	if err != nil {
-		return err
+		return fail(err)
 	}
-	defer c.Close()
+	d.Client = c
 	w := worker.New(c, workflows.TaskQueue, worker.Options{})
 	workflows.Register(w)
 	for _, a := range wiring.Activities(wiring.Options{AWSEndpoint: sb.Moto.Endpoint, KubeconfigDir: sb.KubeconfigDir(), Sandbox: true, Logger: o.Logger}) {
 		w.RegisterActivity(a)
 	}
 	if err := w.Start(); err != nil {
-		return err
+		c.Close()
+		return fail(err)
 	}
-	defer w.Stop()
+	d.worker = w
 
 	sim := &Simulator{Blue: sb.Blue, Green: sb.Green, GreenVersion: o.TargetVersion, Logger: o.Logger.With("component", "simulator")}
-	simCtx, stopSim := context.WithCancel(ctx)
-	defer stopSim()
-	go func() { _ = sim.Run(simCtx) }()
+	simCtx, stopSim := context.WithCancel(context.Background())
+	d.stopSim, d.simDone = stopSim, make(chan struct{})
+	go func() { defer close(d.simDone); _ = sim.Run(simCtx) }()
 
-	s := Spec(sb.Seed, o.TargetVersion)
+	d.Spec = Spec(sb.Seed, o.TargetVersion)
+	if o.Fast {
+		d.Spec.Traffic.BakeTime, d.Spec.Traffic.CheckInterval, d.Spec.Retire.Soak = spec.Duration(2*time.Second), spec.Duration(time.Second), spec.Duration(time.Second)
+	}
 	specPath := filepath.Join(o.Dir, "demo-spec.json")
-	b, _ := json.MarshalIndent(s, "", "  ")
+	b, _ := json.MarshalIndent(d.Spec, "", "  ")
 	if err := os.WriteFile(specPath, append(b, '\n'), 0o644); err != nil {
-		return err
+		_ = d.Stop()
+		return nil, err
 	}
-	ui := "http://" + sb.Temporal.UIAddress
-	fmt.Fprintf(o.Stdout, "\nTemporal UI:  %s\nDemo spec:    %s\nEnvironment:  set -a; . %s; set +a\n", ui, specPath, filepath.Join(o.Dir, "env"))
-	if o.Start {
-		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: s.WorkflowID(), TaskQueue: workflows.TaskQueue}, workflows.WorkflowType, s)
-		if err != nil {
-			return fmt.Errorf("start the demo migration: %w", err)
-		}
+	if ui != "" {
+		fmt.Fprintf(o.Stdout, "\nTemporal UI:  %s\n", ui)
+	}
+	fmt.Fprintf(o.Stdout, "Demo spec:    %s\nEnvironment:  set -a; . %s; set +a\n", specPath, filepath.Join(o.Dir, "env"))
+	if !o.Start {
+		fmt.Fprintf(o.Stdout, "Start it with: bin/cutover start -f %s\nCtrl-C stops everything.\n", specPath)
+		return d, nil
+	}
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: d.Spec.WorkflowID(), TaskQueue: workflows.TaskQueue}, workflows.WorkflowType, d.Spec)
+	if err != nil {
+		_ = d.Stop()
+		return nil, fmt.Errorf("start the demo migration: %w", err)
+	}
+	d.WorkflowID = run.GetID()
+	if ui != "" {
 		fmt.Fprintf(o.Stdout, "\nStarted migration %s: %s/namespaces/%s/workflows/%s\n", run.GetID(), ui, sb.Temporal.Namespace, run.GetID())
-		fmt.Fprintf(o.Stdout, "In another shell (after the environment line above):\n")
-		fmt.Fprintf(o.Stdout, "  bin/cutover watch %s\n  bin/cutover approve %s --gate cutover --by you --comment \"smoke is green\"\n  bin/cutover approve %s --gate retire --by you\n  bin/cutover abort %s --by you --reason \"try a rollback\"\n",
-			run.GetID(), run.GetID(), run.GetID(), run.GetID())
-	} else {
-		fmt.Fprintf(o.Stdout, "Start it with: bin/cutover start -f %s\n", specPath)
 	}
-	fmt.Fprintln(o.Stdout, "Ctrl-C stops everything.")
-	<-ctx.Done()
-	return nil
+	id := run.GetID()
+	fmt.Fprintf(o.Stdout, "In another shell (after the environment line above):\n  bin/cutover watch %s\n  bin/cutover approve %s --gate cutover --by you --comment \"smoke is green\"\n  bin/cutover approve %s --gate retire --by you\n  bin/cutover abort %s --by you --reason \"try a rollback\"\nCtrl-C stops everything.\n", id, id, id, id)
+	return d, nil
 }
 
 func writeEnv(path string, env map[string]string) error {

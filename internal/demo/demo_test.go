@@ -1,0 +1,220 @@
+package demo_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	awseks "github.com/aws/aws-sdk-go-v2/service/eks"
+	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
+	"github.com/cutover-dev/cutover/internal/cli"
+	"github.com/cutover-dev/cutover/internal/demo"
+	"github.com/cutover-dev/cutover/internal/finding"
+	"github.com/cutover-dev/cutover/internal/sandbox"
+	"github.com/cutover-dev/cutover/workflows"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+)
+
+// TestMigrationAgainstRealServers runs BlueGreenMigration with cutover's
+// real activities against the sandbox: moto for EKS, Route53 and
+// CloudWatch, two kube-apiservers for blue and green. The first run has an
+// alarm fire during the second traffic step and must put traffic back on
+// blue; the second run adopts the green the first one built and goes all
+// the way to retiring blue. Gates are approved through the CLI code path.
+func TestMigrationAgainstRealServers(t *testing.T) {
+	ctx := context.Background()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var out bytes.Buffer
+	d, err := demo.Start(ctx, demo.Options{Dir: t.TempDir(), UIPort: -1, Start: false, Fast: true, Stdout: &out, Logger: quiet})
+	if err != nil {
+		t.Fatalf("demo start: %v\n%s", err, out.String())
+	}
+	t.Cleanup(func() {
+		if err := d.Stop(); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	})
+	sb := d.Sandbox
+	awsCfg, _ := sb.Moto.AWS().ForRegion(ctx, sb.Seed.Region)
+	globalCfg, _ := sb.Moto.AWS().ForRegion(ctx, "us-east-1")
+	cw := cloudwatch.NewFromConfig(awsCfg, sandbox.CloudWatchJSON)
+	r53 := route53.NewFromConfig(globalCfg)
+	eksc := awseks.NewFromConfig(awsCfg)
+
+	app := &cli.App{Namespace: sb.Temporal.Namespace, PollInterval: 200 * time.Millisecond,
+		Dial: func() (client.Client, error) {
+			return client.Dial(client.Options{HostPort: sb.Temporal.Address, Namespace: sb.Temporal.Namespace, Logger: tlog.NewStructuredLogger(quiet)})
+		}}
+	cutover := func(args ...string) (int, string) {
+		var o, e bytes.Buffer
+		app.Stdout, app.Stderr = &o, &e
+		cctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+		defer cancel()
+		code := app.Run(cctx, args)
+		return code, o.String() + e.String()
+	}
+	status := func(id string) workflows.Status {
+		code, o := cutover("status", id, "-o", "json")
+		var st workflows.Status
+		if code != 0 || json.Unmarshal([]byte(o), &st) != nil {
+			t.Fatalf("status: %d %s", code, o)
+		}
+		return st
+	}
+	waitFor := func(id, what string, cond func(workflows.Status) bool) workflows.Status {
+		deadline := time.Now().Add(3 * time.Minute)
+		for {
+			st := status(id)
+			if cond(st) {
+				return st
+			}
+			if st.Phase == workflows.PhaseFailed || st.Phase == workflows.PhaseDone {
+				t.Fatalf("%s: migration ended in %s before %s: %s", id, st.Phase, what, st.LastError)
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: timed out waiting for %s; phase %s, progress %q", id, what, st.Phase, st.Progress)
+			}
+			time.Sleep(300 * time.Millisecond)
+		}
+	}
+	gateOpen := func(g string) func(workflows.Status) bool {
+		return func(st workflows.Status) bool {
+			return slices.ContainsFunc(st.PendingGates, func(p workflows.PendingGate) bool { return p.Gate == g })
+		}
+	}
+	weights := func() (blue, green int64) {
+		outp, err := r53.ListResourceRecordSets(ctx, &route53.ListResourceRecordSetsInput{HostedZoneId: aws.String(sb.Seed.HostedZoneID)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rr := range outp.ResourceRecordSets {
+			if strings.TrimSuffix(aws.ToString(rr.Name), ".") != strings.TrimSuffix(sb.Seed.RecordName, ".") || rr.Weight == nil {
+				continue
+			}
+			switch aws.ToString(rr.SetIdentifier) {
+			case "blue":
+				blue = *rr.Weight
+			case "green":
+				green = *rr.Weight
+			}
+		}
+		return blue, green
+	}
+	specFile := sb.Dir + "/demo-spec.json"
+
+	// Run 1: an alarm fires at 50% green; traffic goes back to blue.
+	if code, o := cutover("start", "-f", specFile); code != 0 {
+		t.Fatalf("start: %s", o)
+	}
+	id := d.Spec.WorkflowID()
+	waitFor(id, "the cutover gate", gateOpen("cutover"))
+	if code, o := cutover("approve", id, "--gate", "cutover", "--by", "alice"); code != 0 {
+		t.Fatalf("approve: %s", o)
+	}
+	waitFor(id, "50% on green", func(st workflows.Status) bool { return st.Traffic.Green == 50 })
+	if b, g := weights(); b != 50 || g != 50 {
+		t.Errorf("Route53 weights at step 2: blue %d green %d", b, g)
+	}
+	alarm := sb.Seed.AlarmNames[0]
+	if _, err := cw.SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{AlarmName: aws.String(alarm), StateValue: cwtypes.StateValueAlarm, StateReason: aws.String("5xx above 2%")}); err != nil {
+		t.Fatal(err)
+	}
+	code, o := cutover("watch", id)
+	if code != cli.ExitFailed || !strings.Contains(o, "Outcome: rolled-back") || !strings.Contains(o, "alarm "+alarm+" is in ALARM") {
+		t.Fatalf("run 1 should roll back on the alarm, exit %d:\n%s", code, o)
+	}
+	if b, g := weights(); b != 100 || g != 0 {
+		t.Fatalf("after rollback Route53 weights are blue %d green %d", b, g)
+	}
+	if _, err := eksc.DescribeCluster(ctx, &awseks.DescribeClusterInput{Name: aws.String("blue")}); err != nil {
+		t.Fatalf("blue must survive a rollback: %v", err)
+	}
+
+	// Run 2: the alarm is back to OK; the same migration adopts green and finishes.
+	if _, err := cw.SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{AlarmName: aws.String(alarm), StateValue: cwtypes.StateValueOk, StateReason: aws.String("recovered")}); err != nil {
+		t.Fatal(err)
+	}
+	if code, o := cutover("start", "-f", specFile); code != 0 {
+		t.Fatalf("restart: %s", o)
+	}
+	waitFor(id, "the cutover gate", gateOpen("cutover"))
+	if code, o := cutover("approve", id, "--gate", "cutover", "--by", "alice", "--comment", "second try"); code != 0 {
+		t.Fatalf("approve: %s", o)
+	}
+	waitFor(id, "the retire gate", gateOpen("retire"))
+	if b, g := weights(); b != 0 || g != 100 {
+		t.Errorf("before retire Route53 weights are blue %d green %d", b, g)
+	}
+	if code, o := cutover("approve", id, "--gate", "retire", "--by", "alice"); code != 0 {
+		t.Fatalf("approve retire: %s", o)
+	}
+	code, o = cutover("watch", id, "-o", "json")
+	if code != 0 {
+		t.Fatalf("run 2: exit %d\n%s", code, o)
+	}
+	_, o = cutover("result", id, "-o", "json")
+	var rep workflows.MigrationReport
+	if err := json.Unmarshal([]byte(o), &rep); err != nil {
+		t.Fatalf("report: %v\n%s", err, o)
+	}
+	if rep.Outcome != workflows.OutcomeSucceeded || len(rep.TrafficHistory) != 3 {
+		t.Fatalf("report %+v", rep)
+	}
+	if !slices.ContainsFunc(rep.Findings, func(f finding.Finding) bool { return f.Check == "removed-api" }) {
+		t.Errorf("preflight did not report blue's removed APIs: %+v", rep.Findings)
+	}
+
+	// The world as the real APIs see it.
+	green, err := eksc.DescribeCluster(ctx, &awseks.DescribeClusterInput{Name: aws.String("green")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := aws.ToString(green.Cluster.Version); v != "1.31" || green.Cluster.Tags["cutover.dev/migration"] != "demo" {
+		t.Errorf("green version %s tags %v", v, green.Cluster.Tags)
+	}
+	ngs, err := eksc.ListNodegroups(ctx, &awseks.ListNodegroupsInput{ClusterName: aws.String("green")})
+	if err != nil || len(ngs.Nodegroups) != len(sb.Seed.NodeGroups) {
+		t.Errorf("green node groups %v (%v), blue had %v", ngs, err, sb.Seed.NodeGroups)
+	}
+	var notFound *ekstypes.ResourceNotFoundException
+	if _, err := eksc.DescribeCluster(ctx, &awseks.DescribeClusterInput{Name: aws.String("blue")}); !errors.As(err, &notFound) {
+		t.Errorf("blue should be deleted, DescribeCluster says %v", err)
+	}
+	dyn, err := dynamic.NewForConfig(sb.Blue.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	apps, err := dyn.Resource(schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "applications"}).Namespace("argocd").List(ctx, metav1.ListOptions{})
+	if err != nil || len(apps.Items) == 0 {
+		t.Fatalf("applications: %v", err)
+	}
+	for _, a := range apps.Items {
+		dest := a.Object["spec"].(map[string]any)["destination"].(map[string]any)
+		if dest["name"] != "green" && dest["server"] != sb.Green.Server {
+			t.Errorf("application %s still targets %v", a.GetName(), dest)
+		}
+	}
+	gcs, err := sb.Green.Clientset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps, err := gcs.AppsV1().Deployments("shop").List(ctx, metav1.ListOptions{})
+	if err != nil || len(deps.Items) == 0 {
+		t.Errorf("green has no restored deployments in shop: %v", err)
+	}
+}
