@@ -345,6 +345,29 @@ func oneID(cmd string, pos []string) (string, error) {
 	return pos[0], nil
 }
 
+// connect parses a command that names one workflow, runs check on its
+// flags, and connects to Temporal. The caller closes the client.
+func (a *App) connect(f *flags, args []string, check func() error) (string, client.Client, error) {
+	pos, err := f.parse(args)
+	if err != nil {
+		return "", nil, err
+	}
+	id, err := oneID(f.Name(), pos)
+	if err != nil {
+		return "", nil, err
+	}
+	if check != nil {
+		if err := check(); err != nil {
+			return "", nil, err
+		}
+	}
+	c, err := a.Dial()
+	if err != nil {
+		return "", nil, err
+	}
+	return id, c, nil
+}
+
 func (a *App) queryStatus(ctx context.Context, c client.Client, id string) (workflows.Status, error) {
 	var st workflows.Status
 	v, err := c.QueryWorkflow(ctx, id, "", workflows.QueryStatus)
@@ -363,15 +386,7 @@ func (a *App) queryStatus(ctx context.Context, c client.Client, id string) (work
 
 func (a *App) status(ctx context.Context, args []string) error {
 	f := newFlags("status", a.Stderr)
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	id, err := oneID("status", pos)
-	if err != nil {
-		return err
-	}
-	c, err := a.Dial()
+	id, c, err := a.connect(f, args, nil)
 	if err != nil {
 		return err
 	}
@@ -435,15 +450,7 @@ func suffix(c string) string {
 
 func (a *App) watch(ctx context.Context, args []string) error {
 	f := newFlags("watch", a.Stderr)
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	id, err := oneID("watch", pos)
-	if err != nil {
-		return err
-	}
-	c, err := a.Dial()
+	id, c, err := a.connect(f, args, nil)
 	if err != nil {
 		return err
 	}
@@ -496,18 +503,12 @@ func (a *App) decide(ctx context.Context, args []string, approve bool) error {
 	gate := f.String("gate", "", "gate to decide: cutover, retire or traffic-step-N")
 	by := f.String("by", os.Getenv("USER"), "who decides (must be on the gate's approver list)")
 	comment := f.String("comment", "", "why")
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	id, err := oneID(name, pos)
-	if err != nil {
-		return err
-	}
-	if *gate == "" {
-		return usageErr("--gate is required")
-	}
-	c, err := a.Dial()
+	id, c, err := a.connect(f, args, func() error {
+		if *gate == "" {
+			return usageErr("--gate is required")
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
@@ -549,21 +550,15 @@ func (a *App) abort(ctx context.Context, args []string) error {
 	f := newFlags("abort", a.Stderr)
 	by := f.String("by", os.Getenv("USER"), "who aborts")
 	reason := f.String("reason", "", "why (shown in the report and chat)")
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	id, err := oneID("abort", pos)
-	if err != nil {
-		return err
-	}
-	if strings.TrimSpace(*reason) == "" {
-		return usageErr("--reason is required")
-	}
-	if strings.TrimSpace(*by) == "" {
-		return usageErr("--by is required")
-	}
-	c, err := a.Dial()
+	id, c, err := a.connect(f, args, func() error {
+		if strings.TrimSpace(*reason) == "" {
+			return usageErr("--reason is required")
+		}
+		if strings.TrimSpace(*by) == "" {
+			return usageErr("--by is required")
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
@@ -584,15 +579,7 @@ func (a *App) abort(ctx context.Context, args []string) error {
 
 func (a *App) result(ctx context.Context, args []string) error {
 	f := newFlags("result", a.Stderr)
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	id, err := oneID("result", pos)
-	if err != nil {
-		return err
-	}
-	c, err := a.Dial()
+	id, c, err := a.connect(f, args, nil)
 	if err != nil {
 		return err
 	}

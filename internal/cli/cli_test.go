@@ -1,0 +1,71 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cutover-dev/cutover/internal/cli"
+	"go.temporal.io/sdk/client"
+)
+
+// offline is an App whose Dial fails the test: these commands must be
+// refused before anything talks to Temporal.
+func offline(t *testing.T) (*cli.App, *bytes.Buffer, *bytes.Buffer) {
+	var out, errb bytes.Buffer
+	return &cli.App{Stdout: &out, Stderr: &errb, Dial: func() (client.Client, error) {
+		t.Error("Temporal was contacted")
+		return nil, errors.New("offline")
+	}}, &out, &errb
+}
+
+func writeFile(t *testing.T, body string) string {
+	p := filepath.Join(t.TempDir(), "spec.json")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestRefusedBeforeContactingTemporal(t *testing.T) {
+	bad := writeFile(t, `{"name": "Bad Name", "blue": {"clusterName": "blue"}, "traffic": {"provider": "route53", "steps": [50, 10]}}`)
+	typo := writeFile(t, `{"name": "shop", "blu": {}}`)
+	for _, tt := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"start", "-f", bad}, cli.ExitUsage, "blue.region: is required"},
+		{[]string{"start", "-f", bad}, cli.ExitUsage, "nothing was started"},
+		{[]string{"validate", "-f", bad}, cli.ExitUsage, "traffic.steps[1]: must be greater than the previous step (50), got 10"},
+		{[]string{"validate", "-f", typo}, cli.ExitUsage, `unknown field "blu"`},
+		{[]string{"start"}, cli.ExitUsage, "-f spec.json is required"},
+		{[]string{"approve", "cutover-shop", "--by", "alice"}, cli.ExitUsage, "--gate is required"},
+		{[]string{"approve", "--gate", "cutover"}, cli.ExitUsage, "WORKFLOW_ID"},
+		{[]string{"abort", "cutover-shop", "--by", "alice"}, cli.ExitUsage, "--reason is required"},
+		{[]string{"status", "a", "b"}, cli.ExitUsage, "got 2 arguments"},
+		{[]string{"status", "x", "-o", "yaml"}, cli.ExitUsage, "-o must be text or json"},
+		{[]string{"launch"}, cli.ExitUsage, `unknown command "launch"`},
+	} {
+		app, out, errb := offline(t)
+		code := app.Run(context.Background(), tt.args)
+		all := out.String() + errb.String()
+		if code != tt.code || !strings.Contains(all, tt.want) {
+			t.Errorf("cutover %s: exit %d, want %d with %q; output:\n%s", strings.Join(tt.args, " "), code, tt.code, tt.want, all)
+		}
+	}
+}
+
+func TestValidateExamples(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("..", "..", "deploy", "examples", "*.json"))
+	for _, f := range files {
+		app, out, errb := offline(t)
+		if code := app.Run(context.Background(), []string{"validate", "-f", f}); code != 0 || !strings.Contains(out.String(), "valid") {
+			t.Errorf("%s: exit %d\n%s%s", f, code, out, errb)
+		}
+	}
+}
