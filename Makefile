@@ -108,6 +108,8 @@ test: tools ## Run the whole test suite (unit, replay, integration against real 
 	$(GO) vet ./...
 	$(MAKE) --no-print-directory workflowcheck
 	$(GO) test -count=1 -timeout 20m ./...
+	@echo ">> sandbox startup with the cached tools (target: under 30s):"
+	@$(GO) test -count=1 -run '^TestSandboxUpDown$$' -v ./internal/sandbox/ | grep -E 'startup took|^(--- |ok|FAIL)'
 
 .PHONY: workflowcheck
 workflowcheck: $(BIN)/workflowcheck ## Check workflow code for non-determinism
