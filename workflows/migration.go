@@ -124,6 +124,7 @@ func (m *migration) run(ctx workflow.Context) (*MigrationReport, error) {
 	err := m.forward(m.work)
 	if err == nil {
 		m.finishPhase(ctx, "ok")
+		m.progress("")
 		if m.spec.DryRun {
 			m.report.Outcome = OutcomeDryRun
 			m.setPhase(ctx, PhaseDryRunDone)

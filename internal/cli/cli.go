@@ -21,6 +21,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 )
 
@@ -395,11 +396,59 @@ func (a *App) status(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	acts := pendingActivities(ctx, c, id)
 	if f.json() {
-		return a.printJSON(st)
+		return a.printJSON(struct {
+			workflows.Status
+			Activities []Activity `json:"activities,omitempty"`
+		}{st, acts})
 	}
 	printStatus(a.Stdout, id, st)
+	for _, act := range acts {
+		fmt.Fprintf(a.Stdout, "  Activity: %s (attempt %d)", act.Type, act.Attempt)
+		if act.Heartbeat != nil {
+			b, _ := json.Marshal(act.Heartbeat)
+			fmt.Fprintf(a.Stdout, ", last heartbeat %s: %s", act.HeartbeatAt.UTC().Format(time.RFC3339), b)
+		}
+		if act.LastFailure != "" {
+			fmt.Fprintf(a.Stdout, ", last failure: %s", act.LastFailure)
+		}
+		fmt.Fprintln(a.Stdout)
+	}
 	return nil
+}
+
+// Activity is a running activity of a migration with the progress its
+// last heartbeat reported (node groups created, Route53 change status, ...).
+type Activity struct {
+	Type        string    `json:"type"`
+	Attempt     int32     `json:"attempt"`
+	HeartbeatAt time.Time `json:"heartbeatAt,omitempty"`
+	Heartbeat   any       `json:"heartbeat,omitempty"`
+	LastFailure string    `json:"lastFailure,omitempty"`
+}
+
+// pendingActivities reads the running activities from the server; the
+// workflow's status query cannot see heartbeats. Errors leave it empty.
+func pendingActivities(ctx context.Context, c client.Client, id string) []Activity {
+	desc, err := c.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		return nil
+	}
+	dc := converter.GetDefaultDataConverter()
+	var out []Activity
+	for _, p := range desc.GetPendingActivities() {
+		act := Activity{Type: p.GetActivityType().GetName(), Attempt: p.GetAttempt(), LastFailure: p.GetLastFailure().GetMessage()}
+		if hb := p.GetHeartbeatDetails(); hb != nil && len(hb.GetPayloads()) > 0 {
+			var v any
+			if dc.FromPayload(hb.GetPayloads()[0], &v) == nil {
+				act.Heartbeat = v
+				act.HeartbeatAt = p.GetLastHeartbeatTime().AsTime()
+			}
+		}
+		out = append(out, act)
+	}
+	return out
 }
 
 func printStatus(w io.Writer, id string, st workflows.Status) {
