@@ -18,18 +18,16 @@ package argocd
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	argov1 "github.com/argoproj/argo-cd/v2/pkg/apis/application/v1alpha1"
-	"go.temporal.io/sdk/activity"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/cutover-dev/cutover/internal/activitylog"
 	"github.com/cutover-dev/cutover/internal/clusters"
 	"github.com/cutover-dev/cutover/internal/failures"
 )
@@ -163,17 +161,8 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l 
 
 // Activities are the Argo CD activities. Build them with New.
 type Activities struct {
-	resolver clusters.Resolver
-	opts     options
-
-	mu    sync.Mutex
-	cache map[clusters.Ref]cached
-}
-
-type cached struct {
-	c       client.Client
-	cfg     *rest.Config
-	expires time.Time
+	opts  options
+	cache *clusters.ClientCache[client.Client]
 }
 
 // New returns the Argo CD activities. resolver turns a cluster Ref into a
@@ -200,85 +189,30 @@ func New(resolver clusters.Resolver, opts ...Option) *Activities {
 	if o.factory == nil {
 		o.factory = NewClient
 	}
-	return &Activities{resolver: resolver, opts: o, cache: map[clusters.Ref]cached{}}
+	return &Activities{opts: o, cache: clusters.NewClientCache("argocd", "client", resolver, o.factory, o.clientTTL, o.now)}
 }
 
 // Scheme has the types the activities read and write: core v1 and Argo CD
 // v1alpha1.
 func Scheme() (*runtime.Scheme, error) {
-	s := runtime.NewScheme()
-	if err := corev1.AddToScheme(s); err != nil {
-		return nil, err
-	}
-	if err := argov1.AddToScheme(s); err != nil {
-		return nil, err
-	}
-	return s, nil
+	return clusters.NewScheme(corev1.AddToScheme, argov1.AddToScheme)
 }
 
-// NewClient is the default ClientFactory: a controller-runtime client with Scheme.
+// NewClient is the default ClientFactory: a controller-runtime client with
+// Scheme, 20 QPS (burst 40) and the user agent "cutover" unless cfg sets them.
 func NewClient(cfg *rest.Config) (client.Client, error) {
 	s, err := Scheme()
 	if err != nil {
 		return nil, err
 	}
-	cfg = rest.CopyConfig(cfg)
-	if cfg.QPS == 0 {
-		cfg.QPS = 20
-		cfg.Burst = 40
-	}
-	if cfg.UserAgent == "" {
-		cfg.UserAgent = "cutover"
-	}
-	return client.New(cfg, client.Options{Scheme: s})
+	return clusters.NewControllerClient(cfg, s)
 }
 
 // cluster returns the cached client and rest.Config of ref.
 func (a *Activities) cluster(ctx context.Context, ref clusters.Ref) (client.Client, *rest.Config, error) {
-	if ref.Name == "" {
-		return nil, nil, failures.New(failures.Validation, "cluster: name is required")
-	}
-	now := a.opts.now()
-	a.mu.Lock()
-	if c, ok := a.cache[ref]; ok && now.Before(c.expires) {
-		a.mu.Unlock()
-		return c.c, c.cfg, nil
-	}
-	a.mu.Unlock()
-	if a.resolver == nil {
-		return nil, nil, failures.New(failures.NotImplemented, "argocd: no cluster resolver configured")
-	}
-	cfg, err := a.resolver.RESTConfig(ctx, ref)
-	if err != nil {
-		return nil, nil, fmt.Errorf("resolve cluster %s: %w", ref, err)
-	}
-	c, err := a.opts.factory(cfg)
-	if err != nil {
-		return nil, nil, fmt.Errorf("client for cluster %s: %w", ref, err)
-	}
-	a.mu.Lock()
-	a.cache[ref] = cached{c: c, cfg: cfg, expires: now.Add(a.opts.clientTTL)}
-	a.mu.Unlock()
-	return c, cfg, nil
+	return a.cache.Get(ctx, ref)
 }
 
-// logger is what both the Temporal activity logger and *slog.Logger provide.
-type logger interface {
-	Debug(msg string, keyvals ...any)
-	Info(msg string, keyvals ...any)
-	Warn(msg string, keyvals ...any)
-	Error(msg string, keyvals ...any)
-}
-
-func (a *Activities) log(ctx context.Context) logger {
-	if activity.IsActivity(ctx) {
-		return activity.GetLogger(ctx)
-	}
-	return a.opts.logger
-}
-
-func heartbeat(ctx context.Context, details any) {
-	if activity.IsActivity(ctx) {
-		activity.RecordHeartbeat(ctx, details)
-	}
+func (a *Activities) log(ctx context.Context) activitylog.Logger {
+	return activitylog.For(ctx, a.opts.logger)
 }

@@ -11,7 +11,6 @@ import (
 	argov1 "github.com/argoproj/argo-cd/v2/pkg/apis/application/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -244,21 +243,5 @@ func sameData(a, b map[string][]byte) bool {
 
 // apiError maps a Kubernetes API error to cutover's failure types.
 func apiError(err error, format string, args ...any) error {
-	if err == nil {
-		return nil
-	}
-	if failures.TypeOf(err) != "" {
-		return err
-	}
-	switch {
-	case meta.IsNoMatchError(err):
-		return failures.Wrap(failures.NotFound, err, format+" (are the Argo CD CRDs installed?)", args...)
-	case apierrors.IsForbidden(err), apierrors.IsUnauthorized(err):
-		return failures.Wrap(failures.AccessDenied, err, format, args...)
-	case apierrors.IsTooManyRequests(err):
-		return failures.Wrap(failures.Throttled, err, format, args...)
-	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err):
-		return failures.Wrap(failures.InvalidParameter, err, format, args...)
-	}
-	return fmt.Errorf(format+": %w", append(args, err)...)
+	return clusters.APIError(err, "Argo CD", format, args...)
 }

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/cutover-dev/cutover/internal/activitylog"
 	"github.com/cutover-dev/cutover/internal/failures"
 )
 
@@ -107,7 +108,7 @@ func (a *Activities) WaitArgoSynced(ctx context.Context, in WaitSyncedInput) (Wa
 					p.Pending = append(p.Pending, fmt.Sprintf("%s=%s/%s", name, st.Sync, st.Health))
 				}
 			}
-			heartbeat(ctx, p)
+			activitylog.Heartbeat(ctx, p)
 			if len(p.Pending) == 0 {
 				log.Info("Argo CD applications are Synced and Healthy", "argoCluster", in.ArgoCluster.Name, "applications", len(names), "polls", p.Polls)
 				return WaitSyncedResult{Applications: statuses}, nil

@@ -6,7 +6,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/log"
+
+	"github.com/cutover-dev/cutover/internal/activitylog"
 )
 
 // Steps reported in Progress.Step.
@@ -76,11 +77,9 @@ func resume(ctx context.Context, step, cluster string) Progress {
 	return p
 }
 
-// heartbeat records p, if running as an activity.
+// heartbeat records a copy of p, if running as an activity.
 func heartbeat(ctx context.Context, p *Progress) {
-	if activity.IsActivity(ctx) {
-		activity.RecordHeartbeat(ctx, *p)
-	}
+	activitylog.Heartbeat(ctx, *p)
 }
 
 // poll calls check until it reports done or fails, heartbeating p between
@@ -104,16 +103,6 @@ func (a *Activities) poll(ctx context.Context, p *Progress, check func(ctx conte
 }
 
 // logger is the activity logger, or a no-op outside an activity.
-func logger(ctx context.Context) log.Logger {
-	if activity.IsActivity(ctx) {
-		return activity.GetLogger(ctx)
-	}
-	return nopLogger{}
+func logger(ctx context.Context) activitylog.Logger {
+	return activitylog.For(ctx, activitylog.Discard)
 }
-
-type nopLogger struct{}
-
-func (nopLogger) Debug(string, ...any) {}
-func (nopLogger) Info(string, ...any)  {}
-func (nopLogger) Warn(string, ...any)  {}
-func (nopLogger) Error(string, ...any) {}

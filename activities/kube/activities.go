@@ -11,10 +11,8 @@ package kube
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -23,8 +21,8 @@ import (
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 
+	"github.com/cutover-dev/cutover/internal/activitylog"
 	"github.com/cutover-dev/cutover/internal/clusters"
-	"github.com/cutover-dev/cutover/internal/failures"
 )
 
 // Clients are the Kubernetes clients of one cluster. The activities use
@@ -150,16 +148,8 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l 
 
 // Activities are the Kubernetes activities. Build them with New.
 type Activities struct {
-	resolver clusters.Resolver
-	opts     options
-
-	mu    sync.Mutex
-	cache map[clusters.Ref]cachedClients
-}
-
-type cachedClients struct {
-	c       *Clients
-	expires time.Time
+	opts  options
+	cache *clusters.ClientCache[*Clients]
 }
 
 // New returns the Kubernetes activities. resolver turns a cluster Ref into a
@@ -197,7 +187,7 @@ func New(resolver clusters.Resolver, opts ...Option) *Activities {
 	if o.poll <= 0 {
 		o.poll = 2 * time.Second
 	}
-	return &Activities{resolver: resolver, opts: o, cache: map[clusters.Ref]cachedClients{}}
+	return &Activities{opts: o, cache: clusters.NewClientCache("kube", "clients", resolver, o.factory, o.clientTTL, o.now)}
 }
 
 // DefaultClientFactory builds real client-go clients, with a higher client
@@ -231,54 +221,12 @@ func DefaultClientFactory(cfg *rest.Config) (*Clients, error) {
 
 // clients returns the cached clients of ref, resolving them when missing or expired.
 func (a *Activities) clients(ctx context.Context, ref clusters.Ref) (*Clients, error) {
-	if ref.Name == "" {
-		return nil, failures.New(failures.Validation, "cluster: name is required")
-	}
-	now := a.opts.now()
-	a.mu.Lock()
-	if c, ok := a.cache[ref]; ok && now.Before(c.expires) {
-		a.mu.Unlock()
-		return c.c, nil
-	}
-	a.mu.Unlock()
-	if a.resolver == nil {
-		return nil, failures.New(failures.NotImplemented, "kube: no cluster resolver configured")
-	}
-	cfg, err := a.resolver.RESTConfig(ctx, ref)
-	if err != nil {
-		return nil, fmt.Errorf("resolve cluster %s: %w", ref, err)
-	}
-	c, err := a.opts.factory(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("clients for cluster %s: %w", ref, err)
-	}
-	a.mu.Lock()
-	a.cache[ref] = cachedClients{c: c, expires: now.Add(a.opts.clientTTL)}
-	a.mu.Unlock()
-	return c, nil
+	c, _, err := a.cache.Get(ctx, ref)
+	return c, err
 }
 
-// logger is what both the Temporal activity logger and *slog.Logger provide.
-type logger interface {
-	Debug(msg string, keyvals ...any)
-	Info(msg string, keyvals ...any)
-	Warn(msg string, keyvals ...any)
-	Error(msg string, keyvals ...any)
-}
-
-func (a *Activities) log(ctx context.Context) logger {
-	if activity.IsActivity(ctx) {
-		return activity.GetLogger(ctx)
-	}
-	return a.opts.logger
-}
-
-// heartbeat records progress when ctx is an activity context (a no-op in
-// plain tests). The SDK throttles heartbeats, so calling it per page is fine.
-func heartbeat(ctx context.Context, details any) {
-	if activity.IsActivity(ctx) {
-		activity.RecordHeartbeat(ctx, details)
-	}
+func (a *Activities) log(ctx context.Context) activitylog.Logger {
+	return activitylog.For(ctx, a.opts.logger)
 }
 
 // attempt is the activity attempt (1 outside an activity).

@@ -17,6 +17,7 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
+	"github.com/cutover-dev/cutover/internal/activitylog"
 	"github.com/cutover-dev/cutover/internal/finding"
 )
 
@@ -155,7 +156,7 @@ func (p *preflight) helmReleases(ctx context.Context) error {
 			p.checkHelmSecret(s)
 			secrets[i].Data = nil // release the manifest before the next one is decoded
 		}
-		heartbeat(ctx, Progress{Step: "helm-releases", Objects: p.scanned})
+		activitylog.Heartbeat(ctx, Progress{Step: "helm-releases", Objects: p.scanned})
 		return nil
 	})
 }

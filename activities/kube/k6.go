@@ -11,6 +11,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/cutover-dev/cutover/internal/activitylog"
 )
 
 // Defaults of the k6 smoke test (the spec's documented defaults).
@@ -198,7 +200,7 @@ func (a *Activities) smokeK6(ctx context.Context, c *Clients, in SmokeInput) Che
 			_ = c.Kube.BatchV1().Jobs(ns).Delete(context.WithoutCancel(ctx), name, metav1.DeleteOptions{PropagationPolicy: &bg})
 			return done("%s after %s; job deleted", msg, limit.Round(time.Second))
 		}
-		heartbeat(ctx, Progress{Step: "k6", Detail: msg})
+		activitylog.Heartbeat(ctx, Progress{Step: "k6", Detail: msg})
 		if err := sleep(ctx, a.opts.poll); err != nil {
 			return done("%s: %v", msg, err)
 		}

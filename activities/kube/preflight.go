@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/cutover-dev/cutover/activities/kube/deprecations"
+	"github.com/cutover-dev/cutover/internal/activitylog"
 	"github.com/cutover-dev/cutover/internal/failures"
 	"github.com/cutover-dev/cutover/internal/finding"
 )
@@ -56,7 +57,7 @@ type preflight struct {
 	a       *Activities
 	c       *Clients
 	in      PreflightInput
-	log     logger
+	log     activitylog.Logger
 	table   *deprecations.Table
 	found   *collector
 	scanned int
@@ -103,7 +104,7 @@ func (a *Activities) PreflightBlue(ctx context.Context, in PreflightInput) (Pref
 		{"argocd-applications", p.argoApplications},
 	}
 	for _, s := range steps {
-		heartbeat(ctx, Progress{Step: s.name, Objects: p.scanned})
+		activitylog.Heartbeat(ctx, Progress{Step: s.name, Objects: p.scanned})
 		before := p.scanned
 		if err := s.run(ctx); err != nil {
 			return PreflightResult{}, kubeError(err, "preflight %s on cluster %s", s.name, in.Cluster)
@@ -179,7 +180,7 @@ func (p *preflight) nodes(ctx context.Context) error {
 				p.found.add(f)
 			}
 		}
-		heartbeat(ctx, Progress{Step: "nodes", Objects: p.scanned})
+		activitylog.Heartbeat(ctx, Progress{Step: "nodes", Objects: p.scanned})
 		return nil
 	})
 }
@@ -252,7 +253,7 @@ func (p *preflight) pods(ctx context.Context) error {
 				p.found.add(f)
 			}
 		}
-		heartbeat(ctx, Progress{Step: "pods", Objects: p.scanned})
+		activitylog.Heartbeat(ctx, Progress{Step: "pods", Objects: p.scanned})
 		return nil
 	})
 }
@@ -371,7 +372,7 @@ func (p *preflight) disruptionBudgets(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	heartbeat(ctx, Progress{Step: "disruption-budgets", Objects: p.scanned})
+	activitylog.Heartbeat(ctx, Progress{Step: "disruption-budgets", Objects: p.scanned})
 	for _, f := range pdbFindings(pdbs, workloads) {
 		p.found.add(f)
 	}

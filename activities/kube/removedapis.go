@@ -21,6 +21,7 @@ import (
 	argov1alpha1 "github.com/argoproj/argo-cd/v2/pkg/apis/application/v1alpha1"
 
 	"github.com/cutover-dev/cutover/activities/kube/deprecations"
+	"github.com/cutover-dev/cutover/internal/activitylog"
 	"github.com/cutover-dev/cutover/internal/finding"
 )
 
@@ -259,7 +260,7 @@ func (p *preflight) lastApplied(ctx context.Context) error {
 			for i := range items {
 				p.checkLastApplied(gvr, &items[i])
 			}
-			heartbeat(ctx, Progress{Step: "last-applied", Objects: p.scanned, Detail: gvr.String()})
+			activitylog.Heartbeat(ctx, Progress{Step: "last-applied", Objects: p.scanned, Detail: gvr.String()})
 			return nil
 		})
 		if err != nil {
@@ -326,7 +327,7 @@ func (p *preflight) argoApplications(ctx context.Context) error {
 			p.scanned++
 			p.checkArgoApplication(obj)
 		}
-		heartbeat(ctx, Progress{Step: "argocd-applications", Objects: p.scanned})
+		activitylog.Heartbeat(ctx, Progress{Step: "argocd-applications", Objects: p.scanned})
 		return nil
 	})
 	if apierrors.IsNotFound(err) {

@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/cutover-dev/cutover/internal/activitylog"
 	"github.com/cutover-dev/cutover/internal/probe"
 )
 
@@ -65,7 +66,7 @@ func (a *Activities) SmokeTestGreen(ctx context.Context, in SmokeInput) (SmokeRe
 		res.Checks = append(res.Checks, a.smokeScratch(ctx, c, in)...)
 	}
 	if len(in.Smoke.HTTP) > 0 {
-		heartbeat(ctx, Progress{Step: "http-probes", Detail: fmt.Sprintf("%d probes", len(in.Smoke.HTTP))})
+		activitylog.Heartbeat(ctx, Progress{Step: "http-probes", Detail: fmt.Sprintf("%d probes", len(in.Smoke.HTTP))})
 		runner := probe.Runner{Client: a.opts.httpClient, RetryDelay: a.opts.probeDelay}
 		res.Probes = runner.Run(ctx, in.Smoke.HTTP)
 		for _, p := range res.Probes {
@@ -106,7 +107,7 @@ func (a *Activities) smokeWorkloads(ctx context.Context, c *Clients, in SmokeInp
 			}
 			return nil, err
 		}
-		heartbeat(ctx, Progress{Step: "workloads", Objects: total, Detail: fmt.Sprintf("round %d: %d not available", round, len(notReady))})
+		activitylog.Heartbeat(ctx, Progress{Step: "workloads", Objects: total, Detail: fmt.Sprintf("round %d: %d not available", round, len(notReady))})
 		if len(notReady) == 0 || !a.opts.now().Add(a.opts.poll).Before(deadline) {
 			return workloadChecks(total, notReady, since(a, start)), nil
 		}
@@ -231,7 +232,7 @@ func (a *Activities) smokeScratch(ctx context.Context, c *Clients, in SmokeInput
 	name := ScratchName(in.RunID, attempt(ctx))
 	log := a.log(ctx)
 	labels := map[string]string{LabelManagedBy: managedByCutover, LabelSmokeRun: hash, LabelSmokeObject: name}
-	heartbeat(ctx, Progress{Step: "scratch", Detail: ns + "/" + name})
+	activitylog.Heartbeat(ctx, Progress{Step: "scratch", Detail: ns + "/" + name})
 
 	// Remove what earlier attempts of this run left behind.
 	if n := a.deleteScratch(ctx, c, ns, LabelSmokeRun+"="+hash); n > 0 {
@@ -397,7 +398,7 @@ func (a *Activities) verifyScratchPod(ctx context.Context, c *Clients, created *
 			res.Message = fmt.Sprintf("pod %s not Running after %s: %s %s", ref, a.opts.scratchTimeout, phaseOr(pod.Status.Phase), podWhy(pod))
 			return res
 		}
-		heartbeat(ctx, Progress{Step: "scratch-pod", Detail: string(pod.Status.Phase)})
+		activitylog.Heartbeat(ctx, Progress{Step: "scratch-pod", Detail: string(pod.Status.Phase)})
 		if err := sleep(ctx, a.opts.poll); err != nil {
 			res.Message = fmt.Sprintf("pod %s not Running: %v", ref, err)
 			return res
@@ -476,7 +477,7 @@ func (a *Activities) verifyScratchPVC(ctx context.Context, c *Clients, ns, name 
 			res.Message = fmt.Sprintf("pvc %s still Pending after %s (storage class %s, provisioner %s, volumeBindingMode %s): no volume was provisioned; check the CSI driver's controller", ref, a.opts.scratchTimeout, sc.Name, sc.Provisioner, mode)
 			return res
 		}
-		heartbeat(ctx, Progress{Step: "scratch-pvc", Detail: string(pvc.Status.Phase)})
+		activitylog.Heartbeat(ctx, Progress{Step: "scratch-pvc", Detail: string(pvc.Status.Phase)})
 		if err := sleep(ctx, a.opts.poll); err != nil {
 			res.Message = fmt.Sprintf("pvc %s not Bound: %v", ref, err)
 			return res

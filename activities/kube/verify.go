@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/cutover-dev/cutover/activities/kube/deprecations"
+	"github.com/cutover-dev/cutover/internal/activitylog"
 	"github.com/cutover-dev/cutover/internal/failures"
 	"github.com/cutover-dev/cutover/internal/finding"
 )
@@ -48,7 +49,7 @@ func (a *Activities) VerifyGreen(ctx context.Context, in VerifyGreenInput) (Veri
 			return VerifyGreenResult{}, kubeError(err, "verify green cluster %s", in.Cluster)
 		}
 		ready := len(finding.Policy{BlockOn: string(finding.Error)}.Blocking(fs)) == 0
-		heartbeat(ctx, Progress{Step: greenVerifyHeartbeatStep, Detail: fmt.Sprintf("round %d: %d findings", round, len(fs))})
+		activitylog.Heartbeat(ctx, Progress{Step: greenVerifyHeartbeatStep, Detail: fmt.Sprintf("round %d: %d findings", round, len(fs))})
 		if ready || !a.opts.now().Add(a.opts.poll).Before(deadline) {
 			log.Info("Green verified", "cluster", in.Cluster.Name, "ready", ready, "findings", len(fs), "rounds", round)
 			return VerifyGreenResult{Ready: ready, Findings: fs}, nil

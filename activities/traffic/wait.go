@@ -10,6 +10,7 @@ import (
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 	"go.temporal.io/sdk/activity"
 
+	"github.com/cutover-dev/cutover/internal/activitylog"
 	"github.com/cutover-dev/cutover/internal/spec"
 )
 
@@ -107,9 +108,7 @@ func (a *Activities) waitPropagated(ctx context.Context, c Change) error {
 			logger(ctx).Info("Traffic change status", "provider", c.Provider, "id", c.ID, "status", status, "polls", p.Polls)
 		}
 		p.Status = status
-		if activity.IsActivity(ctx) {
-			activity.RecordHeartbeat(ctx, p)
-		}
+		activitylog.Heartbeat(ctx, p)
 		if done {
 			logger(ctx).Info("Traffic change propagated", "provider", c.Provider, "id", c.ID,
 				"status", status, "polls", p.Polls, "since", p.Since)

@@ -11,20 +11,17 @@ package velero
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
 	"go.temporal.io/sdk/activity"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/cutover-dev/cutover/internal/activitylog"
 	"github.com/cutover-dev/cutover/internal/clusters"
 	"github.com/cutover-dev/cutover/internal/failures"
 )
@@ -139,16 +136,8 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l 
 
 // Activities are the Velero activities. Build them with New.
 type Activities struct {
-	resolver clusters.Resolver
-	opts     options
-
-	mu    sync.Mutex
-	cache map[clusters.Ref]cached
-}
-
-type cached struct {
-	c       client.Client
-	expires time.Time
+	opts  options
+	cache *clusters.ClientCache[client.Client]
 }
 
 // New returns the Velero activities. resolver turns a cluster Ref into a
@@ -175,85 +164,31 @@ func New(resolver clusters.Resolver, opts ...Option) *Activities {
 	if o.factory == nil {
 		o.factory = NewClient
 	}
-	return &Activities{resolver: resolver, opts: o, cache: map[clusters.Ref]cached{}}
+	return &Activities{opts: o, cache: clusters.NewClientCache("velero", "client", resolver, o.factory, o.clientTTL, o.now)}
 }
 
 // Scheme has the types the activities use: core v1 and velero.io/v1.
 func Scheme() (*runtime.Scheme, error) {
-	s := runtime.NewScheme()
-	if err := corev1.AddToScheme(s); err != nil {
-		return nil, err
-	}
-	if err := velerov1.AddToScheme(s); err != nil {
-		return nil, err
-	}
-	return s, nil
+	return clusters.NewScheme(corev1.AddToScheme, velerov1.AddToScheme)
 }
 
-// NewClient is the default ClientFactory: a controller-runtime client with Scheme.
+// NewClient is the default ClientFactory: a controller-runtime client with
+// Scheme, 20 QPS (burst 40) and the user agent "cutover" unless cfg sets them.
 func NewClient(cfg *rest.Config) (client.Client, error) {
 	s, err := Scheme()
 	if err != nil {
 		return nil, err
 	}
-	cfg = rest.CopyConfig(cfg)
-	if cfg.QPS == 0 {
-		cfg.QPS = 20
-		cfg.Burst = 40
-	}
-	if cfg.UserAgent == "" {
-		cfg.UserAgent = "cutover"
-	}
-	return client.New(cfg, client.Options{Scheme: s})
+	return clusters.NewControllerClient(cfg, s)
 }
 
 func (a *Activities) client(ctx context.Context, ref clusters.Ref) (client.Client, error) {
-	if ref.Name == "" {
-		return nil, failures.New(failures.Validation, "cluster: name is required")
-	}
-	now := a.opts.now()
-	a.mu.Lock()
-	if c, ok := a.cache[ref]; ok && now.Before(c.expires) {
-		a.mu.Unlock()
-		return c.c, nil
-	}
-	a.mu.Unlock()
-	if a.resolver == nil {
-		return nil, failures.New(failures.NotImplemented, "velero: no cluster resolver configured")
-	}
-	cfg, err := a.resolver.RESTConfig(ctx, ref)
-	if err != nil {
-		return nil, fmt.Errorf("resolve cluster %s: %w", ref, err)
-	}
-	c, err := a.opts.factory(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("client for cluster %s: %w", ref, err)
-	}
-	a.mu.Lock()
-	a.cache[ref] = cached{c: c, expires: now.Add(a.opts.clientTTL)}
-	a.mu.Unlock()
-	return c, nil
+	c, _, err := a.cache.Get(ctx, ref)
+	return c, err
 }
 
-// logger is what both the Temporal activity logger and *slog.Logger provide.
-type logger interface {
-	Debug(msg string, keyvals ...any)
-	Info(msg string, keyvals ...any)
-	Warn(msg string, keyvals ...any)
-	Error(msg string, keyvals ...any)
-}
-
-func (a *Activities) log(ctx context.Context) logger {
-	if activity.IsActivity(ctx) {
-		return activity.GetLogger(ctx)
-	}
-	return a.opts.logger
-}
-
-func heartbeat(ctx context.Context, p Progress) {
-	if activity.IsActivity(ctx) {
-		activity.RecordHeartbeat(ctx, p)
-	}
+func (a *Activities) log(ctx context.Context) activitylog.Logger {
+	return activitylog.For(ctx, a.opts.logger)
 }
 
 // resumePolls returns the poll count of a previous attempt's heartbeat for step/name.
@@ -270,23 +205,7 @@ func resumePolls(ctx context.Context, step, name string) int {
 
 // apiError maps a Kubernetes API error to cutover's failure types.
 func apiError(err error, format string, args ...any) error {
-	if err == nil {
-		return nil
-	}
-	if failures.TypeOf(err) != "" {
-		return err
-	}
-	switch {
-	case meta.IsNoMatchError(err):
-		return failures.Wrap(failures.NotFound, err, format+" (are the Velero CRDs installed?)", args...)
-	case apierrors.IsForbidden(err), apierrors.IsUnauthorized(err):
-		return failures.Wrap(failures.AccessDenied, err, format, args...)
-	case apierrors.IsTooManyRequests(err):
-		return failures.Wrap(failures.Throttled, err, format, args...)
-	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err):
-		return failures.Wrap(failures.InvalidParameter, err, format, args...)
-	}
-	return fmt.Errorf(format+": %w", append(args, err)...)
+	return clusters.APIError(err, "Velero", format, args...)
 }
 
 // maxReadFailures is how many consecutive failed reads a wait tolerates;

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/cutover-dev/cutover/internal/activitylog"
 	"github.com/cutover-dev/cutover/internal/failures"
 )
 
@@ -76,7 +77,7 @@ func (a *Activities) EnsureVeleroBackup(ctx context.Context, in BackupInput) (Ba
 		if pr := b.Status.Progress; pr != nil {
 			p.Items, p.Total = pr.ItemsBackedUp, pr.TotalItems
 		}
-		heartbeat(ctx, p)
+		activitylog.Heartbeat(ctx, p)
 		if b.Status.Phase != lastPhase {
 			log.Info("Velero backup phase", "cluster", in.Cluster.Name, "backup", in.Name, "phase", b.Status.Phase, "items", p.Items, "total", p.Total)
 			lastPhase = b.Status.Phase

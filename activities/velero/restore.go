@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/cutover-dev/cutover/internal/activitylog"
 	"github.com/cutover-dev/cutover/internal/failures"
 )
 
@@ -84,7 +85,7 @@ func (a *Activities) RestoreVeleroBackup(ctx context.Context, in RestoreInput) (
 		if s.Progress != nil {
 			p.Items, p.Total = s.Progress.ItemsRestored, s.Progress.TotalItems
 		}
-		heartbeat(ctx, p)
+		activitylog.Heartbeat(ctx, p)
 		if s.Phase != lastPhase {
 			log.Info("Velero restore phase", "cluster", in.Cluster.Name, "restore", in.RestoreName, "phase", s.Phase, "items", p.Items, "total", p.Total)
 			lastPhase = s.Phase
@@ -167,7 +168,7 @@ func (a *Activities) waitBackupSynced(ctx context.Context, c client.Client, in R
 			}
 			log.Warn("Reading the Velero backup failed, will retry", "cluster", in.Cluster.Name, "backup", in.BackupName, "error", err)
 		}
-		heartbeat(ctx, p)
+		activitylog.Heartbeat(ctx, p)
 		if a.opts.now().Sub(start) >= a.opts.syncWait {
 			return failures.New(failures.NotReadyYet,
 				"velero: backup %s/%s is not on %s yet (phase %s after %s): is green's Velero using the same backup storage location as blue's?",
