@@ -90,7 +90,7 @@ func Wrap(typ string, cause error, format string, args ...any) error {
 			return temporal.NewNonRetryableApplicationError(msg, typ, cause)
 		}
 	}
-	return temporal.NewApplicationError(msg, typ, cause)
+	return temporal.NewApplicationErrorWithCause(msg, typ, cause)
 }
 
 // WithDetails is New with details attached (e.g. the findings that blocked).
