@@ -72,6 +72,7 @@ type migration struct {
 	aborted    *Abort
 
 	greenTouched   bool // EnsureGreenCluster was called
+	argoTouched    bool // RestoreArgoApplications (retarget) was called
 	trafficTouched bool // a SetTrafficWeights was issued
 	blueRetiring   bool
 	target         traffic.Target
@@ -314,6 +315,7 @@ func (m *migration) restore(ctx workflow.Context) error {
 		return nil
 	}
 	m.progress("Restoring Argo CD applications into green")
+	m.argoTouched = s.ArgoCD.Mode == spec.ArgoCDModeRetarget
 	var apps argocd.RestoreResult
 	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, mutateOptions), argoA.RestoreArgoApplications, argocd.RestoreInput{
 		ArgoCluster: m.blue(), Blue: m.blue(), Green: m.green(), Mode: s.ArgoCD.Mode, Namespace: s.ArgoCD.Namespace, Selector: s.ArgoCD.Selector, Prune: s.ArgoCD.Prune,

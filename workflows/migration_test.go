@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cutover-dev/cutover/activities/argocd"
 	"github.com/cutover-dev/cutover/activities/eks"
 	"github.com/cutover-dev/cutover/activities/kube"
 	"github.com/cutover-dev/cutover/activities/notify"
@@ -262,7 +263,13 @@ func TestRejectRetireGateRollsTrafficBack(t *testing.T) {
 	if len(retire) != 1 || retire[0].(eks.RetireInput).Role != "green" {
 		t.Fatalf("want green deleted after traffic returned, got %+v", retire)
 	}
-	names := h.world.Names()
+	names := without(h.world.Names(), "Notify", "CheckTrafficHealth", "WaitTrafficPropagated")
+	if tail := names[len(names)-3:]; !slices.Equal(tail, []string{"SetTrafficWeights", "RevertArgoApplications", "RetireEKSCluster"}) {
+		t.Errorf("rollback order %v: traffic to blue, then Argo CD back to blue, then green deleted (all: %v)", tail, names)
+	}
+	if rev := h.world.Inputs("RevertArgoApplications")[0].(argocd.RevertInput); rev.ArgoCluster.Name != "blue" || rev.Namespace != "argocd" {
+		t.Errorf("revert input %+v", rev)
+	}
 	lastSet := 0
 	for i, n := range names {
 		if n == "SetTrafficWeights" {

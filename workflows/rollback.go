@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cutover-dev/cutover/activities/argocd"
 	"github.com/cutover-dev/cutover/activities/eks"
 	"github.com/cutover-dev/cutover/activities/notify"
 	"github.com/cutover-dev/cutover/internal/failures"
@@ -11,6 +12,10 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 )
+
+// changeRevertArgoCD versions the rollback step that points Argo CD
+// applications back at blue (added after histories were recorded).
+const changeRevertArgoCD = "revert-argocd-on-rollback"
 
 // rollbackTrafficOptions: returning traffic to blue must not give up early.
 var (
@@ -79,6 +84,17 @@ func (m *migration) rollback(ctx workflow.Context, reason string) error {
 		if err := m.setWeights(dctx, dctx, rollbackSetOptions, rollbackWaitOptions, 0, 0, "rollback: "+reason); err != nil {
 			return err
 		}
+	}
+	// Runs recorded before this step existed replay without it.
+	if m.argoTouched && workflow.GetVersion(dctx, changeRevertArgoCD, workflow.DefaultVersion, 1) == 1 {
+		m.progress("Pointing Argo CD applications back at blue")
+		var rev argocd.RevertResult
+		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, rollbackSetOptions), argoA.RevertArgoApplications, argocd.RevertInput{
+			ArgoCluster: m.blue(), Namespace: m.spec.ArgoCD.Namespace, Selector: m.spec.ArgoCD.Selector, Prune: m.spec.ArgoCD.Prune,
+		}).Get(dctx, &rev); err != nil {
+			return err
+		}
+		m.logger.Info("Argo CD applications point at blue again", "blue", m.spec.Blue.ClusterName, "applications", len(rev.Reverted))
 	}
 	if m.greenTouched && m.spec.Rollback.Green == spec.FateDelete {
 		m.progress("Deleting green as rollback.green = delete")

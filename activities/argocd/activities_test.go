@@ -155,6 +155,7 @@ func TestArgoCD(t *testing.T) {
 	t.Run("WaitFails", func(t *testing.T) { testWaitFails(t, w) })
 	t.Run("Copy", func(t *testing.T) { testCopy(t, w) })
 	t.Run("RetargetReusesRegistration", func(t *testing.T) { testRetargetReuses(t, w) })
+	t.Run("RevertAfterRollback", func(t *testing.T) { testRevert(t, w) })
 }
 
 // Green already registered with Argo CD under another name: that

@@ -144,6 +144,12 @@ func TestMigrationAgainstRealServers(t *testing.T) {
 	if _, err := eksc.DescribeCluster(ctx, &awseks.DescribeClusterInput{Name: aws.String("blue")}); err != nil {
 		t.Fatalf("blue must survive a rollback: %v", err)
 	}
+	for _, a := range listApps(t, sb) {
+		dest := a["spec"].(map[string]any)["destination"].(map[string]any)
+		if dest["name"] != "blue" {
+			t.Errorf("after rollback application %v targets %v, want blue again", a["metadata"].(map[string]any)["name"], dest)
+		}
+	}
 
 	// Run 2: the alarm is back to OK; the same migration adopts green and finishes.
 	if _, err := cw.SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{AlarmName: aws.String(alarm), StateValue: cwtypes.StateValueOk, StateReason: aws.String("recovered")}); err != nil {
@@ -195,18 +201,10 @@ func TestMigrationAgainstRealServers(t *testing.T) {
 	if _, err := eksc.DescribeCluster(ctx, &awseks.DescribeClusterInput{Name: aws.String("blue")}); !errors.As(err, &notFound) {
 		t.Errorf("blue should be deleted, DescribeCluster says %v", err)
 	}
-	dyn, err := dynamic.NewForConfig(sb.Blue.RESTConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	apps, err := dyn.Resource(schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "applications"}).Namespace("argocd").List(ctx, metav1.ListOptions{})
-	if err != nil || len(apps.Items) == 0 {
-		t.Fatalf("applications: %v", err)
-	}
-	for _, a := range apps.Items {
-		dest := a.Object["spec"].(map[string]any)["destination"].(map[string]any)
+	for _, a := range listApps(t, sb) {
+		dest := a["spec"].(map[string]any)["destination"].(map[string]any)
 		if dest["name"] != "green" && dest["server"] != sb.Green.Server {
-			t.Errorf("application %s still targets %v", a.GetName(), dest)
+			t.Errorf("application %v still targets %v", a["metadata"].(map[string]any)["name"], dest)
 		}
 	}
 	gcs, err := sb.Green.Clientset()
@@ -217,4 +215,21 @@ func TestMigrationAgainstRealServers(t *testing.T) {
 	if err != nil || len(deps.Items) == 0 {
 		t.Errorf("green has no restored deployments in shop: %v", err)
 	}
+}
+
+func listApps(t *testing.T, sb *sandbox.Sandbox) []map[string]any {
+	t.Helper()
+	dyn, err := dynamic.NewForConfig(sb.Blue.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	apps, err := dyn.Resource(schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "applications"}).Namespace("argocd").List(context.Background(), metav1.ListOptions{})
+	if err != nil || len(apps.Items) == 0 {
+		t.Fatalf("applications: %v", err)
+	}
+	out := make([]map[string]any, 0, len(apps.Items))
+	for _, a := range apps.Items {
+		out = append(out, a.Object)
+	}
+	return out
 }

@@ -301,6 +301,14 @@ func (a *Activities) WaitArgoSynced(_ context.Context, in argocd.WaitSyncedInput
 	return out, nil
 }
 
+// RevertArgoApplications implements the Argo CD activity.
+func (a *Activities) RevertArgoApplications(_ context.Context, in argocd.RevertInput) (argocd.RevertResult, error) {
+	if err := a.w.record("RevertArgoApplications", in); err != nil {
+		return argocd.RevertResult{}, err
+	}
+	return argocd.RevertResult{Reverted: []string{"payments", "shop"}}, nil
+}
+
 // EnsureVeleroBackup implements the Velero activity.
 func (a *Activities) EnsureVeleroBackup(_ context.Context, in velero.BackupInput) (velero.BackupResult, error) {
 	w := a.w
