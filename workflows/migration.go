@@ -98,6 +98,10 @@ func newMigration(ctx workflow.Context, in spec.MigrationSpec) *migration {
 	return m
 }
 
+// requestToken makes a retried create the same create (EKS client request
+// tokens); it is stable for the run.
+func (m *migration) requestToken() string { return "cutover-" + m.info.WorkflowExecution.RunID }
+
 func (m *migration) blue() clusters.Ref {
 	return clusters.Ref{Name: m.spec.Blue.ClusterName, Region: m.spec.Blue.Region}
 }
@@ -191,7 +195,7 @@ func (m *migration) forward(ctx workflow.Context) error {
 	m.progress("Creating green control plane")
 	var created eks.EnsureClusterResult
 	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, mutateOptions), eksA.EnsureGreenCluster, eks.EnsureClusterInput{
-		Plan: plan, RequestToken: "cutover-" + m.info.WorkflowExecution.RunID,
+		Plan: plan, RequestToken: m.requestToken(),
 	}).Get(ctx, &created); err != nil {
 		return err
 	}
@@ -201,14 +205,14 @@ func (m *migration) forward(ctx workflow.Context) error {
 	}
 	if len(plan.Cluster.AccessEntries) > 0 {
 		m.progress("Copying access entries")
-		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, mutateOptions), eksA.EnsureAccessEntries, eks.EnsureAccessEntriesInput{Cluster: m.green(), Entries: plan.Cluster.AccessEntries}).Get(ctx, nil); err != nil {
+		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, mutateOptions), eksA.EnsureAccessEntries, eks.EnsureAccessEntriesInput{Cluster: m.green(), Entries: plan.Cluster.AccessEntries, RequestToken: m.requestToken()}).Get(ctx, nil); err != nil {
 			return err
 		}
 	}
 	if len(plan.Cluster.NodeGroups) > 0 {
 		m.progress(fmt.Sprintf("Creating %d node groups", len(plan.Cluster.NodeGroups)))
 		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, nodeWaitOptions), eksA.EnsureNodeGroups, eks.EnsureNodeGroupsInput{
-			Cluster: m.green(), TargetVersion: s.Green.KubernetesVersion, NodeGroups: plan.Cluster.NodeGroups, RequestToken: "cutover-" + m.info.WorkflowExecution.RunID,
+			Cluster: m.green(), TargetVersion: s.Green.KubernetesVersion, NodeGroups: plan.Cluster.NodeGroups, RequestToken: m.requestToken(),
 		}).Get(ctx, nil); err != nil {
 			return err
 		}
@@ -216,7 +220,7 @@ func (m *migration) forward(ctx workflow.Context) error {
 	if len(plan.Cluster.Addons) > 0 {
 		m.progress(fmt.Sprintf("Installing %d add-ons", len(plan.Cluster.Addons)))
 		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, nodeWaitOptions), eksA.EnsureAddons, eks.EnsureAddonsInput{
-			Cluster: m.green(), TargetVersion: s.Green.KubernetesVersion, Addons: plan.Cluster.Addons,
+			Cluster: m.green(), TargetVersion: s.Green.KubernetesVersion, Addons: plan.Cluster.Addons, RequestToken: m.requestToken(),
 		}).Get(ctx, nil); err != nil {
 			return err
 		}
