@@ -156,6 +156,10 @@ func (m *migration) forward(ctx workflow.Context) error {
 	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, readOptions), eksA.DescribeEKSCluster, eks.DescribeInput{Cluster: m.blue()}).Get(ctx, &blue); err != nil {
 		return err
 	}
+	if blue.Status != "" && blue.Status != "ACTIVE" {
+		m.addFindings([]finding.Finding{{Check: "blue-not-active", Cluster: blue.Name, Severity: finding.Error, Source: "eks",
+			Message: fmt.Sprintf("blue is %s, not ACTIVE", blue.Status), Fix: "wait for the update in progress on blue to finish, then start again"}})
+	}
 	if cur, ok := spec.MinorVersion(blue.Version); ok {
 		if target, _ := spec.MinorVersion(s.Green.KubernetesVersion); target < cur {
 			return failures.New(failures.Validation, "green.kubernetesVersion: %s is older than blue's %s; cutover only moves forward", s.Green.KubernetesVersion, blue.Version)
@@ -191,14 +195,16 @@ func (m *migration) forward(ctx workflow.Context) error {
 
 	// BuildGreen: a copy of blue at the target version.
 	m.enter(ctx, PhaseBuildGreen)
-	m.greenTouched = true
 	m.progress("Creating green control plane")
 	var created eks.EnsureClusterResult
 	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, mutateOptions), eksA.EnsureGreenCluster, eks.EnsureClusterInput{
 		Plan: plan, RequestToken: m.requestToken(),
 	}).Get(ctx, &created); err != nil {
+		// Nothing of ours exists for certain (a Conflict means the name is
+		// someone else's cluster): there is nothing to roll back or delete.
 		return err
 	}
+	m.greenTouched = true
 	m.progress("Waiting for green control plane to be ACTIVE")
 	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, clusterWaitOptions), eksA.WaitEKSClusterActive, eks.WaitClusterInput{Cluster: m.green()}).Get(ctx, nil); err != nil {
 		return err

@@ -260,7 +260,7 @@ func TestRejectRetireGateRollsTrafficBack(t *testing.T) {
 		t.Errorf("green weights %v, want the steps then 0", w)
 	}
 	retire := h.world.Inputs("RetireEKSCluster")
-	if len(retire) != 1 || retire[0].(eks.RetireInput).Role != "green" {
+	if len(retire) != 1 || retire[0].(eks.RetireInput).Role != "green" || retire[0].(eks.RetireInput).OwnedBy != "shop-prod" {
 		t.Fatalf("want green deleted after traffic returned, got %+v", retire)
 	}
 	names := without(h.world.Names(), "Notify", "CheckTrafficHealth", "WaitTrafficPropagated")
@@ -453,13 +453,19 @@ func TestRetryableFailureSucceedsOnRetry(t *testing.T) {
 func TestNonRetryableFailureIsNotRetried(t *testing.T) {
 	h := newHarness(t)
 	h.world.Errors = map[string]error{"EnsureGreenCluster": failures.New(failures.Conflict, "cluster green exists with version 1.30, plan wants 1.31")}
-	_, err := h.run(testSpec())
+	s := testSpec()
+	s.Rollback.Green = spec.FateDelete
+	_, err := h.run(s)
 	typ, r := failureReport(t, err)
-	if typ != failures.RolledBack || !strings.Contains(r.Reason, "version 1.30") {
-		t.Fatalf("type %q reason %q", typ, r.Reason)
+	if typ != failures.Conflict || r.Outcome != workflows.OutcomeFailed || !strings.Contains(r.Reason, "version 1.30") {
+		t.Fatalf("type %q outcome %q reason %q", typ, r.Outcome, r.Reason)
 	}
 	if n := len(h.world.Inputs("EnsureGreenCluster")); n != 1 {
 		t.Errorf("a Conflict was retried: %d attempts", n)
+	}
+	// The cluster named green is not ours: a rollback must never delete it.
+	if n := len(h.world.Inputs("RetireEKSCluster")); n != 0 {
+		t.Errorf("someone else's cluster was retired %d times", n)
 	}
 }
 
@@ -615,5 +621,15 @@ func TestVeleroRestoreErrorsStopBeforeTraffic(t *testing.T) {
 	}
 	if slices.Contains(h.world.Names(), "SmokeTestGreen") || slices.Contains(h.world.Names(), "SetTrafficWeights") {
 		t.Errorf("went on after a failed restore: %v", h.world.Names())
+	}
+}
+
+func TestBlueNotActiveBlocks(t *testing.T) {
+	h := newHarness(t)
+	h.world.Blue.Status = "UPDATING"
+	_, err := h.run(testSpec())
+	typ, r := failureReport(t, err)
+	if typ != failures.PreflightBlocked || !strings.Contains(r.Reason, "blue is UPDATING") {
+		t.Fatalf("type %q reason %q", typ, r.Reason)
 	}
 }

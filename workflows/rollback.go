@@ -99,7 +99,7 @@ func (m *migration) rollback(ctx workflow.Context, reason string) error {
 	if m.greenTouched && m.spec.Rollback.Green == spec.FateDelete {
 		m.progress("Deleting green as rollback.green = delete")
 		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, clusterWaitOptions), eksA.RetireEKSCluster, eks.RetireInput{
-			Cluster: m.green(), Role: "green", Guard: m.guard("green"),
+			Cluster: m.green(), Role: "green", Guard: m.guard("green"), OwnedBy: m.spec.Name,
 		}).Get(dctx, nil); err != nil {
 			return err
 		}

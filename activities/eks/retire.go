@@ -64,6 +64,10 @@ func (a *Activities) RetireEKSCluster(ctx context.Context, in RetireInput) (res 
 		}
 		return res, nil
 	}
+	if in.OwnedBy != "" && d.Tags[TagMigration] != in.OwnedBy {
+		return res, conflictf("cluster %s is not owned by migration %q (tag %s is %q); cutover deletes only the clusters it built",
+			ref, in.OwnedBy, TagMigration, d.Tags[TagMigration])
+	}
 	if d.DeletionProtection {
 		return res, conflictf("cluster %s has deletion protection on; turn it off (aws eks update-cluster-config --name %s --no-deletion-protection) to let cutover retire it",
 			ref, ref.Name)

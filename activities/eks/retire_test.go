@@ -189,3 +189,20 @@ func TestRetireEKSClusterBusyAddonIsRetryable(t *testing.T) {
 		t.Fatal("node groups must wait for the add-ons")
 	}
 }
+
+func TestRetireEKSClusterRefusesAClusterItDidNotBuild(t *testing.T) {
+	f := newFakeEKS()
+	seedRetire(f)
+	f.clusters["blue"].Tags = map[string]string{TagMigration: "someone-else"}
+	a := newFakeActivities(f, nil, nil)
+	env := newActivityEnv(t, a)
+	_, err := run[RetireResult](t, env, a.RetireEKSCluster, RetireInput{Cluster: clusters.Ref{Name: "blue", Region: "eu-west-1"}, Role: "green", OwnedBy: "shop-1-31"})
+	wantErrType(t, err, failures.Conflict, true)
+	if !strings.Contains(err.Error(), `not owned by migration "shop-1-31"`) || len(f.opCalls("Delete")) != 0 {
+		t.Fatalf("error %v, deletes %v", err, f.opCalls("Delete"))
+	}
+	f.clusters["blue"].Tags[TagMigration] = "shop-1-31"
+	if _, err := run[RetireResult](t, env, a.RetireEKSCluster, RetireInput{Cluster: clusters.Ref{Name: "blue", Region: "eu-west-1"}, Role: "green", OwnedBy: "shop-1-31"}); err != nil {
+		t.Fatalf("owned cluster: %v", err)
+	}
+}

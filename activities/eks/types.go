@@ -265,6 +265,10 @@ type RetireInput struct {
 	Role string `json:"role"`
 	// Guard, when set, is checked before anything is deleted.
 	Guard *TrafficGuard `json:"guard,omitempty"`
+	// OwnedBy, when set, refuses to delete a cluster whose
+	// cutover.dev/migration tag is not this migration: a rollback deletes
+	// only the green it built, never a cluster that happened to have the name.
+	OwnedBy string `json:"ownedBy,omitempty"`
 }
 
 // RetireResult lists what was deleted.
