@@ -234,13 +234,19 @@ func readSpec(path string) (spec.MigrationSpec, error) {
 	return s, nil
 }
 
-func (a *App) validate(args []string) error {
-	f := newFlags("validate", a.Stderr)
+// specCommand parses `<cmd> -f spec.json` and reads the spec.
+func (a *App) specCommand(name string, args []string) (*flags, string, spec.MigrationSpec, error) {
+	f := newFlags(name, a.Stderr)
 	file := f.String("f", "", "migration spec (JSON); - for stdin")
 	if _, err := f.parse(args); err != nil {
-		return err
+		return nil, "", spec.MigrationSpec{}, err
 	}
 	s, err := readSpec(*file)
+	return f, *file, s, err
+}
+
+func (a *App) validate(args []string) error {
+	f, file, s, err := a.specCommand("validate", args)
 	if err != nil {
 		return err
 	}
@@ -257,9 +263,9 @@ func (a *App) validate(args []string) error {
 		}
 	} else if verr == nil {
 		fmt.Fprintf(a.Stdout, "%s: valid. Migration %q moves %s (%s) to %s at Kubernetes %s; traffic %s in steps %v; gates: %s.\n",
-			*file, d.Name, d.Blue.ClusterName, d.Blue.Region, d.Green.ClusterName, d.Green.KubernetesVersion, d.Traffic.Provider, d.Traffic.Steps, gateList(d))
+			file, d.Name, d.Blue.ClusterName, d.Blue.Region, d.Green.ClusterName, d.Green.KubernetesVersion, d.Traffic.Provider, d.Traffic.Steps, gateList(d))
 	} else {
-		printFieldErrors(a.Stdout, *file, verr)
+		printFieldErrors(a.Stdout, file, verr)
 	}
 	if verr != nil {
 		return &exitError{code: ExitUsage}
@@ -296,17 +302,12 @@ func printFieldErrors(w io.Writer, file string, err error) {
 }
 
 func (a *App) start(ctx context.Context, args []string) error {
-	f := newFlags("start", a.Stderr)
-	file := f.String("f", "", "migration spec (JSON); - for stdin")
-	if _, err := f.parse(args); err != nil {
-		return err
-	}
-	s, err := readSpec(*file)
+	f, file, s, err := a.specCommand("start", args)
 	if err != nil {
 		return err
 	}
 	if verr := s.WithDefaults().Validate(); verr != nil {
-		printFieldErrors(a.Stderr, *file, verr)
+		printFieldErrors(a.Stderr, file, verr)
 		return &exitError{code: ExitUsage, msg: "nothing was started"}
 	}
 	c, err := a.Dial()

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,13 +14,8 @@ import (
 
 	"github.com/cutover-dev/cutover/activities/traffic"
 	"github.com/cutover-dev/cutover/internal/cli"
-	"github.com/cutover-dev/cutover/internal/fakeworld"
-	"github.com/cutover-dev/cutover/internal/sandbox/sandboxtest"
 	"github.com/cutover-dev/cutover/workflows"
 	"go.temporal.io/api/workflowservice/v1"
-	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
-	"go.temporal.io/sdk/worker"
 )
 
 const e2eSpec = `{
@@ -49,21 +43,8 @@ const e2eSpec = `{
 // runs in-process with the fake world in place of AWS and Kubernetes, the
 // migration is started from a JSON file and approved through the CLI.
 func TestEndToEnd(t *testing.T) {
-	srv := sandboxtest.Temporal(t)
-	quiet := tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})))
-	c, err := client.Dial(client.Options{HostPort: srv.Address, Namespace: srv.Namespace, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	world := fakeworld.New()
-	w := worker.New(c, workflows.TaskQueue, worker.Options{})
-	workflows.Register(w)
-	w.RegisterActivity(world.Activities())
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
+	d := startDevServer(t)
+	srv, c, world := d.srv, d.client, d.world
 
 	specPath := filepath.Join(t.TempDir(), "spec.json")
 	if err := os.WriteFile(specPath, []byte(fmt.Sprintf(e2eSpec, time.Now().UnixNano()%100000)), 0o600); err != nil {
@@ -72,9 +53,7 @@ func TestEndToEnd(t *testing.T) {
 	cutover := func(args ...string) (int, string, string) {
 		var out, errb bytes.Buffer
 		app := &cli.App{Stdout: &out, Stderr: &errb, Namespace: srv.Namespace, PollInterval: 200 * time.Millisecond,
-			Dial: func() (client.Client, error) {
-				return client.Dial(client.Options{HostPort: srv.Address, Namespace: srv.Namespace, Logger: quiet})
-			}}
+			Dial: d.dial}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		code := app.Run(ctx, args)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,13 +11,7 @@ import (
 	"time"
 
 	"github.com/cutover-dev/cutover/internal/cli"
-	"github.com/cutover-dev/cutover/internal/fakeworld"
-	"github.com/cutover-dev/cutover/internal/sandbox/sandboxtest"
-	"github.com/cutover-dev/cutover/workflows"
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
-	"go.temporal.io/sdk/worker"
 )
 
 const fleetJSON = `{
@@ -36,24 +29,8 @@ const fleetJSON = `{
 // CLI on a real dev server, triggers it, and sees the fleet upgrade migrate
 // the cluster to the next version.
 func TestScheduleRunsFleetUpgrade(t *testing.T) {
-	srv := sandboxtest.Temporal(t)
-	quiet := tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})))
-	dial := func() (client.Client, error) {
-		return client.Dial(client.Options{HostPort: srv.Address, Namespace: srv.Namespace, Logger: quiet})
-	}
-	c, err := dial()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	world := fakeworld.New()
-	w := worker.New(c, workflows.TaskQueue, worker.Options{})
-	workflows.Register(w)
-	w.RegisterActivity(world.Activities())
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
+	d := startDevServer(t)
+	srv, c, world, dial := d.srv, d.client, d.world, d.dial
 
 	file := filepath.Join(t.TempDir(), "fleet.json")
 	if err := os.WriteFile(file, []byte(fleetJSON), 0o600); err != nil {
@@ -73,10 +50,10 @@ func TestScheduleRunsFleetUpgrade(t *testing.T) {
 		t.Errorf("second create: %d %q", code, errs)
 	}
 	code, out, _ := run("schedule", "describe", "--id", "cutover-fleet-sched", "-o", "json")
-	var d struct {
+	var desc struct {
 		NextRuns []time.Time `json:"nextRuns"`
 	}
-	if code != 0 || json.Unmarshal([]byte(out), &d) != nil || len(d.NextRuns) == 0 || d.NextRuns[0].Month()%3 != 1 || d.NextRuns[0].Day() != 1 {
+	if code != 0 || json.Unmarshal([]byte(out), &desc) != nil || len(desc.NextRuns) == 0 || desc.NextRuns[0].Month()%3 != 1 || desc.NextRuns[0].Day() != 1 {
 		t.Fatalf("describe: %d %q", code, out)
 	}
 	if code, _, errs := run("schedule", "trigger", "--id", "cutover-fleet-sched"); code != 0 {
