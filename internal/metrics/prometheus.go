@@ -88,56 +88,59 @@ func (h *Handler) values(names []string) []string {
 	return v
 }
 
-// Counter implements client.MetricsHandler.
-func (h *Handler) Counter(name string) client.MetricsCounter {
-	name = h.name(name)
+// vec returns the metric vector registered under name, creating it with mk
+// on first use, and the label values of h's tags. ok is false when the
+// registry refused the name (a clash with another kind of metric).
+func vec[V prometheus.Collector](h *Handler, vecs map[string]V, name string, mk func(labels []string) V) (v V, values []string, ok bool) {
 	h.state.mu.Lock()
 	defer h.state.mu.Unlock()
 	labels := h.labelsFor(name)
-	vec, ok := h.state.counters[name]
-	if !ok {
-		vec = prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: "Temporal SDK counter " + name}, labels)
-		if err := h.reg.Register(vec); err != nil {
-			return client.MetricsNopHandler.Counter(name)
+	v, found := vecs[name]
+	if !found {
+		v = mk(labels)
+		if err := h.reg.Register(v); err != nil {
+			return v, nil, false
 		}
-		h.state.counters[name] = vec
+		vecs[name] = v
 	}
-	return counter{vec.WithLabelValues(h.values(labels)...)}
+	return v, h.values(labels), true
+}
+
+// Counter implements client.MetricsHandler.
+func (h *Handler) Counter(name string) client.MetricsCounter {
+	name = h.name(name)
+	v, values, ok := vec(h, h.state.counters, name, func(l []string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: "Temporal SDK counter " + name}, l)
+	})
+	if !ok {
+		return client.MetricsNopHandler.Counter(name)
+	}
+	return counter{v.WithLabelValues(values...)}
 }
 
 // Gauge implements client.MetricsHandler.
 func (h *Handler) Gauge(name string) client.MetricsGauge {
 	name = h.name(name)
-	h.state.mu.Lock()
-	defer h.state.mu.Unlock()
-	labels := h.labelsFor(name)
-	vec, ok := h.state.gauges[name]
+	v, values, ok := vec(h, h.state.gauges, name, func(l []string) *prometheus.GaugeVec {
+		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: "Temporal SDK gauge " + name}, l)
+	})
 	if !ok {
-		vec = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: "Temporal SDK gauge " + name}, labels)
-		if err := h.reg.Register(vec); err != nil {
-			return client.MetricsNopHandler.Gauge(name)
-		}
-		h.state.gauges[name] = vec
+		return client.MetricsNopHandler.Gauge(name)
 	}
-	return gauge{vec.WithLabelValues(h.values(labels)...)}
+	return gauge{v.WithLabelValues(values...)}
 }
 
 // Timer implements client.MetricsHandler.
 func (h *Handler) Timer(name string) client.MetricsTimer {
 	name = h.name(name) + "_seconds"
-	h.state.mu.Lock()
-	defer h.state.mu.Unlock()
-	labels := h.labelsFor(name)
-	vec, ok := h.state.timers[name]
+	v, values, ok := vec(h, h.state.timers, name, func(l []string) *prometheus.HistogramVec {
+		return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: "Temporal SDK timer " + name,
+			Buckets: []float64{.005, .01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600}}, l)
+	})
 	if !ok {
-		vec = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: "Temporal SDK timer " + name,
-			Buckets: []float64{.005, .01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600}}, labels)
-		if err := h.reg.Register(vec); err != nil {
-			return client.MetricsNopHandler.Timer(name)
-		}
-		h.state.timers[name] = vec
+		return client.MetricsNopHandler.Timer(name)
 	}
-	return timer{vec.WithLabelValues(h.values(labels)...)}
+	return timer{v.WithLabelValues(values...)}
 }
 
 type counter struct{ c prometheus.Counter }
