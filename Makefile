@@ -56,7 +56,11 @@ etcd: ## Install etcd (Debian etcd-server) if it is not on PATH
 
 $(VENV)/bin/moto_server:
 	@echo ">> installing moto[server]==$(MOTO_VERSION) into .venv/"
-	@python3 -m venv $(VENV) || { echo "!! moto: python3 -m venv failed (install python3-venv)" >&2; exit 1; }
+	@python3 -m venv $(VENV) 2>/dev/null || { \
+		echo ">> python3 -m venv failed; installing python3-venv with apt-get"; rm -rf $(VENV); \
+		SUDO=; if [ "$$(id -u)" != 0 ]; then SUDO=sudo; fi; \
+		{ $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq python3-venv >/dev/null && python3 -m venv $(VENV); } \
+		|| { echo "!! moto: could not create the virtualenv .venv (python3 -m venv, even after apt-get install python3-venv)" >&2; exit 1; }; }
 	@$(VENV)/bin/pip install -q 'moto[server]==$(MOTO_VERSION)' \
 		|| { echo "!! moto: pip install 'moto[server]==$(MOTO_VERSION)' failed" >&2; exit 1; }
 
