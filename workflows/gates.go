@@ -138,6 +138,7 @@ func (m *migration) decide(ctx workflow.Context, d Decision, via string) Approva
 	g.decided = true
 	g.record = ApprovalRecord{Gate: d.Gate, Approved: d.Approve, By: d.By, Comment: d.Comment, At: workflow.Now(ctx), OpenedAt: g.openedAt, Via: via}
 	m.logger.Info("Gate decided", "gate", d.Gate, "approved", d.Approve, "by", d.By, "via", via)
+	m.details()
 	return g.record
 }
 

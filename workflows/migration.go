@@ -61,6 +61,9 @@ type migration struct {
 	spec   spec.MigrationSpec
 	logger log.Logger
 	info   *workflow.Info
+	// root is the workflow's own context, for what is not a command
+	// (current details).
+	root workflow.Context
 
 	status Status
 	report MigrationReport
@@ -90,7 +93,7 @@ type gate struct {
 
 func newMigration(ctx workflow.Context, in spec.MigrationSpec) *migration {
 	s := in.WithDefaults()
-	m := &migration{spec: s, logger: workflow.GetLogger(ctx), info: workflow.GetInfo(ctx)}
+	m := &migration{spec: s, logger: workflow.GetLogger(ctx), info: workflow.GetInfo(ctx), root: ctx}
 	m.status = Status{Migration: s.Name, Blue: s.Blue.ClusterName, Green: s.Green.ClusterName, Traffic: TrafficStatus{Blue: 100, TotalSteps: len(s.Traffic.Steps)}}
 	m.report = MigrationReport{Migration: s.Name, Blue: s.Blue.ClusterName, Green: s.Green.ClusterName, TargetVersion: s.Green.KubernetesVersion, Spec: s}
 	m.work, m.cancelWork = workflow.WithCancel(ctx)

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/cutover-dev/cutover/activities/argocd"
@@ -119,7 +120,7 @@ func (m *migration) enter(ctx workflow.Context, phase string) {
 	m.finishPhase(ctx, "ok")
 	m.status.Phases = append(m.status.Phases, PhaseTiming{Phase: phase, Started: workflow.Now(ctx)})
 	m.setPhase(ctx, phase)
-	m.status.Progress = ""
+	m.progress("")
 	m.logger.Info("Phase started", "phase", phase, "blue", m.spec.Blue.ClusterName, "green", m.spec.Green.ClusterName)
 }
 
@@ -141,7 +142,34 @@ func (m *migration) finishPhase(ctx workflow.Context, outcome string) {
 	p.Outcome = outcome
 }
 
-func (m *migration) progress(msg string) { m.status.Progress = msg }
+// progress records what the run is doing now, for the status query and
+// the Temporal UI's "Current Details".
+func (m *migration) progress(msg string) {
+	m.status.Progress = msg
+	m.details()
+}
+
+// details renders the UI's Current Details: phase, progress, traffic and
+// how to answer an open gate.
+func (m *migration) details() {
+	var b strings.Builder
+	b.WriteString(fmt.Sprintf("**%s** · blue `%s` → green `%s` (Kubernetes %s)\n\n", m.status.Phase, m.spec.Blue.ClusterName, m.spec.Green.ClusterName, m.spec.Green.KubernetesVersion))
+	if m.status.Progress != "" {
+		b.WriteString(fmt.Sprintf("%s\n\n", m.status.Progress))
+	}
+	b.WriteString(fmt.Sprintf("Traffic: blue %d%% / green %d%%\n", m.status.Traffic.Blue, m.status.Traffic.Green))
+	for _, g := range m.gates {
+		if g.decided {
+			continue
+		}
+		b.WriteString(fmt.Sprintf("\nGate `%s` is open until %s. Approve with `cutover approve %s --gate %s --by NAME`, or signal `approval` with `{\"gate\": %q, \"approve\": true, \"by\": \"NAME\"}`.\n",
+			g.name, g.deadline.UTC().Format(time.RFC3339), m.info.WorkflowExecution.ID, g.name, g.name))
+	}
+	if m.status.LastError != "" {
+		b.WriteString(fmt.Sprintf("\nLast error: %s\n", m.status.LastError))
+	}
+	workflow.SetCurrentDetails(m.root, b.String())
+}
 
 // snapshot is the status query's answer.
 func (m *migration) snapshot(ctx workflow.Context) Status {

@@ -15,6 +15,7 @@ import (
 	"github.com/cutover-dev/cutover/activities/traffic"
 	"github.com/cutover-dev/cutover/internal/cli"
 	"github.com/cutover-dev/cutover/workflows"
+	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/api/workflowservice/v1"
 )
 
@@ -76,6 +77,15 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	waitGate(t, cutover, id, "cutover")
+	// The Temporal UI's "Current Details" tell a person how to answer.
+	md, err := c.QueryWorkflow(context.Background(), id, "", "__temporal_workflow_metadata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var meta sdkpb.WorkflowMetadata
+	if err := md.Get(&meta); err != nil || !strings.Contains(meta.GetCurrentDetails(), "cutover approve "+id+" --gate cutover") {
+		t.Errorf("current details %q (%v)", meta.GetCurrentDetails(), err)
+	}
 	// The update validator's refusal reaches the person.
 	if code, _, errs := cutover("approve", id, "--gate", "cutover", "--by", "mallory"); code != cli.ExitFailed || !strings.Contains(errs, `"mallory" may not decide gate "cutover"`) {
 		t.Fatalf("approve by mallory: exit %d, stderr %q", code, errs)
