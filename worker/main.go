@@ -38,18 +38,19 @@ import (
 )
 
 func main() {
-	if err := run(); err != nil {
+	logger := newLogger()
+	slog.SetDefault(logger)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, logger)
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "cutover-worker:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
-	logger := newLogger()
-	slog.SetDefault(logger)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-
+// run serves until ctx ends (SIGINT/SIGTERM), then drains and returns.
+func run(ctx context.Context, logger *slog.Logger) error {
 	taskQueue := envOr("CUTOVER_TASK_QUEUE", workflows.TaskQueue)
 	metricsAddr := envOr("CUTOVER_METRICS_ADDR", "127.0.0.1:9464")
 
