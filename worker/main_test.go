@@ -74,8 +74,17 @@ func TestWorkerServesAndDrains(t *testing.T) {
 	if err := run.Get(wctx, nil); !failures.Is(err, failures.Validation) {
 		t.Fatalf("want a ValidationError from the worker's workflow, got %v", err)
 	}
-	if code, body := get("/metrics"); code != http.StatusOK || !strings.Contains(body, "cutover_temporal_workflow_completed") && !strings.Contains(body, "cutover_temporal_workflow_failed") {
-		t.Errorf("metrics %d lack the SDK's workflow counters:\n%.2000s", code, body)
+	// The SDK counts the run once its last task is answered, which can be
+	// just after the client saw the result.
+	for end := time.Now().Add(15 * time.Second); ; {
+		code, body := get("/metrics")
+		if code == http.StatusOK && (strings.Contains(body, "cutover_temporal_workflow_failed") || strings.Contains(body, "cutover_temporal_workflow_completed")) {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("metrics %d lack the SDK's workflow counters:\n%.2000s", code, body)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 
 	cancel()
