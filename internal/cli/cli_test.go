@@ -34,6 +34,7 @@ func writeFile(t *testing.T, body string) string {
 func TestRefusedBeforeContactingTemporal(t *testing.T) {
 	bad := writeFile(t, `{"name": "Bad Name", "blue": {"clusterName": "blue"}, "traffic": {"provider": "route53", "steps": [50, 10]}}`)
 	typo := writeFile(t, `{"name": "shop", "blu": {}}`)
+	fleet := writeFile(t, `{"name": "prod", "waves": [{"migrations": [{"blue": {"clusterName": "shop", "region": "eu-west-1"}, "traffic": {"provider": "route53"}}]}]}`)
 	for _, tt := range []struct {
 		args []string
 		code int
@@ -50,6 +51,7 @@ func TestRefusedBeforeContactingTemporal(t *testing.T) {
 		{[]string{"status", "a", "b"}, cli.ExitUsage, "got 2 arguments"},
 		{[]string{"status", "x", "-o", "yaml"}, cli.ExitUsage, "-o must be text or json"},
 		{[]string{"launch"}, cli.ExitUsage, `unknown command "launch"`},
+		{[]string{"schedule", "create", "-f", fleet}, cli.ExitUsage, "waves[0].migrations[0].traffic.route53: is required"},
 	} {
 		app, out, errb := offline(t)
 		code := app.Run(context.Background(), tt.args)
@@ -67,5 +69,20 @@ func TestValidateExamples(t *testing.T) {
 		if code := app.Run(context.Background(), []string{"validate", "-f", f}); code != 0 || !strings.Contains(out.String(), "valid") {
 			t.Errorf("%s: exit %d\n%s%s", f, code, out, errb)
 		}
+	}
+}
+
+// TestFleetExampleIsValid: the example fleet passes every check that runs
+// before Temporal is contacted.
+func TestFleetExampleIsValid(t *testing.T) {
+	var out, errb bytes.Buffer
+	dialed := false
+	app := &cli.App{Stdout: &out, Stderr: &errb, Dial: func() (client.Client, error) {
+		dialed = true
+		return nil, errors.New("no server in this test")
+	}}
+	app.Run(context.Background(), []string{"schedule", "create", "-f", filepath.Join("..", "..", "deploy", "examples", "fleet", "quarterly.json")})
+	if !dialed {
+		t.Fatalf("the example fleet was refused:\n%s%s", out.String(), errb.String())
 	}
 }

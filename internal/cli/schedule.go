@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
+	"github.com/cutover-dev/cutover/internal/spec"
 	"github.com/cutover-dev/cutover/workflows"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -34,6 +36,28 @@ func readFleet(path string) (workflows.FleetSpec, error) {
 	if f.Name == "" || len(f.Waves) == 0 {
 		return f, usageErr("%s: name and at least one wave are required", path)
 	}
+	// Each migration is checked now, not when the schedule fires months
+	// later. The version is the fleet's to choose, so a placeholder stands in.
+	var problems []string
+	for i, w := range f.Waves {
+		for j, m := range w.Migrations {
+			if m.Green.KubernetesVersion == "" {
+				m.Green.KubernetesVersion = "1.99"
+			}
+			if m.Name == "" {
+				m.Name = "fleet-member"
+			}
+			var fe spec.FieldErrors
+			if errors.As(m.WithDefaults().Validate(), &fe) {
+				for _, e := range fe {
+					problems = append(problems, fmt.Sprintf("waves[%d].migrations[%d].%s: %s", i, j, e.Field, e.Reason))
+				}
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return f, usageErr("%s: %d problems:\n  %s", path, len(problems), strings.Join(problems, "\n  "))
+	}
 	return f, nil
 }
 
@@ -57,6 +81,13 @@ func (a *App) schedule(ctx context.Context, args []string) error {
 	if _, err := f.parse(rest); err != nil {
 		return err
 	}
+	var fleet workflows.FleetSpec
+	if sub == "create" {
+		var err error
+		if fleet, err = readFleet(*file); err != nil {
+			return err
+		}
+	}
 	c, err := a.Dial()
 	if err != nil {
 		return err
@@ -65,10 +96,6 @@ func (a *App) schedule(ctx context.Context, args []string) error {
 	sc := c.ScheduleClient()
 	switch sub {
 	case "create":
-		fleet, err := readFleet(*file)
-		if err != nil {
-			return err
-		}
 		if *id == "" {
 			*id = "cutover-fleet-" + fleet.Name
 		}
