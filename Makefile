@@ -13,7 +13,7 @@ TEMPORAL_CLI_VERSION := v1.5.1
 KUBE_VERSION  := v1.31.14
 MOTO_VERSION  := 5.1.22
 WORKFLOWCHECK_VERSION := v0.6.0
-GOLANGCI_VERSION := v2.1.6
+HELM_VERSION  := v3.21.4
 TEMPORAL_ADDRESS ?= 127.0.0.1:7233
 TEMPORAL_UI_PORT ?= 8233
 DEV_DB        ?= $(CURDIR)/.sandbox/temporal-dev.db
@@ -29,7 +29,7 @@ help: ## Show this help
 ##@ Tools (cached in bin/ and .venv/)
 
 .PHONY: tools
-tools: $(BIN)/temporal $(BIN)/kube-apiserver etcd $(VENV)/bin/moto_server ## Install every tool the tests and the demo need
+tools: $(BIN)/temporal $(BIN)/kube-apiserver etcd $(VENV)/bin/moto_server $(BIN)/helm ## Install every tool the tests and the demo need
 
 $(BIN)/temporal:
 	@echo ">> installing Temporal CLI $(TEMPORAL_CLI_VERSION) into bin/ (go install)"
@@ -63,6 +63,12 @@ $(VENV)/bin/moto_server:
 		|| { echo "!! moto: could not create the virtualenv .venv (python3 -m venv, even after apt-get install python3-venv)" >&2; exit 1; }; }
 	@$(VENV)/bin/pip install -q 'moto[server]==$(MOTO_VERSION)' \
 		|| { echo "!! moto: pip install 'moto[server]==$(MOTO_VERSION)' failed" >&2; exit 1; }
+
+$(BIN)/helm:
+	@echo ">> installing helm $(HELM_VERSION) into bin/ (go install; renders and lints deploy/helm in the tests)"
+	@mkdir -p $(BIN)
+	@GOBIN=$(BIN) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION) \
+		|| { echo "!! helm: go install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION) failed" >&2; exit 1; }
 
 $(BIN)/workflowcheck:
 	@echo ">> installing workflowcheck $(WORKFLOWCHECK_VERSION) into bin/"

@@ -1,0 +1,199 @@
+// Package deploy_test checks what ships in deploy/: the Helm chart renders
+// and lints with a real helm, and every object it renders decodes as the
+// Kubernetes type it claims to be, wired the way the worker expects.
+package deploy_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/cutover-dev/cutover/activities/eks"
+	"github.com/cutover-dev/cutover/activities/traffic"
+	"github.com/cutover-dev/cutover/internal/clusters"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/scheme"
+)
+
+func helm(t *testing.T, args ...string) string {
+	t.Helper()
+	bin := filepath.Join("..", "bin", "helm")
+	if dir := os.Getenv("CUTOVER_TOOLS_DIR"); dir != "" {
+		bin = filepath.Join(dir, "helm")
+	}
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("helm not found at %s: run `make tools`", bin)
+	}
+	var out, errb bytes.Buffer
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("helm %s: %v\n%s%s", strings.Join(args, " "), err, out.String(), errb.String())
+	}
+	return out.String()
+}
+
+func render(t *testing.T, sets ...string) []runtime.Object {
+	t.Helper()
+	args := []string{"template", "rel", filepath.Join("helm", "cutover")}
+	for _, s := range sets {
+		args = append(args, "--set", s)
+	}
+	var objs []runtime.Object
+	for _, doc := range strings.Split(helm(t, args...), "\n---") {
+		if strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(doc), "---")) == "" {
+			continue
+		}
+		obj, _, err := scheme.Codecs.UniversalDeserializer().Decode([]byte(doc), nil, nil)
+		if err != nil {
+			t.Fatalf("rendered object does not decode: %v\n%s", err, doc)
+		}
+		objs = append(objs, obj)
+	}
+	return objs
+}
+
+func deployment(t *testing.T, objs []runtime.Object, name string) *appsv1.Deployment {
+	t.Helper()
+	for _, o := range objs {
+		if d, ok := o.(*appsv1.Deployment); ok && d.Name == name {
+			return d
+		}
+	}
+	t.Fatalf("no Deployment %s rendered", name)
+	return nil
+}
+
+func env(c corev1.Container) map[string]string {
+	m := map[string]string{}
+	for _, e := range c.Env {
+		m[e.Name] = e.Value
+		if e.ValueFrom != nil {
+			b, _ := json.Marshal(e.ValueFrom)
+			m[e.Name] = string(b)
+		}
+	}
+	return m
+}
+
+func TestChartLints(t *testing.T) {
+	out := helm(t, "lint", filepath.Join("helm", "cutover"), "--strict")
+	if !strings.Contains(out, "0 chart(s) failed") {
+		t.Fatalf("helm lint:\n%s", out)
+	}
+}
+
+func TestChartDefaults(t *testing.T) {
+	objs := render(t)
+	w := deployment(t, objs, "rel-worker")
+	c := w.Spec.Template.Spec.Containers[0]
+	e := env(c)
+	if e["TEMPORAL_ADDRESS"] == "" || e["CUTOVER_TASK_QUEUE"] != "cutover" || e["CUTOVER_METRICS_ADDR"] != "0.0.0.0:9464" {
+		t.Errorf("worker env %v", e)
+	}
+	if c.Command[0] != "/cutover-worker" || c.LivenessProbe == nil || c.LivenessProbe.HTTPGet.Path != "/healthz" {
+		t.Errorf("worker container %+v", c)
+	}
+	if sc := w.Spec.Template.Spec.SecurityContext; sc == nil || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot {
+		t.Error("worker must run as non-root")
+	}
+	if w.Spec.Template.Spec.ServiceAccountName != "cutover" {
+		t.Errorf("service account %q", w.Spec.Template.Spec.ServiceAccountName)
+	}
+	for _, o := range objs {
+		if d, ok := o.(*appsv1.Deployment); ok && d.Name == "rel-chatops" {
+			t.Error("chatops is rendered although chatops.enabled is false")
+		}
+	}
+}
+
+func TestChartChatopsWithTemporalCloud(t *testing.T) {
+	objs := render(t, "chatops.enabled=true", "temporal.tlsSecret=temporal-mtls", "temporal.apiKeySecret=temporal-key")
+	for _, name := range []string{"rel-worker", "rel-chatops"} {
+		d := deployment(t, objs, name)
+		c := d.Spec.Template.Spec.Containers[0]
+		e := env(c)
+		if !strings.Contains(e["TEMPORAL_API_KEY"], "temporal-key") || e["TEMPORAL_TLS_CLIENT_CERT_PATH"] != "/etc/temporal-tls/tls.crt" {
+			t.Errorf("%s env %v", name, e)
+		}
+		if len(c.VolumeMounts) != 1 || len(d.Spec.Template.Spec.Volumes) != 1 || d.Spec.Template.Spec.Volumes[0].Secret.SecretName != "temporal-mtls" {
+			t.Errorf("%s does not mount the TLS secret: mounts %v volumes %v", name, c.VolumeMounts, d.Spec.Template.Spec.Volumes)
+		}
+	}
+	chat := deployment(t, objs, "rel-chatops").Spec.Template.Spec.Containers[0]
+	if strings.Join(chat.Command, " ") != "/cutover chatops serve --addr 0.0.0.0:8080" || len(chat.EnvFrom) != 1 {
+		t.Errorf("chatops container %+v", chat)
+	}
+	var svc *corev1.Service
+	for _, o := range objs {
+		if s, ok := o.(*corev1.Service); ok {
+			svc = s
+		}
+	}
+	if svc == nil || svc.Spec.Ports[0].Port != 8080 {
+		t.Errorf("chatops service %+v", svc)
+	}
+}
+
+// TestIAMPolicyCoversTheCalls: every method of the narrow AWS interfaces
+// the activities are built on is an IAM action the policy allows, so a new
+// call cannot ship without its permission.
+func TestIAMPolicyCoversTheCalls(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("iam", "cutover-worker-policy.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Statement []struct {
+			Action any `json:"Action"`
+		} `json:"Statement"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, s := range doc.Statement {
+		switch a := s.Action.(type) {
+		case string:
+			have[a] = true
+		case []any:
+			for _, x := range a {
+				have[x.(string)] = true
+			}
+		}
+	}
+	apis := map[string][]reflect.Type{
+		"eks":        {reflect.TypeFor[eks.EKSAPI](), reflect.TypeFor[clusters.EKSDescriber]()},
+		"ssm":        {reflect.TypeFor[eks.SSMAPI]()},
+		"route53":    {reflect.TypeFor[traffic.Route53API]()},
+		"cloudfront": {reflect.TypeFor[traffic.CloudFrontAPI]()},
+		"cloudwatch": {reflect.TypeFor[traffic.CloudWatchAPI]()},
+	}
+	n := 0
+	for service, types := range apis {
+		for _, typ := range types {
+			for i := 0; i < typ.NumMethod(); i++ {
+				action := service + ":" + typ.Method(i).Name
+				n++
+				if !have[action] {
+					t.Errorf("IAM policy lacks %s (called through %s)", action, typ)
+				}
+			}
+		}
+	}
+	for _, extra := range []string{"iam:PassRole", "sts:GetCallerIdentity"} {
+		if !have[extra] {
+			t.Errorf("IAM policy lacks %s", extra)
+		}
+	}
+	if n < 20 {
+		t.Fatalf("only %d API methods found; the interfaces moved?", n)
+	}
+}
