@@ -63,7 +63,7 @@ const usage = `cutover: blue/green EKS cluster migrations on Temporal
 
 Usage:
   cutover validate -f spec.json              check a migration spec (nothing is started)
-  cutover start -f spec.json                 start a migration; prints the workflow ID and UI link
+  cutover start -f spec.json [--dry-run]     start a migration; prints the workflow ID and UI link
   cutover status ID                          phase, gates, traffic, findings, last error
   cutover watch ID                           follow a migration until it ends
   cutover approve ID --gate G --by NAME [--comment TEXT]
@@ -235,9 +235,12 @@ func readSpec(path string) (spec.MigrationSpec, error) {
 }
 
 // specCommand parses `<cmd> -f spec.json` and reads the spec.
-func (a *App) specCommand(name string, args []string) (*flags, string, spec.MigrationSpec, error) {
+func (a *App) specCommand(name string, args []string, extra ...func(*flags)) (*flags, string, spec.MigrationSpec, error) {
 	f := newFlags(name, a.Stderr)
 	file := f.String("f", "", "migration spec (JSON); - for stdin")
+	for _, e := range extra {
+		e(f)
+	}
 	if _, err := f.parse(args); err != nil {
 		return nil, "", spec.MigrationSpec{}, err
 	}
@@ -302,9 +305,16 @@ func printFieldErrors(w io.Writer, file string, err error) {
 }
 
 func (a *App) start(ctx context.Context, args []string) error {
-	f, file, s, err := a.specCommand("start", args)
+	var dryRun *bool
+	f, file, s, err := a.specCommand("start", args, func(f *flags) {
+		dryRun = f.Bool("dry-run", false, "stop after Preflight and return the plan (workflow ID gets -dry-run)")
+	})
 	if err != nil {
 		return err
+	}
+	if *dryRun {
+		s.DryRun = true
+		s.Name += "-dry-run"
 	}
 	if verr := s.WithDefaults().Validate(); verr != nil {
 		printFieldErrors(a.Stderr, file, verr)
@@ -679,11 +689,33 @@ func (a *App) printResult(ctx context.Context, c client.Client, id string, asJSO
 		for _, t := range r.TrafficHistory {
 			fmt.Fprintf(a.Stdout, "  traffic %s: blue %d%% green %d%% (%s)\n", t.At.UTC().Format(time.RFC3339), t.Blue, t.Green, t.Reason)
 		}
+		if p := r.Plan; p != nil {
+			printPlan(a.Stdout, p)
+		}
+		for _, fd := range r.Findings {
+			fmt.Fprintf(a.Stdout, "  [%s] %s %s: %s\n", fd.Severity, fd.Check, fd.Object, fd.Message)
+		}
 	}
 	if r.Outcome == workflows.OutcomeSucceeded || r.Outcome == workflows.OutcomeDryRun {
 		return nil
 	}
 	return &exitError{code: ExitFailed}
+}
+
+func printPlan(w io.Writer, p *workflows.Plan) {
+	g := p.Green.Cluster
+	fmt.Fprintf(w, "Plan:\n  green %s (%s) at Kubernetes %s, copied from %s\n", g.Name, g.Region, g.Version, p.Green.CopiedFrom)
+	fmt.Fprintf(w, "    role %s, subnets %s, security groups %s\n", g.RoleARN, strings.Join(g.VPC.SubnetIDs, ","), strings.Join(g.VPC.SecurityGroupIDs, ","))
+	for _, ng := range g.NodeGroups {
+		fmt.Fprintf(w, "    node group %s: %s %s, %d-%d (desired %d)\n", ng.Name, strings.Join(ng.InstanceTypes, ","), ng.AMIType, ng.Scaling.Min, ng.Scaling.Max, ng.Scaling.Desired)
+	}
+	for _, ad := range g.Addons {
+		fmt.Fprintf(w, "    add-on %s (version for %s chosen at build time)\n", ad.Name, g.Version)
+	}
+	for _, r := range p.Restore {
+		fmt.Fprintf(w, "  restore: %s\n", r)
+	}
+	fmt.Fprintf(w, "  traffic steps (green %%): %v; gates: %s; blue afterwards: %s\n", p.TrafficSteps, strings.Join(p.Gates, ", "), p.RetireBlue)
 }
 
 func decision(approved bool) string {

@@ -167,3 +167,33 @@ func waitGate(t *testing.T, cutover func(...string) (int, string, string), id, g
 func listRequest(ns, query string) *workflowservice.ListWorkflowExecutionsRequest {
 	return &workflowservice.ListWorkflowExecutionsRequest{Namespace: ns, Query: query}
 }
+
+// TestDryRunThroughCLI: `start --dry-run` returns the plan without building
+// anything, and `result` prints it for people.
+func TestDryRunThroughCLI(t *testing.T) {
+	d := startDevServer(t)
+	specPath := filepath.Join(t.TempDir(), "spec.json")
+	if err := os.WriteFile(specPath, []byte(fmt.Sprintf(e2eSpec, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) (int, string) {
+		var out, errb bytes.Buffer
+		app := &cli.App{Stdout: &out, Stderr: &errb, Namespace: d.srv.Namespace, Dial: d.dial}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		return app.Run(ctx, args), out.String() + errb.String()
+	}
+	if code, out := run("start", "-f", specPath, "--dry-run"); code != 0 || !strings.Contains(out, "cutover-e2e-1-dry-run") {
+		t.Fatalf("start --dry-run: %d\n%s", code, out)
+	}
+	code, out := run("result", "cutover-e2e-1-dry-run")
+	if code != 0 || !strings.Contains(out, "Outcome: dry-run") || !strings.Contains(out, "green green (eu-west-1) at Kubernetes 1.31, copied from blue") ||
+		!strings.Contains(out, "node group general: m6i.large AL2_x86_64, 2-6 (desired 3)") || !strings.Contains(out, "gates: cutover, retire") {
+		t.Fatalf("result: %d\n%s", code, out)
+	}
+	for _, name := range d.world.Names() {
+		if name != "DescribeEKSCluster" && name != "EKSUpgradeInsights" && name != "PreflightBlue" && name != "Notify" {
+			t.Errorf("a dry run called %s", name)
+		}
+	}
+}
