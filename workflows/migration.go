@@ -348,6 +348,9 @@ func (m *migration) restore(ctx workflow.Context) error {
 	}).Get(ctx, nil)
 }
 
+// changeNotifySteps versions the chat post after each traffic step.
+const changeNotifySteps = "notify-traffic-steps"
+
 // shiftTraffic moves green's share through the spec's steps, baking each.
 func (m *migration) shiftTraffic(ctx workflow.Context) error {
 	steps := m.spec.Traffic.Steps
@@ -363,6 +366,11 @@ func (m *migration) shiftTraffic(ctx workflow.Context) error {
 		m.progress(fmt.Sprintf("Step %d/%d: moving %d%% of traffic to green", n, len(steps), w))
 		if err := m.setWeights(ctx, ctx, mutateOptions, propagateOptions, w, n, fmt.Sprintf("step %d/%d", n, len(steps))); err != nil {
 			return err
+		}
+		// Runs recorded before chat heard of each step replay without it.
+		if workflow.GetVersion(ctx, changeNotifySteps, workflow.DefaultVersion, 1) == 1 {
+			m.notify(ctx, notify.KindPhase, "", fmt.Sprintf("Migration %s: traffic step %d/%d, %d%% on green %s, baking for %s while watching %d alarms.",
+				m.spec.Name, n, len(steps), w, m.spec.Green.ClusterName, m.spec.Traffic.BakeTime, len(m.spec.Traffic.Alarms)))
 		}
 		if err := m.watch(ctx, m.spec.Traffic.BakeTime.D(), m.spec.Traffic.CheckInterval.D(), fmt.Sprintf("step %d/%d (%d%% green)", n, len(steps), w)); err != nil {
 			return err

@@ -222,6 +222,15 @@ func TestHappyPath(t *testing.T) {
 	if h.world.Weights().Green != 100 {
 		t.Errorf("final weights %+v", h.world.Weights())
 	}
+	var steps []string
+	for _, in := range h.world.Inputs("Notify") {
+		if m := in.(notify.Message); m.Kind == notify.KindPhase {
+			steps = append(steps, m.Text)
+		}
+	}
+	if len(steps) != 3 || !strings.Contains(steps[1], "traffic step 2/3, 50% on green green") {
+		t.Errorf("chat heard of the steps as %q", steps)
+	}
 }
 
 func TestRejectCutoverGate(t *testing.T) {

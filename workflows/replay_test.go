@@ -12,7 +12,9 @@ import (
 // TestReplayHistories replays every recorded history (see
 // scripts/record-histories.sh) against the current workflow code. A failure
 // means a change is not backward compatible with running migrations: guard
-// it with workflow.GetVersion.
+// it with workflow.GetVersion. Files named v<N>-* were recorded by earlier
+// workflow versions (v0: before Argo CD was reverted on rollback; v1: before
+// chat heard of each traffic step) and stay to prove those runs still replay.
 func TestReplayHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
 	if err != nil {
