@@ -20,13 +20,14 @@ func TestReplayHistories(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) < 6 {
-		t.Fatalf("found %d histories in testdata/histories, want the 6 recorded scenarios; run scripts/record-histories.sh", len(files))
+	if len(files) < 7 {
+		t.Fatalf("found %d histories in testdata/histories, want at least the 7 recorded scenarios; run scripts/record-histories.sh", len(files))
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflowWithOptions(workflows.BlueGreenMigration, workflow.RegisterOptions{Name: workflows.WorkflowType})
+			r.RegisterWorkflowWithOptions(workflows.FleetUpgrade, workflow.RegisterOptions{Name: workflows.FleetWorkflowType})
 			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
 				t.Fatalf("replay %s: %v", f, err)
 			}

@@ -36,6 +36,9 @@ type Scenario struct {
 	Decisions []workflows.Decision
 	// AbortAtGreen sends abort once green has this weight.
 	AbortAtGreen int
+	// Fleet, when true, records a FleetUpgrade of the (adjusted) spec with
+	// gates off instead of a BlueGreenMigration.
+	Fleet bool
 }
 
 // Scenarios are the histories kept in workflows/testdata/histories.
@@ -47,6 +50,11 @@ var Scenarios = []Scenario{
 	{Name: "abort-mid-shift", AbortAtGreen: 10, Decisions: []workflows.Decision{{Gate: "cutover", Approve: true, By: "alice"}}},
 	{Name: "dry-run", Spec: func(s *spec.MigrationSpec) { s.DryRun = true }},
 	{Name: "invalid-spec", Spec: func(s *spec.MigrationSpec) { s.Traffic.Steps = []int{50, 20} }},
+	{Name: "fleet-upgrade", Fleet: true, Spec: func(s *spec.MigrationSpec) {
+		off := false
+		s.Name, s.Green = "", spec.GreenSpec{}
+		s.Approvals.Cutover.Enabled, s.Approvals.Retire.Enabled = &off, &off
+	}},
 }
 
 // BaseSpec is a small migration with short timers.
@@ -86,6 +94,9 @@ func recordOne(ctx context.Context, c client.Client, outDir string, sc Scenario,
 		sc.World(world)
 	}
 	queue := "record-" + sc.Name
+	if sc.Fleet {
+		queue = workflows.TaskQueue // where FleetUpgrade starts its children
+	}
 	w := worker.New(c, queue, worker.Options{})
 	workflows.Register(w)
 	w.RegisterActivity(world.Activities())
@@ -98,7 +109,14 @@ func recordOne(ctx context.Context, c client.Client, outDir string, sc Scenario,
 	if sc.Spec != nil {
 		sc.Spec(&s)
 	}
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "record-" + sc.Name + fmt.Sprint(time.Now().UnixNano()), TaskQueue: queue}, workflows.WorkflowType, s)
+	opts := client.StartWorkflowOptions{ID: "record-" + sc.Name + fmt.Sprint(time.Now().UnixNano()), TaskQueue: queue}
+	var run client.WorkflowRun
+	var err error
+	if sc.Fleet {
+		run, err = c.ExecuteWorkflow(ctx, opts, workflows.FleetWorkflowType, workflows.FleetSpec{Name: "record", Waves: []workflows.FleetWave{{Name: "one", Migrations: []spec.MigrationSpec{s}}}})
+	} else {
+		run, err = c.ExecuteWorkflow(ctx, opts, workflows.WorkflowType, s)
+	}
 	if err != nil {
 		return err
 	}
