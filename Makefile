@@ -16,7 +16,7 @@ WORKFLOWCHECK_VERSION := v0.6.0
 HELM_VERSION  := v3.21.4
 TEMPORAL_ADDRESS ?= 127.0.0.1:7233
 TEMPORAL_UI_PORT ?= 8233
-DEV_DB        ?= $(CURDIR)/.sandbox/temporal-dev.db
+DEV_DB        ?= $(CURDIR)/.dev/temporal-dev.db
 
 export PATH := $(BIN):$(PATH)
 export CUTOVER_TOOLS_DIR := $(BIN)
@@ -138,4 +138,4 @@ bench: tools ## Run benchmarks and print their figures
 .PHONY: clean
 clean: ## Remove built binaries and the sandbox state (keeps the tool cache)
 	rm -f $(BIN)/cutover $(BIN)/cutover-worker
-	rm -rf .sandbox
+	rm -rf .sandbox .dev
