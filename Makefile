@@ -136,6 +136,6 @@ bench: tools ## Run benchmarks and print their figures
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 .PHONY: clean
-clean: ## Remove built binaries and the sandbox state (keeps the tool cache)
+clean: ## Remove built binaries, the sandbox and the dev server state (keeps the tool cache)
 	rm -f $(BIN)/cutover $(BIN)/cutover-worker
 	rm -rf .sandbox .dev
