@@ -20,60 +20,43 @@ import (
 // person has to look.
 const ResourceFailed = "EKSResourceFailed"
 
-// awsError maps an error returned by an AWS SDK call into the project's typed
-// errors. what says what was being done ("create cluster green"); it prefixes
-// the message. Errors that are already ApplicationErrors and context errors
-// pass through unchanged; unknown AWS errors stay retryable.
-func awsError(err error, what string, args ...any) error {
-	if err == nil {
-		return nil
-	}
-	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) {
-		return err
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	msg := fmt.Sprintf(what, args...)
-	if isUnimplemented(err) {
-		// A permanent property of the endpoint (moto lacks the operation).
-		return failures.New(failures.NotImplemented, "%s: the AWS endpoint does not implement this operation (bare HTTP 404): %v", msg, err)
-	}
-	var apiErr smithy.APIError
-	if !errors.As(err, &apiErr) {
-		return fmt.Errorf("%s: %w", msg, err)
-	}
-	detail := apiErr.ErrorCode()
-	if m := apiErr.ErrorMessage(); m != "" {
-		detail += ": " + m
-	}
-	text := msg + ": " + detail
-	switch apiErr.ErrorCode() {
-	case "AccessDeniedException", "AccessDenied", "UnauthorizedOperation",
+// eksCodes are the EKS, SSM and STS error codes with a type of their own;
+// any other code stays retryable.
+var eksCodes = failures.Codes(map[string][]string{
+	failures.AccessDenied: {"AccessDeniedException", "AccessDenied", "UnauthorizedOperation",
 		"UnrecognizedClientException", "InvalidClientTokenId", "ExpiredTokenException",
-		"ExpiredToken", "InvalidSignatureException", "SignatureDoesNotMatch":
-		return failures.New(failures.AccessDenied, "%s", text)
-	case "ResourceInUseException":
-		return failures.New(failures.ResourceInUse, "%s", text)
-	case "ThrottlingException", "Throttling", "TooManyRequestsException",
+		"ExpiredToken", "InvalidSignatureException", "SignatureDoesNotMatch"},
+	failures.ResourceInUse: {"ResourceInUseException"},
+	failures.Throttled: {"ThrottlingException", "Throttling", "TooManyRequestsException",
 		"RequestLimitExceeded", "RequestThrottled", "ThrottledException",
-		"ProvisionedThroughputExceededException":
-		return failures.New(failures.Throttled, "%s", text)
-	case "InvalidParameterException", "InvalidParameterValue", "InvalidParameterValueException",
+		"ProvisionedThroughputExceededException"},
+	failures.InvalidParameter: {"InvalidParameterException", "InvalidParameterValue", "InvalidParameterValueException",
 		"ValidationException", "ValidationError", "UnsupportedAvailabilityZoneException",
-		"InvalidParameterCombination", "BadRequestException":
-		return failures.New(failures.InvalidParameter, "%s", text)
-	case "ResourceNotFoundException", "NotFoundException", "ParameterNotFound",
-		"ParameterVersionNotFound":
-		return failures.New(failures.NotFound, "%s", text)
-	case "InvalidRequestException", "ResourcePropagationDelayException":
-		// EKS says InvalidRequest when the request does not fit the current
-		// state of the resource (e.g. a node group on a cluster that is not
-		// ACTIVE yet): retry later.
-		return failures.New(failures.NotReadyYet, "%s", text)
+		"InvalidParameterCombination", "BadRequestException"},
+	failures.NotFound: {"ResourceNotFoundException", "NotFoundException", "ParameterNotFound",
+		"ParameterVersionNotFound"},
+	// EKS says InvalidRequest when the request does not fit the current
+	// state of the resource (e.g. a node group on a cluster that is not
+	// ACTIVE yet): retry later.
+	failures.NotReadyYet: {"InvalidRequestException", "ResourcePropagationDelayException"},
+})
+
+// awsError maps an error returned by an AWS SDK call into the project's typed
+// errors (failures.FromAWS with eksCodes). what says what was being done
+// ("create cluster green"); it prefixes the message. An operation the
+// endpoint does not implement at all is NotImplemented.
+func awsError(err error, what string, args ...any) error {
+	if isUnimplemented(err) && !passThrough(err) {
+		// A permanent property of the endpoint (moto lacks the operation).
+		return failures.New(failures.NotImplemented, "%s: the AWS endpoint does not implement this operation (bare HTTP 404): %v", fmt.Sprintf(what, args...), err)
 	}
-	return fmt.Errorf("%s: %w", msg, err)
+	return failures.FromAWS(err, eksCodes, what, args...)
+}
+
+// passThrough reports whether err is already typed or a context error.
+func passThrough(err error) bool {
+	var appErr *temporal.ApplicationError
+	return errors.As(err, &appErr) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // isNotFound reports whether an SDK error says the resource does not exist.

@@ -334,6 +334,11 @@ func (p *preflight) disruptionBudgets(ctx context.Context) error {
 		return err
 	}
 	var workloads []workloadRef
+	collect := func(items []workloadRef) error {
+		p.scanned += len(items)
+		workloads = append(workloads, items...)
+		return nil
+	}
 	err = eachPage(ctx, p.a.opts.pageSize, metav1.ListOptions{},
 		func(ctx context.Context, o metav1.ListOptions) ([]workloadRef, string, error) {
 			l, err := p.c.Kube.AppsV1().Deployments("").List(ctx, o)
@@ -345,11 +350,7 @@ func (p *preflight) disruptionBudgets(ctx context.Context) error {
 				out = append(out, workloadRef{"Deployment", d.Namespace, d.Name, d.Spec.Template.Labels, int(ptrOr(d.Spec.Replicas, 1))})
 			}
 			return out, l.Continue, nil
-		}, func(items []workloadRef) error {
-			p.scanned += len(items)
-			workloads = append(workloads, items...)
-			return nil
-		})
+		}, collect)
 	if err != nil {
 		return err
 	}
@@ -364,11 +365,7 @@ func (p *preflight) disruptionBudgets(ctx context.Context) error {
 				out = append(out, workloadRef{"StatefulSet", s.Namespace, s.Name, s.Spec.Template.Labels, int(ptrOr(s.Spec.Replicas, 1))})
 			}
 			return out, l.Continue, nil
-		}, func(items []workloadRef) error {
-			p.scanned += len(items)
-			workloads = append(workloads, items...)
-			return nil
-		})
+		}, collect)
 	if err != nil {
 		return err
 	}

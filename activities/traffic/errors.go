@@ -1,71 +1,45 @@
 package traffic
 
 import (
-	"context"
 	"errors"
-	"fmt"
 
 	"github.com/aws/smithy-go"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/cutover-dev/cutover/internal/failures"
 )
 
-// awsError maps an error returned by a Route53, CloudFront or CloudWatch
-// call into the project's typed errors; it is the one place where AWS error
-// codes are read. what (with args) says what was being done and prefixes the
-// message. ApplicationErrors and context errors pass through; unknown AWS
-// errors stay retryable.
-func awsError(err error, what string, args ...any) error {
-	if err == nil {
-		return nil
-	}
-	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) {
-		return err
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	msg := fmt.Sprintf(what, args...)
-	var apiErr smithy.APIError
-	if !errors.As(err, &apiErr) {
-		return fmt.Errorf("%s: %w", msg, err)
-	}
-	detail := apiErr.ErrorCode()
-	if m := apiErr.ErrorMessage(); m != "" {
-		detail += ": " + m
-	}
-	text := msg + ": " + detail
-	switch apiErr.ErrorCode() {
-	case "AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
+// trafficCodes are the Route53, CloudFront and CloudWatch error codes with
+// a type of their own; any other code stays retryable.
+var trafficCodes = failures.Codes(map[string][]string{
+	failures.AccessDenied: {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
 		"UnrecognizedClientException", "InvalidClientTokenId", "ExpiredToken",
 		"ExpiredTokenException", "InvalidSignatureException", "SignatureDoesNotMatch",
-		"IncompleteSignature", "MissingAuthenticationToken", "NotAuthorizedException":
-		return failures.New(failures.AccessDenied, "%s", text)
-	case "Throttling", "ThrottlingException", "ThrottledException", "TooManyRequestsException",
-		"RequestLimitExceeded", "RequestThrottled":
-		return failures.New(failures.Throttled, "%s", text)
-	case "PreconditionFailed", "InvalidIfMatchVersion":
-		// CloudFront: someone else updated the distribution between our read
-		// and our write (ETag race). Re-reading and retrying is the fix.
-		return failures.New(failures.ResourceInUse, "%s", text)
-	case "PriorRequestNotComplete", "ConcurrentModification", "ConcurrentModificationException":
-		return failures.New(failures.ResourceInUse, "%s", text)
-	case "InvalidInput", "InvalidChangeBatch", "InvalidArgument", "InvalidParameterValue",
+		"IncompleteSignature", "MissingAuthenticationToken", "NotAuthorizedException"},
+	failures.Throttled: {"Throttling", "ThrottlingException", "ThrottledException", "TooManyRequestsException",
+		"RequestLimitExceeded", "RequestThrottled"},
+	// PreconditionFailed/InvalidIfMatchVersion: CloudFront, someone else
+	// updated the distribution between our read and our write (ETag race);
+	// re-reading and retrying is the fix.
+	failures.ResourceInUse: {"PreconditionFailed", "InvalidIfMatchVersion",
+		"PriorRequestNotComplete", "ConcurrentModification", "ConcurrentModificationException"},
+	failures.InvalidParameter: {"InvalidInput", "InvalidChangeBatch", "InvalidArgument", "InvalidParameterValue",
 		"InvalidParameterValueException", "InvalidParameterCombination",
 		"InvalidParameterCombinationException", "MissingParameter", "MissingRequiredParameterException",
 		"ValidationError", "ValidationException", "InvalidDomainName", "InvalidOrigin",
 		"InvalidTargetOriginId", "InconsistentQuantities", "IllegalUpdate", "InvalidNextToken",
 		"InvalidPaginationToken", "InvalidRequiredProtocol", "InvalidOriginReadTimeout",
 		"InvalidOriginKeepaliveTimeout", "InvalidOriginAccessControl", "InvalidOriginAccessIdentity",
-		"MalformedXML", "MalformedInput", "BadRequest":
-		return failures.New(failures.InvalidParameter, "%s", text)
-	case "NoSuchHostedZone", "NoSuchDistribution", "NoSuchChange", "NoSuchHealthCheck",
-		"NoSuchOrigin", "ResourceNotFound", "ResourceNotFoundException", "NotFound":
-		return failures.New(failures.NotFound, "%s", text)
-	}
-	return fmt.Errorf("%s: %w", msg, err)
+		"MalformedXML", "MalformedInput", "BadRequest"},
+	failures.NotFound: {"NoSuchHostedZone", "NoSuchDistribution", "NoSuchChange", "NoSuchHealthCheck",
+		"NoSuchOrigin", "ResourceNotFound", "ResourceNotFoundException", "NotFound"},
+})
+
+// awsError maps an error returned by a Route53, CloudFront or CloudWatch
+// call into the project's typed errors (failures.FromAWS with
+// trafficCodes). what (with args) says what was being done and prefixes
+// the message.
+func awsError(err error, what string, args ...any) error {
+	return failures.FromAWS(err, trafficCodes, what, args...)
 }
 
 // hasCode reports whether err is an AWS API error with one of the codes.

@@ -103,11 +103,6 @@ func WithDetails(typ string, msg string, details ...any) error {
 	return temporal.NewApplicationError(msg, typ, details...)
 }
 
-// NotImplementedf fails loudly for a step that has no implementation yet.
-func NotImplementedf(format string, args ...any) error {
-	return New(NotImplemented, "not implemented: "+format, args...)
-}
-
 // TypeOf returns the ApplicationError type anywhere in err's chain, or "".
 // Activity errors reach the workflow wrapped in an ActivityError; this
 // unwraps them.

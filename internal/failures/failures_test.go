@@ -1,7 +1,11 @@
 package failures
 
 import (
+	"context"
+	"strings"
+
 	"errors"
+	"github.com/aws/smithy-go"
 	"io"
 	"testing"
 
@@ -26,5 +30,21 @@ func TestWrapKeepsTheCause(t *testing.T) {
 		if TypeOf(err) != typ || Message(err) != "read cluster: unexpected EOF" {
 			t.Errorf("%s: type %q message %q", typ, TypeOf(err), Message(err))
 		}
+	}
+}
+
+func TestFromAWS(t *testing.T) {
+	codes := Codes(map[string][]string{Throttled: {"Throttling"}, NotFound: {"NoSuchThing"}})
+	api := &smithy.GenericAPIError{Code: "NoSuchThing", Message: "zone Z1"}
+	err := FromAWS(api, codes, "read zone %s", "Z1")
+	if TypeOf(err) != NotFound || Message(err) != "read zone Z1: NoSuchThing: zone Z1" {
+		t.Errorf("mapped: %v", err)
+	}
+	if err := FromAWS(&smithy.GenericAPIError{Code: "Weird"}, codes, "x"); TypeOf(err) != "" || !strings.Contains(err.Error(), "x: ") {
+		t.Errorf("unknown code must stay a plain retryable error: %v", err)
+	}
+	typed := New(Conflict, "already typed")
+	if FromAWS(typed, codes, "x") != typed || FromAWS(context.Canceled, codes, "x") != context.Canceled || FromAWS(nil, codes, "x") != nil {
+		t.Error("typed, context and nil errors must pass through")
 	}
 }
