@@ -15,8 +15,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/cutover-dev/cutover/internal/sandbox"
@@ -146,19 +144,13 @@ func Start(ctx context.Context, o Options) (*Demo, error) {
 	}
 	fmt.Fprintf(o.Stdout, "Sandbox up in %s.\n", sb.Startup.Round(time.Millisecond))
 
-	ui := ""
-	if sb.Temporal.UIAddress != "" {
-		ui = "http://" + sb.Temporal.UIAddress
-	}
-	env := map[string]string{
-		"TEMPORAL_ADDRESS": sb.Temporal.Address, "TEMPORAL_NAMESPACE": sb.Temporal.Namespace,
-		"CUTOVER_AWS_ENDPOINT": sb.Moto.Endpoint, "CUTOVER_KUBECONFIG_DIR": sb.KubeconfigDir(), "CUTOVER_SANDBOX": "true",
-		"AWS_REGION": sb.Seed.Region, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-		"CUTOVER_UI_URL": ui,
-	}
-	if err := writeEnv(filepath.Join(o.Dir, "env"), env); err != nil {
+	st := &sandbox.State{Dir: o.Dir, TemporalAddress: sb.Temporal.Address, TemporalUI: sb.Temporal.UIAddress, Namespace: sb.Temporal.Namespace,
+		AWSEndpoint: sb.Moto.Endpoint, Region: sb.Seed.Region, KubeconfigDir: sb.KubeconfigDir()}
+	if err := st.WriteEnv(); err != nil {
 		return fail(err)
 	}
+	env := st.Env()
+	ui := env["CUTOVER_UI_URL"]
 	// The in-process activities use the default AWS chain: give it moto's credentials.
 	for _, k := range []string{"AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} {
 		if err := os.Setenv(k, env[k]); err != nil {
@@ -218,18 +210,4 @@ func Start(ctx context.Context, o Options) (*Demo, error) {
 	id := run.GetID()
 	fmt.Fprintf(o.Stdout, "In another shell (after the environment line above):\n  bin/cutover watch %s\n  bin/cutover approve %s --gate cutover --by you --comment \"smoke is green\"\n  bin/cutover approve %s --gate retire --by you\n  bin/cutover abort %s --by you --reason \"try a rollback\"\nCtrl-C stops everything.\n", id, id, id, id)
 	return d, nil
-}
-
-func writeEnv(path string, env map[string]string) error {
-	keys := make([]string, 0, len(env))
-	for k := range env {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var sb strings.Builder
-	sb.WriteString("# Written by `cutover demo`; source it: set -a; . ./env; set +a\n")
-	for _, k := range keys {
-		fmt.Fprintf(&sb, "export %s=%s\n", k, env[k])
-	}
-	return os.WriteFile(path, []byte(sb.String()), 0o644)
 }

@@ -49,7 +49,32 @@ func (s *State) Env() map[string]string {
 		"CUTOVER_SANDBOX_DIR":    s.Dir,
 		// Bare apiservers: short polls, scratch pods not waited on to run.
 		"CUTOVER_SANDBOX": "true",
+		// The CLI's links point at this Temporal's UI.
+		"CUTOVER_UI_URL": uiURL(s.TemporalUI),
 	}
+}
+
+func uiURL(addr string) string {
+	if addr == "" {
+		return ""
+	}
+	return "http://" + addr
+}
+
+// WriteEnv writes Env to <Dir>/env as sorted `export KEY=VALUE` lines.
+func (s *State) WriteEnv() error {
+	env := s.Env()
+	keys := make([]string, 0, len(env))
+	for k := range env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var sb strings.Builder
+	sb.WriteString("# Written by cutover; source it (set -a; . ./env; set +a) or include it from make.\n")
+	for _, k := range keys {
+		fmt.Fprintf(&sb, "export %s=%s\n", k, env[k])
+	}
+	return os.WriteFile(filepath.Join(s.Dir, "env"), []byte(sb.String()), 0o644)
 }
 
 const usage = `usage: sandbox up [flags]    start Temporal, moto and clusters blue/green; Ctrl-C stops them
@@ -204,18 +229,7 @@ func writeState(st *State) error {
 	if err := os.WriteFile(filepath.Join(st.Dir, "state.json"), b, 0o644); err != nil {
 		return err
 	}
-	env := st.Env()
-	keys := make([]string, 0, len(env))
-	for k := range env {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var sb strings.Builder
-	sb.WriteString("# Written by `sandbox up`; source it (set -a; . ./env) or include it from make.\n")
-	for _, k := range keys {
-		fmt.Fprintf(&sb, "export %s=%s\n", k, env[k])
-	}
-	return os.WriteFile(filepath.Join(st.Dir, "env"), []byte(sb.String()), 0o644)
+	return st.WriteEnv()
 }
 
 func readState(dir string) (*State, error) {
