@@ -4,7 +4,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -206,32 +205,34 @@ func (a *App) printJSON(v any) error {
 	return enc.Encode(v)
 }
 
-// readSpec reads a spec file ("-" is stdin), rejecting unknown fields so a
-// typo does not silently fall back to a default.
-func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
-
-func readSpec(path string) (spec.MigrationSpec, error) {
-	var s spec.MigrationSpec
+// readStrict decodes the JSON file at path ("-" is stdin) into v, rejecting
+// unknown fields so a typo does not silently fall back to a default. file
+// names the document in messages ("spec", "fleet"), kind what it must be.
+func readStrict(path, file, kind string, v any) error {
 	if path == "" {
-		return s, usageErr("-f spec.json is required")
+		return usageErr("-f %s.json is required", file)
 	}
-	var r io.Reader
-	if path == "-" {
-		r = os.Stdin
-	} else {
+	var r io.Reader = os.Stdin
+	if path != "-" {
 		f, err := os.Open(path)
 		if err != nil {
-			return s, usageErr("read spec: %v", err)
+			return usageErr("read %s: %v", file, err)
 		}
 		defer f.Close()
 		r = f
 	}
 	dec := json.NewDecoder(r)
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&s); err != nil {
-		return s, usageErr("%s: not a migration spec: %v", path, err)
+	if err := dec.Decode(v); err != nil {
+		return usageErr("%s: not a %s: %v", path, kind, err)
 	}
-	return s, nil
+	return nil
+}
+
+// readSpec reads a migration spec file.
+func readSpec(path string) (spec.MigrationSpec, error) {
+	var s spec.MigrationSpec
+	return s, readStrict(path, "spec", "migration spec", &s)
 }
 
 // specCommand parses `<cmd> -f spec.json` and reads the spec.

@@ -2,10 +2,8 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -23,15 +21,8 @@ const DefaultQuarterlyCron = "0 9 1 1,4,7,10 *"
 
 func readFleet(path string) (workflows.FleetSpec, error) {
 	var f workflows.FleetSpec
-	if path == "" {
-		return f, usageErr("-f fleet.json is required")
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return f, usageErr("read fleet: %v", err)
-	}
-	if err := strictUnmarshal(b, &f); err != nil {
-		return f, usageErr("%s: not a fleet spec: %v", path, err)
+	if err := readStrict(path, "fleet", "fleet spec", &f); err != nil {
+		return f, err
 	}
 	if f.Name == "" || len(f.Waves) == 0 {
 		return f, usageErr("%s: name and at least one wave are required", path)
@@ -59,12 +50,6 @@ func readFleet(path string) (workflows.FleetSpec, error) {
 		return f, usageErr("%s: %d problems:\n  %s", path, len(problems), strings.Join(problems, "\n  "))
 	}
 	return f, nil
-}
-
-func strictUnmarshal(b []byte, v any) error {
-	dec := json.NewDecoder(bytesReader(b))
-	dec.DisallowUnknownFields()
-	return dec.Decode(v)
 }
 
 // schedule manages the Temporal Schedule that runs FleetUpgrade.
