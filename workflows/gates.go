@@ -44,7 +44,8 @@ func (m *migration) registerHandlers(ctx workflow.Context) error {
 			if err := m.validateDecision(d); err != nil {
 				// A signal cannot be refused to its sender; it is logged and
 				// counted. Use the approve update to see the refusal.
-				m.ignoredSignals++
+				m.status.IgnoredApprovals = append(m.status.IgnoredApprovals, fmt.Sprintf("%s on gate %q by %q: %v", verb(d.Approve), d.Gate, d.By, err))
+				m.details()
 				m.logger.Warn("Approval signal ignored", "gate", d.Gate, "by", d.By, "reason", err.Error())
 				continue
 			}

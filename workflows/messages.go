@@ -133,6 +133,9 @@ type Status struct {
 	Findings     []finding.Finding `json:"findings,omitempty"`
 	LastError    string            `json:"lastError,omitempty"`
 	Aborted      *Abort            `json:"aborted,omitempty"`
+	// IgnoredApprovals are approval signals the workflow could not take,
+	// with the reason (a signal cannot answer its sender; the update can).
+	IgnoredApprovals []string `json:"ignoredApprovals,omitempty"`
 }
 
 // Outcomes of a migration.

@@ -79,7 +79,6 @@ type migration struct {
 	trafficTouched bool // a SetTrafficWeights was issued
 	blueRetiring   bool
 	target         traffic.Target
-	ignoredSignals int
 }
 
 type gate struct {

@@ -642,3 +642,23 @@ func TestBlueNotActiveBlocks(t *testing.T) {
 		t.Fatalf("type %q reason %q", typ, r.Reason)
 	}
 }
+
+func TestIgnoredApprovalSignalIsVisible(t *testing.T) {
+	h := newHarness(t)
+	var seen workflows.Status
+	h.env.RegisterDelayedCallback(func() {
+		h.env.SignalWorkflow(workflows.SignalApproval, workflows.Decision{Gate: "cutover", Approve: true, By: "mallory"})
+	}, 10*time.Minute)
+	h.env.RegisterDelayedCallback(func() {
+		v, err := h.env.QueryWorkflow(workflows.QueryStatus)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = v.Get(&seen)
+		h.env.SignalWorkflow(workflows.SignalAbort, workflows.Abort{By: "alice", Reason: "done looking"})
+	}, 20*time.Minute)
+	_, _ = h.run(testSpec())
+	if len(seen.IgnoredApprovals) != 1 || !strings.Contains(seen.IgnoredApprovals[0], `"mallory" may not decide gate "cutover"`) || len(seen.PendingGates) != 1 {
+		t.Fatalf("status %+v", seen)
+	}
+}

@@ -58,6 +58,9 @@ func (m *migration) details() {
 		b.WriteString(fmt.Sprintf("\nGate `%s` is open until %s. Approve with `cutover approve %s --gate %s --by NAME`, or signal `approval` with `{\"gate\": %q, \"approve\": true, \"by\": \"NAME\"}`.\n",
 			g.name, g.deadline.UTC().Format(time.RFC3339), m.info.WorkflowExecution.ID, g.name, g.name))
 	}
+	if n := len(m.status.IgnoredApprovals); n > 0 {
+		b.WriteString(fmt.Sprintf("\nIgnored approval signal: %s\n", m.status.IgnoredApprovals[n-1]))
+	}
 	if m.status.LastError != "" {
 		b.WriteString(fmt.Sprintf("\nLast error: %s\n", m.status.LastError))
 	}

@@ -486,6 +486,9 @@ func printStatus(w io.Writer, id string, st workflows.Status) {
 			fmt.Fprintf(w, "    [%s] %s %s: %s\n", fd.Severity, fd.Check, fd.Object, fd.Message)
 		}
 	}
+	for _, ig := range st.IgnoredApprovals {
+		fmt.Fprintf(w, "  Ignored:  approval signal %s\n", ig)
+	}
 	if st.Aborted != nil {
 		fmt.Fprintf(w, "  Aborted:  by %s: %s\n", st.Aborted.By, st.Aborted.Reason)
 	}
