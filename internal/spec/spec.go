@@ -12,7 +12,7 @@ package spec
 type MigrationSpec struct {
 	// Name identifies the migration; the workflow ID is "cutover-<name>".
 	// Lowercase letters, digits and '-', at most 63 characters.
-	Name string `json:"name"`
+	Name string `json:"name,omitempty"`
 	// Blue is the cluster serving traffic today.
 	Blue BlueSpec `json:"blue"`
 	// Green is the cluster to build at the target Kubernetes version.
@@ -36,15 +36,15 @@ type MigrationSpec struct {
 	// Notify is where gate requests, reminders and outcomes are posted.
 	Notify NotifySpec `json:"notify"`
 	// DryRun stops after Preflight and returns the plan; nothing is created.
-	DryRun bool `json:"dryRun"`
+	DryRun bool `json:"dryRun,omitempty"`
 }
 
 // BlueSpec names the existing cluster.
 type BlueSpec struct {
 	// ClusterName is the EKS cluster name of blue. Required.
-	ClusterName string `json:"clusterName"`
+	ClusterName string `json:"clusterName,omitempty"`
 	// Region is the AWS region of blue. Required.
-	Region string `json:"region"`
+	Region string `json:"region,omitempty"`
 }
 
 // GreenSpec describes the cluster to build. Unless said otherwise, green is
@@ -53,9 +53,14 @@ type BlueSpec struct {
 // KubernetesVersion.
 type GreenSpec struct {
 	// ClusterName of green. Default: "<blue>-<version with '.' as '-'>", e.g. "prod-1-31".
-	ClusterName string `json:"clusterName"`
+	ClusterName string `json:"clusterName,omitempty"`
 	// KubernetesVersion is the target version, "major.minor" (e.g. "1.31"). Required.
-	KubernetesVersion string `json:"kubernetesVersion"`
+	// It must be a version EKS offers and newer than blue's.
+	KubernetesVersion string `json:"kubernetesVersion,omitempty"`
+	// AllowSameVersion lets green be built at blue's own version, to
+	// rebuild a cluster (new VPC, node groups, encryption) without an
+	// upgrade. Default false: green must be newer than blue.
+	AllowSameVersion bool `json:"allowSameVersion,omitempty"`
 	// Copy says which parts of blue are copied into green. Default: all true.
 	Copy CopySpec `json:"copy"`
 	// Overrides replace values copied from blue.
@@ -89,7 +94,7 @@ type GreenOverrides struct {
 type PreflightSpec struct {
 	// BlockOn is the lowest severity that stops the migration:
 	// "error" (default), "warning", or "none" (report only).
-	BlockOn string `json:"blockOn"`
+	BlockOn string `json:"blockOn,omitempty"`
 	// IgnoreChecks lists check IDs whose findings never block (they are still reported).
 	IgnoreChecks []string `json:"ignoreChecks,omitempty"`
 }
@@ -104,23 +109,23 @@ const (
 // ArgoCDSpec restores Argo CD applications into green.
 type ArgoCDSpec struct {
 	// Mode: "retarget" (default), "copy" or "none".
-	Mode string `json:"mode"`
+	Mode string `json:"mode,omitempty"`
 	// Namespace where Argo CD runs. Default "argocd".
-	Namespace string `json:"namespace"`
+	Namespace string `json:"namespace,omitempty"`
 	// Selector is a label selector over Applications. Default: all.
 	Selector string `json:"selector,omitempty"`
 	// SyncTimeout bounds the wait for every application to be Synced and Healthy. Default "30m".
-	SyncTimeout Duration `json:"syncTimeout"`
+	SyncTimeout Duration `json:"syncTimeout,omitempty"`
 	// Prune lets the sync delete resources no longer in git. Default false.
-	Prune bool `json:"prune"`
+	Prune bool `json:"prune,omitempty"`
 }
 
 // VeleroSpec restores a Velero backup of blue into green.
 type VeleroSpec struct {
 	// Enabled turns the Velero restore on. Default false.
-	Enabled bool `json:"enabled"`
+	Enabled bool `json:"enabled,omitempty"`
 	// Namespace where Velero runs on both clusters. Default "velero".
-	Namespace string `json:"namespace"`
+	Namespace string `json:"namespace,omitempty"`
 	// BackupName restores an existing backup; empty means take a fresh one
 	// of blue named "cutover-<migration>".
 	BackupName string `json:"backupName,omitempty"`
@@ -131,9 +136,9 @@ type VeleroSpec struct {
 	// RestorePVs restores volume snapshots. Default true.
 	RestorePVs *bool `json:"restorePVs,omitempty"`
 	// ExistingResourcePolicy: "none" (default) or "update".
-	ExistingResourcePolicy string `json:"existingResourcePolicy"`
+	ExistingResourcePolicy string `json:"existingResourcePolicy,omitempty"`
 	// Timeout bounds backup and restore each. Default "1h".
-	Timeout Duration `json:"timeout"`
+	Timeout Duration `json:"timeout,omitempty"`
 }
 
 // SmokeSpec proves green.
@@ -145,7 +150,7 @@ type SmokeSpec struct {
 	// K6 runs a k6 script as a Job in green.
 	K6 *K6Spec `json:"k6,omitempty"`
 	// Timeout bounds the whole smoke phase. Default "15m".
-	Timeout Duration `json:"timeout"`
+	Timeout Duration `json:"timeout,omitempty"`
 }
 
 // KubeSmokeSpec are in-cluster checks.
@@ -163,29 +168,29 @@ type KubeSmokeSpec struct {
 // HTTPProbe is one HTTP check. It is used in SmokeTest and during every bake.
 type HTTPProbe struct {
 	// Name of the probe in reports. Required.
-	Name string `json:"name"`
+	Name string `json:"name,omitempty"`
 	// URL to GET. Required, http or https.
-	URL string `json:"url"`
+	URL string `json:"url,omitempty"`
 	// Host header, to reach green before DNS points at it.
 	Host string `json:"host,omitempty"`
 	// ExpectStatus is the wanted status code. Default 200.
-	ExpectStatus int `json:"expectStatus"`
+	ExpectStatus int `json:"expectStatus,omitempty"`
 	// BodyContains must appear in the response body, if set.
 	BodyContains string `json:"bodyContains,omitempty"`
 	// MaxLatency fails the probe when a response is slower. Default "2s".
-	MaxLatency Duration `json:"maxLatency"`
+	MaxLatency Duration `json:"maxLatency,omitempty"`
 	// Retries before the probe fails. Default 3.
-	Retries int `json:"retries"`
+	Retries int `json:"retries,omitempty"`
 }
 
 // K6Spec runs a k6 load script in green.
 type K6Spec struct {
 	// ConfigMap holding the script, in Namespace. Required.
-	ConfigMap string `json:"configMap"`
+	ConfigMap string `json:"configMap,omitempty"`
 	// Namespace of the job. Default "default".
-	Namespace string `json:"namespace"`
+	Namespace string `json:"namespace,omitempty"`
 	// Image of k6. Default "grafana/k6:0.54.0".
-	Image string `json:"image"`
+	Image string `json:"image,omitempty"`
 }
 
 // Traffic providers.
@@ -197,18 +202,18 @@ const (
 // TrafficSpec moves users from blue to green in steps.
 type TrafficSpec struct {
 	// Provider: "route53" or "cloudfront". Required.
-	Provider string `json:"provider"`
+	Provider string `json:"provider,omitempty"`
 	// Route53 weighted records, when Provider is "route53".
 	Route53 *Route53Spec `json:"route53,omitempty"`
 	// CloudFront distribution, when Provider is "cloudfront".
 	CloudFront *CloudFrontSpec `json:"cloudfront,omitempty"`
 	// Steps are green's percentages, increasing, the last one 100.
 	// Default [10, 50, 100]. CloudFront origin switches are all-or-nothing: [100].
-	Steps []int `json:"steps"`
+	Steps []int `json:"steps,omitempty"`
 	// BakeTime is how long each step is watched before the next. Default "10m".
-	BakeTime Duration `json:"bakeTime"`
+	BakeTime Duration `json:"bakeTime,omitempty"`
 	// CheckInterval is how often alarms and probes are read while baking. Default "30s".
-	CheckInterval Duration `json:"checkInterval"`
+	CheckInterval Duration `json:"checkInterval,omitempty"`
 	// Alarms are CloudWatch alarm names; any in ALARM rolls traffic back.
 	Alarms []string `json:"alarms,omitempty"`
 	// ProbeDuringBake re-runs smoke.http probes at every check. Default true.
@@ -217,28 +222,28 @@ type TrafficSpec struct {
 
 // Route53Spec names the weighted record pair.
 type Route53Spec struct {
-	HostedZoneID string `json:"hostedZoneId"`
+	HostedZoneID string `json:"hostedZoneId,omitempty"`
 	// RecordName, e.g. "app.example.com".
-	RecordName string `json:"recordName"`
+	RecordName string `json:"recordName,omitempty"`
 	// RecordType: "CNAME" (default) or "A" (alias).
-	RecordType string `json:"recordType"`
+	RecordType string `json:"recordType,omitempty"`
 	// BlueSetIdentifier of blue's weighted record. Default "blue".
-	BlueSetIdentifier string `json:"blueSetIdentifier"`
+	BlueSetIdentifier string `json:"blueSetIdentifier,omitempty"`
 	// GreenSetIdentifier of green's weighted record. Default "green".
-	GreenSetIdentifier string `json:"greenSetIdentifier"`
+	GreenSetIdentifier string `json:"greenSetIdentifier,omitempty"`
 	// GreenTarget is green's load balancer DNS name. Required.
-	GreenTarget string `json:"greenTarget"`
+	GreenTarget string `json:"greenTarget,omitempty"`
 	// TTL of the records in seconds. Default 60.
-	TTL int64 `json:"ttl"`
+	TTL int64 `json:"ttl,omitempty"`
 }
 
 // CloudFrontSpec names the distribution and its origins.
 type CloudFrontSpec struct {
-	DistributionID string `json:"distributionId"`
+	DistributionID string `json:"distributionId,omitempty"`
 	// BlueOriginID is the origin the default behavior uses today. Required.
-	BlueOriginID string `json:"blueOriginId"`
+	BlueOriginID string `json:"blueOriginId,omitempty"`
 	// GreenOriginID is the origin to switch to. Required.
-	GreenOriginID string `json:"greenOriginId"`
+	GreenOriginID string `json:"greenOriginId,omitempty"`
 	// GreenOriginDomain creates the green origin when it does not exist.
 	GreenOriginDomain string `json:"greenOriginDomain,omitempty"`
 }
@@ -276,9 +281,9 @@ type GateSpec struct {
 	// Approvers allowed to decide. Empty means anyone who names themselves.
 	Approvers []string `json:"approvers,omitempty"`
 	// Timeout after which OnTimeout applies. Default "24h".
-	Timeout Duration `json:"timeout"`
+	Timeout Duration `json:"timeout,omitempty"`
 	// OnTimeout: "reject" (default) or "approve".
-	OnTimeout string `json:"onTimeout"`
+	OnTimeout string `json:"onTimeout,omitempty"`
 }
 
 // IsEnabled reports whether the gate is on.
@@ -287,9 +292,9 @@ func (g GateSpec) IsEnabled() bool { return g.Enabled != nil && *g.Enabled }
 // RetireSpec decides blue's fate.
 type RetireSpec struct {
 	// Soak is the durable wait with all traffic on green before blue is retired. Default "24h".
-	Soak Duration `json:"soak"`
+	Soak Duration `json:"soak,omitempty"`
 	// Blue: "delete" (default) deletes node groups and cluster; "keep" leaves blue running.
-	Blue string `json:"blue"`
+	Blue string `json:"blue,omitempty"`
 }
 
 // Fates of a cluster.
@@ -301,7 +306,7 @@ const (
 // RollbackSpec decides green's fate on rollback.
 type RollbackSpec struct {
 	// Green: "keep" (default, for debugging) or "delete".
-	Green string `json:"green"`
+	Green string `json:"green,omitempty"`
 }
 
 // NotifySpec says where to post.

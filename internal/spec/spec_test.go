@@ -46,10 +46,10 @@ func TestValidate(t *testing.T) {
 			s.Traffic.Route53 = &Route53Spec{HostedZoneID: "zone", GreenSetIdentifier: "blue"}
 		}, []string{"traffic.route53.hostedZoneId", "traffic.route53.recordName", "traffic.route53.greenTarget", "traffic.route53.greenSetIdentifier"}},
 		{"cloudfront needs one step", func(s *MigrationSpec) {
-			s.Traffic = TrafficSpec{Provider: ProviderCloudFront, CloudFront: &CloudFrontSpec{DistributionID: "E1", BlueOriginID: "b", GreenOriginID: "g"}, Steps: []int{50, 100}}
+			s.Traffic = TrafficSpec{Provider: ProviderCloudFront, CloudFront: &CloudFrontSpec{DistributionID: "E2QWRUHAPOMQZL", BlueOriginID: "b", GreenOriginID: "g"}, Steps: []int{50, 100}}
 		}, []string{"traffic.steps"}},
 		{"cloudfront same origins", func(s *MigrationSpec) {
-			s.Traffic = TrafficSpec{Provider: ProviderCloudFront, CloudFront: &CloudFrontSpec{DistributionID: "E1", BlueOriginID: "b", GreenOriginID: "b"}}
+			s.Traffic = TrafficSpec{Provider: ProviderCloudFront, CloudFront: &CloudFrontSpec{DistributionID: "E2QWRUHAPOMQZL", BlueOriginID: "b", GreenOriginID: "b"}}
 		}, []string{"traffic.cloudfront.greenOriginId"}},
 		{"unknown provider", func(s *MigrationSpec) { s.Traffic.Provider = "nginx" }, []string{"traffic.provider"}},
 		{"empty alarm", func(s *MigrationSpec) { s.Traffic.Alarms = []string{"ok", " "} }, []string{"traffic.alarms[1]"}},

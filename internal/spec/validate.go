@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 )
 
 // FieldError is one problem with one field.
@@ -33,11 +36,31 @@ func (es FieldErrors) Error() string {
 var (
 	nameRE        = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 	clusterNameRE = regexp.MustCompile(`^[0-9A-Za-z][A-Za-z0-9\-_]*$`)
-	regionRE      = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$`)
 	versionRE     = regexp.MustCompile(`^1\.(\d{2})$`)
 	zoneIDRE      = regexp.MustCompile(`^(/hostedzone/)?[A-Z0-9]{1,32}$`)
 	subnetRE      = regexp.MustCompile(`^subnet-[0-9a-f]{8,17}$`)
 	sgRE          = regexp.MustCompile(`^sg-[0-9a-f]{8,17}$`)
+	// labelRE is one DNS label (RFC 1123).
+	labelRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+	// distributionRE is a CloudFront distribution ID.
+	distributionRE = regexp.MustCompile(`^[A-Z0-9]{8,20}$`)
+	// originIDRE: CloudFront origin IDs are free text, but cutover writes
+	// them into API calls and reports; no control characters or spaces.
+	originIDRE = regexp.MustCompile(`^[A-Za-z0-9._:/-]{1,128}$`)
+	// alarmNameRE: CloudWatch alarm names are 1-255 printable characters.
+	alarmNameRE = regexp.MustCompile(`^[^\x00-\x1f\x7f]{1,255}$`)
+)
+
+// Upper bounds of durations: a longer value is a typo ("240h" for "24h",
+// seconds given as minutes) that would hold a migration for months.
+const (
+	maxGateTimeout  = 30 * 24 * time.Hour
+	maxSoak         = 30 * 24 * time.Hour
+	maxBakeTime     = 7 * 24 * time.Hour
+	maxCheck        = time.Hour
+	maxReminder     = 7 * 24 * time.Hour
+	maxPhaseTimeout = 48 * time.Hour
+	maxLatency      = 5 * time.Minute
 )
 
 type collector struct{ errs FieldErrors }
@@ -87,16 +110,16 @@ func (s MigrationSpec) Validate() error {
 	validateCluster(c, "blue.clusterName", s.Blue.ClusterName)
 	if s.Blue.Region == "" {
 		c.add("blue.region", "is required")
-	} else if !regionRE.MatchString(s.Blue.Region) {
-		c.add("blue.region", "must be an AWS region such as \"eu-west-1\", got %q", s.Blue.Region)
+	} else if !knownRegions[s.Blue.Region] {
+		c.add("blue.region", "must be an AWS region of the SDK's partition data such as \"eu-west-1\", got %q", s.Blue.Region)
 	}
 
 	if s.Green.KubernetesVersion == "" {
 		c.add("green.kubernetesVersion", "is required (e.g. \"1.31\")")
-	} else if minor, ok := MinorVersion(s.Green.KubernetesVersion); !ok {
+	} else if _, ok := MinorVersion(s.Green.KubernetesVersion); !ok {
 		c.add("green.kubernetesVersion", "must be \"1.<minor>\" such as \"1.31\", got %q", s.Green.KubernetesVersion)
-	} else if minor < 23 {
-		c.add("green.kubernetesVersion", "must be 1.23 or newer (EKS no longer offers %s)", s.Green.KubernetesVersion)
+	} else if !IsKnownEKSVersion(s.Green.KubernetesVersion) {
+		c.add("green.kubernetesVersion", "%s is not a Kubernetes version EKS offers (known: %s)", s.Green.KubernetesVersion, knownVersionList())
 	}
 	if s.Green.ClusterName != "" {
 		validateCluster(c, "green.clusterName", s.Green.ClusterName)
@@ -117,17 +140,44 @@ func (s MigrationSpec) Validate() error {
 			c.add(fmt.Sprintf("green.overrides.securityGroupIds[%d]", i), "must be a security group ID such as \"sg-0abc1234\", got %q", id)
 		}
 	}
-	if r := s.Green.Overrides.RoleARN; r != "" && !strings.HasPrefix(r, "arn:aws") {
-		c.add("green.overrides.roleArn", "must be an IAM role ARN, got %q", r)
+	if r := s.Green.Overrides.RoleARN; r != "" {
+		roleARN(c, "green.overrides.roleArn", r)
+	}
+	tags(c, "green.overrides.tags", s.Green.Overrides.Tags)
+	for i, it := range s.Green.Overrides.NodeGroupInstanceTypes {
+		if !instanceTypeRE.MatchString(it) {
+			c.add(fmt.Sprintf("green.overrides.nodeGroupInstanceTypes[%d]", i), "must be an EC2 instance type such as \"m6i.large\", got %q", it)
+		}
+	}
+	for i, id := range s.Preflight.IgnoreChecks {
+		if strings.TrimSpace(id) == "" || hasControl(id) {
+			c.add(fmt.Sprintf("preflight.ignoreChecks[%d]", i), "must be a check ID, got %q", id)
+		}
 	}
 
 	c.oneOf("preflight.blockOn", s.Preflight.BlockOn, "error", "warning", "none")
 
 	c.oneOf("argocd.mode", s.ArgoCD.Mode, ArgoCDModeRetarget, ArgoCDModeCopy, ArgoCDModeNone)
-	positive(c, "argocd.syncTimeout", s.ArgoCD.SyncTimeout)
+	bounded(c, "argocd.syncTimeout", s.ArgoCD.SyncTimeout, Duration(maxPhaseTimeout))
+	k8sName(c, "argocd.namespace", s.ArgoCD.Namespace)
+	if hasControl(s.ArgoCD.Selector) {
+		c.add("argocd.selector", "must be a label selector without control characters, got %q", s.ArgoCD.Selector)
+	}
 
 	c.oneOf("velero.existingResourcePolicy", s.Velero.ExistingResourcePolicy, "none", "update")
-	positive(c, "velero.timeout", s.Velero.Timeout)
+	bounded(c, "velero.timeout", s.Velero.Timeout, Duration(maxPhaseTimeout))
+	k8sName(c, "velero.namespace", s.Velero.Namespace)
+	if b := s.Velero.BackupName; b != "" && !dnsSubdomain(b) {
+		c.add("velero.backupName", "must be a Kubernetes object name (lowercase letters, digits, '-' and '.'), got %q", b)
+	}
+	for i, ns := range s.Velero.IncludedNamespaces {
+		if ns != "*" {
+			k8sName(c, fmt.Sprintf("velero.includedNamespaces[%d]", i), ns)
+		}
+	}
+	for i, ns := range s.Velero.ExcludedNamespaces {
+		k8sName(c, fmt.Sprintf("velero.excludedNamespaces[%d]", i), ns)
+	}
 	for i, ns := range s.Velero.IncludedNamespaces {
 		for _, ex := range s.Velero.ExcludedNamespaces {
 			if ns == ex {
@@ -136,7 +186,13 @@ func (s MigrationSpec) Validate() error {
 		}
 	}
 
-	positive(c, "smoke.timeout", s.Smoke.Timeout)
+	bounded(c, "smoke.timeout", s.Smoke.Timeout, Duration(maxPhaseTimeout))
+	for i, ns := range s.Smoke.Kubernetes.Namespaces {
+		k8sName(c, fmt.Sprintf("smoke.kubernetes.namespaces[%d]", i), ns)
+	}
+	if sc := s.Smoke.Kubernetes.StorageClass; sc != "" && !dnsSubdomain(sc) {
+		c.add("smoke.kubernetes.storageClass", "must be a StorageClass name, got %q", sc)
+	}
 	seen := map[string]bool{}
 	for i, p := range s.Smoke.HTTP {
 		f := fmt.Sprintf("smoke.http[%d]", i)
@@ -148,19 +204,33 @@ func (s MigrationSpec) Validate() error {
 		seen[p.Name] = true
 		if u, err := url.Parse(p.URL); p.URL == "" {
 			c.add(f+".url", "is required")
-		} else if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			c.add(f+".url", "must be an absolute http or https URL, got %q", p.URL)
+		} else if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || hasSpaceOrControl(p.URL) {
+			c.add(f+".url", "must be an absolute http or https URL without spaces or control characters, got %q", p.URL)
+		}
+		if p.Host != "" && !hostPort(p.Host) {
+			c.add(f+".host", "must be a host name (optionally with :port) for the Host header, without spaces or control characters, got %q", p.Host)
+		}
+		if hasControl(p.BodyContains) {
+			c.add(f+".bodyContains", "must not contain control characters")
 		}
 		if p.ExpectStatus < 100 || p.ExpectStatus > 599 {
 			c.add(f+".expectStatus", "must be an HTTP status between 100 and 599, got %d", p.ExpectStatus)
 		}
-		positive(c, f+".maxLatency", p.MaxLatency)
+		bounded(c, f+".maxLatency", p.MaxLatency, Duration(maxLatency))
 		if p.Retries < 0 || p.Retries > 100 {
 			c.add(f+".retries", "must be between 0 and 100, got %d", p.Retries)
 		}
 	}
-	if s.Smoke.K6 != nil && s.Smoke.K6.ConfigMap == "" {
-		c.add("smoke.k6.configMap", "is required when smoke.k6 is set")
+	if k := s.Smoke.K6; k != nil {
+		if k.ConfigMap == "" {
+			c.add("smoke.k6.configMap", "is required when smoke.k6 is set")
+		} else if !dnsSubdomain(k.ConfigMap) {
+			c.add("smoke.k6.configMap", "must be a ConfigMap name, got %q", k.ConfigMap)
+		}
+		k8sName(c, "smoke.k6.namespace", k.Namespace)
+		if hasSpaceOrControl(k.Image) || k.Image == "" {
+			c.add("smoke.k6.image", "must be a container image reference, got %q", k.Image)
+		}
 	}
 
 	validateTraffic(c, s.Traffic)
@@ -172,11 +242,11 @@ func (s MigrationSpec) Validate() error {
 		c.add("approvals.reminderInterval", "must not be negative, got %s", r)
 	} else if r != nil && r.D() > 0 && r.D() < time.Minute {
 		c.add("approvals.reminderInterval", "must be at least 1m (or 0s for no reminders), got %s", r)
+	} else if r != nil && r.D() > maxReminder {
+		c.add("approvals.reminderInterval", "must be at most %s, got %s", Duration(maxReminder), r)
 	}
 
-	if s.Retire.Soak.D() < 0 {
-		c.add("retire.soak", "must not be negative, got %s", s.Retire.Soak)
-	}
+	bounded(c, "retire.soak", s.Retire.Soak, Duration(maxSoak))
 	c.oneOf("retire.blue", s.Retire.Blue, FateDelete, FateKeep)
 	c.oneOf("rollback.green", s.Rollback.Green, FateKeep, FateDelete)
 
@@ -185,8 +255,8 @@ func (s MigrationSpec) Validate() error {
 			c.add("notify.webhookUrl", "must be an absolute http or https URL, got %q", u)
 		}
 	}
-	if ch := s.Notify.SlackChannel; ch != "" && !strings.HasPrefix(ch, "#") && !strings.HasPrefix(ch, "C") {
-		c.add("notify.slackChannel", "must be a channel name starting with '#' or a channel ID, got %q", ch)
+	if ch := s.Notify.SlackChannel; ch != "" && !slackChannelRE.MatchString(ch) {
+		c.add("notify.slackChannel", "must be a channel name starting with '#' (lowercase, no spaces, at most 80 characters) or a channel ID such as \"C0123ABCD\", got %q", ch)
 	}
 
 	if len(c.errs) == 0 {
@@ -210,6 +280,15 @@ func positive(c *collector, field string, d Duration) {
 	}
 }
 
+// bounded is positive with an upper bound.
+func bounded(c *collector, field string, d, max Duration) {
+	if d.D() <= 0 {
+		c.add(field, "must be a positive duration, got %s", d)
+	} else if d > max {
+		c.add(field, "must be at most %s, got %s (a longer wait is almost always a typo)", max, d)
+	}
+}
+
 func validateTraffic(c *collector, t TrafficSpec) {
 	c.oneOf("traffic.provider", t.Provider, ProviderRoute53, ProviderCloudFront)
 	switch t.Provider {
@@ -225,9 +304,18 @@ func validateTraffic(c *collector, t TrafficSpec) {
 			}
 			if r.RecordName == "" {
 				c.add("traffic.route53.recordName", "is required")
+			} else if !recordName(r.RecordName) {
+				c.add("traffic.route53.recordName", "must be a DNS name (RFC 1123 labels, optionally starting with \"*.\" and ending with '.'), at most 253 characters, got %q", r.RecordName)
 			}
 			if r.GreenTarget == "" {
 				c.add("traffic.route53.greenTarget", "is required (green's load balancer DNS name)")
+			} else if !recordName(r.GreenTarget) || strings.HasPrefix(r.GreenTarget, "*") {
+				c.add("traffic.route53.greenTarget", "must be a DNS name such as \"green-lb-123.eu-west-1.elb.amazonaws.com\", got %q", r.GreenTarget)
+			}
+			for _, f := range []struct{ field, v string }{{"blueSetIdentifier", r.BlueSetIdentifier}, {"greenSetIdentifier", r.GreenSetIdentifier}} {
+				if len(f.v) > 128 || hasControl(f.v) {
+					c.add("traffic.route53."+f.field, "must be 1 to 128 characters without control characters, got %q", f.v)
+				}
 			}
 			c.oneOf("traffic.route53.recordType", r.RecordType, "CNAME", "A")
 			if r.BlueSetIdentifier == r.GreenSetIdentifier {
@@ -247,14 +335,23 @@ func validateTraffic(c *collector, t TrafficSpec) {
 			cf := t.CloudFront
 			if cf.DistributionID == "" {
 				c.add("traffic.cloudfront.distributionId", "is required")
+			} else if !distributionRE.MatchString(cf.DistributionID) {
+				c.add("traffic.cloudfront.distributionId", "must be a CloudFront distribution ID such as \"E2QWRUHAPOMQZL\", got %q", cf.DistributionID)
 			}
 			if cf.BlueOriginID == "" {
 				c.add("traffic.cloudfront.blueOriginId", "is required")
+			} else if !originIDRE.MatchString(cf.BlueOriginID) {
+				c.add("traffic.cloudfront.blueOriginId", "must be an origin ID (letters, digits, '.', '_', ':', '/', '-'), got %q", cf.BlueOriginID)
 			}
 			if cf.GreenOriginID == "" {
 				c.add("traffic.cloudfront.greenOriginId", "is required")
+			} else if !originIDRE.MatchString(cf.GreenOriginID) {
+				c.add("traffic.cloudfront.greenOriginId", "must be an origin ID (letters, digits, '.', '_', ':', '/', '-'), got %q", cf.GreenOriginID)
 			} else if cf.GreenOriginID == cf.BlueOriginID {
 				c.add("traffic.cloudfront.greenOriginId", "must differ from blueOriginId %q", cf.BlueOriginID)
+			}
+			if d := cf.GreenOriginDomain; d != "" && (!recordName(d) || strings.HasPrefix(d, "*")) {
+				c.add("traffic.cloudfront.greenOriginDomain", "must be a DNS name, got %q", d)
 			}
 		}
 		if t.Route53 != nil {
@@ -283,15 +380,17 @@ func validateTraffic(c *collector, t TrafficSpec) {
 	if n := len(t.Steps); n > 0 && t.Steps[n-1] != 100 {
 		c.add(fmt.Sprintf("traffic.steps[%d]", n-1), "the last step must be 100, got %d", t.Steps[n-1])
 	}
-	if t.BakeTime.D() < 0 {
-		c.add("traffic.bakeTime", "must not be negative, got %s", t.BakeTime)
-	}
+	bounded(c, "traffic.bakeTime", t.BakeTime, Duration(maxBakeTime))
 	if t.CheckInterval.D() < time.Second {
 		c.add("traffic.checkInterval", "must be at least 1s, got %s", t.CheckInterval)
+	} else if t.CheckInterval.D() > maxCheck {
+		c.add("traffic.checkInterval", "must be at most %s, got %s", Duration(maxCheck), t.CheckInterval)
 	}
 	for i, a := range t.Alarms {
 		if strings.TrimSpace(a) == "" {
 			c.add(fmt.Sprintf("traffic.alarms[%d]", i), "must be a CloudWatch alarm name, got an empty string")
+		} else if !alarmNameRE.MatchString(a) {
+			c.add(fmt.Sprintf("traffic.alarms[%d]", i), "must be a CloudWatch alarm name (1 to 255 characters, no control characters), got %q", a)
 		}
 	}
 }
@@ -300,11 +399,129 @@ func validateGate(c *collector, field string, g GateSpec) {
 	if !g.IsEnabled() {
 		return
 	}
-	positive(c, field+".timeout", g.Timeout)
+	bounded(c, field+".timeout", g.Timeout, Duration(maxGateTimeout))
 	c.oneOf(field+".onTimeout", g.OnTimeout, OnTimeoutReject, OnTimeoutApprove)
+	seen := map[string]bool{}
 	for i, a := range g.Approvers {
-		if strings.TrimSpace(a) == "" {
-			c.add(fmt.Sprintf("%s.approvers[%d]", field, i), "must not be empty")
+		f := fmt.Sprintf("%s.approvers[%d]", field, i)
+		switch {
+		case strings.TrimSpace(a) == "":
+			c.add(f, "must not be empty")
+		case a != strings.TrimSpace(a) || hasControl(a) || len(a) > 128:
+			c.add(f, "must be a name without leading or trailing spaces or control characters, at most 128 characters, got %q", a)
+		case seen[a]:
+			c.add(f, "duplicate approver %q", a)
+		}
+		seen[a] = true
+	}
+}
+
+var (
+	instanceTypeRE = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9-]+$`)
+	slackChannelRE = regexp.MustCompile(`^(#[a-z0-9][a-z0-9._-]{0,79}|[CGD][A-Z0-9]{8,})$`)
+	tagKeyRE       = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$`)
+	tagValueRE     = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$`)
+)
+
+// hasControl reports control characters (CR and LF among them): values
+// that reach HTTP headers, log lines or API calls must not carry them.
+func hasControl(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return true
+		}
+	}
+	return false
+}
+
+func hasSpaceOrControl(s string) bool {
+	return hasControl(s) || strings.ContainsAny(s, " \t")
+}
+
+// recordName checks a DNS name as Route53 takes it: RFC 1123 labels
+// (case-insensitive), an optional leading "*." wildcard and trailing dot.
+func recordName(n string) bool {
+	n = strings.TrimSuffix(strings.ToLower(n), ".")
+	if n == "" || len(n) > 253 {
+		return false
+	}
+	n = strings.TrimPrefix(n, "*.")
+	labels := strings.Split(n, ".")
+	for _, l := range labels {
+		if !labelRE.MatchString(l) && !(strings.HasPrefix(l, "_") && labelRE.MatchString(l[1:])) {
+			return false
+		}
+	}
+	return true
+}
+
+// hostPort checks a Host header value: a DNS name or IPv4 address,
+// optionally with a port.
+func hostPort(h string) bool {
+	if hasSpaceOrControl(h) {
+		return false
+	}
+	host := h
+	if i := strings.LastIndexByte(h, ':'); i >= 0 {
+		port, err := strconv.Atoi(h[i+1:])
+		if err != nil || port < 1 || port > 65535 {
+			return false
+		}
+		host = h[:i]
+	}
+	return recordName(host) && !strings.HasPrefix(host, "*")
+}
+
+// k8sName checks a namespace-like name (RFC 1123 label); empty is left to
+// the required checks.
+func k8sName(c *collector, field, v string) {
+	if v != "" && !labelRE.MatchString(v) {
+		c.add(field, "must be a Kubernetes name (lowercase letters, digits and '-', at most 63), got %q", v)
+	}
+}
+
+// dnsSubdomain checks a Kubernetes object name.
+func dnsSubdomain(v string) bool {
+	if len(v) > 253 {
+		return false
+	}
+	for _, l := range strings.Split(v, ".") {
+		if !labelRE.MatchString(l) {
+			return false
+		}
+	}
+	return true
+}
+
+// roleARN checks an IAM role ARN with the SDK's ARN parser.
+func roleARN(c *collector, field, v string) {
+	a, err := arn.Parse(v)
+	if err != nil || a.Service != "iam" || !strings.HasPrefix(a.Resource, "role/") || len(a.Resource) == len("role/") || hasSpaceOrControl(v) {
+		c.add(field, "must be an IAM role ARN such as \"arn:aws:iam::123456789012:role/eks-cluster\", got %q", v)
+		return
+	}
+	if len(a.AccountID) != 12 || strings.Trim(a.AccountID, "0123456789") != "" {
+		c.add(field, "must name a 12-digit AWS account, got %q", a.AccountID)
+	}
+}
+
+// tags checks AWS tag keys and values.
+func tags(c *collector, field string, m map[string]string) {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		f := joinKey(field, k)
+		switch {
+		case !tagKeyRE.MatchString(k):
+			c.add(f, "must be an AWS tag key (1 to 128 letters, digits, spaces and _.:/=+-@)")
+		case strings.HasPrefix(strings.ToLower(k), "aws:"):
+			c.add(f, "tag keys starting with \"aws:\" are reserved by AWS")
+		}
+		if !tagValueRE.MatchString(m[k]) {
+			c.add(f, "must be an AWS tag value (at most 256 letters, digits, spaces and _.:/=+-@), got %q", m[k])
 		}
 	}
 }
