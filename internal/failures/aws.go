@@ -16,9 +16,11 @@ type AWSCodes map[string]string
 
 // FromAWS maps an error returned by an AWS SDK call to a typed error. what
 // (with args) says what was being done and prefixes the message.
-// ApplicationErrors and context errors pass through unchanged; errors that
-// are not AWS API errors, and codes not in the table, stay plain (retryable)
-// errors that wrap err.
+// ApplicationErrors and context.Canceled pass through unchanged; a code in
+// the table gets its type; otherwise a transient fault (throttling and 5xx
+// codes and statuses, a timed out call, a dropped connection: see
+// transient.go) is a retryable Throttled or Transient error; what is left
+// stays a plain (retryable) error that wraps err.
 func FromAWS(err error, codes AWSCodes, what string, args ...any) error {
 	if err == nil {
 		return nil
@@ -27,16 +29,19 @@ func FromAWS(err error, codes AWSCodes, what string, args ...any) error {
 	if errors.As(err, &appErr) {
 		return err
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.Canceled) {
 		return err
 	}
 	msg := fmt.Sprintf(what, args...)
 	var apiErr smithy.APIError
-	if !errors.As(err, &apiErr) {
-		return fmt.Errorf("%s: %w", msg, err)
+	typ, ok := "", false
+	if errors.As(err, &apiErr) {
+		typ, ok = codes[apiErr.ErrorCode()]
 	}
-	typ, ok := codes[apiErr.ErrorCode()]
 	if !ok {
+		if ttyp, reason, transient := transientKind(err); transient {
+			return transientError(ttyp, reason, err, msg)
+		}
 		return fmt.Errorf("%s: %w", msg, err)
 	}
 	detail := apiErr.ErrorCode()
