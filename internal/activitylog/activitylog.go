@@ -29,9 +29,11 @@ func For(ctx context.Context, fallback Logger) Logger {
 // Heartbeat records details when ctx is an activity context and does
 // nothing otherwise. The SDK throttles heartbeats, so calling it per page or
 // per poll is fine. Pass a value, not a pointer the caller keeps changing:
-// a throttled heartbeat is sent later.
+// a throttled heartbeat is sent later. Under KeepAlive the details are
+// also the ones its background heartbeats re-send.
 func Heartbeat(ctx context.Context, details any) {
 	if activity.IsActivity(ctx) {
+		remember(ctx, details)
 		activity.RecordHeartbeat(ctx, details)
 	}
 }
