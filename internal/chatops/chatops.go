@@ -2,9 +2,12 @@
 // gate: the `/cutover approve|reject <workflow-id> <gate> [comment]` slash
 // command and the Approve/Reject buttons of the gate messages that
 // activities/notify posts. Every request is checked against Slack's signing
-// secret, then the decision goes to the migration through the workflow's
-// `approve` Update, whose validator refuses unknown or already decided gates
-// and approvers not on the gate's list; that refusal is what the person sees.
+// secret and taken once (a replayed copy is refused); the sender's Slack
+// user ID must be in the user map, whose approver name the decision is made
+// under (never the self-chosen Slack user name, unless AllowUnmappedUsers).
+// The decision goes to the migration through the workflow's `approve`
+// Update, whose validator refuses unknown or already decided gates and
+// approvers not on the gate's list; that refusal is what the person sees.
 //
 // Slack app setup: a bot token with chat:write (SLACK_BOT_TOKEN, read by the
 // worker for activities/notify), a slash command /cutover and Interactivity
@@ -23,7 +26,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"go.temporal.io/api/serviceerror"
@@ -81,8 +83,10 @@ const (
 type Option func(*handler)
 
 // WithUserMap maps Slack user IDs (U0123ABC) to approver names, the names
-// the gates' approver lists use. Unmapped users decide under their Slack
-// user name unless RequireMappedUsers is set.
+// the gates' approver lists use. A Slack user ID is the one identity in a
+// signed request that its sender cannot choose, so only mapped users decide
+// (unless AllowUnmappedUsers); everyone else is refused with a message that
+// tells them their ID and where the map lives (WithUserMapSource).
 func WithUserMap(m map[string]string) Option {
 	return func(h *handler) {
 		for k, v := range m {
@@ -91,10 +95,23 @@ func WithUserMap(m map[string]string) Option {
 	}
 }
 
-// RequireMappedUsers refuses decisions from Slack users not in the user map,
-// since Slack user names can be changed by their owners.
-func RequireMappedUsers() Option {
-	return func(h *handler) { h.requireMapped = true }
+// WithUserMapSource says where operators edit the user map ("file
+// /etc/cutover/slack-users.json", "chatops.userMap of the cutover Helm
+// release"); unmapped users are told it.
+func WithUserMapSource(where string) Option {
+	return func(h *handler) {
+		if where != "" {
+			h.userMapSource = where
+		}
+	}
+}
+
+// AllowUnmappedUsers lets Slack users missing from the user map decide under
+// their Slack user name. That name is chosen, and can be changed, by its
+// owner, so anyone in the workspace can claim to be any approver: use it
+// only where the gate lists are not a control (a sandbox, a demo).
+func AllowUnmappedUsers() Option {
+	return func(h *handler) { h.allowUnmapped = true }
 }
 
 // WithLogger sets the logger. Default slog.Default().
@@ -143,21 +160,6 @@ func WithDecisionTimeout(d time.Duration) Option {
 	}
 }
 
-// ParseUserMap reads "U0123ABC=alice,U0456DEF=bob" (commas or whitespace
-// between pairs), the form of the --slack-users flag.
-func ParseUserMap(s string) (map[string]string, error) {
-	m := map[string]string{}
-	for _, pair := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' }) {
-		id, name, ok := strings.Cut(pair, "=")
-		id, name = strings.TrimSpace(id), strings.TrimSpace(name)
-		if !ok || id == "" || name == "" {
-			return nil, fmt.Errorf("slack user map: %q is not SLACKUSERID=approver", pair)
-		}
-		m[id] = name
-	}
-	return m, nil
-}
-
 // Serve runs h on addr until ctx is done, then shuts down gracefully:
 // in-flight requests and the outcome posts they started are finished.
 func Serve(ctx context.Context, addr string, h http.Handler) error {
@@ -196,28 +198,38 @@ func ServeListener(ctx context.Context, ln net.Listener, h http.Handler) error {
 	return err
 }
 
+// signedRequest is what verifySignature proved about a request.
+type signedRequest struct {
+	at  time.Time // X-Slack-Request-Timestamp
+	sig [32]byte  // the HMAC: one per (timestamp, body), the replay guard's key
+}
+
 // verifySignature checks Slack's v0 request signature: the hex HMAC-SHA256,
 // keyed with the signing secret, of "v0:<timestamp>:<body>", and a
-// timestamp within MaxClockSkew of now (no replays of old requests).
-func verifySignature(secret string, now time.Time, ts, sig string, body []byte) error {
+// timestamp within MaxClockSkew of now (no replays of old requests; the
+// replay guard refuses copies of recent ones).
+func verifySignature(secret string, now time.Time, ts, sig string, body []byte) (signedRequest, error) {
 	if ts == "" || sig == "" {
-		return errors.New("missing X-Slack-Request-Timestamp or X-Slack-Signature")
+		return signedRequest{}, errors.New("missing X-Slack-Request-Timestamp or X-Slack-Signature")
 	}
 	n, err := strconv.ParseInt(ts, 10, 64)
 	if err != nil {
-		return fmt.Errorf("bad X-Slack-Request-Timestamp %q", ts)
+		return signedRequest{}, fmt.Errorf("bad X-Slack-Request-Timestamp %q", ts)
 	}
-	if skew := now.Sub(time.Unix(n, 0)); skew > MaxClockSkew || skew < -MaxClockSkew {
-		return fmt.Errorf("request timestamp is %s away from now", skew.Round(time.Second))
+	at := time.Unix(n, 0)
+	if skew := now.Sub(at); skew > MaxClockSkew || skew < -MaxClockSkew {
+		return signedRequest{}, fmt.Errorf("request timestamp is %s away from now", skew.Round(time.Second))
 	}
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write([]byte("v0:" + ts + ":"))
 	mac.Write(body)
-	want := "v0=" + hex.EncodeToString(mac.Sum(nil))
-	if !hmac.Equal([]byte(want), []byte(sig)) {
-		return errors.New("signature does not match")
+	sum := mac.Sum(nil)
+	if !hmac.Equal([]byte("v0="+hex.EncodeToString(sum)), []byte(sig)) {
+		return signedRequest{}, errors.New("signature does not match")
 	}
-	return nil
+	req := signedRequest{at: at}
+	copy(req.sig[:], sum)
+	return req, nil
 }
 
 // Sign returns the X-Slack-Signature of body at ts; for tests and tools

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -21,7 +23,9 @@ type handler struct {
 	updater         Updater
 	secret          string
 	users           map[string]string
-	requireMapped   bool
+	userMapSource   string
+	allowUnmapped   bool
+	replay          *replayGuard
 	log             *slog.Logger
 	client          *http.Client
 	now             func() time.Time
@@ -40,6 +44,8 @@ func NewHandler(updater Updater, signingSecret string, opts ...Option) http.Hand
 		updater:         updater,
 		secret:          signingSecret,
 		users:           map[string]string{},
+		userMapSource:   "the chatops user map (`cutover chatops serve --user-map FILE`)",
+		replay:          newReplayGuard(DefaultMaxRemembered),
 		log:             slog.Default(),
 		client:          &http.Client{Timeout: 10 * time.Second},
 		now:             time.Now,
@@ -51,6 +57,9 @@ func NewHandler(updater Updater, signingSecret string, opts ...Option) http.Hand
 	}
 	if h.secret == "" {
 		h.log.Error("Chatops has no Slack signing secret: every request will be refused")
+	}
+	if h.allowUnmapped {
+		h.log.Warn("Chatops lets unmapped Slack users decide under their self-chosen Slack user name", "mappedUsers", len(h.users))
 	}
 	return h
 }
@@ -86,9 +95,28 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "chatops endpoint has no signing secret", http.StatusServiceUnavailable)
 		return
 	}
-	if err := verifySignature(h.secret, h.now(), r.Header.Get("X-Slack-Request-Timestamp"), r.Header.Get("X-Slack-Signature"), body); err != nil {
+	now := h.now()
+	signed, err := verifySignature(h.secret, now, r.Header.Get("X-Slack-Request-Timestamp"), r.Header.Get("X-Slack-Signature"), body)
+	if err != nil {
 		h.log.Warn("Slack request refused", "reason", err.Error(), "remote", r.RemoteAddr)
 		http.Error(w, "invalid Slack signature", http.StatusUnauthorized)
+		return
+	}
+	if err := h.replay.admit(signed.sig, signed.at, now); err != nil {
+		if errors.Is(err, ErrReplayMemoryFull) {
+			// Fail closed: forgetting a live signature would let its replay in.
+			h.log.Error("Slack request refused", "reason", err.Error(), "remote", r.RemoteAddr, "remembered", h.replay.size())
+			http.Error(w, "too many recent requests", http.StatusServiceUnavailable)
+			return
+		}
+		// A replay gets the same 401 as any request that fails
+		// verification (Slack's guidance for requests it did not send): no
+		// Slack user is waiting for this answer, since Slack never re-sends
+		// a slash command or an interaction, and the replayer learns
+		// nothing beyond "refused". Nothing of the body is acted on.
+		h.log.Warn("Slack request refused", "reason", err.Error(), "remote", r.RemoteAddr,
+			"timestamp", signed.at.Unix(), "age", now.Sub(signed.at).Round(time.Second).String())
+		http.Error(w, "replayed Slack request", http.StatusUnauthorized)
 		return
 	}
 	form, err := url.ParseQuery(string(body))
@@ -108,35 +136,72 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// approver returns the name a Slack user decides under.
-func (h *handler) approver(userID, userName string) (string, bool) {
-	if name, ok := h.users[userID]; ok {
-		return name, true
-	}
-	if h.requireMapped || userName == "" {
-		return "", false
-	}
-	return userName, true
+// UnmappedUserError is a Slack user who may not decide: not in the user
+// map (or, with AllowUnmappedUsers, without a Slack user name either).
+type UnmappedUserError struct {
+	UserID string // Slack user ID, e.g. U0123ABC
+	Source string // where the user map lives
 }
 
-func (h *handler) unmapped(userID string) string {
-	return fmt.Sprintf("Slack user <@%s> is not mapped to a cutover approver; ask an operator to add %s to the chatops user map.", userID, userID)
+// Error is the text the Slack user reads: who they are to cutover, and how
+// to be mapped.
+func (e *UnmappedUserError) Error() string {
+	id := e.UserID
+	if id == "" {
+		return "Refused: this Slack request carries no user ID, so it cannot be mapped to a cutover approver."
+	}
+	return fmt.Sprintf("Refused: Slack user <@%s> (ID `%s`) is not mapped to a cutover approver, so nothing was decided. "+
+		"Ask a cutover operator to add `%s=<your approver name>` to %s (the name the gates' approver lists use), then try again.",
+		id, id, id, e.Source)
+}
+
+// approver returns the name a Slack user decides under and whether that
+// name is authenticated (mapped from the Slack user ID, which Slack sets and
+// its owner cannot) rather than claimed (the Slack user name, which its
+// owner picks).
+func (h *handler) approver(userID, userName string) (name string, mapped bool, err error) {
+	if name, ok := h.users[userID]; ok && userID != "" {
+		return name, true, nil
+	}
+	if h.allowUnmapped && userID != "" && userName != "" {
+		return userName, false, nil
+	}
+	return "", false, &UnmappedUserError{UserID: userID, Source: h.userMapSource}
+}
+
+// refuseUnmapped logs the refusal and returns the text to show its author.
+func (h *handler) refuseUnmapped(err error, userID, userName, workflowID, gate string) string {
+	h.log.Warn("Slack user refused: not mapped to an approver", "slackUser", userID, "slackUserName", userName, "workflowId", workflowID, "gate", gate)
+	return mrkdwnEscapeKeepMention(err.Error())
 }
 
 // decide sends the decision with its own deadline, detached from the HTTP
 // request so a slow workflow does not lose it when Slack hangs up.
-func (h *handler) decide(workflowID string, d workflows.Decision, slackUser string) (string, bool) {
+func (h *handler) decide(workflowID string, d workflows.Decision, slackUser string, mapped bool) (string, bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), h.decisionTimeout)
 	defer cancel()
 	out, err := h.updater.Approve(ctx, workflowID, d)
 	text, ok := describe(workflowID, d, out, err)
 	if ok {
-		h.log.Info("Gate decided from Slack", "workflowId", workflowID, "gate", d.Gate, "approve", d.Approve, "by", d.By, "slackUser", slackUser)
+		h.log.Info("Gate decided from Slack", "workflowId", workflowID, "gate", d.Gate, "approve", d.Approve, "by", d.By, "slackUser", slackUser, "mapped", mapped)
 	} else {
-		h.log.Warn("Gate decision from Slack not taken", "workflowId", workflowID, "gate", d.Gate, "approve", d.Approve, "by", d.By, "slackUser", slackUser, "reason", text)
+		h.log.Warn("Gate decision from Slack not taken", "workflowId", workflowID, "gate", d.Gate, "approve", d.Approve, "by", d.By, "slackUser", slackUser, "mapped", mapped, "reason", text)
 	}
-	// Slack reads replies as mrkdwn: &, < and > must be escaped.
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(text), ok
+	return mrkdwnEscape(text), ok
+}
+
+// Slack reads replies as mrkdwn: &, < and > must be escaped.
+var mentionEscaped = regexp.MustCompile(`&lt;@([UW][A-Z0-9]+)&gt;`)
+
+var mrkdwnEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+func mrkdwnEscape(s string) string { return mrkdwnEscaper.Replace(s) }
+
+// mrkdwnEscapeKeepMention escapes s but for the <@U…> mention the handler
+// itself put at a known place (user IDs are checked to be [A-Z0-9]).
+func mrkdwnEscapeKeepMention(s string) string {
+	s = mrkdwnEscape(s)
+	return mentionEscaped.ReplaceAllString(s, "<@$1>")
 }
 
 // slackReply is a message body for the command's answer or a response_url.
@@ -166,13 +231,12 @@ func (h *handler) command(w http.ResponseWriter, form url.Values) {
 		writeJSON(w, ephemeral(fmt.Sprintf("I did not understand %q. %s", form.Get("text"), usage)))
 		return
 	}
-	userID := form.Get("user_id")
-	by, ok := h.approver(userID, form.Get("user_name"))
-	if !ok {
-		writeJSON(w, ephemeral(h.unmapped(userID)))
+	userID, workflowID, gate := form.Get("user_id"), args[1], args[2]
+	by, mapped, err := h.approver(userID, form.Get("user_name"))
+	if err != nil {
+		writeJSON(w, ephemeral(h.refuseUnmapped(err, userID, form.Get("user_name"), workflowID, gate)))
 		return
 	}
-	workflowID, gate := args[1], args[2]
 	d := workflows.Decision{Gate: gate, Approve: verb == "approve", By: by, Comment: strings.Join(args[3:], " ")}
 	responseURL := form.Get("response_url")
 
@@ -184,7 +248,7 @@ func (h *handler) command(w http.ResponseWriter, form url.Values) {
 	h.bg.Add(1)
 	go func() {
 		defer h.bg.Done()
-		text, ok := h.decide(workflowID, d, userID)
+		text, ok := h.decide(workflowID, d, userID, mapped)
 		done <- result{text, ok}
 	}()
 	timer := time.NewTimer(h.ackTimeout)
@@ -256,12 +320,13 @@ func (h *handler) interaction(w http.ResponseWriter, raw string) {
 		if name == "" {
 			name = p.User.Name
 		}
-		by, ok := h.approver(p.User.ID, name)
-		if !ok {
+		by, mapped, err := h.approver(p.User.ID, name)
+		if err != nil {
+			text := h.refuseUnmapped(err, p.User.ID, name, workflowID, gate)
 			h.bg.Add(1)
 			go func() {
 				defer h.bg.Done()
-				h.respond(p.ResponseURL, ephemeral(h.unmapped(p.User.ID)))
+				h.respond(p.ResponseURL, ephemeral(text))
 			}()
 			break
 		}
@@ -269,7 +334,7 @@ func (h *handler) interaction(w http.ResponseWriter, raw string) {
 		h.bg.Add(1)
 		go func() {
 			defer h.bg.Done()
-			text, ok := h.decide(workflowID, d, p.User.ID)
+			text, ok := h.decide(workflowID, d, p.User.ID, mapped)
 			if !ok {
 				h.respond(p.ResponseURL, ephemeral(text))
 				return
