@@ -9,6 +9,7 @@ import (
 	awseks "github.com/aws/aws-sdk-go-v2/service/eks"
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 
+	"github.com/cutover-dev/cutover/internal/activitylog"
 	"github.com/cutover-dev/cutover/internal/clusters"
 )
 
@@ -25,6 +26,9 @@ const accessEntryStandard = "STANDARD"
 // so a retry after a partial run finishes the job. Principals in
 // SkipPrincipals are not copied.
 func (a *Activities) EnsureAccessEntries(ctx context.Context, in EnsureAccessEntriesInput) (EnsureAccessEntriesResult, error) {
+	// Heartbeat in the background while it works (see activitylog.KeepAlive).
+	ctx, stop := activitylog.KeepAlive(ctx)
+	defer stop()
 	ref := in.Cluster
 	res := EnsureAccessEntriesResult{Principals: []string{}}
 	if ref.Name == "" {

@@ -76,6 +76,9 @@ type WeightReader interface {
 // Defaults.
 const (
 	DefaultPollInterval = 30 * time.Second
+	// DefaultGuardReadBudget is how long the retire guard retries a weight
+	// read that fails transiently within one attempt.
+	DefaultGuardReadBudget = 30 * time.Second
 	// DefaultSSMRoot is where AWS publishes the EKS-optimized AMI parameters.
 	DefaultSSMRoot = "/aws/service"
 )
@@ -86,6 +89,7 @@ type Activities struct {
 	weights WeightReader
 
 	pollInterval          time.Duration
+	guardBudget           time.Duration
 	ssmRoot               string
 	tolerateUnimplemented bool
 }
@@ -98,6 +102,17 @@ func WithPollInterval(d time.Duration) Option {
 	return func(a *Activities) {
 		if d > 0 {
 			a.pollInterval = d
+		}
+	}
+}
+
+// WithGuardReadBudget sets how long the retire guard retries a traffic
+// weight read that fails transiently (throttling, 5xx, timeouts) before the
+// attempt fails retryably (default DefaultGuardReadBudget).
+func WithGuardReadBudget(d time.Duration) Option {
+	return func(a *Activities) {
+		if d > 0 {
+			a.guardBudget = d
 		}
 	}
 }
@@ -130,6 +145,7 @@ func New(clients ClientFactory, weights WeightReader, opts ...Option) *Activitie
 		clients:      clients,
 		weights:      weights,
 		pollInterval: DefaultPollInterval,
+		guardBudget:  DefaultGuardReadBudget,
 		ssmRoot:      DefaultSSMRoot,
 	}
 	for _, o := range opts {

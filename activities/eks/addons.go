@@ -12,6 +12,7 @@ import (
 	awseks "github.com/aws/aws-sdk-go-v2/service/eks"
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 
+	"github.com/cutover-dev/cutover/internal/activitylog"
 	"github.com/cutover-dev/cutover/internal/clusters"
 )
 
@@ -122,6 +123,9 @@ func (a *Activities) addonVersionFor(ctx context.Context, api EKSAPI, name, k8sV
 // (DEGRADED keeps waiting; *_FAILED fails with the health issues),
 // heartbeating a Progress.
 func (a *Activities) EnsureAddons(ctx context.Context, in EnsureAddonsInput) (EnsureAddonsResult, error) {
+	// Heartbeat in the background while it works (see activitylog.KeepAlive).
+	ctx, stop := activitylog.KeepAlive(ctx)
+	defer stop()
 	ref := in.Cluster
 	if ref.Name == "" || in.TargetVersion == "" {
 		return EnsureAddonsResult{}, invalidf("ensure add-ons: cluster name and target version are required")

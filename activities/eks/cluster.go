@@ -13,6 +13,7 @@ import (
 	awseks "github.com/aws/aws-sdk-go-v2/service/eks"
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 
+	"github.com/cutover-dev/cutover/internal/activitylog"
 	"github.com/cutover-dev/cutover/internal/clusters"
 )
 
@@ -42,6 +43,9 @@ func requestToken(base string, parts ...string) *string {
 // every difference. The create carries ClientRequestToken derived from
 // in.RequestToken, so a retried create is the same create.
 func (a *Activities) EnsureGreenCluster(ctx context.Context, in EnsureClusterInput) (EnsureClusterResult, error) {
+	// Heartbeat in the background while it works (see activitylog.KeepAlive).
+	ctx, stop := activitylog.KeepAlive(ctx)
+	defer stop()
 	want := in.Plan.Cluster
 	ref := want.Ref()
 	if want.Name == "" || want.Version == "" || want.RoleARN == "" || len(want.VPC.SubnetIDs) == 0 {

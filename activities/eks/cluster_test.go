@@ -80,7 +80,8 @@ func TestAWSErrorMapping(t *testing.T) {
 		{&ekstypes.ResourceNotFoundException{Message: aws.String("gone")}, failures.NotFound, true},
 		{api("ParameterNotFound", "no such parameter"), failures.NotFound, true},
 		{&ekstypes.InvalidRequestException{Message: aws.String("cluster is not ACTIVE")}, failures.NotReadyYet, false},
-		{api("ServerException", "oops"), "", false},
+		{api("ServerException", "oops"), failures.Transient, false},
+		{api("SomethingNew", "unknown"), "", false},
 	}
 	for _, tt := range tests {
 		var apiErr smithy.APIError
@@ -100,6 +101,9 @@ func TestAWSErrorMapping(t *testing.T) {
 				return
 			}
 			wantErrType(t, err, tt.typ, tt.nonRetryable)
+			if tt.typ == failures.Transient && !errors.Is(err, tt.err) {
+				t.Fatalf("a transient error keeps its cause: %v", err)
+			}
 		})
 	}
 	if awsError(nil, "x") != nil {

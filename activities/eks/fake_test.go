@@ -563,15 +563,22 @@ type fakeClients struct {
 func (c fakeClients) EKS(context.Context, string) (EKSAPI, error) { return c.eks, nil }
 func (c fakeClients) SSM(context.Context, string) (SSMAPI, error) { return c.ssm, nil }
 
-// fakeWeights returns a fixed weight or error.
+// fakeWeights returns the errors of burst one per call first, then a
+// fixed weight or error.
 type fakeWeights struct {
 	weight int
 	err    error
+	burst  []error
 	asked  []TrafficGuard
 }
 
 func (w *fakeWeights) ClusterWeight(_ context.Context, g TrafficGuard) (int, error) {
 	w.asked = append(w.asked, g)
+	if len(w.burst) > 0 {
+		err := w.burst[0]
+		w.burst = w.burst[1:]
+		return 0, err
+	}
 	return w.weight, w.err
 }
 

@@ -13,6 +13,7 @@ import (
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/cutover-dev/cutover/internal/activitylog"
 	"github.com/cutover-dev/cutover/internal/clusters"
 )
 
@@ -187,6 +188,9 @@ func nodeGroupDiffs(want, have NodeGroup, target string) []string {
 // exist and match, fails with Conflict on those that do not, and waits until
 // all are ACTIVE. It heartbeats a Progress and resumes from it after a retry.
 func (a *Activities) EnsureNodeGroups(ctx context.Context, in EnsureNodeGroupsInput) (EnsureNodeGroupsResult, error) {
+	// Heartbeat in the background while it works (see activitylog.KeepAlive).
+	ctx, stop := activitylog.KeepAlive(ctx)
+	defer stop()
 	ref := in.Cluster
 	if ref.Name == "" || in.TargetVersion == "" {
 		return EnsureNodeGroupsResult{}, invalidf("ensure node groups: cluster name and target version are required")

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awseks "github.com/aws/aws-sdk-go-v2/service/eks"
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 
+	"github.com/cutover-dev/cutover/internal/activitylog"
 	"github.com/cutover-dev/cutover/internal/clusters"
 	"github.com/cutover-dev/cutover/internal/failures"
 )
@@ -24,12 +26,16 @@ const (
 
 // RetireEKSCluster deletes a cluster: first the traffic guard (when
 // in.Guard is set: refuse with StillServingTraffic if the cluster's weight is
-// above 0 or cannot be read), then its add-ons, node groups (waiting until
+// above 0; a weight that cannot be read is retried, and fails the attempt
+// retryably, or with its own type when the failure is definitive), then its add-ons, node groups (waiting until
 // they are gone), Fargate profiles (one at a time, as EKS requires) and the
 // cluster itself (waiting until it is gone). Each step is idempotent: what
 // is already gone counts as deleted, and a cluster that does not exist is a
 // success with AlreadyGone. It heartbeats a Progress and resumes from it.
 func (a *Activities) RetireEKSCluster(ctx context.Context, in RetireInput) (res RetireResult, err error) {
+	// Heartbeat in the background while it works (see activitylog.KeepAlive).
+	ctx, stop := activitylog.KeepAlive(ctx)
+	defer stop()
 	ref := in.Cluster
 	if ref.Name == "" {
 		return res, invalidf("retire: cluster name is required")
@@ -112,13 +118,28 @@ func fillRetireResult(res *RetireResult, p Progress) {
 func (a *Activities) checkGuard(ctx context.Context, ref clusters.Ref, g TrafficGuard) error {
 	what := guardText(g)
 	if a.weights == nil {
-		return failures.New(failures.StillServingTraffic,
-			"refusing to delete cluster %s: cannot read its traffic weight (%s): no weight reader configured", ref, what)
+		return failures.New(failures.NotImplemented,
+			"refusing to delete cluster %s: this worker cannot read its traffic weight (%s): no weight reader configured", ref, what)
 	}
-	w, err := a.weights.ClusterWeight(ctx, g)
+	// Only a definitive reading of traffic on the cluster refuses for good.
+	// A reading that cannot be taken (throttled, 5xx, timeout) is retried
+	// here for guardBudget and then returned retryable, so Temporal retries
+	// the retire; a definitive failure to read (access denied, no such
+	// zone) keeps its own non-retryable type.
+	var w int
+	err := failures.Retry(ctx, failures.Backoff{
+		Initial: min(max(a.guardBudget/30, 10*time.Millisecond), time.Second),
+		Budget:  a.guardBudget,
+		OnRetry: func(err error, attempt int, wait time.Duration) {
+			logger(ctx).Warn("Traffic weight unreadable, retrying", "cluster", ref.Name, "guard", what, "attempt", attempt, "wait", wait, "error", err)
+		},
+	}, func(ctx context.Context) error {
+		var err error
+		w, err = a.weights.ClusterWeight(ctx, g)
+		return err
+	})
 	if err != nil {
-		return failures.New(failures.StillServingTraffic,
-			"refusing to delete cluster %s: cannot read its traffic weight (%s): %s", ref, what, failures.Message(err))
+		return failures.Annotate(err, "not deleting cluster %s yet: cannot read its traffic weight (%s)", ref, what)
 	}
 	if w > 0 {
 		return failures.New(failures.StillServingTraffic,

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
@@ -67,29 +68,74 @@ func TestRetireEKSCluster(t *testing.T) {
 
 func TestRetireEKSClusterGuardRefuses(t *testing.T) {
 	tests := []struct {
-		name    string
-		weights WeightReader
-		wantMsg string
+		name         string
+		weights      WeightReader
+		typ          string
+		nonRetryable bool
+		wantMsg      string
 	}{
-		{"weight above zero", &fakeWeights{weight: 10}, "it still receives traffic (route53 Z1 record app.example.com set blue has weight 10)"},
-		{"weight unreadable", &fakeWeights{err: errors.New("route53: AccessDenied")}, "cannot read its traffic weight (route53 Z1 record app.example.com set blue): route53: AccessDenied"},
-		{"no weight reader", nil, "no weight reader configured"},
+		{"weight above zero", &fakeWeights{weight: 10}, failures.StillServingTraffic, true,
+			"refusing to delete cluster eu-west-1/blue: it still receives traffic (route53 Z1 record app.example.com set blue has weight 10)"},
+		// A reading that cannot be taken is not a reading of traffic on blue.
+		{"weight unreadable, throttled", &fakeWeights{err: failures.New(failures.Throttled, "route53: Throttling")}, failures.Throttled, false,
+			"not deleting cluster eu-west-1/blue yet: cannot read its traffic weight (route53 Z1 record app.example.com set blue): route53: Throttling"},
+		{"weight unreadable, 5xx", &fakeWeights{err: failures.New(failures.Transient, "route53: HTTP 503")}, failures.Transient, false,
+			"cannot read its traffic weight"},
+		{"weight unreadable, access denied", &fakeWeights{err: failures.New(failures.AccessDenied, "route53: AccessDenied")}, failures.AccessDenied, true,
+			"cannot read its traffic weight (route53 Z1 record app.example.com set blue): route53: AccessDenied"},
+		{"no weight reader", nil, failures.NotImplemented, true, "no weight reader configured"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFakeEKS()
 			seedRetire(f)
-			a := newFakeActivities(f, nil, tt.weights)
+			a := newFakeActivities(f, nil, tt.weights, WithGuardReadBudget(50*time.Millisecond))
 			env := newActivityEnv(t, a)
 			_, err := run[RetireResult](t, env, a.RetireEKSCluster, RetireInput{Cluster: clusters.Ref{Name: "blue", Region: "eu-west-1"}, Role: "blue", Guard: route53Guard})
-			wantErrType(t, err, failures.StillServingTraffic, true)
-			if !strings.Contains(err.Error(), tt.wantMsg) || !strings.Contains(err.Error(), "refusing to delete cluster eu-west-1/blue") {
+			wantErrType(t, err, tt.typ, tt.nonRetryable)
+			if !strings.Contains(err.Error(), tt.wantMsg) {
 				t.Fatalf("error %q lacks %q", err.Error(), tt.wantMsg)
 			}
 			if len(f.calls) != 0 {
 				t.Fatalf("EKS must not be touched when the guard refuses: %v", f.calls)
 			}
 		})
+	}
+}
+
+// TestRetireEKSClusterGuardRidesOutABurst: a short burst of throttled and
+// 5xx weight reads is retried within the attempt; the retire then goes on.
+func TestRetireEKSClusterGuardRidesOutABurst(t *testing.T) {
+	f := newFakeEKS()
+	seedRetire(f)
+	w := &fakeWeights{weight: 0, burst: []error{
+		failures.New(failures.Throttled, "route53: Throttling"),
+		failures.New(failures.Transient, "route53: HTTP 503"),
+		errors.New("read tcp: connection reset by peer"),
+	}}
+	a := newFakeActivities(f, nil, w, WithGuardReadBudget(5*time.Second))
+	env := newActivityEnv(t, a)
+	res, err := run[RetireResult](t, env, a.RetireEKSCluster, RetireInput{Cluster: clusters.Ref{Name: "blue", Region: "eu-west-1"}, Role: "blue", Guard: route53Guard})
+	if err != nil {
+		t.Fatalf("a burst of unreadable weights must not fail the retire: %v", err)
+	}
+	if !res.ClusterDeleted || len(w.asked) != 4 {
+		t.Fatalf("result %+v after %d reads, want deleted after 4", res, len(w.asked))
+	}
+}
+
+// TestRetireEKSClusterGuardDefinitiveFailsOnce: a definitive read failure
+// is not retried within the attempt.
+func TestRetireEKSClusterGuardDefinitiveFailsOnce(t *testing.T) {
+	f := newFakeEKS()
+	seedRetire(f)
+	w := &fakeWeights{err: failures.New(failures.NotFound, "no such hosted zone Z1")}
+	a := newFakeActivities(f, nil, w, WithGuardReadBudget(5*time.Second))
+	env := newActivityEnv(t, a)
+	_, err := run[RetireResult](t, env, a.RetireEKSCluster, RetireInput{Cluster: clusters.Ref{Name: "blue", Region: "eu-west-1"}, Role: "blue", Guard: route53Guard})
+	wantErrType(t, err, failures.NotFound, true)
+	if len(w.asked) != 1 {
+		t.Fatalf("a definitive failure was read %d times, want once", len(w.asked))
 	}
 }
 
