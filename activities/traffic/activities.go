@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 
+	"github.com/cutover-dev/cutover/internal/activitylog"
 	"github.com/cutover-dev/cutover/internal/awsconf"
 	"github.com/cutover-dev/cutover/internal/probe"
 	"github.com/cutover-dev/cutover/internal/spec"
@@ -63,6 +64,10 @@ type HealthInput struct {
 	Region string           `json:"region"`
 	Alarms []string         `json:"alarms,omitempty"`
 	Probes []spec.HTTPProbe `json:"probes,omitempty"`
+	// ReadBudget is how long a reading that cannot be taken (throttled,
+	// 5xx, timeout) is retried before it counts as unhealthy
+	// (traffic.healthReadBudget). 0: read once, a failed read is an error.
+	ReadBudget spec.Duration `json:"readBudget,omitempty"`
 }
 
 // AlarmState is one CloudWatch alarm.
@@ -128,6 +133,9 @@ type Activities struct {
 	pollInterval   time.Duration
 	updateAttempts int
 	probes         probe.Runner
+	// healthRetryWait is the first wait before a health reading is taken
+	// again; waits double up to 10s.
+	healthRetryWait time.Duration
 }
 
 // Option configures Activities.
@@ -153,6 +161,16 @@ func WithUpdateAttempts(n int) Option {
 	}
 }
 
+// WithHealthRetryWait sets the first wait before a health reading that
+// could not be taken is taken again (default 1s; tests use milliseconds).
+func WithHealthRetryWait(d time.Duration) Option {
+	return func(a *Activities) {
+		if d > 0 {
+			a.healthRetryWait = d
+		}
+	}
+}
+
 // WithProbeRunner sets the runner of the HTTP probes in CheckTrafficHealth.
 func WithProbeRunner(r probe.Runner) Option {
 	return func(a *Activities) { a.probes = r }
@@ -161,9 +179,10 @@ func WithProbeRunner(r probe.Runner) Option {
 // New returns the traffic activities over the given clients.
 func New(clients ClientFactory, opts ...Option) *Activities {
 	a := &Activities{
-		clients:        clients,
-		pollInterval:   DefaultPollInterval,
-		updateAttempts: DefaultUpdateAttempts,
+		clients:         clients,
+		pollInterval:    DefaultPollInterval,
+		updateAttempts:  DefaultUpdateAttempts,
+		healthRetryWait: time.Second,
 	}
 	for _, o := range opts {
 		o(a)
@@ -264,9 +283,32 @@ func (a *Activities) GetTrafficWeights(ctx context.Context, t Target) (Weights, 
 	return Weights{}, unknownProvider(t.Provider)
 }
 
+// SetProgress is the heartbeat of SetTrafficWeights.
+type SetProgress struct {
+	Step  string `json:"step"`
+	Green int    `json:"green"`
+	// ID of the submitted change, once submitted.
+	ID string `json:"id,omitempty"`
+}
+
 // SetTrafficWeights submits a new split; it is idempotent: when the split
-// is already in place nothing is sent and the Change is a Noop.
+// is already in place nothing is sent and the Change is a Noop. It
+// heartbeats from its first call to its last (in the background while a
+// call blocks), so a worker that dies right after changing traffic is
+// noticed within the heartbeat timeout and the retry, which finds the split
+// in place, returns at once.
 func (a *Activities) SetTrafficWeights(ctx context.Context, in SetWeightsInput) (Change, error) {
+	ctx, stop := activitylog.KeepAlive(ctx)
+	defer stop()
+	activitylog.Heartbeat(ctx, SetProgress{Step: "submitting", Green: in.Green})
+	c, err := a.setWeights(ctx, in)
+	if err == nil {
+		activitylog.Heartbeat(ctx, SetProgress{Step: "submitted", Green: in.Green, ID: c.ID})
+	}
+	return c, err
+}
+
+func (a *Activities) setWeights(ctx context.Context, in SetWeightsInput) (Change, error) {
 	if in.Green < 0 || in.Green > 100 {
 		return Change{}, invalidf("green weight %d: must be between 0 and 100", in.Green)
 	}
@@ -301,7 +343,9 @@ func (a *Activities) WaitTrafficPropagated(ctx context.Context, c Change) error 
 	return a.waitPropagated(ctx, c)
 }
 
-// CheckTrafficHealth reads the alarms and runs the probes once.
+// CheckTrafficHealth takes one health reading: the alarms and the probes.
+// What cannot be read is retried for in.ReadBudget before it counts as
+// unhealthy; it heartbeats meanwhile.
 func (a *Activities) CheckTrafficHealth(ctx context.Context, in HealthInput) (HealthResult, error) {
 	return a.checkHealth(ctx, in)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 	"github.com/aws/smithy-go"
@@ -132,12 +133,34 @@ func cloneCF(c *cftypes.DistributionConfig) *cftypes.DistributionConfig {
 	return &n
 }
 
+// fakeCloudWatch answers with the errors of burst, one per call, then with
+// err, or else with its alarms (all OK unless listed in inAlarm).
 type fakeCloudWatch struct {
-	err error
+	err     error
+	burst   []error
+	inAlarm map[string]bool
+	calls   int
 }
 
-func (f *fakeCloudWatch) DescribeAlarms(context.Context, *cloudwatch.DescribeAlarmsInput, ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmsOutput, error) {
-	return nil, f.err
+func (f *fakeCloudWatch) DescribeAlarms(_ context.Context, in *cloudwatch.DescribeAlarmsInput, _ ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmsOutput, error) {
+	f.calls++
+	if len(f.burst) > 0 {
+		err := f.burst[0]
+		f.burst = f.burst[1:]
+		return nil, err
+	}
+	if f.err != nil {
+		return nil, f.err
+	}
+	out := &cloudwatch.DescribeAlarmsOutput{}
+	for _, n := range in.AlarmNames {
+		st := cwtypes.StateValueOk
+		if f.inAlarm[n] {
+			st = cwtypes.StateValueAlarm
+		}
+		out.MetricAlarms = append(out.MetricAlarms, cwtypes.MetricAlarm{AlarmName: aws.String(n), StateValue: st, StateReason: aws.String("test")})
+	}
+	return out, nil
 }
 
 func blueGreenDistribution() *cftypes.DistributionConfig {
@@ -251,7 +274,8 @@ func TestAWSErrorMapping(t *testing.T) {
 		{"NoSuchHostedZone", failures.NotFound, true},
 		{"NoSuchDistribution", failures.NotFound, true},
 		{"NoSuchChange", failures.NotFound, true},
-		{"InternalFailure", "", false},
+		{"InternalFailure", failures.Transient, false},
+		{"ServiceUnavailable", failures.Transient, false},
 	}
 	for _, c := range cases {
 		err := awsError(apiErr(c.code), "do %s", "it")

@@ -1,11 +1,16 @@
 package traffic
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,6 +46,7 @@ func TestAgainstMoto(t *testing.T) {
 	t.Run("Route53MissingBlue", func(t *testing.T) { testRoute53MissingBlue(t, p, acts) })
 	t.Run("CloudFrontSwitch", func(t *testing.T) { testCloudFrontSwitch(t, p, acts) })
 	t.Run("Alarms", func(t *testing.T) { testAlarms(t, p, acts) })
+	t.Run("AlarmsThroughThrottling", func(t *testing.T) { testAlarmsThroughThrottling(t, m.Endpoint, p) })
 	t.Run("Probes", func(t *testing.T) { testProbes(t, acts) })
 }
 
@@ -458,6 +464,109 @@ func testAlarms(t *testing.T, p awsconf.Provider, acts *Activities) {
 	h, err = acts.CheckTrafficHealth(ctx, HealthInput{Region: "us-west-2", Alarms: []string{"shop-5xx"}})
 	if err != nil || h.Healthy {
 		t.Fatalf("alarm in another region: %+v, %v; want unhealthy", h, err)
+	}
+}
+
+// faultyProxy sits in front of moto and answers CloudWatch DescribeAlarms
+// with throttling and 503s (alternately) while it is failing; every other
+// request, and every request once the burst is over, goes to moto.
+type faultyProxy struct {
+	*httptest.Server
+	mu       sync.Mutex
+	burst    time.Duration // how long, from the first DescribeAlarms
+	started  time.Time
+	answered int // faults answered
+}
+
+func newFaultyProxy(t *testing.T, target string, burst time.Duration) *faultyProxy {
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	f := &faultyProxy{burst: burst}
+	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if strings.Contains(string(body), "Action=DescribeAlarms") && f.failing() {
+			w.Header().Set("Content-Type", "text/xml")
+			f.mu.Lock()
+			f.answered++
+			n := f.answered
+			f.mu.Unlock()
+			if n%2 == 1 {
+				w.WriteHeader(http.StatusBadRequest)
+				fmt.Fprint(w, `<ErrorResponse xmlns="http://monitoring.amazonaws.com/doc/2010-08-01/"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>t</RequestId></ErrorResponse>`)
+				return
+			}
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprint(w, `<ErrorResponse xmlns="http://monitoring.amazonaws.com/doc/2010-08-01/"><Error><Type>Receiver</Type><Code>ServiceUnavailable</Code><Message>Service is unavailable</Message></Error><RequestId>u</RequestId></ErrorResponse>`)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(f.Close)
+	return f
+}
+
+func (f *faultyProxy) failing() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.started.IsZero() {
+		f.started = time.Now()
+	}
+	return time.Since(f.started) < f.burst
+}
+
+func (f *faultyProxy) faults() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.answered
+}
+
+// testAlarmsThroughThrottling: about 7 s of CloudWatch throttling and 503s
+// during a bake reading is ridden out within the health read budget (the
+// issue's chaos run rolled back on it); a reading that stays unreadable for
+// the whole budget counts as unhealthy, and says why.
+func testAlarmsThroughThrottling(t *testing.T, moto string, direct awsconf.Provider) {
+	ctx := context.Background()
+	region := "eu-west-2"
+	cfg, err := direct.ForRegion(ctx, region)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cw := cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) {
+		o.Protocol = awsquery.New(cwschemas.GraniteServiceVersion20100801)
+	})
+	_, err = cw.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{
+		AlarmName: aws.String("shop-5xx"), Namespace: aws.String("AWS/ApplicationELB"), MetricName: aws.String("HTTPCode_Target_5XX_Count"),
+		Statistic: cwtypes.StatisticSum, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(10),
+		ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanThreshold,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cw.SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{AlarmName: aws.String("shop-5xx"), StateValue: cwtypes.StateValueOk, StateReason: aws.String("test: fine")}); err != nil {
+		t.Fatal(err)
+	}
+
+	proxy := newFaultyProxy(t, moto, 7*time.Second)
+	acts := NewFromAWS(awsconf.Static{Endpoint: proxy.URL}, WithHealthRetryWait(250*time.Millisecond))
+	start := time.Now()
+	h, err := acts.CheckTrafficHealth(ctx, HealthInput{Region: region, Alarms: []string{"shop-5xx"}, ReadBudget: spec.Duration(time.Minute)})
+	if err != nil || !h.Healthy || len(h.Alarms) != 1 || h.Alarms[0].State != "OK" {
+		t.Fatalf("7s of throttling within a 1m budget must read healthy: %+v, %v", h, err)
+	}
+	if took := time.Since(start); proxy.faults() < 3 || took < 7*time.Second {
+		t.Fatalf("the proxy answered %d faults in %s: the burst was not exercised", proxy.faults(), took)
+	}
+
+	// Unreadable for longer than the budget: unhealthy, with the reason.
+	stuck := newFaultyProxy(t, moto, time.Hour)
+	acts = NewFromAWS(awsconf.Static{Endpoint: stuck.URL}, WithHealthRetryWait(100*time.Millisecond))
+	h, err = acts.CheckTrafficHealth(ctx, HealthInput{Region: region, Alarms: []string{"shop-5xx"}, ReadBudget: spec.Duration(2 * time.Second)})
+	if err != nil || h.Healthy || len(h.Reasons) != 1 || !strings.Contains(h.Reasons[0], "could not be read for 2s") {
+		t.Fatalf("throttled past the budget: %+v, %v; want unhealthy saying it could not be read", h, err)
 	}
 }
 
