@@ -70,6 +70,8 @@ type options struct {
 	verifyWait     time.Duration
 	k6Timeout      time.Duration
 	poll           time.Duration
+	apiRetryBudget time.Duration
+	apiRetryWait   time.Duration
 	addons         []Addon
 	logger         *slog.Logger
 	now            func() time.Time
@@ -139,6 +141,20 @@ func WithK6Timeout(d time.Duration) Option { return func(o *options) { o.k6Timeo
 // WithPollInterval sets the interval of every wait (default 2s).
 func WithPollInterval(d time.Duration) Option { return func(o *options) { o.poll = d } }
 
+// WithAPIRetry sets how long a smoke step retries an API call that fails
+// transiently and the first wait between tries (defaults
+// DefaultAPIRetryBudget and DefaultAPIRetryWait).
+func WithAPIRetry(budget, firstWait time.Duration) Option {
+	return func(o *options) {
+		if budget > 0 {
+			o.apiRetryBudget = budget
+		}
+		if firstWait > 0 {
+			o.apiRetryWait = firstWait
+		}
+	}
+}
+
 // WithCoreAddons replaces DefaultCoreAddons.
 func WithCoreAddons(a []Addon) Option { return func(o *options) { o.addons = a } }
 
@@ -171,6 +187,8 @@ func New(resolver clusters.Resolver, opts ...Option) *Activities {
 		verifyWait:     10 * time.Minute,
 		k6Timeout:      10 * time.Minute,
 		poll:           2 * time.Second,
+		apiRetryBudget: DefaultAPIRetryBudget,
+		apiRetryWait:   DefaultAPIRetryWait,
 		addons:         DefaultCoreAddons,
 		logger:         slog.Default(),
 		now:            time.Now,

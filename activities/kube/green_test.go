@@ -2,10 +2,16 @@ package kube
 
 import (
 	"fmt"
+	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -14,7 +20,9 @@ import (
 	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 
+	"github.com/cutover-dev/cutover/internal/failures"
 	"github.com/cutover-dev/cutover/internal/spec"
 )
 
@@ -167,6 +175,44 @@ func TestGreen(t *testing.T) {
 		}
 	})
 
+	t.Run("smoke rides out a short apiserver outage during the scratch step", func(t *testing.T) {
+		// The chaos run: green's apiserver unreachable for a few
+		// seconds while the scratch pvc/pod/service are created was
+		// recorded as a failed check (SmokeFailed, rollback).
+		out := &outage{after: "persistentvolumeclaims", lasts: 3 * time.Second}
+		cfg := rest.CopyConfig(green.cfg)
+		cfg.WrapTransport = out.wrap
+		a := New(staticResolver{green.ref.Name: cfg}, WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
+			WithPollInterval(100*time.Millisecond), WithScratchWaitForRunning(false), WithScratchTimeout(5*time.Second),
+			WithAPIRetry(30*time.Second, 200*time.Millisecond))
+		res, err := a.SmokeTestGreen(ctx, SmokeInput{Cluster: green.ref, RunID: "run-outage", Smoke: spec.SmokeSpec{
+			Kubernetes: spec.KubeSmokeSpec{WorkloadsReady: boolp(false)}, Timeout: spec.Duration(time.Minute),
+		}})
+		if err != nil {
+			t.Fatalf("a %s outage must be retried, got %v", out.lasts, err)
+		}
+		logChecks(t, res)
+		if !res.Passed {
+			t.Fatal("the outage was recorded as a failed check")
+		}
+		if out.refusedCount() == 0 {
+			t.Fatal("the outage never happened")
+		}
+
+		// An outage that outlasts the retries is a retryable error, not a failed check.
+		long := &outage{after: "persistentvolumeclaims", lasts: time.Hour}
+		cfg = rest.CopyConfig(green.cfg)
+		cfg.WrapTransport = long.wrap
+		a = New(staticResolver{green.ref.Name: cfg}, WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
+			WithPollInterval(100*time.Millisecond), WithScratchWaitForRunning(false), WithAPIRetry(time.Second, 100*time.Millisecond))
+		_, err = a.SmokeTestGreen(ctx, SmokeInput{Cluster: green.ref, RunID: "run-down", Smoke: spec.SmokeSpec{
+			Kubernetes: spec.KubeSmokeSpec{WorkloadsReady: boolp(false)}, Timeout: spec.Duration(time.Minute),
+		}})
+		if !failures.Is(err, failures.Transient) || failures.IsDefinitive(err) {
+			t.Fatalf("want a retryable Transient error, got %v", err)
+		}
+	})
+
 	t.Run("smoke fails with a precise message when a workload is not ready", func(t *testing.T) {
 		green.namespace(t, "shop-bad")
 		green.deployment(t, "shop-bad", "web", 3, 1)
@@ -310,3 +356,48 @@ func TestGreen(t *testing.T) {
 		}
 	})
 }
+
+// outage is a client-side stand-in for an apiserver that stops answering:
+// from the first request touching resource after, every request fails with
+// "connection refused" (and every third with a 503) for lasts.
+type outage struct {
+	after string
+	lasts time.Duration
+
+	mu      sync.Mutex
+	started time.Time
+	refused int
+}
+
+func (o *outage) wrap(next http.RoundTripper) http.RoundTripper {
+	return roundTripper(func(r *http.Request) (*http.Response, error) {
+		o.mu.Lock()
+		if o.started.IsZero() && strings.Contains(r.URL.Path, "/"+o.after) {
+			o.started = time.Now()
+		}
+		down := !o.started.IsZero() && time.Since(o.started) < o.lasts
+		if down {
+			o.refused++
+		}
+		n := o.refused
+		o.mu.Unlock()
+		if !down {
+			return next.RoundTrip(r)
+		}
+		if n%3 == 0 {
+			return &http.Response{StatusCode: http.StatusServiceUnavailable, Status: "503 Service Unavailable", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+				Header: http.Header{"Content-Type": {"text/plain"}}, Body: io.NopCloser(strings.NewReader("apiserver is shutting down")), Request: r}, nil
+		}
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: &os.SyscallError{Syscall: "connect", Err: syscall.ECONNREFUSED}}
+	})
+}
+
+func (o *outage) refusedCount() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.refused
+}
+
+type roundTripper func(*http.Request) (*http.Response, error)
+
+func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

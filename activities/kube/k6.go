@@ -130,7 +130,9 @@ func scriptKey(cm *corev1.ConfigMap) (string, error) {
 	return "", fmt.Errorf("configmap %s/%s has keys %s: name the script script.js or keep only one key", cm.Namespace, cm.Name, strings.Join(keys, ", "))
 }
 
-func (a *Activities) smokeK6(ctx context.Context, c *Clients, in SmokeInput) CheckResult {
+// smokeK6 runs the k6 Job; the error is an outage (see sortAPIError), the
+// result the check.
+func (a *Activities) smokeK6(ctx context.Context, c *Clients, in SmokeInput) (CheckResult, error) {
 	k := *in.Smoke.K6
 	start := a.opts.now()
 	res := CheckResult{Name: "k6", Kind: "k6"}
@@ -142,14 +144,26 @@ func (a *Activities) smokeK6(ctx context.Context, c *Clients, in SmokeInput) Che
 	if image == "" {
 		image = DefaultK6Image
 	}
-	done := func(format string, args ...any) CheckResult {
+	done := func(format string, args ...any) (CheckResult, error) {
 		res.Message = fmt.Sprintf(format, args...)
 		res.Duration = since(a, start)
-		return res
+		return res, nil
 	}
-	cm, err := c.Kube.CoreV1().ConfigMaps(ns).Get(ctx, k.ConfigMap, metav1.GetOptions{})
+	apiFailed := func(err error, format string, args ...any) (CheckResult, error) {
+		msg, outage := sortAPIError(err, format, args...)
+		if outage != nil {
+			return CheckResult{}, outage
+		}
+		return done("%s", msg)
+	}
+	var cm *corev1.ConfigMap
+	err := a.retryAPI(ctx, "read k6 script configmap", func(ctx context.Context) error {
+		var err error
+		cm, err = c.Kube.CoreV1().ConfigMaps(ns).Get(ctx, k.ConfigMap, metav1.GetOptions{})
+		return err
+	})
 	if err != nil {
-		return done("k6 script configmap %s/%s: %v", ns, k.ConfigMap, err)
+		return apiFailed(err, "k6 script configmap %s/%s", ns, k.ConfigMap)
 	}
 	key, err := scriptKey(cm)
 	if err != nil {
@@ -176,15 +190,27 @@ func (a *Activities) smokeK6(ctx context.Context, c *Clients, in SmokeInput) Che
 		return done("k6: no time left in the smoke timeout to run the job")
 	}
 	job := BuildK6Job(K6Job{Namespace: ns, Name: name, Image: image, ConfigMap: k.ConfigMap, ScriptKey: key, Labels: labels, Deadline: limit})
-	if _, err := c.Kube.BatchV1().Jobs(ns).Create(ctx, job, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return done("create k6 job %s/%s: %v", ns, name, err)
+	err = a.retryAPI(ctx, "create k6 job", func(ctx context.Context) error {
+		_, err := c.Kube.BatchV1().Jobs(ns).Create(ctx, job, metav1.CreateOptions{})
+		if apierrors.IsAlreadyExists(err) {
+			return nil // ours: an earlier try of this call, or of this attempt
+		}
+		return err
+	})
+	if err != nil {
+		return apiFailed(err, "create k6 job %s/%s", ns, name)
 	}
 	a.log(ctx).Info("K6 job started", "cluster", in.Cluster.Name, "namespace", ns, "job", name, "script", k.ConfigMap+"/"+key)
 	deadline := a.opts.now().Add(limit)
 	for {
-		j, err := c.Kube.BatchV1().Jobs(ns).Get(ctx, name, metav1.GetOptions{})
+		var j *batchv1.Job
+		err := a.retryAPI(ctx, "read k6 job", func(ctx context.Context) error {
+			var err error
+			j, err = c.Kube.BatchV1().Jobs(ns).Get(ctx, name, metav1.GetOptions{})
+			return err
+		})
 		if err != nil {
-			return done("read k6 job %s/%s: %v", ns, name, err)
+			return apiFailed(err, "read k6 job %s/%s", ns, name)
 		}
 		finished, passed, msg := K6JobResult(j)
 		if finished {

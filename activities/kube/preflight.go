@@ -2,7 +2,6 @@ package kube
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -10,7 +9,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -116,19 +114,10 @@ func (a *Activities) PreflightBlue(ctx context.Context, in PreflightInput) (Pref
 	return out, nil
 }
 
-// kubeError maps apiserver errors to the typed failures.
+// kubeError maps apiserver errors to the typed failures (failures.FromKube:
+// transient faults become retryable Throttled or Transient errors).
 func kubeError(err error, format string, args ...any) error {
-	var appErr interface{ Type() string }
-	if errors.As(err, &appErr) {
-		return err
-	}
-	switch {
-	case apierrors.IsForbidden(err), apierrors.IsUnauthorized(err):
-		return failures.Wrap(failures.AccessDenied, err, format, args...)
-	case apierrors.IsTooManyRequests(err):
-		return failures.Wrap(failures.Throttled, err, format, args...)
-	}
-	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), err)
+	return failures.FromKube(err, format, args...)
 }
 
 func (p *preflight) controlPlaneVersion(ctx context.Context) {

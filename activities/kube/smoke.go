@@ -36,10 +36,17 @@ const (
 // StatefulSet and DaemonSet available (waiting up to WithWorkloadWait); a
 // scratch pod, service and PVC created, verified and removed; the spec's
 // HTTP probes; and the optional k6 Job. It returns every check; Passed is
-// false when any failed (the workflow decides what that means). An error is
-// returned only when green cannot be read at all or the activity is
-// cancelled.
+// false when any failed (the workflow decides what that means).
+//
+// Only definitive answers count as failed checks. An API call of any step
+// that fails transiently (green's apiserver unreachable for a few seconds,
+// throttling, 5xx, timeouts) is retried with backoff (WithAPIRetry); one
+// that still fails after that ends the activity with a retryable error, and
+// the retry removes this attempt's scratch objects. An error is also
+// returned when the activity is cancelled.
 func (a *Activities) SmokeTestGreen(ctx context.Context, in SmokeInput) (SmokeResult, error) {
+	ctx, stop := activitylog.KeepAlive(ctx)
+	defer stop()
 	c, err := a.clients(ctx, in.Cluster)
 	if err != nil {
 		return SmokeResult{}, err
@@ -63,7 +70,12 @@ func (a *Activities) SmokeTestGreen(ctx context.Context, in SmokeInput) (SmokeRe
 		res.Checks = append(res.Checks, checks...)
 	}
 	if k.ScratchWorkload == nil || *k.ScratchWorkload {
-		res.Checks = append(res.Checks, a.smokeScratch(ctx, c, in)...)
+		checks, err := a.smokeScratch(ctx, c, in)
+		if err != nil && parent.Err() == nil {
+			log.Warn("Smoke test stopped: green's apiserver failed transiently past the retries", "cluster", in.Cluster.Name, "error", err)
+			return SmokeResult{}, kubeError(err, "smoke scratch workload on cluster %s", in.Cluster)
+		}
+		res.Checks = append(res.Checks, checks...)
 	}
 	if len(in.Smoke.HTTP) > 0 {
 		activitylog.Heartbeat(ctx, Progress{Step: "http-probes", Detail: fmt.Sprintf("%d probes", len(in.Smoke.HTTP))})
@@ -74,7 +86,12 @@ func (a *Activities) SmokeTestGreen(ctx context.Context, in SmokeInput) (SmokeRe
 		}
 	}
 	if in.Smoke.K6 != nil {
-		res.Checks = append(res.Checks, a.smokeK6(ctx, c, in))
+		check, err := a.smokeK6(ctx, c, in)
+		if err != nil && parent.Err() == nil {
+			log.Warn("Smoke test stopped: green's apiserver failed transiently past the retries", "cluster", in.Cluster.Name, "error", err)
+			return SmokeResult{}, kubeError(err, "smoke k6 on cluster %s", in.Cluster)
+		}
+		res.Checks = append(res.Checks, check)
 	}
 	if err := parent.Err(); err != nil {
 		return res, err
@@ -100,7 +117,13 @@ func (a *Activities) smokeWorkloads(ctx context.Context, c *Clients, in SmokeInp
 		deadline = d.Add(-time.Second)
 	}
 	for round := 1; ; round++ {
-		total, notReady, err := a.workloadStatuses(ctx, c, in.Smoke.Kubernetes.Namespaces)
+		var total int
+		var notReady []WorkloadStatus
+		err := a.retryAPI(ctx, "list workloads", func(ctx context.Context) error {
+			var err error
+			total, notReady, err = a.workloadStatuses(ctx, c, in.Smoke.Kubernetes.Namespaces)
+			return err
+		})
 		if err != nil {
 			if errors.Is(err, context.DeadlineExceeded) {
 				return []CheckResult{{Name: "workloads", Kind: "workloads", Message: "timed out listing workloads: " + err.Error(), Duration: since(a, start)}}, err
@@ -226,7 +249,7 @@ func ScratchName(runID string, attempt int32) string {
 	return fmt.Sprintf("cutover-smoke-%s-%d", runHash(runID), attempt)
 }
 
-func (a *Activities) smokeScratch(ctx context.Context, c *Clients, in SmokeInput) (checks []CheckResult) {
+func (a *Activities) smokeScratch(ctx context.Context, c *Clients, in SmokeInput) (checks []CheckResult, outage error) {
 	ns := a.opts.scratchNS
 	hash := runHash(in.RunID)
 	name := ScratchName(in.RunID, attempt(ctx))
@@ -240,19 +263,30 @@ func (a *Activities) smokeScratch(ctx context.Context, c *Clients, in SmokeInput
 	}
 	defer func() {
 		// Clean up even when the smoke context is done.
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), max(30*time.Second, a.opts.apiRetryBudget))
 		defer cancel()
-		checks = append(checks, a.cleanupScratch(cctx, c, ns, name))
+		check, err := a.cleanupScratch(cctx, c, ns, name)
+		if outage == nil {
+			outage = err
+		}
+		checks = append(checks, check)
 	}()
 
-	fail := func(check, format string, args ...any) []CheckResult {
-		return append(checks, CheckResult{Name: check, Kind: "scratch", Message: fmt.Sprintf(format, args...)})
+	// step sorts the error of a step's API call: an outage ends the test, a
+	// definitive answer is the failed check.
+	step := func(check string, err error, format string, args ...any) ([]CheckResult, error) {
+		msg, out := sortAPIError(err, format, args...)
+		if out != nil {
+			return checks, out
+		}
+		return append(checks, CheckResult{Name: check, Kind: "scratch", Message: msg}), nil
 	}
 	ref := ns + "/" + name
+	core := c.Kube.CoreV1()
 
 	// PVC first: the pod mounts it.
 	start := a.opts.now()
-	pvc := &corev1.PersistentVolumeClaim{
+	want := &corev1.PersistentVolumeClaim{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels},
 		Spec: corev1.PersistentVolumeClaimSpec{
 			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
@@ -260,23 +294,45 @@ func (a *Activities) smokeScratch(ctx context.Context, c *Clients, in SmokeInput
 		},
 	}
 	if sc := in.Smoke.Kubernetes.StorageClass; sc != "" {
-		pvc.Spec.StorageClassName = &sc
+		want.Spec.StorageClassName = &sc
 	}
-	pvc, err := c.Kube.CoreV1().PersistentVolumeClaims(ns).Create(ctx, pvc, metav1.CreateOptions{})
+	var pvc *corev1.PersistentVolumeClaim
+	err := a.retryAPI(ctx, "create pvc "+ref, func(ctx context.Context) error {
+		got, err := core.PersistentVolumeClaims(ns).Create(ctx, want, metav1.CreateOptions{})
+		if apierrors.IsAlreadyExists(err) {
+			// An earlier try of this call was applied before its answer was lost.
+			got, err = core.PersistentVolumeClaims(ns).Get(ctx, name, metav1.GetOptions{})
+		}
+		pvc = got
+		return err
+	})
 	if err != nil {
-		return fail("scratch-pvc", "create pvc %s: %v", ref, err)
+		return step("scratch-pvc", err, "create pvc %s", ref)
 	}
-	sc, err := a.storageClassOf(ctx, c, pvc)
+	var sc *storagev1.StorageClass
+	err = a.retryAPI(ctx, "storage class of pvc "+ref, func(ctx context.Context) error {
+		var err error
+		sc, err = a.storageClassOf(ctx, c, pvc)
+		return err
+	})
 	if err != nil {
-		return fail("scratch-pvc", "pvc %s: %v", ref, err)
+		return step("scratch-pvc", err, "pvc %s", ref)
 	}
 
-	pod := scratchPod(ns, name, labels, a.opts.scratchImage)
-	pod, err = c.Kube.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
+	wantPod := scratchPod(ns, name, labels, a.opts.scratchImage)
+	var pod *corev1.Pod
+	err = a.retryAPI(ctx, "create pod "+ref, func(ctx context.Context) error {
+		got, err := core.Pods(ns).Create(ctx, wantPod, metav1.CreateOptions{})
+		if apierrors.IsAlreadyExists(err) {
+			got, err = core.Pods(ns).Get(ctx, name, metav1.GetOptions{})
+		}
+		pod = got
+		return err
+	})
 	if err != nil {
-		return fail("scratch-pod", "create pod %s: %v", ref, err)
+		return step("scratch-pod", err, "create pod %s", ref)
 	}
-	svc := &corev1.Service{
+	wantSvc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels},
 		Spec: corev1.ServiceSpec{
 			Type:     corev1.ServiceTypeClusterIP,
@@ -284,18 +340,35 @@ func (a *Activities) smokeScratch(ctx context.Context, c *Clients, in SmokeInput
 			Ports:    []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8080)}},
 		},
 	}
-	svc, err = c.Kube.CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{})
+	var svc *corev1.Service
+	err = a.retryAPI(ctx, "create service "+ref, func(ctx context.Context) error {
+		got, err := core.Services(ns).Create(ctx, wantSvc, metav1.CreateOptions{})
+		if apierrors.IsAlreadyExists(err) {
+			got, err = core.Services(ns).Get(ctx, name, metav1.GetOptions{})
+		}
+		svc = got
+		return err
+	})
 	if err != nil {
-		return fail("scratch-service", "create service %s: %v", ref, err)
+		return step("scratch-service", err, "create service %s", ref)
 	}
 
 	// Pod: readable through the API; Running when the option asks for it.
-	checks = append(checks, a.verifyScratchPod(ctx, c, pod, start))
+	check, err := a.verifyScratchPod(ctx, c, pod, start)
+	if err != nil {
+		return checks, err
+	}
+	checks = append(checks, check)
 	// Service: the apiserver allocated a ClusterIP.
-	got, err := c.Kube.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+	var got *corev1.Service
+	err = a.retryAPI(ctx, "read service "+ref, func(ctx context.Context) error {
+		var err error
+		got, err = core.Services(ns).Get(ctx, name, metav1.GetOptions{})
+		return err
+	})
 	switch {
 	case err != nil:
-		checks = append(checks, CheckResult{Name: "scratch-service", Kind: "scratch", Message: fmt.Sprintf("read service %s: %v", ref, err)})
+		return step("scratch-service", err, "read service %s", ref)
 	case got.UID != svc.UID:
 		checks = append(checks, CheckResult{Name: "scratch-service", Kind: "scratch", Message: fmt.Sprintf("service %s was replaced while the test ran", ref)})
 	case got.Spec.ClusterIP == "" || got.Spec.ClusterIP == corev1.ClusterIPNone:
@@ -305,8 +378,11 @@ func (a *Activities) smokeScratch(ctx context.Context, c *Clients, in SmokeInput
 			Message: fmt.Sprintf("service %s has ClusterIP %s", ref, got.Spec.ClusterIP)})
 	}
 	// PVC: Bound, or Pending on WaitForFirstConsumer when pods are not expected to run.
-	checks = append(checks, a.verifyScratchPVC(ctx, c, ns, name, sc, start))
-	return checks
+	check, err = a.verifyScratchPVC(ctx, c, ns, name, sc, start)
+	if err != nil {
+		return checks, err
+	}
+	return append(checks, check), nil
 }
 
 // scratchPod is a pause container mounting the PVC, restricted enough for
@@ -368,40 +444,48 @@ func (a *Activities) storageClassOf(ctx context.Context, c *Clients, pvc *corev1
 	return nil, errors.New("no storage class named and green has no default StorageClass: set smoke.kubernetes.storageClass or mark one default")
 }
 
-func (a *Activities) verifyScratchPod(ctx context.Context, c *Clients, created *corev1.Pod, start time.Time) CheckResult {
+// verifyScratchPod checks the scratch pod; the error is an outage (see
+// sortAPIError), the result the check.
+func (a *Activities) verifyScratchPod(ctx context.Context, c *Clients, created *corev1.Pod, start time.Time) (CheckResult, error) {
 	ref := created.Namespace + "/" + created.Name
 	res := CheckResult{Name: "scratch-pod", Kind: "scratch"}
 	deadline := a.opts.now().Add(a.opts.scratchTimeout)
 	for {
-		pod, err := c.Kube.CoreV1().Pods(created.Namespace).Get(ctx, created.Name, metav1.GetOptions{})
+		var pod *corev1.Pod
+		err := a.retryAPI(ctx, "read pod "+ref, func(ctx context.Context) error {
+			var err error
+			pod, err = c.Kube.CoreV1().Pods(created.Namespace).Get(ctx, created.Name, metav1.GetOptions{})
+			return err
+		})
 		res.Duration = since(a, start)
 		switch {
 		case err != nil:
-			res.Message = fmt.Sprintf("read pod %s: %v", ref, err)
-			return res
+			msg, outage := sortAPIError(err, "read pod %s", ref)
+			res.Message = msg
+			return res, outage
 		case pod.UID != created.UID:
 			res.Message = fmt.Sprintf("pod %s was replaced while the test ran", ref)
-			return res
+			return res, nil
 		case !a.opts.waitRunning:
 			res.Passed = true
 			res.Message = fmt.Sprintf("pod %s created and readable (phase %s; not waiting for Running)", ref, phaseOr(pod.Status.Phase))
-			return res
+			return res, nil
 		case pod.Status.Phase == corev1.PodRunning && podReady(pod):
 			res.Passed = true
 			res.Message = fmt.Sprintf("pod %s Running and Ready on node %s", ref, pod.Spec.NodeName)
-			return res
+			return res, nil
 		case pod.Status.Phase == corev1.PodFailed || pod.Status.Phase == corev1.PodSucceeded:
 			res.Message = fmt.Sprintf("pod %s ended %s: %s", ref, pod.Status.Phase, podWhy(pod))
-			return res
+			return res, nil
 		}
 		if !a.opts.now().Add(a.opts.poll).Before(deadline) {
 			res.Message = fmt.Sprintf("pod %s not Running after %s: %s %s", ref, a.opts.scratchTimeout, phaseOr(pod.Status.Phase), podWhy(pod))
-			return res
+			return res, nil
 		}
 		activitylog.Heartbeat(ctx, Progress{Step: "scratch-pod", Detail: string(pod.Status.Phase)})
 		if err := sleep(ctx, a.opts.poll); err != nil {
 			res.Message = fmt.Sprintf("pod %s not Running: %v", ref, err)
-			return res
+			return res, nil
 		}
 	}
 }
@@ -444,7 +528,9 @@ func podWhy(p *corev1.Pod) string {
 	return strings.Join(why, "; ")
 }
 
-func (a *Activities) verifyScratchPVC(ctx context.Context, c *Clients, ns, name string, sc *storagev1.StorageClass, start time.Time) CheckResult {
+// verifyScratchPVC checks the scratch PVC; the error is an outage (see
+// sortAPIError), the result the check.
+func (a *Activities) verifyScratchPVC(ctx context.Context, c *Clients, ns, name string, sc *storagev1.StorageClass, start time.Time) (CheckResult, error) {
 	ref := ns + "/" + name
 	res := CheckResult{Name: "scratch-pvc", Kind: "scratch"}
 	mode := storagev1.VolumeBindingImmediate
@@ -453,34 +539,40 @@ func (a *Activities) verifyScratchPVC(ctx context.Context, c *Clients, ns, name 
 	}
 	deadline := a.opts.now().Add(a.opts.scratchTimeout)
 	for {
-		pvc, err := c.Kube.CoreV1().PersistentVolumeClaims(ns).Get(ctx, name, metav1.GetOptions{})
+		var pvc *corev1.PersistentVolumeClaim
+		err := a.retryAPI(ctx, "read pvc "+ref, func(ctx context.Context) error {
+			var err error
+			pvc, err = c.Kube.CoreV1().PersistentVolumeClaims(ns).Get(ctx, name, metav1.GetOptions{})
+			return err
+		})
 		res.Duration = since(a, start)
 		if err != nil {
-			res.Message = fmt.Sprintf("read pvc %s: %v", ref, err)
-			return res
+			msg, outage := sortAPIError(err, "read pvc %s", ref)
+			res.Message = msg
+			return res, outage
 		}
 		switch pvc.Status.Phase {
 		case corev1.ClaimBound:
 			res.Passed = true
 			res.Message = fmt.Sprintf("pvc %s Bound to volume %s (storage class %s)", ref, pvc.Spec.VolumeName, sc.Name)
-			return res
+			return res, nil
 		case corev1.ClaimLost:
 			res.Message = fmt.Sprintf("pvc %s Lost its volume %s (storage class %s)", ref, pvc.Spec.VolumeName, sc.Name)
-			return res
+			return res, nil
 		}
 		if mode == storagev1.VolumeBindingWaitForFirstConsumer && !a.opts.waitRunning {
 			res.Passed = true
 			res.Message = fmt.Sprintf("pvc %s Pending as expected: storage class %s binds on first consumer (WaitForFirstConsumer) and the pod is not required to run", ref, sc.Name)
-			return res
+			return res, nil
 		}
 		if !a.opts.now().Add(a.opts.poll).Before(deadline) {
 			res.Message = fmt.Sprintf("pvc %s still Pending after %s (storage class %s, provisioner %s, volumeBindingMode %s): no volume was provisioned; check the CSI driver's controller", ref, a.opts.scratchTimeout, sc.Name, sc.Provisioner, mode)
-			return res
+			return res, nil
 		}
 		activitylog.Heartbeat(ctx, Progress{Step: "scratch-pvc", Detail: string(pvc.Status.Phase)})
 		if err := sleep(ctx, a.opts.poll); err != nil {
 			res.Message = fmt.Sprintf("pvc %s not Bound: %v", ref, err)
-			return res
+			return res, nil
 		}
 	}
 }
@@ -518,8 +610,10 @@ func (a *Activities) deleteScratch(ctx context.Context, c *Clients, ns, selector
 
 // cleanupScratch deletes this attempt's objects and checks they are gone or
 // going (a PVC keeps its kubernetes.io/pvc-protection finalizer until the
-// controller sees the pod gone).
-func (a *Activities) cleanupScratch(ctx context.Context, c *Clients, ns, name string) CheckResult {
+// controller sees the pod gone). The error is an outage (see sortAPIError):
+// the objects could not be deleted because the apiserver failed
+// transiently; the retry of the smoke test removes them by label.
+func (a *Activities) cleanupScratch(ctx context.Context, c *Clients, ns, name string) (CheckResult, error) {
 	start := a.opts.now()
 	res := CheckResult{Name: "scratch-cleanup", Kind: "scratch"}
 	zero := int64(0)
@@ -548,8 +642,15 @@ func (a *Activities) cleanupScratch(ctx context.Context, c *Clients, ns, name st
 			}},
 	}
 	for _, o := range objs {
-		if err := o.del(); err != nil && !apierrors.IsNotFound(err) {
-			problems = append(problems, fmt.Sprintf("delete %s %s/%s: %v", o.kind, ns, name, err))
+		err := a.retryAPI(ctx, "delete "+o.kind+" "+ns+"/"+name, func(context.Context) error { return o.del() })
+		if err != nil && !apierrors.IsNotFound(err) {
+			msg, outage := sortAPIError(err, "delete %s %s/%s", o.kind, ns, name)
+			if outage != nil {
+				res.Duration = since(a, start)
+				res.Message = fmt.Sprintf("scratch objects %s/%s not removed: the apiserver failed: %v", ns, name, err)
+				return res, outage
+			}
+			problems = append(problems, msg)
 		}
 	}
 	// Give the deletions a moment, then report what is still there.
@@ -586,14 +687,14 @@ func (a *Activities) cleanupScratch(ctx context.Context, c *Clients, ns, name st
 	}
 	if len(problems) > 0 {
 		res.Message = fmt.Sprintf("scratch objects %s/%s not removed: %s", ns, name, strings.Join(append(problems, notes...), "; "))
-		return res
+		return res, nil
 	}
 	res.Passed = true
 	res.Message = fmt.Sprintf("scratch pod, service and pvc %s/%s deleted", ns, name)
 	if len(notes) > 0 {
 		res.Message += " (" + strings.Join(notes, "; ") + ")"
 	}
-	return res
+	return res, nil
 }
 
 func metaOf[T interface{ GetObjectMeta() metav1.Object }](o T, err error) (*metav1.ObjectMeta, error) {
