@@ -9,15 +9,20 @@ package notify
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/cutover-dev/cutover/internal/activitylog"
 )
 
 // Kinds of message.
@@ -42,6 +47,10 @@ type Message struct {
 	Deadline     string   `json:"deadline,omitempty"`
 	SlackChannel string   `json:"slackChannel,omitempty"`
 	WebhookURL   string   `json:"webhookUrl,omitempty"`
+	// DeliveryKey identifies the message across retries (see DeliveryKey);
+	// Notify derives it when empty. Webhooks receive it in the body and
+	// as the Idempotency-Key header.
+	DeliveryKey string `json:"deliveryKey,omitempty"`
 }
 
 // Slack button action IDs; internal/chatops reads them back.
@@ -142,29 +151,74 @@ const (
 // neither configured it logs the message and succeeds. A failed post is an
 // error: AccessDenied (not retried) when the token or webhook refuses us,
 // InvalidParameter (not retried) when Slack says the channel or message is
-// wrong, DeliveryFailed or Throttled (retried) otherwise.
+// wrong or the webhook refuses what we sent, Throttled or Transient
+// (retried) when the receiver is rate limiting, down or unreachable,
+// DeliveryFailed (retried) otherwise.
+//
+// Each message carries a delivery key (DeliveryKey) that is the same on
+// every attempt, so a worker that dies after delivering and before
+// completing does not make a retry post a second message:
+//   - webhooks get it as the Idempotency-Key header and the deliveryKey
+//     field: a receiver that remembers keys drops the retry;
+//   - Slack does not deduplicate chat.postMessage (it takes no idempotency
+//     key; client_msg_id is not one of its arguments), so the key goes into
+//     the message's metadata, and an attempt that may follow a delivered one
+//     (a retry, or one whose heartbeat says a post was started) first looks
+//     for a message with that key in the channel's history
+//     (conversations.history, include_all_metadata). That needs a channel ID
+//     (C..., not #name) and the channels:history or groups:history scope;
+//     without either the retry posts again (at least once, never lost).
+//
+// What was delivered is also recorded in the heartbeat details, so a retry
+// after one destination failed only posts to the other.
 func (a *Activities) Notify(ctx context.Context, m Message) error {
 	if m.SlackChannel == "" && m.WebhookURL == "" {
 		a.log.Info("Notification", "kind", m.Kind, "workflowId", m.WorkflowID, "migration", m.Migration,
 			"gate", m.Gate, "text", m.Text, "approvers", m.Approvers, "deadline", m.Deadline)
 		return nil
 	}
-	done := delivered(ctx)
+	ctx, stop := activitylog.KeepAlive(ctx)
+	defer stop()
+	m.DeliveryKey = DeliveryKey(ctx, m)
+	st := resumeDelivery(ctx, m.DeliveryKey)
+	retry := activity.IsActivity(ctx) && activity.GetInfo(ctx).Attempt > 1
 	var errs []error
-	if m.SlackChannel != "" && !done[destSlack] {
-		if err := a.postSlack(ctx, m); err != nil {
-			errs = append(errs, err)
-		} else {
-			done[destSlack] = true
-			record(ctx, done)
+	if m.SlackChannel != "" && !st.has(st.Delivered, destSlack) {
+		maybePosted := retry || st.has(st.Started, destSlack)
+		st.mark(&st.Started, destSlack)
+		activitylog.Heartbeat(ctx, st.copy())
+		posted := false
+		if maybePosted {
+			found, err := a.slackHasMessage(ctx, m, since(ctx))
+			switch {
+			case err != nil:
+				a.log.Warn("Could not look for an earlier delivery of this notification in Slack; posting it (it may show twice)",
+					"kind", m.Kind, "workflowId", m.WorkflowID, "channel", m.SlackChannel, "deliveryKey", m.DeliveryKey, "error", err)
+			case found:
+				posted = true
+				a.log.Info("Notification was already delivered to Slack", "kind", m.Kind, "workflowId", m.WorkflowID, "deliveryKey", m.DeliveryKey)
+			}
+		}
+		if !posted {
+			if err := a.postSlack(ctx, m); err != nil {
+				errs = append(errs, err)
+			} else {
+				posted = true
+			}
+		}
+		if posted {
+			st.mark(&st.Delivered, destSlack)
+			activitylog.Heartbeat(ctx, st.copy())
 		}
 	}
-	if m.WebhookURL != "" && !done[destWebhook] {
+	if m.WebhookURL != "" && !st.has(st.Delivered, destWebhook) {
+		st.mark(&st.Started, destWebhook)
+		activitylog.Heartbeat(ctx, st.copy())
 		if err := a.postWebhook(ctx, m); err != nil {
 			errs = append(errs, err)
 		} else {
-			done[destWebhook] = true
-			record(ctx, done)
+			st.mark(&st.Delivered, destWebhook)
+			activitylog.Heartbeat(ctx, st.copy())
 		}
 	}
 	if len(errs) == 0 {
@@ -184,29 +238,72 @@ func (a *Activities) Notify(ctx context.Context, m Message) error {
 	return errs[0]
 }
 
-func delivered(ctx context.Context) map[string]bool {
-	done := map[string]bool{}
+// DeliveryKey is the key of one message: m.DeliveryKey when the caller set
+// one, else derived from the workflow ID, run ID and activity ID (the
+// activity ID is the message's sequence number in the run: every attempt
+// of one Notify has the same) with the kind and gate. Outside an activity
+// it is derived from the message itself.
+func DeliveryKey(ctx context.Context, m Message) string {
+	if m.DeliveryKey != "" {
+		return m.DeliveryKey
+	}
+	var raw string
+	if activity.IsActivity(ctx) {
+		info := activity.GetInfo(ctx)
+		raw = strings.Join([]string{info.WorkflowExecution.ID, info.WorkflowExecution.RunID, info.ActivityID, m.Kind, m.Gate}, "\x00")
+	} else {
+		raw = strings.Join([]string{m.WorkflowID, m.Kind, m.Gate, m.Text}, "\x00")
+	}
+	sum := sha256.Sum256([]byte(raw))
+	return "cutover-" + hex.EncodeToString(sum[:16])
+}
+
+// since is when the first attempt of this activity was scheduled, less a
+// minute of clock skew: no earlier message can be one of ours.
+func since(ctx context.Context) time.Time {
+	if activity.IsActivity(ctx) {
+		if t := activity.GetInfo(ctx).ScheduledTime; !t.IsZero() {
+			return t.Add(-time.Minute)
+		}
+	}
+	return time.Now().Add(-time.Hour)
+}
+
+// deliveryState is the heartbeat of Notify: which destinations a post was
+// started to and which it was delivered to.
+type deliveryState struct {
+	Key       string   `json:"key"`
+	Started   []string `json:"started,omitempty"`
+	Delivered []string `json:"delivered,omitempty"`
+}
+
+func (s *deliveryState) has(list []string, d string) bool { return slices.Contains(list, d) }
+
+func (s *deliveryState) mark(list *[]string, d string) {
+	if !slices.Contains(*list, d) {
+		*list = append(*list, d)
+	}
+}
+
+func (s *deliveryState) copy() deliveryState {
+	return deliveryState{Key: s.Key, Started: slices.Clone(s.Started), Delivered: slices.Clone(s.Delivered)}
+}
+
+// resumeDelivery reads the previous attempt's heartbeat (a deliveryState,
+// or the list of delivered destinations older workers recorded).
+func resumeDelivery(ctx context.Context, key string) *deliveryState {
+	st := &deliveryState{Key: key}
 	if !activity.IsActivity(ctx) || !activity.HasHeartbeatDetails(ctx) {
-		return done
+		return st
+	}
+	var prev deliveryState
+	if err := activity.GetHeartbeatDetails(ctx, &prev); err == nil && (prev.Key == key || prev.Key == "") {
+		st.Started, st.Delivered = prev.Started, prev.Delivered
+		return st
 	}
 	var list []string
 	if err := activity.GetHeartbeatDetails(ctx, &list); err == nil {
-		for _, d := range list {
-			done[d] = true
-		}
+		st.Delivered = list
 	}
-	return done
-}
-
-func record(ctx context.Context, done map[string]bool) {
-	if !activity.IsActivity(ctx) {
-		return
-	}
-	var list []string
-	for _, d := range []string{destSlack, destWebhook} {
-		if done[d] {
-			list = append(list, d)
-		}
-	}
-	activity.RecordHeartbeat(ctx, list)
+	return st
 }

@@ -134,8 +134,9 @@ func TestSlackFailures(t *testing.T) {
 		{"bad token", 200, `{"ok":false,"error":"invalid_auth"}`, "", failures.AccessDenied, true, 0},
 		{"revoked", 200, `{"ok":false,"error":"token_revoked"}`, "", failures.AccessDenied, true, 0},
 		{"no channel", 200, `{"ok":false,"error":"channel_not_found"}`, "", failures.InvalidParameter, true, 0},
-		{"slack hiccup", 200, `{"ok":false,"error":"internal_error"}`, "", DeliveryFailed, false, 0},
-		{"server error", 503, `oops`, "", DeliveryFailed, false, 0},
+		{"slack hiccup", 200, `{"ok":false,"error":"internal_error"}`, "", failures.Transient, false, 0},
+		{"unknown slack error", 200, `{"ok":false,"error":"something_new"}`, "", DeliveryFailed, false, 0},
+		{"server error", 503, `oops`, "", failures.Transient, false, 0},
 		{"http 401", 401, `{}`, "", failures.AccessDenied, true, 0},
 		{"rate limited", 429, `{"ok":false,"error":"ratelimited"}`, "7", failures.Throttled, false, 7 * time.Second},
 		{"garbage", 200, `<html>`, "", DeliveryFailed, false, 0},
@@ -159,12 +160,12 @@ func TestSlackFailures(t *testing.T) {
 			}
 		})
 	}
-	// Unreachable Slack is retryable.
+	// Unreachable Slack is transient.
 	s := newSlack(t)
 	url := s.URL
 	s.Close()
 	err := New(WithSlackToken("xoxb-1"), WithSlackAPIURL(url)).Notify(context.Background(), gateMessage())
-	if failures.TypeOf(err) != DeliveryFailed {
+	if failures.TypeOf(err) != failures.Transient || failures.IsDefinitive(err) {
 		t.Fatalf("Slack down: %v", err)
 	}
 }
@@ -207,8 +208,12 @@ func TestWebhook(t *testing.T) {
 		t.Fatalf("403: %v", err)
 	}
 	status = 502
-	if err := a.Notify(context.Background(), m); failures.TypeOf(err) != DeliveryFailed {
+	if err := a.Notify(context.Background(), m); failures.TypeOf(err) != failures.Transient || failures.IsDefinitive(err) {
 		t.Fatalf("502: %v", err)
+	}
+	status = 404 // the receiver refuses what we send: sending it again does not help
+	if err := a.Notify(context.Background(), m); !failures.Is(err, failures.InvalidParameter) || !failures.IsDefinitive(err) {
+		t.Fatalf("404: %v", err)
 	}
 	m.WebhookURL = "file:///etc/passwd"
 	if err := a.Notify(context.Background(), m); !failures.Is(err, failures.InvalidParameter) {

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -16,43 +19,131 @@ import (
 	"github.com/cutover-dev/cutover/internal/failures"
 )
 
+// MetadataEventType is the event_type of the metadata on every Slack
+// message cutover posts; its payload carries the delivery key.
+const MetadataEventType = "cutover_notification"
+
 func (a *Activities) postSlack(ctx context.Context, m Message) error {
 	if a.slackToken == "" {
 		return failures.New(failures.InvalidParameter,
 			"notify: Slack channel %s is set but the worker has no Slack token (%s)", m.SlackChannel, EnvSlackToken)
 	}
-	body, err := json.Marshal(slackPayload(m))
+	p := slackPayload(m)
+	p.Metadata = &slackMetadata{EventType: MetadataEventType, EventPayload: map[string]string{
+		"delivery_key": m.DeliveryKey, "workflow_id": m.WorkflowID, "kind": m.Kind, "gate": m.Gate,
+	}}
+	body, err := json.Marshal(p)
 	if err != nil {
 		return err
 	}
-	url := a.slackURL + "/chat.postMessage"
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	endpoint := a.slackURL + "/chat.postMessage"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
 	if err != nil {
 		return failures.Wrap(failures.InvalidParameter, err, "notify: Slack API URL %s", a.slackURL)
 	}
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	req.Header.Set("Authorization", "Bearer "+a.slackToken)
+	var out struct {
+		OK      bool   `json:"ok"`
+		Error   string `json:"error"`
+		Channel string `json:"channel"`
+		TS      string `json:"ts"`
+	}
+	if err := a.slackCall(req, &out); err != nil {
+		return err
+	}
+	a.log.Debug("Posted to Slack", "channel", out.Channel, "ts", out.TS, "deliveryKey", m.DeliveryKey)
+	return nil
+}
+
+// slackCall sends a Slack Web API request and decodes its answer into out
+// (whose ok and error fields it checks through the JSON).
+func (a *Activities) slackCall(req *http.Request, out any) error {
 	resp, err := a.client.Do(req)
 	if err != nil {
 		return deliveryError("Slack", 0, "", 0, err)
 	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 	retryAfter := parseRetryAfter(resp.Header.Get("Retry-After"))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return deliveryError("Slack", resp.StatusCode, "", retryAfter, nil)
 	}
-	var out struct {
+	var status struct {
 		OK    bool   `json:"ok"`
 		Error string `json:"error"`
 	}
-	if err := json.Unmarshal(raw, &out); err != nil {
+	if err := json.Unmarshal(raw, &status); err != nil {
 		return deliveryError("Slack", resp.StatusCode, "", 0, fmt.Errorf("unreadable answer %q: %w", truncate(string(raw), 200), err))
 	}
-	if !out.OK {
-		return deliveryError("Slack", resp.StatusCode, out.Error, retryAfter, nil)
+	if !status.OK {
+		return deliveryError("Slack", resp.StatusCode, status.Error, retryAfter, nil)
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			return deliveryError("Slack", resp.StatusCode, "", 0, fmt.Errorf("unreadable answer %q: %w", truncate(string(raw), 200), err))
+		}
 	}
 	return nil
+}
+
+// slackChannelID matches a Slack conversation ID (public, private, DM).
+var slackChannelID = regexp.MustCompile(`^[CGD][A-Z0-9]{6,}$`)
+
+// maxHistoryPages bounds the history read when looking for a delivery.
+const maxHistoryPages = 5
+
+// slackHasMessage reports whether the channel holds a message posted since
+// with m's delivery key in its metadata (conversations.history with
+// include_all_metadata). It needs a channel ID and the history scope.
+func (a *Activities) slackHasMessage(ctx context.Context, m Message, since time.Time) (bool, error) {
+	if a.slackToken == "" {
+		return false, errors.New("no Slack token")
+	}
+	if !slackChannelID.MatchString(m.SlackChannel) {
+		return false, fmt.Errorf("notify.slackChannel %q is a name, not a channel ID (C...): Slack's history can only be read by ID", m.SlackChannel)
+	}
+	cursor := ""
+	for page := 0; page < maxHistoryPages; page++ {
+		form := url.Values{
+			"channel":              {m.SlackChannel},
+			"oldest":               {strconv.FormatInt(since.Unix(), 10)},
+			"limit":                {"200"},
+			"include_all_metadata": {"true"},
+		}
+		if cursor != "" {
+			form.Set("cursor", cursor)
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.slackURL+"/conversations.history", strings.NewReader(form.Encode()))
+		if err != nil {
+			return false, err
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Authorization", "Bearer "+a.slackToken)
+		var out struct {
+			Messages []struct {
+				TS       string         `json:"ts"`
+				Metadata *slackMetadata `json:"metadata"`
+			} `json:"messages"`
+			HasMore          bool `json:"has_more"`
+			ResponseMetadata struct {
+				NextCursor string `json:"next_cursor"`
+			} `json:"response_metadata"`
+		}
+		if err := a.slackCall(req, &out); err != nil {
+			return false, err
+		}
+		for _, msg := range out.Messages {
+			if md := msg.Metadata; md != nil && md.EventType == MetadataEventType && md.EventPayload["delivery_key"] == m.DeliveryKey {
+				return true, nil
+			}
+		}
+		cursor = out.ResponseMetadata.NextCursor
+		if !out.HasMore || cursor == "" {
+			return false, nil
+		}
+	}
+	return false, fmt.Errorf("more than %d pages of history since %s", maxHistoryPages, since.UTC().Format(time.RFC3339))
 }
 
 func (a *Activities) postWebhook(ctx context.Context, m Message) error {
@@ -69,6 +160,11 @@ func (a *Activities) postWebhook(ctx context.Context, m Message) error {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "cutover-notify")
+	if m.DeliveryKey != "" {
+		// The same on every retry of this message: a receiver that
+		// remembers keys drops a repeat.
+		req.Header.Set("Idempotency-Key", m.DeliveryKey)
+	}
 	resp, err := a.client.Do(req)
 	if err != nil {
 		return deliveryError("webhook", 0, "", 0, err)
@@ -84,33 +180,39 @@ func (a *Activities) postWebhook(ctx context.Context, m Message) error {
 // deliveryError maps a failed post into a typed error; it is the one place
 // that decides what is retried. status is the HTTP status (0 when the
 // request did not complete), slackErr Slack's "error" of an ok:false answer.
+// HTTP statuses and transport errors are classified by internal/failures
+// (FromHTTP, Classify): 429 Throttled, 5xx and dropped connections
+// Transient, 401/403 AccessDenied, other 4xx InvalidParameter.
 func deliveryError(dest string, status int, slackErr string, retryAfter time.Duration, cause error) error {
 	what := "notify: " + dest
-	switch {
-	case status != 0 && slackErr != "":
+	if status != 0 && slackErr != "" {
 		what += fmt.Sprintf(" answered %q", slackErr)
-	case status != 0:
-		what += fmt.Sprintf(" answered HTTP %d %s", status, http.StatusText(status))
 	}
 	switch slackErr {
+	case "":
 	case "invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired",
 		"no_permission", "missing_scope", "not_allowed_token_type", "ekm_access_denied",
 		"org_login_required", "team_access_not_granted", "access_denied":
 		return failures.New(failures.AccessDenied, "%s: check the worker's %s and the app's chat:write scope", what, EnvSlackToken)
 	case "channel_not_found", "not_in_channel", "is_archived", "invalid_blocks", "invalid_blocks_format",
-		"invalid_arguments", "msg_too_long", "no_text", "restricted_action", "invalid_channel":
+		"invalid_arguments", "msg_too_long", "no_text", "restricted_action", "invalid_channel",
+		"invalid_metadata_format", "invalid_metadata_schema", "metadata_too_large":
 		return failures.New(failures.InvalidParameter, "%s", what)
 	case "ratelimited", "rate_limited":
 		return throttled(what, retryAfter)
-	}
-	switch {
-	case status == http.StatusUnauthorized || status == http.StatusForbidden:
-		return failures.New(failures.AccessDenied, "%s", what)
-	case status == http.StatusTooManyRequests:
-		return throttled(what, retryAfter)
+	case "internal_error", "fatal_error", "service_unavailable", "request_timeout":
+		return temporal.NewApplicationError(what, failures.Transient)
+	default:
+		return temporal.NewApplicationError(what, DeliveryFailed)
 	}
 	if cause != nil {
+		if status == 0 && failures.IsTransient(cause) {
+			return failures.Classify(cause, "%s", what)
+		}
 		return temporal.NewApplicationErrorWithCause(what+": "+cause.Error(), DeliveryFailed, cause)
+	}
+	if err := failures.FromHTTP(status, retryAfter, "%s", what); err != nil {
+		return err
 	}
 	return temporal.NewApplicationError(what, DeliveryFailed)
 }

@@ -12,6 +12,15 @@ type slackPost struct {
 	Blocks      []map[string]any `json:"blocks,omitempty"`
 	UnfurlLinks bool             `json:"unfurl_links"`
 	UnfurlMedia bool             `json:"unfurl_media"`
+	// Metadata carries the delivery key (message metadata, read back by
+	// conversations.history with include_all_metadata).
+	Metadata *slackMetadata `json:"metadata,omitempty"`
+}
+
+// slackMetadata is Slack's message metadata.
+type slackMetadata struct {
+	EventType    string            `json:"event_type"`
+	EventPayload map[string]string `json:"event_payload"`
 }
 
 var titles = map[string]string{
