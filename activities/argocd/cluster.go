@@ -11,6 +11,7 @@ import (
 	argov1 "github.com/argoproj/argo-cd/v2/pkg/apis/application/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -241,7 +242,13 @@ func sameData(a, b map[string][]byte) bool {
 	return true
 }
 
-// apiError maps a Kubernetes API error to cutover's failure types.
+// apiError maps a Kubernetes API error to cutover's failure types
+// (failures.FromKube: transient faults are retryable Throttled or Transient
+// errors); a kind the apiserver does not know is NotFound and asks whether
+// the Argo CD CRDs are installed.
 func apiError(err error, format string, args ...any) error {
-	return clusters.APIError(err, "Argo CD", format, args...)
+	if meta.IsNoMatchError(err) {
+		format += " (are the Argo CD CRDs installed?)"
+	}
+	return failures.FromKube(err, format, args...)
 }

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/cutover-dev/cutover/internal/activitylog"
 	"github.com/cutover-dev/cutover/internal/clusters"
 	"github.com/cutover-dev/cutover/internal/failures"
 )
@@ -30,6 +31,9 @@ const (
 
 // RestoreArgoApplications points blue's Applications (or copies of them) at green.
 func (a *Activities) RestoreArgoApplications(ctx context.Context, in RestoreInput) (RestoreResult, error) {
+	// Heartbeat in the background while it works (see activitylog.KeepAlive).
+	ctx, stop := activitylog.KeepAlive(ctx)
+	defer stop()
 	if in.Namespace == "" {
 		return RestoreResult{}, failures.New(failures.Validation, "argocd.namespace: required")
 	}

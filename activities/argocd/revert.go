@@ -42,6 +42,9 @@ type RevertResult struct {
 // a sync. An application without the annotation is left alone, so a second
 // run changes nothing.
 func (a *Activities) RevertArgoApplications(ctx context.Context, in RevertInput) (RevertResult, error) {
+	// Heartbeat in the background while it works (see activitylog.KeepAlive).
+	ctx, stop := activitylog.KeepAlive(ctx)
+	defer stop()
 	res := RevertResult{Reverted: []string{}}
 	sel := labels.Everything()
 	if in.Selector != "" {

@@ -17,6 +17,7 @@ import (
 	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
 	"go.temporal.io/sdk/activity"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -203,9 +204,15 @@ func resumePolls(ctx context.Context, step, name string) int {
 	return p.Polls
 }
 
-// apiError maps a Kubernetes API error to cutover's failure types.
+// apiError maps a Kubernetes API error to cutover's failure types
+// (failures.FromKube: transient faults are retryable Throttled or Transient
+// errors); a kind the apiserver does not know is NotFound and asks whether
+// the Velero CRDs are installed.
 func apiError(err error, format string, args ...any) error {
-	return clusters.APIError(err, "Velero", format, args...)
+	if meta.IsNoMatchError(err) {
+		format += " (are the Velero CRDs installed?)"
+	}
+	return failures.FromKube(err, format, args...)
 }
 
 // maxReadFailures is how many consecutive failed reads a wait tolerates;

@@ -18,6 +18,9 @@ import (
 
 // EnsureVeleroBackup creates (or finds) the backup and heartbeats until it completes.
 func (a *Activities) EnsureVeleroBackup(ctx context.Context, in BackupInput) (BackupResult, error) {
+	// Heartbeat in the background while it works (see activitylog.KeepAlive).
+	ctx, stop := activitylog.KeepAlive(ctx)
+	defer stop()
 	log := a.log(ctx)
 	if in.Name == "" {
 		return BackupResult{}, failures.New(failures.Validation, "velero.backupName: required")

@@ -24,6 +24,9 @@ import (
 // that finishes PartiallyFailed is returned with its warning and error
 // counts, not as an error; Failed and FailedValidation are errors.
 func (a *Activities) RestoreVeleroBackup(ctx context.Context, in RestoreInput) (RestoreResult, error) {
+	// Heartbeat in the background while it works (see activitylog.KeepAlive).
+	ctx, stop := activitylog.KeepAlive(ctx)
+	defer stop()
 	log := a.log(ctx)
 	switch {
 	case in.BackupName == "":
