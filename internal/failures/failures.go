@@ -8,6 +8,7 @@ package failures
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"go.temporal.io/sdk/temporal"
 )
@@ -70,13 +71,7 @@ var NonRetryable = []string{
 // New returns an ApplicationError of the given type. Types in NonRetryable
 // are marked non-retryable so even a policy that forgot them stops.
 func New(typ string, format string, args ...any) error {
-	msg := fmt.Sprintf(format, args...)
-	for _, t := range NonRetryable {
-		if t == typ {
-			return temporal.NewNonRetryableApplicationError(msg, typ, nil)
-		}
-	}
-	return temporal.NewApplicationError(msg, typ)
+	return newError(typ, fmt.Sprintf(format, args...), nil)
 }
 
 // Wrap is New with a cause.
@@ -85,22 +80,21 @@ func Wrap(typ string, cause error, format string, args ...any) error {
 	if cause != nil {
 		msg += ": " + cause.Error()
 	}
-	for _, t := range NonRetryable {
-		if t == typ {
-			return temporal.NewNonRetryableApplicationError(msg, typ, cause)
-		}
-	}
-	return temporal.NewApplicationErrorWithCause(msg, typ, cause)
+	return newError(typ, msg, cause)
 }
 
 // WithDetails is New with details attached (e.g. the findings that blocked).
 func WithDetails(typ string, msg string, details ...any) error {
-	for _, t := range NonRetryable {
-		if t == typ {
-			return temporal.NewNonRetryableApplicationError(msg, typ, nil, details...)
-		}
-	}
-	return temporal.NewApplicationError(msg, typ, details...)
+	return newError(typ, msg, nil, details...)
+}
+
+// newError is the one constructor behind New, Wrap and WithDetails.
+func newError(typ, msg string, cause error, details ...any) error {
+	return temporal.NewApplicationErrorWithOptions(msg, typ, temporal.ApplicationErrorOptions{
+		NonRetryable: slices.Contains(NonRetryable, typ),
+		Cause:        cause,
+		Details:      details,
+	})
 }
 
 // TypeOf returns the ApplicationError type anywhere in err's chain, or "".
