@@ -67,14 +67,11 @@ func run(ctx context.Context, logger *slog.Logger) error {
 	defer c.Close()
 
 	acts := wiring.Activities(wiring.FromEnv(logger))
-	w := worker.New(c, taskQueue, worker.Options{
+	w := wiring.NewWorker(c, taskQueue, worker.Options{
 		// Let running activities finish their current poll/heartbeat before exit.
 		WorkerStopTimeout: 30 * time.Second,
 	})
-	workflows.Register(w)
-	for _, a := range acts {
-		w.RegisterActivity(a)
-	}
+	wiring.Register(w, acts...)
 
 	if metricsAddr != "" {
 		ln, err := net.Listen("tcp", metricsAddr)

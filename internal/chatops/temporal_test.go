@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/cutover-dev/cutover/internal/sandbox/sandboxtest"
+	"github.com/cutover-dev/cutover/internal/wiring"
 	"github.com/cutover-dev/cutover/workflows"
 )
 
@@ -57,7 +58,7 @@ func TestTemporalUpdater(t *testing.T) {
 	}
 	defer c.Close()
 	queue := "chatops-test"
-	w := worker.New(c, queue, worker.Options{})
+	w := wiring.NewWorker(c, queue, worker.Options{})
 	w.RegisterWorkflowWithOptions(gateWorkflow, workflow.RegisterOptions{Name: "ChatopsGateTest"})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"github.com/cutover-dev/cutover/internal/fakeworld"
 	"github.com/cutover-dev/cutover/internal/histories"
 	"github.com/cutover-dev/cutover/internal/sandbox/sandboxtest"
+	"github.com/cutover-dev/cutover/internal/wiring"
 	"github.com/cutover-dev/cutover/workflows"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
@@ -37,7 +38,7 @@ func TestSlashCommandDecidesARealGate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	w := worker.New(c, workflows.TaskQueue, worker.Options{})
+	w := wiring.NewWorker(c, workflows.TaskQueue, worker.Options{})
 	workflows.Register(w)
 	w.RegisterActivity(fakeworld.New().Activities())
 	if err := w.Start(); err != nil {

@@ -7,6 +7,7 @@ import (
 	"github.com/cutover-dev/cutover/internal/fakeworld"
 	"github.com/cutover-dev/cutover/internal/sandbox"
 	"github.com/cutover-dev/cutover/internal/sandbox/sandboxtest"
+	"github.com/cutover-dev/cutover/internal/wiring"
 	"github.com/cutover-dev/cutover/workflows"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
@@ -31,9 +32,8 @@ func startDevServer(t *testing.T) *devServer {
 	}
 	d.client = c
 	t.Cleanup(c.Close)
-	w := worker.New(c, workflows.TaskQueue, worker.Options{})
-	workflows.Register(w)
-	w.RegisterActivity(d.world.Activities())
+	w := wiring.NewWorker(c, workflows.TaskQueue, worker.Options{})
+	wiring.Register(w, d.world.Activities())
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -164,11 +164,8 @@ func Start(ctx context.Context, o Options) (*Demo, error) {
 		return fail(err)
 	}
 	d.Client = c
-	w := worker.New(c, workflows.TaskQueue, worker.Options{})
-	workflows.Register(w)
-	for _, a := range wiring.Activities(wiring.Options{AWSEndpoint: sb.Moto.Endpoint, KubeconfigDir: sb.KubeconfigDir(), Sandbox: true, Logger: o.Logger}) {
-		w.RegisterActivity(a)
-	}
+	w := wiring.NewWorker(c, workflows.TaskQueue, worker.Options{})
+	wiring.Register(w, wiring.Activities(wiring.Options{AWSEndpoint: sb.Moto.Endpoint, KubeconfigDir: sb.KubeconfigDir(), Sandbox: true, Logger: o.Logger})...)
 	if err := w.Start(); err != nil {
 		c.Close()
 		return fail(err)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/cutover-dev/cutover/internal/fakeworld"
 	"github.com/cutover-dev/cutover/internal/spec"
+	"github.com/cutover-dev/cutover/internal/wiring"
 	"github.com/cutover-dev/cutover/workflows"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
@@ -97,9 +98,8 @@ func recordOne(ctx context.Context, c client.Client, outDir string, sc Scenario,
 	if sc.Fleet {
 		queue = workflows.TaskQueue // where FleetUpgrade starts its children
 	}
-	w := worker.New(c, queue, worker.Options{})
-	workflows.Register(w)
-	w.RegisterActivity(world.Activities())
+	w := wiring.NewWorker(c, queue, worker.Options{})
+	wiring.Register(w, world.Activities())
 	if err := w.Start(); err != nil {
 		return err
 	}

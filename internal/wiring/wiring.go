@@ -1,6 +1,7 @@
 // Package wiring builds every activity struct from the worker's
-// configuration: AWS through awsconf, Kubernetes through a cluster
-// resolver. The worker and the demo share it so they run the same code.
+// configuration (AWS through awsconf, Kubernetes through a cluster
+// resolver) and every Temporal worker the project starts (NewWorker). The
+// worker and the demo share it so they run the same code.
 package wiring
 
 import (
@@ -16,7 +17,32 @@ import (
 	"github.com/cutover-dev/cutover/activities/velero"
 	"github.com/cutover-dev/cutover/internal/awsconf"
 	"github.com/cutover-dev/cutover/internal/clusters"
+	"github.com/cutover-dev/cutover/internal/failures"
+	"github.com/cutover-dev/cutover/workflows"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
+	"go.temporal.io/sdk/worker"
 )
+
+// NewWorker returns a worker on taskQueue with what every cutover worker
+// runs, whatever else o says: failures.ActivityInterceptor, so a typed
+// error wrapped on its way out of an activity (fmt.Errorf("...: %w", err))
+// is still recorded with its type and retryability. The cutover-worker, the
+// demo, the history recorder and the tests' dev-server workers are all made
+// here.
+func NewWorker(c client.Client, taskQueue string, o worker.Options) worker.Worker {
+	o.Interceptors = append([]interceptor.WorkerInterceptor{failures.ActivityInterceptor()}, o.Interceptors...)
+	return worker.New(c, taskQueue, o)
+}
+
+// Register registers cutover's workflows and the activity structs acts
+// (Activities, or a fake world's) on w.
+func Register(w worker.Registry, acts ...any) {
+	workflows.Register(w)
+	for _, a := range acts {
+		w.RegisterActivity(a)
+	}
+}
 
 // Options say where the activities find AWS and the clusters.
 type Options struct {
