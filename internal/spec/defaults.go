@@ -92,6 +92,9 @@ func (s MigrationSpec) WithDefaults() MigrationSpec {
 	if s.Traffic.CheckInterval == 0 {
 		s.Traffic.CheckInterval = Duration(30 * time.Second)
 	}
+	if s.Traffic.HealthReadBudget == 0 {
+		s.Traffic.HealthReadBudget = Duration(DefaultHealthReadBudget)
+	}
 	if s.Traffic.ProbeDuringBake == nil {
 		s.Traffic.ProbeDuringBake = boolPtr(true)
 	}

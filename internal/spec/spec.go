@@ -214,6 +214,13 @@ type TrafficSpec struct {
 	BakeTime Duration `json:"bakeTime,omitempty"`
 	// CheckInterval is how often alarms and probes are read while baking. Default "30s".
 	CheckInterval Duration `json:"checkInterval,omitempty"`
+	// HealthReadBudget is how long a health reading that cannot be taken
+	// (CloudWatch alarms throttled or answering 5xx, a probe that times
+	// out, cannot connect or gets 408/429/5xx) is retried, with backoff,
+	// before it counts as unhealthy and rolls traffic back. An alarm in
+	// ALARM or a probe with the wrong status or body counts at once.
+	// Default "60s"; at most "15m".
+	HealthReadBudget Duration `json:"healthReadBudget,omitempty"`
 	// Alarms are CloudWatch alarm names; any in ALARM rolls traffic back.
 	Alarms []string `json:"alarms,omitempty"`
 	// ProbeDuringBake re-runs smoke.http probes at every check. Default true.

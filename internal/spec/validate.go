@@ -61,7 +61,12 @@ const (
 	maxReminder     = 7 * 24 * time.Hour
 	maxPhaseTimeout = 48 * time.Hour
 	maxLatency      = 5 * time.Minute
+	// maxHealthReadBudget: past it traffic stays unwatched too long.
+	maxHealthReadBudget = 15 * time.Minute
 )
+
+// DefaultHealthReadBudget is traffic.healthReadBudget's default.
+const DefaultHealthReadBudget = time.Minute
 
 type collector struct{ errs FieldErrors }
 
@@ -386,6 +391,7 @@ func validateTraffic(c *collector, t TrafficSpec) {
 	} else if t.CheckInterval.D() > maxCheck {
 		c.add("traffic.checkInterval", "must be at most %s, got %s", Duration(maxCheck), t.CheckInterval)
 	}
+	bounded(c, "traffic.healthReadBudget", t.HealthReadBudget, Duration(maxHealthReadBudget))
 	for i, a := range t.Alarms {
 		if strings.TrimSpace(a) == "" {
 			c.add(fmt.Sprintf("traffic.alarms[%d]", i), "must be a CloudWatch alarm name, got an empty string")
