@@ -363,7 +363,7 @@ func (m *migration) shiftTraffic(ctx workflow.Context) error {
 			}
 		}
 		m.progress(fmt.Sprintf("Step %d/%d: moving %d%% of traffic to green", n, len(steps), w))
-		if err := m.setWeights(ctx, ctx, mutateOptions, propagateOptions, w, n, fmt.Sprintf("step %d/%d", n, len(steps))); err != nil {
+		if err := m.setWeights(ctx, ctx, trafficSetOptions, propagateOptions, w, n, fmt.Sprintf("step %d/%d", n, len(steps))); err != nil {
 			return err
 		}
 		// Runs recorded before chat heard of each step replay without it.
@@ -395,9 +395,13 @@ func (m *migration) setWeights(ctx, waitCtx workflow.Context, setOpts, waitOpts 
 
 // watch waits d while reading alarms and probes every interval (and once at
 // the start). The first unhealthy reading ends it with an Unhealthy error.
+// A reading that cannot be taken (throttled, 5xx, timeouts) is retried by
+// the activity for traffic.healthReadBudget before it counts as unhealthy.
 func (m *migration) watch(ctx workflow.Context, d, interval time.Duration, what string) error {
 	deadline := workflow.Now(ctx).Add(d)
-	in := traffic.HealthInput{Region: m.spec.Blue.Region, Alarms: m.spec.Traffic.Alarms}
+	budget := m.spec.Traffic.HealthReadBudget
+	in := traffic.HealthInput{Region: m.spec.Blue.Region, Alarms: m.spec.Traffic.Alarms, ReadBudget: budget}
+	opts := healthOptionsFor(budget.D())
 	if *m.spec.Traffic.ProbeDuringBake {
 		in.Probes = m.spec.Smoke.HTTP
 	}
@@ -405,7 +409,7 @@ func (m *migration) watch(ctx workflow.Context, d, interval time.Duration, what 
 	for {
 		if checks > 0 {
 			var h traffic.HealthResult
-			err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, healthOptions), trafA.CheckTrafficHealth, in).Get(ctx, &h)
+			err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), trafA.CheckTrafficHealth, in).Get(ctx, &h)
 			if err != nil {
 				if temporal.IsCanceledError(err) {
 					return err

@@ -42,8 +42,9 @@ var (
 		MaximumAttempts:        5,
 		NonRetryableErrorTypes: failures.NonRetryable,
 	}
-	// healthRetry: a bake check; a failed read is retried a little, then
-	// counts as unhealthy.
+	// healthRetry: a bake check. The activity itself retries a reading that
+	// cannot be taken for traffic.healthReadBudget; Temporal's retries are
+	// for a worker that died or timed out mid-reading.
 	healthRetry = &temporal.RetryPolicy{
 		InitialInterval:        time.Second,
 		BackoffCoefficient:     2,
@@ -54,8 +55,12 @@ var (
 )
 
 // Activity options, one per kind of call. ScheduleToClose is the hard
-// deadline across all attempts; long waits heartbeat far more often than
-// their StartToClose.
+// deadline across all attempts. Every activity that changes the world
+// (creates, updates, traffic weights, deletes, chat posts) and every long
+// wait has a HeartbeatTimeout far shorter than its StartToClose and
+// heartbeats while it works (activitylog.KeepAlive), so a worker that dies
+// mid-call is noticed within the heartbeat timeout and the call retried,
+// instead of after the whole StartToClose.
 var (
 	readOptions = workflow.ActivityOptions{
 		StartToCloseTimeout:    2 * time.Minute,
@@ -69,9 +74,21 @@ var (
 		HeartbeatTimeout:       2 * time.Minute,
 		RetryPolicy:            readRetry,
 	}
+	// mutateOptions: creates and updates (EKS cluster and access entries,
+	// Argo CD applications).
 	mutateOptions = workflow.ActivityOptions{
 		StartToCloseTimeout:    5 * time.Minute,
 		ScheduleToCloseTimeout: 30 * time.Minute,
+		HeartbeatTimeout:       30 * time.Second,
+		RetryPolicy:            mutateRetry,
+	}
+	// trafficSetOptions: a traffic weight change. A crash right after it
+	// leaves traffic moved and unwatched until the retry, so it is noticed
+	// within seconds; the retry finds the split in place and returns.
+	trafficSetOptions = workflow.ActivityOptions{
+		StartToCloseTimeout:    5 * time.Minute,
+		ScheduleToCloseTimeout: 30 * time.Minute,
+		HeartbeatTimeout:       15 * time.Second,
 		RetryPolicy:            mutateRetry,
 	}
 	// clusterWaitOptions: EKS control plane create/delete (10-20 minutes).
@@ -110,17 +127,33 @@ var (
 		HeartbeatTimeout:       30 * time.Second,
 		RetryPolicy:            waitRetry,
 	}
+	// healthOptions: one bake reading; StartToClose grows with the read
+	// budget (healthOptionsFor).
 	healthOptions = workflow.ActivityOptions{
 		StartToCloseTimeout:    2 * time.Minute,
 		ScheduleToCloseTimeout: 5 * time.Minute,
+		HeartbeatTimeout:       20 * time.Second,
 		RetryPolicy:            healthRetry,
 	}
+	// notifyOptions: a chat post; the delivery key keeps a retry after a
+	// crash from posting twice.
 	notifyOptions = workflow.ActivityOptions{
-		StartToCloseTimeout:    30 * time.Second,
+		StartToCloseTimeout:    time.Minute,
 		ScheduleToCloseTimeout: 5 * time.Minute,
+		HeartbeatTimeout:       10 * time.Second,
 		RetryPolicy:            notifyRetry,
 	}
 )
+
+// healthReadSlack is what a reading takes beyond its read budget: the
+// probes' own attempts and timeouts.
+const healthReadSlack = 2 * time.Minute
+
+// healthOptionsFor is healthOptions for a reading that may retry what it
+// cannot read for budget.
+func healthOptionsFor(budget time.Duration) workflow.ActivityOptions {
+	return withTimeout(healthOptions, max(budget, 0)+healthReadSlack)
+}
 
 // withTimeout returns o with StartToClose (and ScheduleToClose, if shorter)
 // set to d.

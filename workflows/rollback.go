@@ -22,6 +22,7 @@ var (
 	rollbackSetOptions = workflow.ActivityOptions{
 		StartToCloseTimeout:    5 * time.Minute,
 		ScheduleToCloseTimeout: 2 * time.Hour,
+		HeartbeatTimeout:       15 * time.Second,
 		RetryPolicy:            mutateRetry,
 	}
 	rollbackWaitOptions = workflow.ActivityOptions{
