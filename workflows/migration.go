@@ -452,7 +452,7 @@ func (m *migration) retireBlue(ctx workflow.Context) error {
 		return nil
 	}
 	var w traffic.Weights
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, readOptions), trafA.GetTrafficWeights, m.target).Get(ctx, &w); err != nil {
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, guardReadOptions), trafA.GetTrafficWeights, m.target).Get(ctx, &w); err != nil {
 		return err
 	}
 	if w.Blue > 0 {

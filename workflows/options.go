@@ -67,6 +67,15 @@ var (
 		ScheduleToCloseTimeout: 15 * time.Minute,
 		RetryPolicy:            readRetry,
 	}
+	// guardReadOptions: the weight read before blue is retired. A read that
+	// cannot be taken is retried for as long as the retire itself may
+	// take: an AWS outage at that point must not roll a finished cutover
+	// back.
+	guardReadOptions = workflow.ActivityOptions{
+		StartToCloseTimeout:    2 * time.Minute,
+		ScheduleToCloseTimeout: 2 * time.Hour,
+		RetryPolicy:            readRetry,
+	}
 	// scanOptions: preflight scans of a whole cluster.
 	scanOptions = workflow.ActivityOptions{
 		StartToCloseTimeout:    20 * time.Minute,
