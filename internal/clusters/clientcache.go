@@ -12,8 +12,11 @@ import (
 )
 
 // ClientCache keeps the clients of each cluster built from the Resolver's
-// rest.Config, and reuses them for a TTL so that expiring credentials (EKS
-// tokens last 15 minutes) are refreshed by asking the Resolver again. It is
+// rest.Config, and reuses them for a TTL, after which the Resolver is asked
+// again (a changed kubeconfig, a cluster's new endpoint). Credentials do not
+// depend on the TTL: the Resolvers' configs carry a TokenSource
+// (WithTokenSource), so a cached client, and a wait holding one, sends a
+// valid token on every request however long it lives. It is
 // safe for concurrent use; the Resolver and build run without the lock held,
 // so two concurrent misses of one cluster may both resolve (the last one is
 // kept).

@@ -30,35 +30,56 @@ const (
 	// presignExpires is the X-Amz-Expires aws-iam-authenticator puts in the
 	// URL; EKS itself accepts the token for TokenLifetime from X-Amz-Date.
 	presignExpires = "60"
-	// refreshMargin renews a cached token this long before it expires.
-	refreshMargin = time.Minute
+	// describeTTL is how long EKSResolver reuses a cluster's endpoint and CA
+	// before it describes the cluster again.
+	describeTTL = 10 * time.Minute
 )
-
-// Token is an EKS bearer token and when EKS stops accepting it.
-type Token struct {
-	Value      string
-	Expiration time.Time
-}
 
 // GenerateToken builds the EKS bearer token for cluster: "k8s-aws-v1." and
 // the unpadded base64url of a presigned STS GetCallerIdentity URL whose
 // signed headers include x-k8s-aws-id: <cluster>. This is what
-// `aws eks get-token` and aws-iam-authenticator produce.
+// `aws eks get-token` and aws-iam-authenticator produce. It is signed at
+// now and expires TokenLifetime later.
 func GenerateToken(ctx context.Context, cfg aws.Config, cluster string, now time.Time) (Token, error) {
+	return generateToken(ctx, cfg, cluster, now, TokenLifetime)
+}
+
+func generateToken(ctx context.Context, cfg aws.Config, cluster string, now time.Time, lifetime time.Duration) (Token, error) {
 	if cluster == "" {
 		return Token{}, errors.New("generate EKS token: empty cluster name")
 	}
+	// X-Amz-Date has a resolution of a second: that is the issue time the
+	// cluster sees.
+	signed := now.UTC().Truncate(time.Second)
 	presign := sts.NewPresignClient(sts.NewFromConfig(cfg))
 	req, err := presign.PresignGetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}, func(o *sts.PresignOptions) {
-		o.Presigner = clusterPresigner{cluster: cluster, now: now, inner: v4.NewSigner()}
+		o.Presigner = clusterPresigner{cluster: cluster, now: signed, inner: v4.NewSigner()}
 	})
 	if err != nil {
 		return Token{}, fmt.Errorf("presign STS GetCallerIdentity for cluster %s: %w", cluster, err)
 	}
 	return Token{
 		Value:      TokenPrefix + base64.RawURLEncoding.EncodeToString([]byte(req.URL)),
-		Expiration: now.Add(TokenLifetime),
+		IssuedAt:   signed,
+		Expiration: signed.Add(lifetime),
 	}, nil
+}
+
+// NewEKSTokenSource returns a TokenSource of EKS tokens for cluster (its
+// EKS name) in region, signed with the credentials p gives for the
+// region and accepted by the cluster for lifetime (TokenLifetime when 0).
+// now is the clock (time.Now when nil).
+func NewEKSTokenSource(p awsconf.Provider, cluster, region string, lifetime time.Duration, now func() time.Time) *TokenSource {
+	if lifetime <= 0 {
+		lifetime = TokenLifetime
+	}
+	return NewTokenSource("EKS token for cluster "+region+"/"+cluster, func(ctx context.Context, now time.Time) (Token, error) {
+		cfg, err := p.ForRegion(ctx, region)
+		if err != nil {
+			return Token{}, err
+		}
+		return generateToken(ctx, cfg, cluster, now, lifetime)
+	}, now)
 }
 
 // clusterPresigner adds the cluster header and X-Amz-Expires before
@@ -83,8 +104,10 @@ type EKSDescriber interface {
 }
 
 // EKSResolver is the production Resolver: endpoint and CA from EKS
-// DescribeCluster, a bearer token from a presigned STS GetCallerIdentity,
-// both cached per cluster until a minute before the token expires.
+// DescribeCluster (reused for 10 minutes), and bearer tokens from a
+// presigned STS GetCallerIdentity through a TokenSource per cluster
+// (WithTokenSource): every request carries a token signed at most 7.5
+// minutes earlier, however long the client built from the config lives.
 type EKSResolver struct {
 	AWS awsconf.Provider
 	// Now and NewEKS replace the clock and the EKS client in tests.
@@ -92,12 +115,14 @@ type EKSResolver struct {
 	NewEKS func(aws.Config) EKSDescriber
 
 	mu    sync.Mutex
-	cache map[Ref]eksEntry
+	cache map[Ref]*eksEntry
 }
 
 type eksEntry struct {
-	cfg     *rest.Config
-	expires time.Time
+	host      string
+	ca        []byte
+	described time.Time
+	tokens    *TokenSource
 }
 
 var _ Resolver = (*EKSResolver)(nil)
@@ -113,12 +138,33 @@ func (r *EKSResolver) RESTConfig(ctx context.Context, ref Ref) (*rest.Config, er
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if e, ok := r.cache[ref]; ok && now().Before(e.expires.Add(-refreshMargin)) {
-		return rest.CopyConfig(e.cfg), nil
+	e, ok := r.cache[ref]
+	if !ok || !now().Before(e.described.Add(describeTTL)) {
+		host, ca, err := r.describe(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			e = &eksEntry{tokens: NewEKSTokenSource(r.AWS, ref.Name, ref.Region, TokenLifetime, now)}
+		}
+		e.host, e.ca, e.described = host, ca, now()
+		if r.cache == nil {
+			r.cache = map[Ref]*eksEntry{}
+		}
+		r.cache[ref] = e
 	}
+	return WithTokenSource(ctx, &rest.Config{
+		Host:            e.host,
+		TLSClientConfig: rest.TLSClientConfig{CAData: append([]byte(nil), e.ca...)},
+		UserAgent:       "cutover",
+	}, e.tokens)
+}
+
+// describe reads the endpoint and the CA of ref from EKS.
+func (r *EKSResolver) describe(ctx context.Context, ref Ref) (string, []byte, error) {
 	cfg, err := r.AWS.ForRegion(ctx, ref.Region)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	var api EKSDescriber
 	if r.NewEKS != nil {
@@ -130,9 +176,9 @@ func (r *EKSResolver) RESTConfig(ctx context.Context, ref Ref) (*rest.Config, er
 	if err != nil {
 		var nf *ekstypes.ResourceNotFoundException
 		if errors.As(err, &nf) {
-			return nil, failures.Wrap(failures.NotFound, err, "EKS cluster %s", ref)
+			return "", nil, failures.Wrap(failures.NotFound, err, "EKS cluster %s", ref)
 		}
-		return nil, fmt.Errorf("describe EKS cluster %s: %w", ref, err)
+		return "", nil, fmt.Errorf("describe EKS cluster %s: %w", ref, err)
 	}
 	c := out.Cluster
 	if c == nil || aws.ToString(c.Endpoint) == "" || c.CertificateAuthority == nil || aws.ToString(c.CertificateAuthority.Data) == "" {
@@ -140,25 +186,11 @@ func (r *EKSResolver) RESTConfig(ctx context.Context, ref Ref) (*rest.Config, er
 		if c != nil {
 			status = string(c.Status)
 		}
-		return nil, failures.New(failures.NotReadyYet, "EKS cluster %s has no endpoint or CA yet (status %q)", ref, status)
+		return "", nil, failures.New(failures.NotReadyYet, "EKS cluster %s has no endpoint or CA yet (status %q)", ref, status)
 	}
 	ca, err := base64.StdEncoding.DecodeString(aws.ToString(c.CertificateAuthority.Data))
 	if err != nil {
-		return nil, fmt.Errorf("EKS cluster %s: decode certificate authority: %w", ref, err)
+		return "", nil, fmt.Errorf("EKS cluster %s: decode certificate authority: %w", ref, err)
 	}
-	tok, err := GenerateToken(ctx, cfg, ref.Name, now())
-	if err != nil {
-		return nil, err
-	}
-	rc := &rest.Config{
-		Host:            aws.ToString(c.Endpoint),
-		BearerToken:     tok.Value,
-		TLSClientConfig: rest.TLSClientConfig{CAData: ca},
-		UserAgent:       "cutover",
-	}
-	if r.cache == nil {
-		r.cache = map[Ref]eksEntry{}
-	}
-	r.cache[ref] = eksEntry{cfg: rc, expires: tok.Expiration}
-	return rest.CopyConfig(rc), nil
+	return aws.ToString(c.Endpoint), ca, nil
 }

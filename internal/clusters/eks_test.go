@@ -3,10 +3,15 @@ package clusters
 import (
 	"context"
 	"encoding/base64"
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +19,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/cutover-dev/cutover/internal/failures"
 )
@@ -108,34 +118,90 @@ func (f *fakeEKS) DescribeCluster(_ context.Context, in *eks.DescribeClusterInpu
 	return &eks.DescribeClusterOutput{Cluster: f.cluster}, nil
 }
 
-func TestEKSResolverCachesUntilNearExpiry(t *testing.T) {
-	ca := []byte("-----BEGIN CERTIFICATE-----\nfake\n-----END CERTIFICATE-----\n")
+// tokenDate is the X-Amz-Date an EKS token was signed at.
+func tokenDate(t *testing.T, tok string) time.Time {
+	t.Helper()
+	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(tok, TokenPrefix))
+	if err != nil || !strings.HasPrefix(tok, TokenPrefix) {
+		t.Fatalf("token %.30s... is not an EKS token: %v", tok, err)
+	}
+	u, err := url.Parse(string(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := time.Parse("20060102T150405Z", u.Query().Get("X-Amz-Date"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestEKSResolverTokensStayValidForALongLivedClient(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	var sent []string
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		sent = append(sent, strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"kind":"Namespace","apiVersion":"v1","metadata":{"name":"default"}}`)
+	}))
+	defer srv.Close()
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
 	api := &fakeEKS{cluster: &ekstypes.Cluster{
 		Name:                 aws.String("blue"),
 		Status:               ekstypes.ClusterStatusActive,
-		Endpoint:             aws.String("https://ABC.gr7.eu-west-1.eks.amazonaws.com"),
+		Endpoint:             aws.String(srv.URL),
 		CertificateAuthority: &ekstypes.Certificate{Data: aws.String(base64.StdEncoding.EncodeToString(ca))},
 	}}
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	r := &EKSResolver{AWS: fakeProvider{}, Now: func() time.Time { return now }, NewEKS: func(aws.Config) EKSDescriber { return api }}
 	ref := Ref{Name: "blue", Region: "eu-west-1"}
-	cfg, err := r.RESTConfig(context.Background(), ref)
+	cfg, err := r.RESTConfig(ctx, ref)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Host != "https://ABC.gr7.eu-west-1.eks.amazonaws.com" || string(cfg.CAData) != string(ca) || !strings.HasPrefix(cfg.BearerToken, TokenPrefix) {
+	if cfg.Host != srv.URL || string(cfg.CAData) != string(ca) || !strings.HasPrefix(cfg.BearerToken, TokenPrefix) {
 		t.Fatalf("config %+v", cfg)
 	}
-	first := cfg.BearerToken
-	now = now.Add(13 * time.Minute)
-	cfg, _ = r.RESTConfig(context.Background(), ref)
-	if api.calls != 1 || cfg.BearerToken != first {
-		t.Fatalf("within the token lifetime: %d DescribeCluster calls, token changed %v", api.calls, cfg.BearerToken != first)
+	// One client for 40 minutes (what a long Argo CD or Velero wait holds):
+	// every request carries a token signed at most half its lifetime ago.
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
 	}
-	now = now.Add(90 * time.Second) // 14m30s: inside the refresh margin
-	cfg, _ = r.RESTConfig(context.Background(), ref)
-	if api.calls != 2 || cfg.BearerToken == first {
-		t.Fatalf("near expiry: %d DescribeCluster calls, token renewed %v", api.calls, cfg.BearerToken != first)
+	var sentAt []time.Time
+	for range 17 {
+		if _, err := cs.CoreV1().Namespaces().Get(ctx, "default", metav1.GetOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		sentAt = append(sentAt, now)
+		now = now.Add(150 * time.Second)
+	}
+	tokens := map[string]bool{}
+	for i, tok := range sent {
+		tokens[tok] = true
+		if age := sentAt[i].Sub(tokenDate(t, tok)); age < 0 || age >= TokenLifetime/2 {
+			t.Errorf("request %d sent a token %s old", i, age)
+		}
+	}
+	if len(tokens) < 5 {
+		t.Errorf("%d distinct tokens over 40 minutes, want one per 7.5 minutes", len(tokens))
+	}
+	if api.calls != 1 {
+		t.Errorf("%d DescribeCluster calls for one config, want 1", api.calls)
+	}
+	// Asking again within 10 minutes reuses the endpoint and CA; after
+	// that the cluster is described again.
+	cfg2, _ := r.RESTConfig(ctx, ref)
+	if api.calls != 2 || !strings.HasPrefix(cfg2.BearerToken, TokenPrefix) {
+		t.Errorf("after 40 minutes: %d DescribeCluster calls, want 2", api.calls)
+	}
+	now = now.Add(time.Minute)
+	_, _ = r.RESTConfig(ctx, ref)
+	if api.calls != 2 {
+		t.Errorf("within 10 minutes of the last describe: %d DescribeCluster calls, want 2", api.calls)
 	}
 }
 
@@ -195,5 +261,74 @@ current-context: c
 	}
 	if _, err := r.RESTConfig(context.Background(), Ref{Name: "../blue"}); !failures.Is(err, failures.Validation) {
 		t.Errorf("path traversal: %v, want ValidationError", err)
+	}
+}
+
+func TestKubeconfigResolverEKSTokenExtension(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	srv := newTokenServer(t, func(string) bool { return true })
+	write := func(name string, ext *EKSTokenConfig) {
+		t.Helper()
+		cfg := clientcmdapi.NewConfig()
+		cfg.Clusters[name] = &clientcmdapi.Cluster{Server: srv.URL, CertificateAuthorityData: srv.caPEM()}
+		user := &clientcmdapi.AuthInfo{Token: "people-token", Extensions: map[string]runtime.Object{}}
+		if ext != nil {
+			user.Extensions[EKSTokenExtension] = ext.Extension()
+		}
+		cfg.AuthInfos[name] = user
+		cfg.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: name}
+		cfg.CurrentContext = name
+		if err := clientcmd.WriteToFile(*cfg, filepath.Join(dir, name+".kubeconfig")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("green", &EKSTokenConfig{ClusterName: "green-eks", Region: "us-east-1", Lifetime: "20s"})
+	write("plain", nil)
+	write("nameless", &EKSTokenConfig{Region: "us-east-1"})
+	write("badlife", &EKSTokenConfig{ClusterName: "x", Lifetime: "soon"})
+
+	// Without AWS, the static token (what kubectl uses too).
+	cfg, err := KubeconfigResolver{Dir: dir}.RESTConfig(ctx, Ref{Name: "green"})
+	if err != nil || cfg.BearerToken != "people-token" || cfg.WrapTransport != nil {
+		t.Fatalf("without AWS: %v, token %q", err, cfg.BearerToken)
+	}
+	now := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
+	r := KubeconfigResolver{Dir: dir, AWS: fakeProvider{}, Now: func() time.Time { return now }}
+	cfg, err = r.RESTConfig(ctx, Ref{Name: "green", Region: "eu-west-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Host != srv.URL || cfg.WrapTransport == nil || !tokenDate(t, cfg.BearerToken).Equal(now) {
+		t.Fatalf("with AWS: host %s, token %.20s", cfg.Host, cfg.BearerToken)
+	}
+	raw, _ := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(cfg.BearerToken, TokenPrefix))
+	u, _ := url.Parse(string(raw))
+	// Signed in the extension's region, for the extension's cluster name:
+	// the same token EKSResolver would sign.
+	want, _ := GenerateToken(ctx, testAWS("us-east-1"), "green-eks", now)
+	if u.Host != "sts.us-east-1.amazonaws.com" || cfg.BearerToken != want.Value {
+		t.Errorf("token for %s is not GenerateToken(us-east-1, green-eks)", u.Host)
+	}
+	// The extension's lifetime drives renewal: a new token after 10 s.
+	cs, _ := kubernetes.NewForConfig(cfg)
+	for _, d := range []time.Duration{0, 9 * time.Second, time.Second} {
+		now = now.Add(d)
+		if _, err := cs.CoreV1().Namespaces().Get(ctx, "default", metav1.GetOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := srv.headers()
+	if len(h) != 3 || h[0] != h[1] || h[1] == h[2] || !tokenDate(t, strings.TrimPrefix(h[2], "Bearer ")).Equal(now) {
+		t.Errorf("tokens sent at +0s, +9s, +10s of a 20s lifetime: %d headers, want the same token twice then a new one", len(h))
+	}
+	// A kubeconfig without the extension keeps its credentials.
+	if cfg, err := r.RESTConfig(ctx, Ref{Name: "plain"}); err != nil || cfg.BearerToken != "people-token" {
+		t.Errorf("plain: %v %q", err, cfg.BearerToken)
+	}
+	for _, name := range []string{"nameless", "badlife"} {
+		if _, err := r.RESTConfig(ctx, Ref{Name: name, Region: "us-east-1"}); !failures.Is(err, failures.Validation) {
+			t.Errorf("%s: %v, want ValidationError", name, err)
+		}
 	}
 }
