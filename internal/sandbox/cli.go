@@ -28,7 +28,8 @@ type State struct {
 	AWSEndpoint     string            `json:"awsEndpoint"`
 	Region          string            `json:"region"`
 	KubeconfigDir   string            `json:"kubeconfigDir"`
-	Clusters        map[string]string `json:"clusters"` // name -> apiserver URL
+	Clusters        map[string]string `json:"clusters"`                  // name -> apiserver URL
+	KubeTokenMaxAge string            `json:"kubeTokenMaxAge,omitempty"` // how long the clusters accept an EKS token
 	Processes       []Process         `json:"processes"`
 	Seed            *Seed             `json:"seed"`
 	BlueObjects     *KubeSeed         `json:"blueObjects"`
@@ -44,8 +45,8 @@ func (s *State) Env() map[string]string {
 		"CUTOVER_AWS_ENDPOINT":   s.AWSEndpoint,
 		"CUTOVER_KUBECONFIG_DIR": s.KubeconfigDir,
 		"AWS_REGION":             s.Region,
-		"AWS_ACCESS_KEY_ID":      "testing",
-		"AWS_SECRET_ACCESS_KEY":  "testing",
+		"AWS_ACCESS_KEY_ID":      AWSAccessKeyID,
+		"AWS_SECRET_ACCESS_KEY":  AWSSecretAccessKey,
 		"CUTOVER_SANDBOX_DIR":    s.Dir,
 		// Bare apiservers: short polls, scratch pods not waited on to run.
 		"CUTOVER_SANDBOX": "true",
@@ -116,6 +117,7 @@ func cliUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	uiPort := fs.Int("ui-port", 0, "Temporal Web UI port (0: a free port)")
 	headless := fs.Bool("headless", false, "do not serve the Temporal Web UI")
 	db := fs.String("temporal-db", "", "keep Temporal state in this SQLite file (default: in memory)")
+	tokenMaxAge := fs.Duration("kube-token-max-age", DefaultKubeTokenMaxAge, "how long the clusters accept an EKS token after it is signed (EKS: 15m)")
 	verbose := fs.Bool("v", false, "log the sandbox's progress to stderr")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -133,7 +135,10 @@ func cliUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	o := Options{Dir: abs, TemporalUI: !*headless, TemporalPort: *port, TemporalUIPort: *uiPort, TemporalDBFile: *db}
+	if *tokenMaxAge <= 0 {
+		return fmt.Errorf("sandbox up: --kube-token-max-age must be positive, not %s", *tokenMaxAge)
+	}
+	o := Options{Dir: abs, TemporalUI: !*headless, TemporalPort: *port, TemporalUIPort: *uiPort, TemporalDBFile: *db, KubeTokenMaxAge: *tokenMaxAge}
 	if *verbose {
 		o.Log = stderr
 	}
@@ -146,8 +151,9 @@ func cliUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		PID: os.Getpid(), Dir: abs, StartedAt: time.Now().UTC(),
 		TemporalAddress: sb.Temporal.Address, TemporalUI: sb.Temporal.UIAddress, Namespace: sb.Temporal.Namespace,
 		AWSEndpoint: sb.Moto.Endpoint, Region: sb.Seed.Region, KubeconfigDir: sb.KubeconfigDir(),
-		Clusters:  map[string]string{sb.Blue.Name: sb.Blue.Server, sb.Green.Name: sb.Green.Server},
-		Processes: sb.Processes(), Seed: sb.Seed, BlueObjects: sb.BlueObjects,
+		Clusters:        map[string]string{sb.Blue.Name: sb.Blue.Server, sb.Green.Name: sb.Green.Server},
+		KubeTokenMaxAge: sb.Blue.TokenMaxAge.String(),
+		Processes:       sb.Processes(), Seed: sb.Seed, BlueObjects: sb.BlueObjects,
 	}
 	if err := writeState(st); err != nil {
 		return errors.Join(err, sb.Down())
@@ -161,6 +167,7 @@ func cliUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, k := range []*Kube{sb.Blue, sb.Green} {
 		fmt.Fprintf(stdout, "  %-11s %s  kubeconfig %s\n", k.Name, k.Server, k.Kubeconfig)
 	}
+	fmt.Fprintf(stdout, "  The clusters accept EKS tokens for %s (the worker signs and renews them); kubectl with a kubeconfig uses its long-lived admin token.\n", sb.Blue.TokenMaxAge)
 	fmt.Fprintf(stdout, "Point the CLI and the worker at it:  set -a; . %s; set +a\n", filepath.Join(abs, "env"))
 	fmt.Fprintln(stdout, "Ctrl-C (or `sandbox down`) stops everything.")
 

@@ -18,13 +18,17 @@ import (
 	"strings"
 	"time"
 
+	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/cutover-dev/cutover/internal/clusters"
 )
 
-// AdminUser is the user the sandbox token authenticates as; it is in
+// AdminUser is the user the sandbox's long-lived admin token (Kube.Token,
+// the token of the kubeconfigs for people) authenticates as; it is in
 // system:masters.
 const AdminUser = "cutover-admin"
 
@@ -40,13 +44,18 @@ type Kube struct {
 	Kubeconfig string
 	// Server is the apiserver URL (https://127.0.0.1:<port>).
 	Server string
-	// Token is the bearer token of AdminUser.
+	// Token is the long-lived bearer token of AdminUser (static token
+	// file: it never expires), for people and the sandbox's own seeding.
 	Token string
 	// CAData is the PEM CA that signed the serving certificate.
 	CAData []byte
+	// TokenMaxAge is how long the apiserver accepts an EKS token after it
+	// was signed (Options.KubeTokenMaxAge).
+	TokenMaxAge time.Duration
 
 	etcd      *proc
 	apiserver *proc
+	webhook   *tokenWebhook
 	log       *slog.Logger
 	etcdURL   string
 }
@@ -54,6 +63,10 @@ type Kube struct {
 // StartKube starts an etcd and a kube-apiserver for cluster name and writes
 // its kubeconfig. It returns when /readyz answers ok and the default
 // namespace exists.
+//
+// The apiserver authenticates two kinds of bearer tokens: Token (static,
+// for people), and EKS tokens through a TokenReview webhook served by this
+// process, which refuses tokens signed more than TokenMaxAge ago.
 func StartKube(ctx context.Context, name string, o Options) (*Kube, error) {
 	if name == "" || strings.ContainsAny(name, "/ ") {
 		return nil, fmt.Errorf("invalid cluster name %q", name)
@@ -76,7 +89,7 @@ func StartKube(ctx context.Context, name string, o Options) (*Kube, error) {
 		return nil, err
 	}
 	start := time.Now()
-	k := &Kube{Name: name, log: log}
+	k := &Kube{Name: name, log: log, TokenMaxAge: o.kubeTokenMaxAge()}
 
 	pk, err := generatePKI(filepath.Join(dir, "pki"), name)
 	if err != nil {
@@ -93,6 +106,16 @@ func StartKube(ctx context.Context, name string, o Options) (*Kube, error) {
 		return nil, err
 	}
 
+	k.webhook, err = startTokenWebhook(name, k.TokenMaxAge, log.With("component", "token-webhook"))
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: %w", name, err)
+	}
+	webhookConfig := filepath.Join(dir, "pki", "token-webhook.kubeconfig")
+	if err := writeWebhookConfig(webhookConfig, k.webhook.url); err != nil {
+		_ = k.webhook.stop()
+		return nil, fmt.Errorf("cluster %s: %w", name, err)
+	}
+
 	for attempt := 1; ; attempt++ {
 		err = k.startEtcd(ctx, etcdBin, dir)
 		if err == nil || !errors.Is(err, errPortTaken) || attempt == 3 {
@@ -101,17 +124,18 @@ func StartKube(ctx context.Context, name string, o Options) (*Kube, error) {
 		log.Warn("Port taken, retrying etcd with other ports", "attempt", attempt)
 	}
 	if err != nil {
+		_ = k.webhook.stop()
 		return nil, fmt.Errorf("cluster %s: %w", name, err)
 	}
 	for attempt := 1; ; attempt++ {
-		err = k.startAPIServer(ctx, apiserverBin, dir, pk, tokenFile)
+		err = k.startAPIServer(ctx, apiserverBin, dir, pk, tokenFile, webhookConfig)
 		if err == nil || !errors.Is(err, errPortTaken) || attempt == 3 {
 			break
 		}
 		log.Warn("Port taken, retrying kube-apiserver with another port", "attempt", attempt)
 	}
 	if err != nil {
-		_ = k.etcd.Stop()
+		_ = k.Stop()
 		return nil, fmt.Errorf("cluster %s: %w", name, err)
 	}
 	kcDir := filepath.Join(o.Dir, "kubeconfigs")
@@ -124,7 +148,7 @@ func StartKube(ctx context.Context, name string, o Options) (*Kube, error) {
 		_ = k.Stop()
 		return nil, err
 	}
-	log.Info("Kubernetes cluster ready", "server", k.Server, "kubeconfig", k.Kubeconfig, "startup", time.Since(start).Round(time.Millisecond))
+	log.Info("Kubernetes cluster ready", "server", k.Server, "kubeconfig", k.Kubeconfig, "tokenMaxAge", k.TokenMaxAge, "startup", time.Since(start).Round(time.Millisecond))
 	return k, nil
 }
 
@@ -181,7 +205,7 @@ func (k *Kube) startEtcd(ctx context.Context, bin, dir string) error {
 	return nil
 }
 
-func (k *Kube) startAPIServer(ctx context.Context, bin, dir string, pk *pki, tokenFile string) error {
+func (k *Kube) startAPIServer(ctx context.Context, bin, dir string, pk *pki, tokenFile, webhookConfig string) error {
 	ports, err := freePorts(1)
 	if err != nil {
 		return err
@@ -197,6 +221,11 @@ func (k *Kube) startAPIServer(ctx context.Context, bin, dir string, pk *pki, tok
 		"--tls-cert-file", pk.ServingCert,
 		"--tls-private-key-file", pk.ServingKey,
 		"--token-auth-file", tokenFile,
+		// EKS tokens: reviewed by the sandbox's webhook. Its cache is off;
+		// kube-apiserver itself still keeps an accepted token for 10 s.
+		"--authentication-token-webhook-config-file", webhookConfig,
+		"--authentication-token-webhook-version", "v1",
+		"--authentication-token-webhook-cache-ttl", "0s",
 		"--authorization-mode", "RBAC",
 		"--service-account-issuer", "https://kubernetes.default.svc.cluster.local",
 		"--service-account-key-file", pk.SAPub,
@@ -254,8 +283,10 @@ func (k *Kube) startAPIServer(ctx context.Context, bin, dir string, pk *pki, tok
 	return nil
 }
 
-// RESTConfig returns a client config for this cluster (a new copy each
-// call).
+// RESTConfig returns a client config for this cluster with the long-lived
+// admin Token (a new copy each call). The worker does not use it: it
+// resolves the kubeconfig with clusters.KubeconfigResolver{AWS: ...},
+// which signs EKS tokens.
 func (k *Kube) RESTConfig() *rest.Config {
 	return &rest.Config{
 		Host:            k.Server,
@@ -273,11 +304,17 @@ func (k *Kube) Clientset() (*kubernetes.Clientset, error) {
 }
 
 // WriteKubeconfig writes a kubeconfig for this cluster whose cluster,
-// user and context are named contextName.
+// user and context are named contextName. Its user has two credentials:
+// the long-lived admin Token, which kubectl uses, and the
+// clusters.EKSTokenExtension (this cluster's name, the sandbox region,
+// TokenMaxAge as the lifetime), from which clusters.KubeconfigResolver with
+// AWS credentials signs EKS tokens instead, as the worker does.
 func (k *Kube) WriteKubeconfig(path, contextName string) error {
 	cfg := clientcmdapi.NewConfig()
 	cfg.Clusters[contextName] = &clientcmdapi.Cluster{Server: k.Server, CertificateAuthorityData: k.CAData}
-	cfg.AuthInfos[contextName] = &clientcmdapi.AuthInfo{Token: k.Token}
+	ext := clusters.EKSTokenConfig{ClusterName: k.Name, Region: DefaultRegion, Lifetime: k.TokenMaxAge.String()}
+	cfg.AuthInfos[contextName] = &clientcmdapi.AuthInfo{Token: k.Token,
+		Extensions: map[string]k8sruntime.Object{clusters.EKSTokenExtension: ext.Extension()}}
 	cfg.Contexts[contextName] = &clientcmdapi.Context{Cluster: contextName, AuthInfo: contextName}
 	cfg.CurrentContext = contextName
 	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
@@ -286,12 +323,30 @@ func (k *Kube) WriteKubeconfig(path, contextName string) error {
 	return nil
 }
 
-// Stop stops the apiserver, then etcd.
+// TokenStats counts the EKS tokens the apiserver's webhook reviewed.
+func (k *Kube) TokenStats() TokenStats { return k.webhook.tokenStats() }
+
+// Stop stops the apiserver, then etcd and the token webhook.
 func (k *Kube) Stop() error {
 	if k == nil {
 		return nil
 	}
-	return stopAll(k.etcd, k.apiserver)
+	err := stopAll(k.etcd, k.apiserver)
+	return errors.Join(err, k.webhook.stop())
+}
+
+// writeWebhookConfig writes the kubeconfig kube-apiserver reads to reach
+// the token webhook at url.
+func writeWebhookConfig(path, url string) error {
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["token-webhook"] = &clientcmdapi.Cluster{Server: url}
+	cfg.AuthInfos["kube-apiserver"] = &clientcmdapi.AuthInfo{}
+	cfg.Contexts["token-webhook"] = &clientcmdapi.Context{Cluster: "token-webhook", AuthInfo: "kube-apiserver"}
+	cfg.CurrentContext = "token-webhook"
+	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+		return fmt.Errorf("write token webhook config %s: %w", path, err)
+	}
+	return nil
 }
 
 // Pids lists the process ids (each a process group leader).

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"time"
 )
 
 // Options configures where the sandbox keeps its state and finds its tools.
@@ -42,6 +43,11 @@ type Options struct {
 	// TemporalDBFile keeps Temporal state in that SQLite file; empty means
 	// in memory.
 	TemporalDBFile string
+
+	// KubeTokenMaxAge is how long the clusters accept an EKS token after it
+	// was signed; 0 means DefaultKubeTokenMaxAge (20 s). The long-lived
+	// admin token of the kubeconfigs is not affected.
+	KubeTokenMaxAge time.Duration
 }
 
 // ToolMissingError reports a tool binary that `make tools` installs.
@@ -90,6 +96,13 @@ func (o Options) resolve() (Options, error) {
 		return o, fmt.Errorf("create sandbox dir: %w", err)
 	}
 	return o, nil
+}
+
+func (o Options) kubeTokenMaxAge() time.Duration {
+	if o.KubeTokenMaxAge > 0 {
+		return o.KubeTokenMaxAge
+	}
+	return DefaultKubeTokenMaxAge
 }
 
 func (o Options) logger() *slog.Logger {

@@ -163,9 +163,11 @@ func (s *Sandbox) Down() error {
 func (s *Sandbox) KubeconfigDir() string { return filepath.Join(s.Dir, "kubeconfigs") }
 
 // Resolver resolves cluster names through KubeconfigDir: "blue", "green",
-// and any name added with MapCluster.
+// and any name added with MapCluster. Like the worker in sandbox mode, it
+// authenticates with EKS tokens signed with moto's credentials and renewed
+// before the clusters' KubeTokenMaxAge, not with the admin token.
 func (s *Sandbox) Resolver() clusters.Resolver {
-	return clusters.KubeconfigResolver{Dir: s.KubeconfigDir()}
+	return clusters.KubeconfigResolver{Dir: s.KubeconfigDir(), AWS: s.Moto.AWS()}
 }
 
 // MapCluster makes name resolve to k: the name a migration spec gives the

@@ -48,7 +48,10 @@ func Register(w worker.Registry, acts ...any) {
 type Options struct {
 	// AWSEndpoint sends every AWS call there (the sandbox's moto server).
 	AWSEndpoint string
-	// KubeconfigDir resolves cluster X to <dir>/X.kubeconfig instead of EKS tokens.
+	// KubeconfigDir resolves cluster X to <dir>/X.kubeconfig instead of
+	// EKS. A kubeconfig whose user carries clusters.EKSTokenExtension (the
+	// sandbox's) is authenticated with EKS tokens signed with the AWS
+	// credentials, renewed as in production.
 	KubeconfigDir string
 	// Sandbox tunes waits for bare kube-apiservers without kubelets or
 	// controllers: the scratch pod is not waited on to run, and polls are short.
@@ -75,7 +78,7 @@ func Activities(o Options) []any {
 	aws := &awsconf.Default{Endpoint: o.AWSEndpoint}
 	var resolver clusters.Resolver = &clusters.EKSResolver{AWS: aws}
 	if o.KubeconfigDir != "" {
-		resolver = clusters.KubeconfigResolver{Dir: o.KubeconfigDir}
+		resolver = clusters.KubeconfigResolver{Dir: o.KubeconfigDir, AWS: aws}
 		logger.Info("Resolving clusters from kubeconfigs", "dir", o.KubeconfigDir)
 	}
 	if o.AWSEndpoint != "" {

@@ -45,12 +45,17 @@ func Moto(t testing.TB) *sandbox.Moto {
 }
 
 // Kube starts an empty Kubernetes cluster named name (etcd +
-// kube-apiserver, no CRDs; see sandbox.InstallCRDs).
-func Kube(t testing.TB, name string) *sandbox.Kube {
+// kube-apiserver, no CRDs; see sandbox.InstallCRDs). opts adjust the
+// options (e.g. a short KubeTokenMaxAge).
+func Kube(t testing.TB, name string, opts ...func(*sandbox.Options)) *sandbox.Kube {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), StartTimeout)
 	defer cancel()
-	s, err := sandbox.StartKube(ctx, name, Options(t))
+	o := Options(t)
+	for _, f := range opts {
+		f(&o)
+	}
+	s, err := sandbox.StartKube(ctx, name, o)
 	check(t, "Kubernetes cluster "+name, err)
 	t.Cleanup(func() { stop(t, "Kubernetes cluster "+name, s.Stop) })
 	return s
