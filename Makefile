@@ -91,8 +91,8 @@ build: ## Build cutover (CLI) and cutover-worker into bin/
 	$(GO) build -o $(BIN)/cutover-worker ./worker
 
 .PHONY: schema
-schema: ## Regenerate deploy/schema/migration-spec.schema.json from the Go types
-	$(GO) run ./internal/spec/cmd/genschema -out deploy/schema/migration-spec.schema.json
+schema: ## Regenerate deploy/schema (migration spec and fleet JSON Schemas) from the Go types
+	$(GO) run ./internal/spec/cmd/genschema -out deploy/schema/migration-spec.schema.json -fleet-out deploy/schema/fleet.schema.json
 
 .PHONY: dev
 dev: $(BIN)/temporal build ## Start a Temporal dev server (UI on :8233) and the worker

@@ -61,6 +61,7 @@ require (
 	github.com/aws/smithy-go v1.28.9
 	github.com/prometheus/client_golang v1.20.5
 	github.com/prometheus/common v0.62.0
+	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
 	github.com/vmware-tanzu/velero v1.16.2
 	go.temporal.io/api v1.63.5
 	go.temporal.io/sdk v1.50.0

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -30,6 +31,73 @@ type FleetSpec struct {
 	// ContinueOnFailure starts the next wave even when a migration of this
 	// one failed or rolled back. Default false: a failure stops the fleet.
 	ContinueOnFailure bool `json:"continueOnFailure"`
+}
+
+// CheckFleet reads a fleet document into f with the strict reader of
+// migration specs (spec.DecodeStrict) and checks the fleet and each member
+// spec as a migration would, with the version left to the fleet (the newest
+// known EKS version stands in). It returns every problem with its path,
+// e.g. "waves[0].migrations[1].traffic.steps[0]".
+func CheckFleet(data []byte, f *FleetSpec) spec.FieldErrors {
+	zeros, errs := spec.DecodeStrict(data, f)
+	for _, e := range errs {
+		if e.Field == spec.DocumentField {
+			return errs
+		}
+	}
+	defaulted := *f
+	defaulted.Waves = make([]FleetWave, len(f.Waves))
+	var verrs spec.FieldErrors
+	if f.Name == "" {
+		verrs = append(verrs, spec.FieldError{Field: "name", Reason: "is required"})
+	}
+	if len(f.Waves) == 0 {
+		verrs = append(verrs, spec.FieldError{Field: "waves", Reason: "at least one wave is required"})
+	}
+	if v := f.TargetVersion; v != "" && !spec.IsKnownEKSVersion(v) {
+		verrs = append(verrs, spec.FieldError{Field: "targetVersion", Reason: fmt.Sprintf("%s is not a Kubernetes version EKS offers", v)})
+	}
+	known := spec.KnownEKSVersions()
+	placeholder := known[len(known)-1].Version
+	for i, w := range f.Waves {
+		defaulted.Waves[i] = FleetWave{Name: w.Name, Migrations: make([]spec.MigrationSpec, len(w.Migrations))}
+		if len(w.Migrations) == 0 {
+			verrs = append(verrs, spec.FieldError{Field: fmt.Sprintf("waves[%d].migrations", i), Reason: "at least one migration is required"})
+		}
+		for j, m := range w.Migrations {
+			defaulted.Waves[i].Migrations[j] = m.WithDefaults()
+			if m.Green.KubernetesVersion == "" {
+				m.Green.KubernetesVersion = placeholder
+			}
+			if m.Name == "" {
+				m.Name = "fleet-member"
+			}
+			var fe spec.FieldErrors
+			if errors.As(m.WithDefaults().Validate(), &fe) {
+				for _, e := range fe {
+					verrs = append(verrs, spec.FieldError{Field: fmt.Sprintf("waves[%d].migrations[%d].%s", i, j, e.Field), Reason: e.Reason})
+				}
+			}
+		}
+	}
+	errs = append(errs, spec.ReplacedZeros(defaulted, zeros)...)
+	return append(errs, spec.NotYetReported(verrs, errs)...)
+}
+
+// FleetSchema is the JSON Schema of a fleet file; source is fleet.go, for
+// the field descriptions.
+func FleetSchema(source string) ([]byte, error) {
+	return spec.SchemaOf(FleetSpec{}, "https://cutover.dev/schema/fleet.schema.json", "cutover FleetSpec", spec.SchemaOptions{
+		Sources: []string{source},
+		// The fleet names each migration and picks its version.
+		NotRequired: []string{"MigrationSpec.Name", "GreenSpec.KubernetesVersion"},
+		Required:    []string{"FleetSpec.Name", "FleetSpec.Waves", "FleetWave.Migrations"},
+		Rules: map[string]map[string]any{
+			"FleetSpec.TargetVersion": {"enum": spec.KnownVersionNames()},
+			"FleetSpec.Waves":         {"minItems": 1},
+			"FleetWave.Migrations":    {"minItems": 1},
+		},
+	})
 }
 
 // FleetWave is a set of migrations run together.

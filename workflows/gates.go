@@ -3,12 +3,14 @@ package workflows
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/cutover-dev/cutover/activities/notify"
 	"github.com/cutover-dev/cutover/internal/failures"
 	"github.com/cutover-dev/cutover/internal/spec"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/workflow"
 )
 
@@ -22,31 +24,44 @@ func (m *migration) registerHandlers(ctx workflow.Context) error {
 		return err
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateApprove,
-		func(ctx workflow.Context, d Decision) (GateOutcome, error) {
-			if err := m.validateDecision(d); err != nil {
+		func(ctx workflow.Context, raw converter.RawValue) (GateOutcome, error) {
+			d, err := decodeDecision(raw)
+			if err == nil {
+				err = m.validateDecision(d)
+			}
+			if err != nil {
 				return GateOutcome{}, err
 			}
 			r := m.decide(ctx, d, "update")
 			return GateOutcome{Gate: r.Gate, Approved: r.Approved, By: r.By, At: r.At}, nil
 		},
-		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, d Decision) error {
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, raw converter.RawValue) error {
+			d, err := decodeDecision(raw)
+			if err != nil {
+				return err
+			}
 			return m.validateDecision(d)
 		}},
 	); err != nil {
 		return err
 	}
 
+	// Signals are received raw and decoded into a fresh value each time:
+	// a payload that does not decode must not leave fields behind for the
+	// next one, and it is listed, never merged or silently dropped.
 	approvals := workflow.GetSignalChannel(ctx, SignalApproval)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
-			var d Decision
-			approvals.Receive(ctx, &d)
-			if err := m.validateDecision(d); err != nil {
-				// A signal cannot be refused to its sender; it is logged and
-				// counted. Use the approve update to see the refusal.
-				m.status.IgnoredApprovals = append(m.status.IgnoredApprovals, fmt.Sprintf("%s on gate %q by %q: %v", verb(d.Approve), d.Gate, d.By, err))
-				m.details()
-				m.logger.Warn("Approval signal ignored", "gate", d.Gate, "by", d.By, "reason", err.Error())
+			var raw converter.RawValue
+			approvals.Receive(ctx, &raw)
+			d, err := decodeDecision(raw)
+			if err == nil {
+				err = m.validateDecision(d)
+			}
+			if err != nil {
+				// A signal cannot be refused to its sender; it is listed in
+				// the status. Use the approve update to see the refusal.
+				m.ignore(fmt.Sprintf("approval signal %s: %v", describeDecision(d), err))
 				continue
 			}
 			m.decide(ctx, d, "signal")
@@ -56,15 +71,20 @@ func (m *migration) registerHandlers(ctx workflow.Context) error {
 	aborts := workflow.GetSignalChannel(ctx, SignalAbort)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
-			var a Abort
-			aborts.Receive(ctx, &a)
-			if m.aborted != nil {
+			var raw converter.RawValue
+			aborts.Receive(ctx, &raw)
+			a, err := decodeAbort(raw)
+			switch {
+			case err != nil:
+				m.ignore(fmt.Sprintf("abort signal: %v", err))
 				continue
-			}
-			if m.blueRetiring {
+			case m.aborted != nil:
+				m.ignore(fmt.Sprintf("abort signal by %s: already aborted by %s", quoteShort(a.By), quoteShort(m.aborted.By)))
+				continue
+			case m.blueRetiring:
 				// Blue is being deleted: sending traffic back to it would
 				// be an outage. The retire finishes.
-				m.logger.Warn("Abort ignored: blue is being retired", "blue", m.spec.Blue.ClusterName, "by", a.By)
+				m.ignore(fmt.Sprintf("abort signal by %s: blue %s is being retired; the retire finishes", quoteShort(a.By), m.spec.Blue.ClusterName))
 				continue
 			}
 			m.logger.Warn("Migration aborted", "by", a.By, "reason", a.Reason, "phase", m.status.Phase)
@@ -74,6 +94,104 @@ func (m *migration) registerHandlers(ctx workflow.Context) error {
 		}
 	})
 	return nil
+}
+
+// maxIgnored bounds the ignored-signal list kept in the status, so a
+// flood of bad signals cannot grow it (and every query answer) without end.
+const maxIgnored = 50
+
+// ignore records a signal the workflow could not take, with the reason.
+func (m *migration) ignore(what string) {
+	m.logger.Warn("Signal ignored", "signal", what)
+	if len(m.status.IgnoredApprovals) >= maxIgnored {
+		m.status.IgnoredApprovals = m.status.IgnoredApprovals[1:]
+	}
+	m.status.IgnoredApprovals = append(m.status.IgnoredApprovals, what)
+	m.status.IgnoredCount++
+	m.details()
+}
+
+// decisionPayload is the wire form of a Decision: Approve is a pointer so a
+// payload without it is refused instead of read as a rejection.
+type decisionPayload struct {
+	Gate    string `json:"gate"`
+	Approve *bool  `json:"approve"`
+	By      string `json:"by"`
+	Comment string `json:"comment,omitempty"`
+}
+
+// decodeDecision reads an approval payload strictly. On error the Decision
+// holds what could be read, for the ignored-signal record only.
+func decodeDecision(raw converter.RawValue) (Decision, error) {
+	var p decisionPayload
+	err := decodeMessage(raw, &p)
+	d := Decision{Gate: p.Gate, By: p.By, Comment: p.Comment}
+	if p.Approve != nil {
+		d.Approve = *p.Approve
+	}
+	if err != nil {
+		return d, err
+	}
+	if p.Approve == nil {
+		return d, fmt.Errorf("approve is required: true to approve, false to reject")
+	}
+	return d, nil
+}
+
+// decodeAbort reads an abort payload strictly; by is required.
+func decodeAbort(raw converter.RawValue) (Abort, error) {
+	var a Abort
+	if err := decodeMessage(raw, &a); err != nil {
+		return Abort{}, err
+	}
+	if strings.TrimSpace(a.By) == "" {
+		return Abort{}, fmt.Errorf("by is required: name who aborts")
+	}
+	return a, nil
+}
+
+// maxMessageBytes bounds a signal or update payload.
+const maxMessageBytes = 16 << 10
+
+// decodeMessage decodes a JSON signal or update payload into a fresh v
+// with the spec's strict reader: unknown or duplicated keys, wrong types
+// and trailing data are refused, with their field.
+func decodeMessage(raw converter.RawValue, v any) error {
+	p := raw.Payload()
+	if p == nil || len(p.GetData()) == 0 {
+		return fmt.Errorf("the payload is empty: send a JSON object")
+	}
+	if enc := string(p.GetMetadata()[converter.MetadataEncoding]); enc != converter.MetadataEncodingJSON {
+		return fmt.Errorf("the payload must be JSON (encoding %q), got encoding %q", converter.MetadataEncodingJSON, enc)
+	}
+	if len(p.GetData()) > maxMessageBytes {
+		return fmt.Errorf("the payload is %d bytes; at most %d", len(p.GetData()), maxMessageBytes)
+	}
+	if _, errs := spec.DecodeStrict(p.GetData(), v); len(errs) > 0 {
+		return fmt.Errorf("the payload does not decode: %s", strings.Join(problemList(errs), "; "))
+	}
+	return nil
+}
+
+func problemList(errs spec.FieldErrors) []string {
+	out := make([]string, len(errs))
+	for i, e := range errs {
+		out[i] = e.Error()
+	}
+	return out
+}
+
+func describeDecision(d Decision) string {
+	return fmt.Sprintf("on gate %s by %s", quoteShort(d.Gate), quoteShort(d.By))
+}
+
+// quoteShort quotes a sender-chosen string for the status, cut to a
+// readable length.
+func quoteShort(s string) string {
+	if len(s) > 64 {
+		s = s[:64] + "…"
+	}
+	return strconv.Quote(s)
 }
 
 // validateDecision is the approve update's validator (and the signal's

@@ -133,9 +133,13 @@ type Status struct {
 	Findings     []finding.Finding `json:"findings,omitempty"`
 	LastError    string            `json:"lastError,omitempty"`
 	Aborted      *Abort            `json:"aborted,omitempty"`
-	// IgnoredApprovals are approval signals the workflow could not take,
-	// with the reason (a signal cannot answer its sender; the update can).
+	// IgnoredApprovals are the approval and abort signals the workflow
+	// could not take (undecodable, missing fields, wrong gate or approver,
+	// too late), each with the reason: a signal cannot answer its sender,
+	// the approve update can. The newest 50 are kept.
 	IgnoredApprovals []string `json:"ignoredApprovals,omitempty"`
+	// IgnoredCount is how many signals were ignored in all.
+	IgnoredCount int `json:"ignoredCount,omitempty"`
 }
 
 // Outcomes of a migration.

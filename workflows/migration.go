@@ -19,6 +19,7 @@ import (
 	"github.com/cutover-dev/cutover/internal/failures"
 	"github.com/cutover-dev/cutover/internal/finding"
 	"github.com/cutover-dev/cutover/internal/spec"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -44,12 +45,19 @@ var (
 // aborted or failed migration fails the workflow with an ApplicationError
 // whose type says why (MigrationRolledBack, PreflightBlocked,
 // ValidationError, ...) and whose details carry the report.
-func BlueGreenMigration(ctx workflow.Context, in spec.MigrationSpec) (*MigrationReport, error) {
-	m := newMigration(ctx, in)
+//
+// The input is taken raw and read by spec.Parse, the same strict reader as
+// `cutover validate`: what the Temporal UI's Start Workflow form sends is
+// checked for unknown, duplicated and case-folded keys, wrong types and
+// trailing data before anything runs, instead of being half-read by
+// encoding/json.
+func BlueGreenMigration(ctx workflow.Context, in converter.RawValue) (*MigrationReport, error) {
+	s, specErr := readSpec(ctx, in)
+	m := newMigration(ctx, s)
 	if err := m.registerHandlers(ctx); err != nil {
 		return nil, err
 	}
-	report, err := m.run(ctx)
+	report, err := m.run(ctx, specErr)
 	// Let in-flight approve updates answer before the run closes.
 	if werr := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); werr != nil && err == nil {
 		err = werr
@@ -112,10 +120,39 @@ func (m *migration) green() clusters.Ref {
 	return clusters.Ref{Name: m.spec.Green.ClusterName, Region: m.spec.Blue.Region}
 }
 
+// changeStrictInput versions the strict reading of the workflow input.
+// Runs started before it read their input with encoding/json (explicit
+// zeros and all), so they keep that reading on replay.
+const changeStrictInput = "strict-spec-input"
+
+// readSpec decodes the workflow input. It is pure (the payload is in
+// history), so it runs inline; the error is the spec's FieldErrors.
+func readSpec(ctx workflow.Context, in converter.RawValue) (spec.MigrationSpec, error) {
+	p := in.Payload()
+	if workflow.GetVersion(ctx, changeStrictInput, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		var s spec.MigrationSpec
+		if p != nil {
+			if err := converter.GetDefaultDataConverter().FromPayload(p, &s); err != nil {
+				return s, spec.FieldErrors{{Field: spec.DocumentField, Reason: err.Error()}}
+			}
+		}
+		s = s.WithDefaults()
+		return s, s.Validate()
+	}
+	if p == nil || len(p.GetData()) == 0 {
+		return spec.MigrationSpec{}, spec.FieldErrors{{Field: spec.DocumentField, Reason: "is empty: the workflow input is the migration spec as one JSON object"}}
+	}
+	if enc := string(p.GetMetadata()[converter.MetadataEncoding]); enc != converter.MetadataEncodingJSON {
+		return spec.MigrationSpec{}, spec.FieldErrors{{Field: spec.DocumentField, Reason: fmt.Sprintf("must be JSON (payload encoding %q), got encoding %q", converter.MetadataEncodingJSON, enc)}}
+	}
+	return spec.Parse(p.GetData())
+}
+
 // run executes the phases and turns the outcome into the report or error.
-func (m *migration) run(ctx workflow.Context) (*MigrationReport, error) {
+// specErr is what readSpec found wrong with the input.
+func (m *migration) run(ctx workflow.Context, specErr error) (*MigrationReport, error) {
 	m.enter(ctx, PhaseValidate)
-	if err := m.spec.Validate(); err != nil {
+	if err := specErr; err != nil {
 		m.status.LastError = err.Error()
 		m.finishPhase(ctx, "failed")
 		m.setPhase(ctx, PhaseFailed)
@@ -163,8 +200,12 @@ func (m *migration) forward(ctx workflow.Context) error {
 			Message: fmt.Sprintf("blue is %s, not ACTIVE", blue.Status), Fix: "wait for the update in progress on blue to finish, then start again"}})
 	}
 	if cur, ok := spec.MinorVersion(blue.Version); ok {
-		if target, _ := spec.MinorVersion(s.Green.KubernetesVersion); target < cur {
+		target, _ := spec.MinorVersion(s.Green.KubernetesVersion)
+		if target < cur {
 			return failures.New(failures.Validation, "green.kubernetesVersion: %s is older than blue's %s; cutover only moves forward", s.Green.KubernetesVersion, blue.Version)
+		}
+		if target == cur && !s.Green.AllowSameVersion && workflow.GetVersion(ctx, changeStrictInput, workflow.DefaultVersion, 1) == 1 {
+			return failures.New(failures.Validation, "green.kubernetesVersion: %s is blue's own version; set green.allowSameVersion to rebuild blue at the same version", s.Green.KubernetesVersion)
 		}
 	}
 	m.progress("Reading EKS upgrade insights")

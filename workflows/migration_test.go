@@ -17,6 +17,8 @@ import (
 	"github.com/cutover-dev/cutover/internal/finding"
 	"github.com/cutover-dev/cutover/internal/spec"
 	"github.com/cutover-dev/cutover/workflows"
+	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 )
@@ -91,7 +93,7 @@ func (h *harness) decideWhenOpen(decisions ...workflows.Decision) {
 }
 
 func (h *harness) run(s spec.MigrationSpec) (*workflows.MigrationReport, error) {
-	h.env.ExecuteWorkflow(workflows.BlueGreenMigration, s)
+	h.env.ExecuteWorkflow(workflows.WorkflowType, s)
 	if !h.env.IsWorkflowCompleted() {
 		h.t.Fatal("workflow did not complete")
 	}
@@ -486,7 +488,7 @@ func TestValidationFailsBeforeAnyActivity(t *testing.T) {
 	s.Green.KubernetesVersion = "131"
 	s.Traffic.Steps = []int{10, 5, 100}
 	s.Smoke.HTTP[0].URL = "ftp://x"
-	h.env.ExecuteWorkflow(workflows.BlueGreenMigration, s)
+	h.env.ExecuteWorkflow(workflows.WorkflowType, s)
 	err := h.env.GetWorkflowError()
 	var appErr *temporal.ApplicationError
 	if !errors.As(err, &appErr) || appErr.Type() != failures.Validation || appErr.NonRetryable() == false {
@@ -660,5 +662,128 @@ func TestIgnoredApprovalSignalIsVisible(t *testing.T) {
 	_, _ = h.run(testSpec())
 	if len(seen.IgnoredApprovals) != 1 || !strings.Contains(seen.IgnoredApprovals[0], `"mallory" may not decide gate "cutover"`) || len(seen.PendingGates) != 1 {
 		t.Fatalf("status %+v", seen)
+	}
+}
+
+// rawJSON is a signal or update payload exactly as a hand-typed UI signal
+// (or any client) sends it.
+func rawJSON(s string) converter.RawValue {
+	return converter.NewRawValue(&commonpb.Payload{
+		Metadata: map[string][]byte{converter.MetadataEncoding: []byte(converter.MetadataEncodingJSON)},
+		Data:     []byte(s),
+	})
+}
+
+// TestHalfDecodedSignalsNeverMerge: a payload that does not decode leaves
+// nothing behind for the next one. Before, the first (dropped) payload's
+// gate and by were kept and the second approved the gate as alice.
+func TestHalfDecodedSignalsNeverMerge(t *testing.T) {
+	h := newHarness(t)
+	var seen workflows.Status
+	h.env.RegisterDelayedCallback(func() {
+		h.env.SignalWorkflow(workflows.SignalApproval, rawJSON(`{"gate":"cutover","by":"alice","approve":"yes"}`))
+		h.env.SignalWorkflow(workflows.SignalApproval, rawJSON(`{"approve":true}`))
+		h.env.SignalWorkflow(workflows.SignalApproval, rawJSON(`{"gate":"cutover","by":"alice"}`))
+		h.env.SignalWorkflow(workflows.SignalApproval, rawJSON(`{"gate":"cutover","by":"alice","approve":true,"Approve":false}`))
+		h.env.SignalWorkflow(workflows.SignalApproval, rawJSON(`{"gate":"cutover","by":"alice","approve":true}{"by":"x"}`))
+		h.env.SignalWorkflow(workflows.SignalApproval, rawJSON(`{"gate":"cutover","by":"alice","by":"bob","approve":true}`))
+		h.env.SignalWorkflow(workflows.SignalAbort, rawJSON(`{"by":5,"reason":"typo"}`))
+		h.env.SignalWorkflow(workflows.SignalAbort, rawJSON(`{"reason":"who?"}`))
+	}, 10*time.Minute)
+	h.env.RegisterDelayedCallback(func() {
+		v, err := h.env.QueryWorkflow(workflows.QueryStatus)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = v.Get(&seen)
+		h.env.SignalWorkflow(workflows.SignalAbort, rawJSON(`{"by":"alice","reason":"done"}`))
+	}, 20*time.Minute)
+	_, err := h.run(testSpec())
+	if typ, _ := failureReport(t, err); typ != failures.Aborted && typ != failures.RolledBack {
+		t.Fatalf("want the valid abort to end the run, got %q", typ)
+	}
+	if len(seen.PendingGates) != 1 || seen.PendingGates[0].Gate != "cutover" || len(seen.Approvals) != 0 {
+		t.Fatalf("the gate was decided by malformed signals: %+v", seen)
+	}
+	want := []string{
+		`approve: must be true or false`,
+		`gate is required`, // {"approve":true}: gate and by are not carried over from the first
+		`approve is required`,
+		`Approve: is not a field`,
+		`after the end of the JSON document`,
+		`by: is given twice`,
+		`abort signal: the payload does not decode: by: must be a string`,
+		`abort signal: by is required`,
+	}
+	if len(seen.IgnoredApprovals) != len(want) || seen.IgnoredCount != len(want) {
+		t.Fatalf("ignored %d (count %d), want %d:\n%s", len(seen.IgnoredApprovals), seen.IgnoredCount, len(want), strings.Join(seen.IgnoredApprovals, "\n"))
+	}
+	for i, w := range want {
+		if !strings.Contains(seen.IgnoredApprovals[i], w) {
+			t.Errorf("ignored[%d] = %q, want it to say %q", i, seen.IgnoredApprovals[i], w)
+		}
+	}
+	if !strings.Contains(seen.IgnoredApprovals[1], `gate "" by ""`) {
+		t.Errorf("the second signal must be read alone, got %q", seen.IgnoredApprovals[1])
+	}
+}
+
+func TestApproveUpdateRefusesMalformedPayloads(t *testing.T) {
+	h := newHarness(t)
+	var refusals []string
+	send := func(payload string) {
+		h.env.UpdateWorkflow(workflows.UpdateApprove, "", &testsuite.TestUpdateCallback{
+			OnReject:   func(err error) { refusals = append(refusals, err.Error()) },
+			OnAccept:   func() { t.Errorf("%s accepted", payload) },
+			OnComplete: func(interface{}, error) {},
+		}, rawJSON(payload))
+	}
+	h.env.RegisterDelayedCallback(func() {
+		send(`{"gate":"cutover","by":"alice"}`)
+		send(`{"gate":"cutover","by":"alice","approve":1}`)
+		send(`{"gate":"cutover","by":"alice","approve":true,"extra":1}`)
+		send(`[]`)
+	}, 10*time.Minute)
+	h.env.RegisterDelayedCallback(func() {
+		h.env.SignalWorkflow(workflows.SignalAbort, workflows.Abort{By: "alice", Reason: "done"})
+	}, 20*time.Minute)
+	_, _ = h.run(testSpec())
+	want := []string{"approve is required", "approve: must be true or false", "extra: is not a field", "must be a JSON object"}
+	if len(refusals) != len(want) {
+		t.Fatalf("refusals %q", refusals)
+	}
+	for i, w := range want {
+		if !strings.Contains(refusals[i], w) {
+			t.Errorf("refusal %d %q, want %q", i, refusals[i], w)
+		}
+	}
+}
+
+// TestRawStartIsReadStrictly: the Temporal UI sends the spec as typed; a
+// spec with problems fails Validate with every path, before any activity.
+func TestRawStartIsReadStrictly(t *testing.T) {
+	h := newHarness(t)
+	h.env.ExecuteWorkflow(workflows.WorkflowType, rawJSON(`{"name":"shop","Name":"other","blue":{"clusterName":"blue","region":"eu-west-1"},
+"green":{"kubernetesVersion":"1.99"},"traffic":{"provider":"route53","bakeTim":"5m","route53":{"hostedZoneId":"Z1","recordName":"a.example.com","greenTarget":"lb.example.com"}},
+"approvals":{"cutover":{"approvers":["alice"]},"cutover":{"onTimeout":"approve"}}}`))
+	err := h.env.GetWorkflowError()
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != failures.Validation || !appErr.NonRetryable() {
+		t.Fatalf("want a non-retryable ValidationError, got %v", err)
+	}
+	var fields spec.FieldErrors
+	if err := appErr.Details(&fields); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range fields {
+		got = append(got, f.Field)
+	}
+	want := []string{"Name", "traffic.bakeTim", "approvals.cutover", "green.kubernetesVersion"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("fields %q, want %q", got, want)
+	}
+	if n := len(h.world.Names()); n != 0 {
+		t.Fatalf("activities ran for a rejected spec: %v", h.world.Names())
 	}
 }

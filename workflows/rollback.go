@@ -33,6 +33,10 @@ var (
 	}
 )
 
+// changeAbortFails versions closing an aborted run as failed (with its
+// report) instead of canceled.
+const changeAbortFails = "abort-fails-with-report"
+
 // handleFailure decides, from the error type and what has been done, whether
 // to roll back, and returns the workflow's error with the report attached.
 func (m *migration) handleFailure(ctx workflow.Context, cause error) error {
@@ -41,6 +45,12 @@ func (m *migration) handleFailure(ctx workflow.Context, cause error) error {
 	if m.aborted != nil {
 		reason = fmt.Sprintf("aborted by %s: %s", m.aborted.By, m.aborted.Reason)
 		typ = failures.Aborted
+		if temporal.IsCanceledError(cause) && workflow.GetVersion(ctx, changeAbortFails, workflow.DefaultVersion, 1) == 1 {
+			// The cancellation is how abort stopped the forward phases;
+			// kept as the cause, it would close the run as Canceled and
+			// drop the report. The run fails with the abort's reason.
+			cause = nil
+		}
 	}
 	m.status.LastError = reason
 	m.report.Reason = reason

@@ -59,7 +59,7 @@ func (m *migration) details() {
 			g.name, g.deadline.UTC().Format(time.RFC3339), m.info.WorkflowExecution.ID, g.name, g.name))
 	}
 	if n := len(m.status.IgnoredApprovals); n > 0 {
-		b.WriteString(fmt.Sprintf("\nIgnored approval signal: %s\n", m.status.IgnoredApprovals[n-1]))
+		b.WriteString(fmt.Sprintf("\nIgnored signal (%d in all, see the status query): %s\n", m.status.IgnoredCount, m.status.IgnoredApprovals[n-1]))
 	}
 	if m.status.LastError != "" {
 		b.WriteString(fmt.Sprintf("\nLast error: %s\n", m.status.LastError))

@@ -205,37 +205,43 @@ func (a *App) printJSON(v any) error {
 	return enc.Encode(v)
 }
 
-// readStrict decodes the JSON file at path ("-" is stdin) into v, rejecting
-// unknown fields so a typo does not silently fall back to a default. file
-// names the document in messages ("spec", "fleet"), kind what it must be.
-func readStrict(path, file, kind string, v any) error {
+// readDocument reads the JSON document at path ("-" is stdin), at most
+// spec.MaxDocumentBytes of it. file names the document in messages
+// ("spec", "fleet").
+func readDocument(path, file string) ([]byte, error) {
 	if path == "" {
-		return usageErr("-f %s.json is required", file)
+		return nil, usageErr("-f %s.json is required", file)
 	}
 	var r io.Reader = os.Stdin
 	if path != "-" {
 		f, err := os.Open(path)
 		if err != nil {
-			return usageErr("read %s: %v", file, err)
+			return nil, usageErr("read %s: %v", file, err)
 		}
 		defer f.Close()
 		r = f
 	}
-	dec := json.NewDecoder(r)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return usageErr("%s: not a %s: %v", path, kind, err)
+	// One byte over the limit is enough for spec.Parse to refuse it.
+	b, err := io.ReadAll(io.LimitReader(r, spec.MaxDocumentBytes+1))
+	if err != nil {
+		return nil, usageErr("read %s: %v", file, err)
 	}
-	return nil
+	return b, nil
 }
 
-// readSpec reads a migration spec file.
+// readSpec reads a migration spec file with spec.Parse, the reader the
+// workflow uses on its own input: the spec comes back with defaults
+// applied, and its problems as spec.FieldErrors.
 func readSpec(path string) (spec.MigrationSpec, error) {
-	var s spec.MigrationSpec
-	return s, readStrict(path, "spec", "migration spec", &s)
+	b, err := readDocument(path, "spec")
+	if err != nil {
+		return spec.MigrationSpec{}, err
+	}
+	return spec.Parse(b)
 }
 
-// specCommand parses `<cmd> -f spec.json` and reads the spec.
+// specCommand parses `<cmd> -f spec.json` and reads the spec. A spec with
+// problems is printed, field by field, and exits 2.
 func (a *App) specCommand(name string, args []string, extra ...func(*flags)) (*flags, string, spec.MigrationSpec, error) {
 	f := newFlags(name, a.Stderr)
 	file := f.String("f", "", "migration spec (JSON); - for stdin")
@@ -250,16 +256,16 @@ func (a *App) specCommand(name string, args []string, extra ...func(*flags)) (*f
 }
 
 func (a *App) validate(args []string) error {
-	f, file, s, err := a.specCommand("validate", args)
-	if err != nil {
-		return err
+	f, file, d, verr := a.specCommand("validate", args)
+	var fe spec.FieldErrors
+	if verr != nil && !errors.As(verr, &fe) {
+		return verr
 	}
-	d := s.WithDefaults()
-	verr := d.Validate()
 	if f.json() {
-		out := map[string]any{"valid": verr == nil, "spec": d}
-		var fe spec.FieldErrors
-		if errors.As(verr, &fe) {
+		out := map[string]any{"valid": verr == nil}
+		if verr == nil {
+			out["spec"] = d
+		} else {
 			out["errors"] = fe
 		}
 		if err := a.printJSON(out); err != nil {
@@ -310,16 +316,20 @@ func (a *App) start(ctx context.Context, args []string) error {
 	f, file, s, err := a.specCommand("start", args, func(f *flags) {
 		dryRun = f.Bool("dry-run", false, "stop after Preflight and return the plan (workflow ID gets -dry-run)")
 	})
-	if err != nil {
+	var fe spec.FieldErrors
+	if errors.As(err, &fe) {
+		printFieldErrors(a.Stderr, file, err)
+		return &exitError{code: ExitUsage, msg: "nothing was started"}
+	} else if err != nil {
 		return err
 	}
 	if *dryRun {
 		s.DryRun = true
 		s.Name += "-dry-run"
-	}
-	if verr := s.WithDefaults().Validate(); verr != nil {
-		printFieldErrors(a.Stderr, file, verr)
-		return &exitError{code: ExitUsage, msg: "nothing was started"}
+		if verr := s.Validate(); verr != nil {
+			printFieldErrors(a.Stderr, file, verr)
+			return &exitError{code: ExitUsage, msg: "nothing was started"}
+		}
 	}
 	c, err := a.Dial()
 	if err != nil {
@@ -341,6 +351,9 @@ func (a *App) start(ctx context.Context, args []string) error {
 		if errors.As(err, &already) {
 			return &exitError{code: ExitFailed, msg: fmt.Sprintf("migration %q is already running as workflow %s; watch it with `cutover watch %s`", s.Name, s.WorkflowID(), s.WorkflowID())}
 		}
+		if msg, refused := refusedByServer(err); refused {
+			return &exitError{code: ExitUsage, msg: fmt.Sprintf("Temporal refused to start %s: %s; nothing was started", s.WorkflowID(), msg)}
+		}
 		return fmt.Errorf("start workflow: %w", err)
 	}
 	link := temporalclient.WorkflowURL(a.Namespace, run.GetID())
@@ -349,6 +362,21 @@ func (a *App) start(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(a.Stdout, "Started migration %s\n  workflow ID: %s\n  run ID:      %s\n  UI:          %s\nFollow it with: cutover watch %s\n", s.Name, run.GetID(), run.GetRunID(), link, run.GetID())
 	return nil
+}
+
+// refusedByServer reports a start the server answered and refused for the
+// request itself (too large, over a limit, malformed): a usage problem, not
+// "could not reach Temporal".
+func refusedByServer(err error) (string, bool) {
+	var exhausted *serviceerror.ResourceExhausted
+	if errors.As(err, &exhausted) {
+		return exhausted.Message, true
+	}
+	var invalid *serviceerror.InvalidArgument
+	if errors.As(err, &invalid) {
+		return invalid.Message, true
+	}
+	return "", false
 }
 
 func oneID(cmd string, pos []string) (string, error) {

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/cutover-dev/cutover/internal/cli"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 )
 
@@ -34,6 +36,10 @@ func writeFile(t *testing.T, body string) string {
 func TestRefusedBeforeContactingTemporal(t *testing.T) {
 	bad := writeFile(t, `{"name": "Bad Name", "blue": {"clusterName": "blue"}, "traffic": {"provider": "route53", "steps": [50, 10]}}`)
 	typo := writeFile(t, `{"name": "shop", "blu": {}}`)
+	const ok = `{"name":"shop","blue":{"clusterName":"blue","region":"eu-west-1"},"green":{"kubernetesVersion":"1.31"},"traffic":{"provider":"route53","route53":{"hostedZoneId":"Z0123456789ABC","recordName":"shop.example.com","greenTarget":"lb.example.com"}}`
+	trailing := writeFile(t, ok+`}{"name":"x"}`)
+	dup := writeFile(t, ok+`,"approvals":{"cutover":{"approvers":["alice"]},"cutover":{"onTimeout":"approve"}}}`)
+	huge := writeFile(t, ok+`,"notify":{"slackChannel":"#`+strings.Repeat("a", 300<<10)+`"}}`)
 	fleet := writeFile(t, `{"name": "prod", "waves": [{"migrations": [{"blue": {"clusterName": "shop", "region": "eu-west-1"}, "traffic": {"provider": "route53"}}]}]}`)
 	for _, tt := range []struct {
 		args []string
@@ -43,7 +49,11 @@ func TestRefusedBeforeContactingTemporal(t *testing.T) {
 		{[]string{"start", "-f", bad}, cli.ExitUsage, "blue.region: is required"},
 		{[]string{"start", "-f", bad}, cli.ExitUsage, "nothing was started"},
 		{[]string{"validate", "-f", bad}, cli.ExitUsage, "traffic.steps[1]: must be greater than the previous step (50), got 10"},
-		{[]string{"validate", "-f", typo}, cli.ExitUsage, `unknown field "blu"`},
+		{[]string{"validate", "-f", typo}, cli.ExitUsage, `blu: is not a field of the spec: did you mean "blue"?`},
+		{[]string{"validate", "-f", trailing}, cli.ExitUsage, "(document): has data after the end of the JSON document"},
+		{[]string{"validate", "-f", dup}, cli.ExitUsage, "approvals.cutover: is given twice"},
+		{[]string{"validate", "-f", huge}, cli.ExitUsage, "a document may be at most 262144 bytes"},
+		{[]string{"start", "-f", dup}, cli.ExitUsage, "nothing was started"},
 		{[]string{"start"}, cli.ExitUsage, "-f spec.json is required"},
 		{[]string{"approve", "cutover-shop", "--by", "alice"}, cli.ExitUsage, "--gate is required"},
 		{[]string{"approve", "--gate", "cutover"}, cli.ExitUsage, "WORKFLOW_ID"},
@@ -84,5 +94,39 @@ func TestFleetExampleIsValid(t *testing.T) {
 	app.Run(context.Background(), []string{"schedule", "create", "-f", filepath.Join("..", "..", "deploy", "examples", "fleet", "quarterly.json")})
 	if !dialed {
 		t.Fatalf("the example fleet was refused:\n%s%s", out.String(), errb.String())
+	}
+}
+
+// refusingClient answers every start with the server error it holds.
+type refusingClient struct {
+	client.Client
+	err error
+}
+
+func (c refusingClient) ExecuteWorkflow(context.Context, client.StartWorkflowOptions, interface{}, ...interface{}) (client.WorkflowRun, error) {
+	return nil, c.err
+}
+func (refusingClient) Close() {}
+
+// TestServerRefusalIsUsage: a start the server refuses for the request
+// itself (a payload over its limit) exits 2 with the server's reason, not 3
+// "could not reach Temporal".
+func TestServerRefusalIsUsage(t *testing.T) {
+	path := filepath.Join("..", "..", "deploy", "examples", "route53-weighted.json")
+	for _, tc := range []struct {
+		err  error
+		code int
+		want string
+	}{
+		{serviceerror.NewResourceExhausted(enumspb.RESOURCE_EXHAUSTED_CAUSE_RPS_LIMIT, "namespace rate limit exceeded"), cli.ExitUsage, "namespace rate limit exceeded"},
+		{serviceerror.NewInvalidArgument("Blob data size exceeds limit."), cli.ExitUsage, "Blob data size exceeds limit"},
+		{errors.New("connection refused"), cli.ExitInternal, "connection refused"},
+	} {
+		var out, errb bytes.Buffer
+		app := &cli.App{Stdout: &out, Stderr: &errb, Dial: func() (client.Client, error) { return refusingClient{err: tc.err}, nil }}
+		code := app.Run(context.Background(), []string{"start", "-f", path})
+		if code != tc.code || !strings.Contains(errb.String(), tc.want) {
+			t.Errorf("%v: exit %d, want %d with %q; stderr %s", tc.err, code, tc.code, tc.want, errb.String())
+		}
 	}
 }

@@ -19,37 +19,27 @@ import (
 // each quarter: the 1st of January, April, July and October.
 const DefaultQuarterlyCron = "0 9 1 1,4,7,10 *"
 
+// readFleet reads a fleet file with the strict reader of specs and checks
+// every member now, not when the schedule fires months later.
 func readFleet(path string) (workflows.FleetSpec, error) {
 	var f workflows.FleetSpec
-	if err := readStrict(path, "fleet", "fleet spec", &f); err != nil {
+	b, err := readDocument(path, "fleet")
+	if err != nil {
 		return f, err
 	}
-	if f.Name == "" || len(f.Waves) == 0 {
-		return f, usageErr("%s: name and at least one wave are required", path)
-	}
-	// Each migration is checked now, not when the schedule fires months
-	// later. The version is the fleet's to choose, so a placeholder stands in.
-	var problems []string
-	for i, w := range f.Waves {
-		for j, m := range w.Migrations {
-			if m.Green.KubernetesVersion == "" {
-				m.Green.KubernetesVersion = "1.99"
-			}
-			if m.Name == "" {
-				m.Name = "fleet-member"
-			}
-			var fe spec.FieldErrors
-			if errors.As(m.WithDefaults().Validate(), &fe) {
-				for _, e := range fe {
-					problems = append(problems, fmt.Sprintf("waves[%d].migrations[%d].%s: %s", i, j, e.Field, e.Reason))
-				}
-			}
-		}
-	}
+	problems := workflows.CheckFleet(b, &f)
 	if len(problems) > 0 {
-		return f, usageErr("%s: %d problems:\n  %s", path, len(problems), strings.Join(problems, "\n  "))
+		return f, usageErr("%s: %d problems:\n  %s", path, len(problems), strings.Join(problemLines(problems), "\n  "))
 	}
 	return f, nil
+}
+
+func problemLines(fe spec.FieldErrors) []string {
+	out := make([]string, len(fe))
+	for i, e := range fe {
+		out[i] = e.Error()
+	}
+	return out
 }
 
 // schedule manages the Temporal Schedule that runs FleetUpgrade.

@@ -3,11 +3,14 @@ package spec
 import (
 	_ "embed"
 	"encoding/json"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
 	"reflect"
+	"sort"
 	"strings"
+	"time"
 )
 
 // The source of spec.go is embedded so the schema's descriptions are the
@@ -33,16 +36,121 @@ var required = map[string]bool{
 	"MigrationSpec.Name": true, "BlueSpec.ClusterName": true, "BlueSpec.Region": true,
 	"GreenSpec.KubernetesVersion": true, "TrafficSpec.Provider": true,
 	"HTTPProbe.Name": true, "HTTPProbe.URL": true,
+	"Route53Spec.HostedZoneID": true, "Route53Spec.RecordName": true, "Route53Spec.GreenTarget": true,
+	"CloudFrontSpec.DistributionID": true, "CloudFrontSpec.BlueOriginID": true, "CloudFrontSpec.GreenOriginID": true,
+	"K6Spec.ConfigMap": true,
+}
+
+// constraints are the validator's rules that JSON Schema can say, by
+// "Type.Field", built from the same regular expressions and bounds as
+// Validate (validate.go). What the schema cannot say (a step greater than
+// the previous one, a region in the SDK's partition data, a version EKS
+// offers, an explicit zero a default would replace) is left to Validate;
+// TestSchemaAgreesWithValidator keeps the two in step.
+func constraints() map[string]map[string]any {
+	pat := func(re interface{ String() string }) map[string]any { return map[string]any{"pattern": re.String()} }
+	return map[string]map[string]any{
+		"MigrationSpec.Name":              {"pattern": nameRE.String(), "maxLength": 63},
+		"BlueSpec.ClusterName":            {"pattern": clusterNameRE.String(), "maxLength": 100},
+		"BlueSpec.Region":                 {"enum": regionList()},
+		"GreenSpec.ClusterName":           {"pattern": clusterNameRE.String(), "maxLength": 100},
+		"GreenSpec.KubernetesVersion":     {"enum": KnownVersionNames()},
+		"GreenOverrides.SubnetIDs":        {"items": map[string]any{"type": "string", "pattern": subnetRE.String()}},
+		"GreenOverrides.SecurityGroupIDs": {"items": map[string]any{"type": "string", "pattern": sgRE.String()}},
+		"GreenOverrides.RoleARN":          {"pattern": `^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$`},
+		"HTTPProbe.URL":                   {"pattern": `^https?://[^\s]+$`},
+		"HTTPProbe.ExpectStatus":          {"minimum": 100, "maximum": 599},
+		"HTTPProbe.Retries":               {"minimum": 0, "maximum": 100},
+		"TrafficSpec.Steps":               {"items": map[string]any{"type": "integer", "minimum": 1, "maximum": 100}, "minItems": 1, "maxItems": 20},
+		"TrafficSpec.Alarms":              {"items": map[string]any{"type": "string", "pattern": alarmNameRE.String()}},
+		"Route53Spec.HostedZoneID":        pat(zoneIDRE),
+		"Route53Spec.TTL":                 {"minimum": 0, "maximum": 86400},
+		"Route53Spec.BlueSetIdentifier":   {"maxLength": 128},
+		"Route53Spec.GreenSetIdentifier":  {"maxLength": 128},
+		"CloudFrontSpec.DistributionID":   pat(distributionRE),
+		"CloudFrontSpec.BlueOriginID":     pat(originIDRE),
+		"CloudFrontSpec.GreenOriginID":    pat(originIDRE),
+		"ArgoCDSpec.Namespace":            pat(labelRE),
+		"VeleroSpec.Namespace":            pat(labelRE),
+		"K6Spec.Namespace":                pat(labelRE),
+		"NotifySpec.SlackChannel":         pat(slackChannelRE),
+		"NotifySpec.WebhookURL":           {"pattern": `^https?://[^\s]+$`},
+		"GateSpec.Approvers":              {"items": map[string]any{"type": "string", "minLength": 1, "maxLength": 128}, "uniqueItems": true},
+	}
+}
+
+// conditionals are the cross-field rules of a type that JSON Schema can
+// say, by type name.
+var conditionals = map[string][]any{
+	"TrafficSpec": {
+		map[string]any{
+			"if":   map[string]any{"properties": map[string]any{"provider": map[string]any{"const": ProviderRoute53}}, "required": []string{"provider"}},
+			"then": map[string]any{"required": []string{"route53"}, "properties": map[string]any{"cloudfront": map[string]any{"type": "null"}, "route53": map[string]any{"type": "object"}}},
+		},
+		map[string]any{
+			"if":   map[string]any{"properties": map[string]any{"provider": map[string]any{"const": ProviderCloudFront}}, "required": []string{"provider"}},
+			"then": map[string]any{"required": []string{"cloudfront"}, "properties": map[string]any{"route53": map[string]any{"type": "null"}, "cloudfront": map[string]any{"type": "object"}, "steps": map[string]any{"anyOf": []any{map[string]any{"const": []int{100}}, map[string]any{"type": "null"}}}}},
+		},
+	},
+}
+
+// durationBounds are the upper bounds of Duration fields, in seconds.
+var durationBounds = map[string]time.Duration{
+	"ArgoCDSpec.SyncTimeout":         maxPhaseTimeout,
+	"VeleroSpec.Timeout":             maxPhaseTimeout,
+	"SmokeSpec.Timeout":              maxPhaseTimeout,
+	"HTTPProbe.MaxLatency":           maxLatency,
+	"TrafficSpec.BakeTime":           maxBakeTime,
+	"TrafficSpec.CheckInterval":      maxCheck,
+	"TrafficSpec.HealthReadBudget":   maxHealthReadBudget,
+	"GateSpec.Timeout":               maxGateTimeout,
+	"RetireSpec.Soak":                maxSoak,
+	"ApprovalsSpec.ReminderInterval": maxReminder,
 }
 
 // Schema returns the JSON Schema (draft 2020-12) of MigrationSpec.
 func Schema() ([]byte, error) {
-	docs, typeDocs := fieldDocs()
-	g := &schemaGen{docs: docs, typeDocs: typeDocs, defs: map[string]any{}}
-	root := g.object(reflect.TypeOf(MigrationSpec{}))
+	return SchemaOf(MigrationSpec{}, "https://cutover.dev/schema/migration-spec.schema.json", "cutover MigrationSpec", SchemaOptions{})
+}
+
+// SchemaOptions adapt SchemaOf to a document that holds migration specs.
+type SchemaOptions struct {
+	// Sources are Go source texts whose field comments describe the types
+	// beyond spec.go's.
+	Sources []string
+	// NotRequired lists "Type.Field"s that are required in a spec but
+	// filled in by the document (a fleet chooses name and version).
+	NotRequired []string
+	// Required lists the document's own required "Type.Field"s.
+	Required []string
+	// Rules are the document's own constraints, by "Type.Field".
+	Rules map[string]map[string]any
+}
+
+// SchemaOf returns the JSON Schema of the document type of v (MigrationSpec,
+// or a type that holds specs such as the fleet), with descriptions from the
+// field comments of spec.go and of o.Sources.
+func SchemaOf(v any, id, title string, o SchemaOptions) ([]byte, error) {
+	docs, typeDocs := fieldDocs(append([]string{specSource}, o.Sources...)...)
+	req := map[string]bool{}
+	for k, v := range required {
+		req[k] = v
+	}
+	for _, k := range o.NotRequired {
+		delete(req, k)
+	}
+	for _, k := range o.Required {
+		req[k] = true
+	}
+	rules := constraints()
+	for k, v := range o.Rules {
+		rules[k] = v
+	}
+	g := &schemaGen{docs: docs, typeDocs: typeDocs, defs: map[string]any{}, rules: rules, required: req}
+	root := g.object(reflect.TypeOf(v))
 	root["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-	root["$id"] = "https://cutover.dev/schema/migration-spec.schema.json"
-	root["title"] = "cutover MigrationSpec"
+	root["$id"] = id
+	root["title"] = title
 	root["$defs"] = g.defs
 	b, err := json.MarshalIndent(root, "", "  ")
 	if err != nil {
@@ -55,16 +163,25 @@ type schemaGen struct {
 	docs     map[string]string
 	typeDocs map[string]string
 	defs     map[string]any
+	rules    map[string]map[string]any
+	required map[string]bool
 }
 
 var durationType = reflect.TypeOf(Duration(0))
+
+// durationPattern is what time.ParseDuration reads (without a sign: no
+// duration in a spec may be negative).
+const durationPattern = `^([0-9]+(\.[0-9]*)?(ns|us|µs|μs|ms|s|m|h))+$`
 
 func (g *schemaGen) typeSchema(t reflect.Type) map[string]any {
 	if t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
 	if t == durationType {
-		return map[string]any{"type": "string", "pattern": `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`, "description": "Go duration, e.g. \"90s\", \"15m\", \"24h\""}
+		return map[string]any{"oneOf": []any{
+			map[string]any{"type": "string", "pattern": durationPattern},
+			map[string]any{"type": "number", "minimum": 0},
+		}, "description": "Go duration string (\"90s\", \"15m\", \"24h\") or a number of seconds"}
 	}
 	switch t.Kind() {
 	case reflect.String:
@@ -98,22 +215,37 @@ func (g *schemaGen) object(t reflect.Type) map[string]any {
 		}
 		s := g.typeSchema(f.Type)
 		key := t.Name() + "." + f.Name
-		if d := g.docs[key]; d != "" {
-			if _, isRef := s["$ref"]; isRef {
-				s = map[string]any{"allOf": []any{s}, "description": d}
-			} else {
-				s["description"] = d
+		for k, v := range g.rules[key] {
+			s[k] = v
+		}
+		if max, ok := durationBounds[key]; ok {
+			s["oneOf"] = []any{
+				map[string]any{"type": "string", "pattern": durationPattern},
+				map[string]any{"type": "number", "exclusiveMinimum": 0, "maximum": max.Seconds()},
 			}
+			s["description"] = fmt.Sprintf("Go duration string or seconds, at most %s", Duration(max))
+		}
+		if !g.required[key] {
+			// null means absent, everywhere.
+			s = map[string]any{"anyOf": []any{s, map[string]any{"type": "null"}}}
+		} else {
+			s = map[string]any{"anyOf": []any{s}}
+		}
+		if d := g.docs[key]; d != "" {
+			s["description"] = d
 		}
 		if e, ok := enums[key]; ok {
-			s["enum"] = e
+			s["anyOf"].([]any)[0].(map[string]any)["enum"] = e
 		}
-		if required[key] {
+		if g.required[key] {
 			req = append(req, name)
 		}
 		props[name] = s
 	}
 	o := map[string]any{"type": "object", "properties": props, "additionalProperties": false}
+	if c, ok := conditionals[t.Name()]; ok {
+		o["allOf"] = c
+	}
 	if d := g.typeDocs[t.Name()]; d != "" {
 		o["description"] = d
 	}
@@ -123,13 +255,20 @@ func (g *schemaGen) object(t reflect.Type) map[string]any {
 	return o
 }
 
-// fieldDocs reads the comments of spec.go's struct fields and types.
-func fieldDocs() (map[string]string, map[string]string) {
+// fieldDocs reads the comments of the struct fields and types of Go sources.
+func fieldDocs(sources ...string) (map[string]string, map[string]string) {
 	fields, types := map[string]string{}, map[string]string{}
-	f, err := parser.ParseFile(token.NewFileSet(), "spec.go", specSource, parser.ParseComments)
-	if err != nil {
-		return fields, types
+	for _, src := range sources {
+		f, err := parser.ParseFile(token.NewFileSet(), "src.go", src, parser.ParseComments)
+		if err != nil {
+			continue
+		}
+		docsOf(f, fields, types)
 	}
+	return fields, types
+}
+
+func docsOf(f *ast.File, fields, types map[string]string) {
 	for _, decl := range f.Decls {
 		gd, ok := decl.(*ast.GenDecl)
 		if !ok || gd.Tok != token.TYPE {
@@ -154,7 +293,15 @@ func fieldDocs() (map[string]string, map[string]string) {
 			}
 		}
 	}
-	return fields, types
 }
 
 func clean(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func regionList() []string {
+	out := make([]string, 0, len(knownRegions))
+	for r := range knownRegions {
+		out = append(out, r)
+	}
+	sort.Strings(out)
+	return out
+}

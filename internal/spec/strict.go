@@ -33,9 +33,9 @@ const DocumentField = "(document)"
 // trailing data, invalid UTF-8, wrong JSON types, fractional or out-of-range
 // integers and oversized documents. A JSON null is read as absent.
 //
-// present receives, per explicit zero value written for a non-pointer
-// field, the path to it; ParseSpec uses it to refuse zeros that defaults
-// would silently replace.
+// The ZeroFields returned are the explicit zero values written for
+// non-pointer fields; ReplacedZeros turns those that defaults would
+// silently replace into problems.
 func DecodeStrict(data []byte, v any) ([]ZeroField, FieldErrors) {
 	zeros, errs, _ := decodeStrict(data, v)
 	return zeros, errs
@@ -51,13 +51,36 @@ func decodeStrict(data []byte, v any) (zeros []ZeroField, errs FieldErrors, boun
 	if len(data) > MaxDocumentBytes {
 		return nil, FieldErrors{{Field: DocumentField, Reason: fmt.Sprintf("is %d bytes; a document may be at most %d bytes (%d KiB)", len(data), MaxDocumentBytes, MaxDocumentBytes>>10)}}, false
 	}
-	root, errs := parseTree(data)
-	if root == nil {
-		return nil, errs, false
+	p, root, fatal := parseTree(data)
+	if fatal != nil {
+		return nil, append(p.errs.sorted(), *fatal), false
 	}
-	d := &binder{errs: errs}
+	d := &binder{errs: p.errs}
 	d.bind(root, rv.Elem(), "", nil)
-	return d.zeros, d.errs, true
+	return d.zeros, d.errs.sorted(), true
+}
+
+// located is a problem with the offset of the value it is about, so that
+// problems found while tokenizing (duplicated keys, encoding) and while
+// binding (types, unknown keys) are reported in document order.
+type located struct {
+	off int64
+	FieldError
+}
+
+type problems []located
+
+func (ps *problems) add(off int64, field, reason string) {
+	*ps = append(*ps, located{off: off, FieldError: FieldError{Field: field, Reason: reason}})
+}
+
+func (ps problems) sorted() FieldErrors {
+	sort.SliceStable(ps, func(i, j int) bool { return ps[i].off < ps[j].off })
+	out := make(FieldErrors, len(ps))
+	for i, p := range ps {
+		out[i] = p.FieldError
+	}
+	return out
 }
 
 // ZeroField is an explicit zero value in the document.
@@ -107,6 +130,7 @@ func lookup(root reflect.Value, steps []step) (reflect.Value, bool) {
 // node is one parsed JSON value, keys in document order.
 type node struct {
 	kind    byte // 'o' object, 'a' array, 's' string, 'n' number, 'b' bool, '0' null
+	off     int64
 	members []member
 	items   []*node
 	str     string
@@ -116,6 +140,7 @@ type node struct {
 
 type member struct {
 	key string
+	off int64
 	val *node
 }
 
@@ -143,31 +168,31 @@ func truncate(s string, n int) string {
 }
 
 // parseTree tokenizes data into a tree, checking encoding, duplicated keys
-// and trailing data on the way.
-func parseTree(data []byte) (*node, FieldErrors) {
+// and trailing data on the way. fatal is set when there is no tree to bind.
+func parseTree(data []byte) (p *treeParser, root *node, fatal *FieldError) {
+	p = &treeParser{data: data, dec: json.NewDecoder(bytes.NewReader(data))}
 	if len(bytes.TrimSpace(data)) == 0 {
-		return nil, FieldErrors{{Field: DocumentField, Reason: "is empty: expected a JSON object"}}
+		return p, nil, &FieldError{Field: DocumentField, Reason: "is empty: expected a JSON object"}
 	}
-	p := &treeParser{data: data, dec: json.NewDecoder(bytes.NewReader(data))}
 	p.dec.UseNumber()
 	root, err := p.value("")
 	if err != nil {
-		return nil, append(p.errs, *err)
+		return p, nil, err
 	}
 	if _, terr := p.dec.Token(); terr != io.EOF {
 		off := p.dec.InputOffset()
-		return nil, append(p.errs, FieldError{Field: DocumentField, Reason: fmt.Sprintf("has data after the end of the JSON document (%s): a document is exactly one JSON object", p.where(off))})
+		return p, nil, &FieldError{Field: DocumentField, Reason: fmt.Sprintf("has data after the end of the JSON document (%s): a document is exactly one JSON object", p.where(off))}
 	}
 	if root.kind != 'o' {
-		return nil, append(p.errs, FieldError{Field: DocumentField, Reason: "must be a JSON object, got " + root.describe()})
+		return p, nil, &FieldError{Field: DocumentField, Reason: "must be a JSON object, got " + root.describe()}
 	}
-	return root, p.errs
+	return p, root, nil
 }
 
 type treeParser struct {
 	data []byte
 	dec  *json.Decoder
-	errs FieldErrors // recoverable problems (duplicates, encoding)
+	errs problems // recoverable problems (duplicates, encoding)
 }
 
 // where says where a byte offset is, for people.
@@ -208,12 +233,21 @@ func (p *treeParser) token(path string) (json.Token, *FieldError) {
 		if field == "" {
 			field = DocumentField
 		}
-		p.errs = append(p.errs, FieldError{Field: field, Reason: fmt.Sprintf("contains invalid UTF-8 (%s): JSON text must be UTF-8", p.where(start))})
+		p.errs.add(start, field, fmt.Sprintf("contains invalid UTF-8 (%s): JSON text must be UTF-8", p.where(start)))
 	}
 	return t, nil
 }
 
 func (p *treeParser) value(path string) (*node, *FieldError) {
+	off := p.dec.InputOffset()
+	n, err := p.value1(path)
+	if n != nil {
+		n.off = off
+	}
+	return n, err
+}
+
+func (p *treeParser) value1(path string) (*node, *FieldError) {
 	t, err := p.token(path)
 	if err != nil {
 		return nil, err
@@ -225,6 +259,7 @@ func (p *treeParser) value(path string) (*node, *FieldError) {
 			n := &node{kind: 'o'}
 			seen := map[string]bool{}
 			for p.dec.More() {
+				koff := p.dec.InputOffset()
 				kt, err := p.token(path)
 				if err != nil {
 					return nil, err
@@ -232,14 +267,14 @@ func (p *treeParser) value(path string) (*node, *FieldError) {
 				key, _ := kt.(string)
 				kp := joinKey(path, key)
 				if seen[key] {
-					p.errs = append(p.errs, FieldError{Field: kp, Reason: "is given twice: a key may appear once in an object (the later one would silently win)"})
+					p.errs.add(koff, kp, "is given twice: a key may appear once in an object (the later one would silently win)")
 				}
 				seen[key] = true
 				v, err := p.value(kp)
 				if err != nil {
 					return nil, err
 				}
-				n.members = append(n.members, member{key: key, val: v})
+				n.members = append(n.members, member{key: key, off: koff, val: v})
 			}
 			if _, err := p.token(path); err != nil {
 				return nil, err
@@ -293,12 +328,13 @@ func joinKey(path, key string) string {
 // binder assigns a tree to a Go value by reflection, following the json
 // tags, and collects problems.
 type binder struct {
-	errs  FieldErrors
+	errs  problems
 	zeros []ZeroField
+	off   int64 // offset of the value being bound
 }
 
 func (d *binder) fail(path, format string, args ...any) {
-	d.errs = append(d.errs, FieldError{Field: path, Reason: fmt.Sprintf(format, args...)})
+	d.errs.add(d.off, path, fmt.Sprintf(format, args...))
 }
 
 var (
@@ -322,6 +358,7 @@ func (d *binder) bind(n *node, v reflect.Value, path string, steps []step) {
 }
 
 func (d *binder) bindValue(n *node, v reflect.Value, path string, steps []step, viaPointer bool) {
+	d.off = n.off
 	t := v.Type()
 	zero := func(raw string) {
 		if !viaPointer && v.IsZero() {
@@ -362,6 +399,7 @@ func (d *binder) bindValue(n *node, v reflect.Value, path string, steps []step, 
 			kp := joinKey(path, m.key)
 			fi, ok := fields.byName[m.key]
 			if !ok {
+				d.off = m.off
 				d.fail(kp, "is not a field of %s", fields.unknownHint(m.key, path))
 				continue
 			}
@@ -376,6 +414,7 @@ func (d *binder) bindValue(n *node, v reflect.Value, path string, steps []step, 
 		for i, it := range n.items {
 			ip := fmt.Sprintf("%s[%d]", path, i)
 			if it.kind == '0' {
+				d.off = it.off
 				d.fail(ip, "must not be null")
 				continue
 			}
@@ -399,6 +438,7 @@ func (d *binder) bindValue(n *node, v reflect.Value, path string, steps []step, 
 		for _, m := range n.members {
 			kp := joinKey(path, m.key)
 			if m.val.kind == '0' {
+				d.off = m.off
 				d.fail(kp, "must not be null")
 				continue
 			}
@@ -518,11 +558,11 @@ func Parse(data []byte) (MigrationSpec, error) {
 		return MigrationSpec{}, errs
 	}
 	s := raw.WithDefaults()
-	errs = append(errs, replacedZeros(reflect.ValueOf(s), zeros)...)
+	errs = append(errs, ReplacedZeros(s, zeros)...)
 	if verr := s.Validate(); verr != nil {
 		var fe FieldErrors
 		if errors.As(verr, &fe) {
-			errs = append(errs, withoutReported(fe, errs)...)
+			errs = append(errs, NotYetReported(fe, errs)...)
 		}
 	}
 	if len(errs) == 0 {
@@ -531,12 +571,15 @@ func Parse(data []byte) (MigrationSpec, error) {
 	return s, errs
 }
 
-// replacedZeros reports the explicit zeros whose value the defaults changed.
-func replacedZeros(defaulted reflect.Value, zeros []ZeroField) FieldErrors {
+// ReplacedZeros reports the explicit zeros (from DecodeStrict) whose value
+// the defaults changed: defaulted is the decoded document with defaults
+// applied (a MigrationSpec, or a fleet whose members were defaulted).
+func ReplacedZeros(defaulted any, zeros []ZeroField) FieldErrors {
 	var errs FieldErrors
+	root := reflect.ValueOf(defaulted)
 	for _, z := range zeros {
-		v, ok := lookup(defaulted, z.steps)
-		if !ok || v.IsZero() {
+		v, ok := lookup(root, z.steps)
+		if !ok || v.IsZero() || ((v.Kind() == reflect.Slice || v.Kind() == reflect.Map) && v.Len() == 0) {
 			continue
 		}
 		errs = append(errs, FieldError{Field: z.Field, Reason: fmt.Sprintf("%s is not allowed here: it would be replaced by the default %s; omit the field for the default, or give another value", z.raw, formatDefault(v))})
@@ -555,10 +598,10 @@ func formatDefault(v reflect.Value) string {
 	return string(b)
 }
 
-// withoutReported drops validation problems on fields (or inside fields)
+// NotYetReported drops validation problems on fields (or inside fields)
 // that already have a decoding problem: "name: must be a string" makes
 // "name: is required" noise.
-func withoutReported(verrs, reported FieldErrors) FieldErrors {
+func NotYetReported(verrs, reported FieldErrors) FieldErrors {
 	var out FieldErrors
 	for _, v := range verrs {
 		dup := false

@@ -43,10 +43,13 @@ func IsKnownEKSVersion(v string) bool {
 	return false
 }
 
-func knownVersionList() string {
+// KnownVersionNames lists the versions of the offline table, oldest first.
+func KnownVersionNames() []string {
 	vs := make([]string, len(eksVersions))
 	for i, e := range eksVersions {
 		vs[i] = e.Version
 	}
-	return strings.Join(vs, ", ")
+	return vs
 }
+
+func knownVersionList() string { return strings.Join(KnownVersionNames(), ", ") }
