@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"github.com/cutover-dev/cutover/internal/chatops"
+	"github.com/cutover-dev/cutover/internal/cli"
 	"github.com/cutover-dev/cutover/internal/temporalclient"
 )
 
@@ -17,7 +18,7 @@ import (
 // slash command and buttons decide gates through the approve update.
 func chatopsCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "serve" {
-		return errors.New("usage: cutover chatops serve [--addr :8080] --user-map FILE | --slack-users U0123ABC=alice,... [--user-map-hint TEXT] [--allow-unmapped-users]")
+		return cli.UsageError(errors.New("usage: cutover chatops serve [--addr :8080] --user-map FILE | --slack-users U0123ABC=alice,... [--user-map-hint TEXT] [--allow-unmapped-users]"))
 	}
 	fs := flag.NewFlagSet("chatops serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -25,15 +26,15 @@ func chatopsCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 	var who chatops.ServeFlags
 	who.Register(fs)
 	if err := fs.Parse(args[1:]); err != nil {
-		return err
+		return cli.UsageError(err)
 	}
 	secret := os.Getenv("SLACK_SIGNING_SECRET")
 	if secret == "" {
-		return errors.New("SLACK_SIGNING_SECRET is not set: every request would be refused")
+		return cli.UsageError(errors.New("SLACK_SIGNING_SECRET is not set: every request would be refused"))
 	}
 	opts, err := who.Options()
 	if err != nil {
-		return err
+		return cli.UsageError(err)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	c, err := temporalclient.Dial(logger)

@@ -72,7 +72,7 @@ Usage:
   cutover schedule create -f fleet.json [--cron "0 9 1 1,4,7,10 *"] [--id ID]
                                              quarterly FleetUpgrade as a Temporal Schedule
   cutover schedule describe|trigger|pause|unpause|delete --id ID
-  cutover chatops serve [--addr :8080]       Slack slash command and buttons -> approve update
+  cutover chatops serve --user-map FILE      Slack slash command and buttons -> approve update (mapped Slack users only)
   cutover sandbox up|down                    local Temporal, kube-apiservers and moto
   cutover demo [--no-start]                  sandbox + worker + a demo migration, UI on :8233
 
@@ -160,6 +160,15 @@ func (e *exitError) Error() string { return e.msg }
 
 func usageErr(format string, args ...any) error {
 	return &exitError{code: ExitUsage, msg: fmt.Sprintf(format, args...)}
+}
+
+// UsageError is a bad flag or configuration in a command built outside
+// this package (chatops, demo, sandbox): it exits 2 with the message.
+func UsageError(err error) error {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return &exitError{code: ExitUsage, msg: err.Error()}
 }
 
 // flags is a FlagSet that also accepts flags after positional arguments
