@@ -11,6 +11,7 @@ import (
 	"github.com/cutover-dev/cutover/internal/failures"
 	"github.com/cutover-dev/cutover/internal/spec"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/workflow"
 )
 
@@ -52,7 +53,7 @@ func CheckFleet(data []byte, f *FleetSpec) spec.FieldErrors {
 		verrs = append(verrs, spec.FieldError{Field: "name", Reason: "is required"})
 	}
 	if len(f.Waves) == 0 {
-		verrs = append(verrs, spec.FieldError{Field: "waves", Reason: "at least one wave is required"})
+		verrs = append(verrs, spec.FieldError{Field: "waves", Reason: "must list at least one wave"})
 	}
 	if v := f.TargetVersion; v != "" && !spec.IsKnownEKSVersion(v) {
 		verrs = append(verrs, spec.FieldError{Field: "targetVersion", Reason: fmt.Sprintf("%s is not a Kubernetes version EKS offers", v)})
@@ -62,7 +63,7 @@ func CheckFleet(data []byte, f *FleetSpec) spec.FieldErrors {
 	for i, w := range f.Waves {
 		defaulted.Waves[i] = FleetWave{Name: w.Name, Migrations: make([]spec.MigrationSpec, len(w.Migrations))}
 		if len(w.Migrations) == 0 {
-			verrs = append(verrs, spec.FieldError{Field: fmt.Sprintf("waves[%d].migrations", i), Reason: "at least one migration is required"})
+			verrs = append(verrs, spec.FieldError{Field: fmt.Sprintf("waves[%d].migrations", i), Reason: "must list at least one migration"})
 		}
 		for j, m := range w.Migrations {
 			defaulted.Waves[i].Migrations[j] = m.WithDefaults()
@@ -155,6 +156,31 @@ func GreenName(blue, version string) string {
 	return base + "-" + strings.ReplaceAll(version, ".", "-")
 }
 
+// readFleet decodes FleetUpgrade's input; the error is spec.FieldErrors.
+func readFleet(ctx workflow.Context, in converter.RawValue) (FleetSpec, error) {
+	var f FleetSpec
+	p := in.Payload()
+	if workflow.GetVersion(ctx, changeStrictInput, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		if p != nil {
+			if err := converter.GetDefaultDataConverter().FromPayload(p, &f); err != nil {
+				return f, spec.FieldErrors{{Field: spec.DocumentField, Reason: err.Error()}}
+			}
+		}
+		return f, validateFleet(f)
+	}
+	if p == nil || len(p.GetData()) == 0 {
+		return f, spec.FieldErrors{{Field: spec.DocumentField, Reason: "is empty: the workflow input is the fleet as one JSON object"}}
+	}
+	if enc := string(p.GetMetadata()[converter.MetadataEncoding]); enc != converter.MetadataEncodingJSON {
+		return f, spec.FieldErrors{{Field: spec.DocumentField, Reason: fmt.Sprintf("must be JSON (payload encoding %q), got encoding %q", converter.MetadataEncodingJSON, enc)}}
+	}
+	if problems := CheckFleet(p.GetData(), &f); len(problems) > 0 {
+		return f, problems
+	}
+	return f, nil
+}
+
+// validateFleet is the check of fleets started before changeStrictInput.
 func validateFleet(f FleetSpec) error {
 	var errs spec.FieldErrors
 	if f.Name == "" {
@@ -187,9 +213,14 @@ func validateFleet(f FleetSpec) error {
 // FleetUpgrade runs the migrations of a fleet wave by wave as child
 // workflows. Children are abandoned, not cancelled, if the fleet run is
 // terminated: a migration waiting at a gate belongs to its approvers.
-func FleetUpgrade(ctx workflow.Context, f FleetSpec) (*FleetReport, error) {
+//
+// Like BlueGreenMigration it takes its input raw and reads it with the
+// strict reader (CheckFleet), so a fleet started by hand from the UI is
+// held to what `cutover schedule create` checks.
+func FleetUpgrade(ctx workflow.Context, in converter.RawValue) (*FleetReport, error) {
 	logger := workflow.GetLogger(ctx)
-	if err := validateFleet(f); err != nil {
+	f, err := readFleet(ctx, in)
+	if err != nil {
 		return nil, failures.WithDetails(failures.Validation, err.Error(), err)
 	}
 	report := &FleetReport{Fleet: f.Name}
