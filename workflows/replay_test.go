@@ -14,7 +14,9 @@ import (
 // means a change is not backward compatible with running migrations: guard
 // it with workflow.GetVersion. Files named v<N>-* were recorded by earlier
 // workflow versions (v0: before Argo CD was reverted on rollback; v1: before
-// chat heard of each traffic step) and stay to prove those runs still replay.
+// chat heard of each traffic step; v2: before inputs were read strictly and
+// an aborted run failed with its report) and stay to prove those runs still
+// replay.
 func TestReplayHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
 	if err != nil {
