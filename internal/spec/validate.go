@@ -514,6 +514,8 @@ func roleARN(c *collector, field, v string) {
 // tags checks AWS tag keys and values.
 func tags(c *collector, field string, m map[string]string) {
 	keys := make([]string, 0, len(m))
+	// The keys are sorted before use, so the order of the range is moot.
+	//workflowcheck:ignore
 	for k := range m {
 		keys = append(keys, k)
 	}
