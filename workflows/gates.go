@@ -81,7 +81,7 @@ func (m *migration) registerHandlers(ctx workflow.Context) error {
 			case m.aborted != nil:
 				m.ignore(fmt.Sprintf("abort signal by %s: already aborted by %s", quoteShort(a.By), quoteShort(m.aborted.By)))
 				continue
-			case m.blueRetiring:
+			case m.done.BlueRetiring:
 				// Blue is being deleted: sending traffic back to it would
 				// be an outage. The retire finishes.
 				m.ignore(fmt.Sprintf("abort signal by %s: blue %s is being retired; the retire finishes", quoteShort(a.By), m.spec.Blue.ClusterName))

@@ -82,11 +82,10 @@ type migration struct {
 	cancelWork workflow.CancelFunc
 	aborted    *Abort
 
-	greenTouched   bool // EnsureGreenCluster was called
-	argoTouched    bool // RestoreArgoApplications (retarget) was called
-	trafficTouched bool // a SetTrafficWeights was issued
-	blueRetiring   bool
-	target         traffic.Target
+	// done is what the run has changed in the world; the rollback plan is
+	// derived from it.
+	done   changes
+	target traffic.Target
 }
 
 type gate struct {
@@ -100,7 +99,9 @@ type gate struct {
 
 func newMigration(ctx workflow.Context, in spec.MigrationSpec) *migration {
 	s := in.WithDefaults()
-	m := &migration{spec: s, logger: workflow.GetLogger(ctx), info: workflow.GetInfo(ctx), root: ctx}
+	// Every log line of the run names the migration and both clusters.
+	logger := log.With(workflow.GetLogger(ctx), "migration", s.Name, "blue", s.Blue.ClusterName, "green", s.Green.ClusterName)
+	m := &migration{spec: s, logger: logger, info: workflow.GetInfo(ctx), root: ctx}
 	m.status = Status{Migration: s.Name, Blue: s.Blue.ClusterName, Green: s.Green.ClusterName, Traffic: TrafficStatus{Blue: 100, TotalSteps: len(s.Traffic.Steps)}}
 	m.report = MigrationReport{Migration: s.Name, Blue: s.Blue.ClusterName, Green: s.Green.ClusterName, TargetVersion: s.Green.KubernetesVersion, Spec: s}
 	m.work, m.cancelWork = workflow.WithCancel(ctx)
@@ -158,15 +159,16 @@ func (m *migration) run(ctx workflow.Context, specErr error) (*MigrationReport, 
 	if err := specErr; err != nil {
 		m.status.LastError = err.Error()
 		m.finishPhase(ctx, "failed")
-		m.setPhase(ctx, PhaseFailed)
-		m.logger.Error("Migration spec is invalid", "migration", m.spec.Name, "error", err)
+		m.logger.Error("Migration spec is invalid", "error", err)
 		var fields spec.FieldErrors
 		if fe, ok := err.(spec.FieldErrors); ok {
 			fields = fe
 		}
-		return nil, failures.WithDetails(failures.Validation, err.Error(), fields)
+		// The details are the fields, each with its path: what the person
+		// has to fix.
+		return nil, m.conclude(ctx, OutcomeFailed, failures.Validation, err.Error(), nil, fields, "")
 	}
-	m.logger.Info("Migration started", "migration", m.spec.Name, "blue", m.spec.Blue.ClusterName, "green", m.spec.Green.ClusterName, "targetVersion", m.spec.Green.KubernetesVersion, "dryRun", m.spec.DryRun)
+	m.logger.Info("Migration started", "targetVersion", m.spec.Green.KubernetesVersion, "dryRun", m.spec.DryRun)
 
 	err := m.forward(m.work)
 	if err == nil {
@@ -187,150 +189,206 @@ func (m *migration) run(ctx workflow.Context, specErr error) (*MigrationReport, 
 	return nil, m.handleFailure(ctx, err)
 }
 
-// forward runs every phase up to Done.
+// forward runs every phase up to Done, in order. Each phase method enters
+// its phase, does its work through activities, and returns what the next
+// phases need.
 func (m *migration) forward(ctx workflow.Context) error {
-	s := m.spec
+	pre, err := m.preflight(ctx)
+	if err != nil {
+		return err
+	}
+	if m.spec.DryRun {
+		m.reportDryRun(pre)
+		return nil
+	}
+	if err := m.blockOnFindings(pre); err != nil {
+		return err
+	}
+	if err := m.buildGreen(ctx, pre.plan); err != nil {
+		return err
+	}
+	if err := m.restoreWorkloads(ctx); err != nil {
+		return err
+	}
+	if err := m.smokeTest(ctx); err != nil {
+		return err
+	}
+	if err := m.gate(ctx, spec.GateCutover, PhaseAwaitCutover); err != nil {
+		return err
+	}
+	if err := m.shiftTraffic(ctx); err != nil {
+		return err
+	}
+	return m.retire(ctx)
+}
 
-	// Preflight: observe blue, ask EKS and Kubernetes whether it can move.
+// preflightResult is what Preflight learned about blue.
+type preflightResult struct {
+	blue     eks.ClusterDescription
+	plan     eks.GreenPlan
+	blocking []finding.Finding
+}
+
+// preflight observes blue and asks EKS and Kubernetes whether it can move
+// to the target; findings go into the report as they arrive.
+func (m *migration) preflight(ctx workflow.Context) (preflightResult, error) {
+	s := m.spec
 	m.enter(ctx, PhasePreflight)
 	m.progress("Describing blue")
-	var blue eks.ClusterDescription
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, readOptions), eksA.DescribeEKSCluster, eks.DescribeInput{Cluster: m.blue()}).Get(ctx, &blue); err != nil {
-		return err
+	blue, err := call[eks.ClusterDescription](ctx, readOptions, eksA.DescribeEKSCluster, eks.DescribeInput{Cluster: m.blue()})
+	if err != nil {
+		return preflightResult{}, err
 	}
 	if blue.Status != "" && blue.Status != "ACTIVE" {
 		m.addFindings([]finding.Finding{{Check: "blue-not-active", Cluster: blue.Name, Severity: finding.Error, Source: "eks",
 			Message: fmt.Sprintf("blue is %s, not ACTIVE", blue.Status), Fix: "wait for the update in progress on blue to finish, then start again"}})
 	}
-	if cur, ok := spec.MinorVersion(blue.Version); ok {
-		target, _ := spec.MinorVersion(s.Green.KubernetesVersion)
-		if target < cur {
-			return failures.New(failures.Validation, "green.kubernetesVersion: %s is older than blue's %s; cutover only moves forward", s.Green.KubernetesVersion, blue.Version)
-		}
-		if target == cur && !s.Green.AllowSameVersion && workflow.GetVersion(ctx, changeStrictInput, workflow.DefaultVersion, 1) == 1 {
-			return failures.New(failures.Validation, "green.kubernetesVersion: %s is blue's own version; set green.allowSameVersion to rebuild blue at the same version", s.Green.KubernetesVersion)
-		}
+	if err := m.checkTargetVersion(ctx, blue.Version); err != nil {
+		return preflightResult{}, err
 	}
 	m.progress("Reading EKS upgrade insights")
-	var insights eks.InsightsResult
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, readOptions), eksA.EKSUpgradeInsights, eks.InsightsInput{Cluster: m.blue(), TargetVersion: s.Green.KubernetesVersion}).Get(ctx, &insights); err != nil {
-		return err
+	insights, err := call[eks.InsightsResult](ctx, readOptions, eksA.EKSUpgradeInsights, eks.InsightsInput{Cluster: m.blue(), TargetVersion: s.Green.KubernetesVersion})
+	if err != nil {
+		return preflightResult{}, err
 	}
 	m.addFindings(insights.Findings)
 	m.progress("Scanning blue's Kubernetes objects")
-	var pf kube.PreflightResult
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, scanOptions), kubeA.PreflightBlue, kube.PreflightInput{
+	pf, err := call[kube.PreflightResult](ctx, scanOptions, kubeA.PreflightBlue, kube.PreflightInput{
 		Cluster: m.blue(), CurrentVersion: blue.Version, TargetVersion: s.Green.KubernetesVersion, ArgoCDNamespace: s.ArgoCD.Namespace,
-	}).Get(ctx, &pf); err != nil {
-		return err
+	})
+	if err != nil {
+		return preflightResult{}, err
 	}
 	m.addFindings(pf.Findings)
-	plan := eks.PlanGreen(blue, s)
 	policy := finding.Policy{BlockOn: s.Preflight.BlockOn, IgnoreChecks: s.Preflight.IgnoreChecks}
-	blocking := policy.Blocking(m.report.Findings)
-	if s.DryRun {
-		m.report.Plan = m.dryRunPlan(plan)
-		if len(blocking) > 0 {
-			m.report.Reason = fmt.Sprintf("preflight would block: %s", summarize(blocking))
-		}
+	return preflightResult{blue: blue, plan: eks.PlanGreen(blue, s), blocking: policy.Blocking(m.report.Findings)}, nil
+}
+
+// checkTargetVersion refuses a target older than blue (EKS cannot go back)
+// or equal to it without green.allowSameVersion.
+func (m *migration) checkTargetVersion(ctx workflow.Context, blueVersion string) error {
+	s := m.spec
+	cur, ok := spec.MinorVersion(blueVersion)
+	if !ok {
 		return nil
 	}
-	if len(blocking) > 0 {
-		return failures.WithDetails(failures.PreflightBlocked, fmt.Sprintf("preflight found %d blocking findings on %s: %s", len(blocking), s.Blue.ClusterName, summarize(blocking)), blocking)
+	target, _ := spec.MinorVersion(s.Green.KubernetesVersion)
+	if target < cur {
+		return failures.New(failures.Validation, "green.kubernetesVersion: %s is older than blue's %s; cutover only moves forward", s.Green.KubernetesVersion, blueVersion)
 	}
+	if target == cur && !s.Green.AllowSameVersion && workflow.GetVersion(ctx, changeStrictInput, workflow.DefaultVersion, 1) == 1 {
+		return failures.New(failures.Validation, "green.kubernetesVersion: %s is blue's own version; set green.allowSameVersion to rebuild blue at the same version", s.Green.KubernetesVersion)
+	}
+	return nil
+}
 
-	// BuildGreen: a copy of blue at the target version.
+// reportDryRun ends a dry run with the plan and what would block.
+func (m *migration) reportDryRun(pre preflightResult) {
+	m.report.Plan = m.dryRunPlan(pre.plan)
+	if len(pre.blocking) > 0 {
+		m.report.Reason = fmt.Sprintf("preflight would block: %s", summarize(pre.blocking))
+	}
+}
+
+// blockOnFindings stops the migration on findings the spec's policy blocks on.
+func (m *migration) blockOnFindings(pre preflightResult) error {
+	if len(pre.blocking) == 0 {
+		return nil
+	}
+	return failures.WithDetails(failures.PreflightBlocked, fmt.Sprintf("preflight found %d blocking findings on %s: %s", len(pre.blocking), m.spec.Blue.ClusterName, summarize(pre.blocking)), pre.blocking)
+}
+
+// buildGreen creates green as a copy of blue at the target version and
+// checks that its nodes and core add-ons came up.
+func (m *migration) buildGreen(ctx workflow.Context, plan eks.GreenPlan) error {
+	s := m.spec
 	m.enter(ctx, PhaseBuildGreen)
 	m.progress("Creating green control plane")
-	var created eks.EnsureClusterResult
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, mutateOptions), eksA.EnsureGreenCluster, eks.EnsureClusterInput{
-		Plan: plan, RequestToken: m.requestToken(),
-	}).Get(ctx, &created); err != nil {
+	if _, err := call[eks.EnsureClusterResult](ctx, mutateOptions, eksA.EnsureGreenCluster, eks.EnsureClusterInput{Plan: plan, RequestToken: m.requestToken()}); err != nil {
 		// Nothing of ours exists for certain (a Conflict means the name is
 		// someone else's cluster): there is nothing to roll back or delete.
 		return err
 	}
-	m.greenTouched = true
+	m.done.GreenCreated = true
 	m.progress("Waiting for green control plane to be ACTIVE")
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, clusterWaitOptions), eksA.WaitEKSClusterActive, eks.WaitClusterInput{Cluster: m.green()}).Get(ctx, nil); err != nil {
+	if err := run(ctx, clusterWaitOptions, eksA.WaitEKSClusterActive, eks.WaitClusterInput{Cluster: m.green()}); err != nil {
 		return err
 	}
 	if len(plan.Cluster.AccessEntries) > 0 {
 		m.progress("Copying access entries")
-		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, mutateOptions), eksA.EnsureAccessEntries, eks.EnsureAccessEntriesInput{Cluster: m.green(), Entries: plan.Cluster.AccessEntries, RequestToken: m.requestToken()}).Get(ctx, nil); err != nil {
+		if err := run(ctx, mutateOptions, eksA.EnsureAccessEntries, eks.EnsureAccessEntriesInput{Cluster: m.green(), Entries: plan.Cluster.AccessEntries, RequestToken: m.requestToken()}); err != nil {
 			return err
 		}
 	}
 	if len(plan.Cluster.NodeGroups) > 0 {
 		m.progress(fmt.Sprintf("Creating %d node groups", len(plan.Cluster.NodeGroups)))
-		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, nodeWaitOptions), eksA.EnsureNodeGroups, eks.EnsureNodeGroupsInput{
+		if err := run(ctx, nodeWaitOptions, eksA.EnsureNodeGroups, eks.EnsureNodeGroupsInput{
 			Cluster: m.green(), TargetVersion: s.Green.KubernetesVersion, NodeGroups: plan.Cluster.NodeGroups, RequestToken: m.requestToken(),
-		}).Get(ctx, nil); err != nil {
+		}); err != nil {
 			return err
 		}
 	}
 	if len(plan.Cluster.Addons) > 0 {
 		m.progress(fmt.Sprintf("Installing %d add-ons", len(plan.Cluster.Addons)))
-		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, nodeWaitOptions), eksA.EnsureAddons, eks.EnsureAddonsInput{
+		if err := run(ctx, nodeWaitOptions, eksA.EnsureAddons, eks.EnsureAddonsInput{
 			Cluster: m.green(), TargetVersion: s.Green.KubernetesVersion, Addons: plan.Cluster.Addons, RequestToken: m.requestToken(),
-		}).Get(ctx, nil); err != nil {
+		}); err != nil {
 			return err
 		}
 	}
 	m.progress("Verifying green's nodes and core add-ons")
-	var verify kube.VerifyGreenResult
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, smokeOptions), kubeA.VerifyGreen, kube.VerifyGreenInput{Cluster: m.green(), TargetVersion: s.Green.KubernetesVersion}).Get(ctx, &verify); err != nil {
+	verify, err := call[kube.VerifyGreenResult](ctx, smokeOptions, kubeA.VerifyGreen, kube.VerifyGreenInput{Cluster: m.green(), TargetVersion: s.Green.KubernetesVersion})
+	if err != nil {
 		return err
 	}
 	m.addFindings(verify.Findings)
 	if !verify.Ready {
 		return failures.WithDetails(failures.GreenNotReady, fmt.Sprintf("green %s is not ready: %s", s.Green.ClusterName, summarize(verify.Findings)), verify.Findings)
 	}
+	return nil
+}
 
-	// RestoreWorkloads: Velero backup of blue into green, then Argo CD.
+// restoreWorkloads brings blue's workloads to green: a Velero backup of
+// blue restored into green, then the Argo CD applications.
+func (m *migration) restoreWorkloads(ctx workflow.Context) error {
 	m.enter(ctx, PhaseRestoreWorkloads)
-	if err := m.restore(ctx); err != nil {
-		return err
-	}
+	return m.restore(ctx)
+}
 
-	// SmokeTest: prove green before any traffic moves.
+// smokeTest proves green before any traffic moves.
+func (m *migration) smokeTest(ctx workflow.Context) error {
+	s := m.spec
 	m.enter(ctx, PhaseSmokeTest)
 	m.progress("Running smoke tests on green")
-	var smoke kube.SmokeResult
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, withTimeout(smokeOptions, s.Smoke.Timeout.D())), kubeA.SmokeTestGreen, kube.SmokeInput{
+	smoke, err := call[kube.SmokeResult](ctx, withTimeout(smokeOptions, s.Smoke.Timeout.D()), kubeA.SmokeTestGreen, kube.SmokeInput{
 		Cluster: m.green(), Smoke: s.Smoke, RunID: m.info.WorkflowExecution.RunID,
-	}).Get(ctx, &smoke); err != nil {
+	})
+	if err != nil {
 		return err
 	}
 	m.report.Smoke = &smoke
-	if !smoke.Passed {
-		var failed []string
-		for _, c := range smoke.Checks {
-			if !c.Passed {
-				failed = append(failed, c.Name+": "+c.Message)
-			}
+	if smoke.Passed {
+		return nil
+	}
+	var failed []string
+	for _, c := range smoke.Checks {
+		if !c.Passed {
+			failed = append(failed, c.Name+": "+c.Message)
 		}
-		return failures.New(failures.SmokeFailed, "smoke tests failed on %s: %s", s.Green.ClusterName, strings.Join(failed, "; "))
 	}
+	return failures.New(failures.SmokeFailed, "smoke tests failed on %s: %s", s.Green.ClusterName, strings.Join(failed, "; "))
+}
 
-	// Gate "cutover", then traffic in steps.
-	if err := m.gate(ctx, spec.GateCutover, PhaseAwaitCutover); err != nil {
-		return err
-	}
-	m.enter(ctx, PhaseShiftTraffic)
-	if err := m.shiftTraffic(ctx); err != nil {
-		return err
-	}
-
-	// Gate "retire", soak, then retire blue.
+// retire waits for the retire gate, soaks with all traffic on green while
+// watching alarms and probes, and retires blue.
+func (m *migration) retire(ctx workflow.Context) error {
 	if err := m.gate(ctx, spec.GateRetire, PhaseAwaitRetire); err != nil {
 		return err
 	}
 	m.enter(ctx, PhaseSoak)
-	if err := m.watch(ctx, s.Retire.Soak.D(), soakInterval(s), "soak"); err != nil {
+	if err := m.watch(ctx, m.spec.Retire.Soak.D(), soakInterval(m.spec), "soak"); err != nil {
 		return err
 	}
-
 	m.enter(ctx, PhaseRetireBlue)
 	return m.retireBlue(ctx)
 }
@@ -371,7 +429,7 @@ func (m *migration) restore(ctx workflow.Context) error {
 		return nil
 	}
 	m.progress("Restoring Argo CD applications into green")
-	m.argoTouched = s.ArgoCD.Mode == spec.ArgoCDModeRetarget
+	m.done.ArgoRetargeted = s.ArgoCD.Mode == spec.ArgoCDModeRetarget
 	var apps argocd.RestoreResult
 	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, mutateOptions), argoA.RestoreArgoApplications, argocd.RestoreInput{
 		ArgoCluster: m.blue(), Blue: m.blue(), Green: m.green(), Mode: s.ArgoCD.Mode, Namespace: s.ArgoCD.Namespace, Selector: s.ArgoCD.Selector, Prune: s.ArgoCD.Prune,
@@ -396,6 +454,7 @@ const changeNotifySteps = "notify-traffic-steps"
 
 // shiftTraffic moves green's share through the spec's steps, baking each.
 func (m *migration) shiftTraffic(ctx workflow.Context) error {
+	m.enter(ctx, PhaseShiftTraffic)
 	steps := m.spec.Traffic.Steps
 	for i, w := range steps {
 		n := i + 1
@@ -423,7 +482,7 @@ func (m *migration) shiftTraffic(ctx workflow.Context) error {
 }
 
 func (m *migration) setWeights(ctx, waitCtx workflow.Context, setOpts, waitOpts workflow.ActivityOptions, green, step int, reason string) error {
-	m.trafficTouched = true
+	m.done.TrafficMoved = true
 	var change traffic.Change
 	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, setOpts), trafA.SetTrafficWeights, traffic.SetWeightsInput{Target: m.target, Green: green}).Get(ctx, &change); err != nil {
 		return err
@@ -433,7 +492,7 @@ func (m *migration) setWeights(ctx, waitCtx workflow.Context, setOpts, waitOpts 
 	}
 	m.status.Traffic.Blue, m.status.Traffic.Green, m.status.Traffic.Step = 100-green, green, step
 	m.report.TrafficHistory = append(m.report.TrafficHistory, TrafficEvent{At: workflow.Now(ctx), Step: step, Blue: 100 - green, Green: green, Reason: reason})
-	m.logger.Info("Traffic shifted", "blue", m.spec.Blue.ClusterName, "green", m.spec.Green.ClusterName, "greenWeight", green, "step", step)
+	m.logger.Info("Traffic shifted", "greenWeight", green, "step", step)
 	return nil
 }
 
@@ -502,7 +561,7 @@ func (m *migration) retireBlue(ctx workflow.Context) error {
 	if w.Blue > 0 {
 		return failures.New(failures.StillServingTraffic, "refusing to retire %s: it still receives %d%% of traffic", s.Blue.ClusterName, w.Blue)
 	}
-	m.blueRetiring = true
+	m.done.BlueRetiring = true
 	m.progress("Deleting blue's add-ons, node groups and cluster")
 	var res eks.RetireResult
 	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, clusterWaitOptions), eksA.RetireEKSCluster, eks.RetireInput{

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"context"
 	"github.com/cutover-dev/cutover/activities/argocd"
 	"github.com/cutover-dev/cutover/activities/eks"
 	"github.com/cutover-dev/cutover/activities/kube"
@@ -18,6 +19,7 @@ import (
 	"github.com/cutover-dev/cutover/internal/spec"
 	"github.com/cutover-dev/cutover/workflows"
 	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -785,5 +787,117 @@ func TestRawStartIsReadStrictly(t *testing.T) {
 	}
 	if n := len(h.world.Names()); n != 0 {
 		t.Fatalf("activities ran for a rejected spec: %v", h.world.Names())
+	}
+}
+
+func approveAll(h *harness) {
+	h.decideWhenOpen(
+		workflows.Decision{Gate: "cutover", Approve: true, By: "alice"},
+		workflows.Decision{Gate: "retire", Approve: true, By: "alice"},
+	)
+}
+
+// TestRollbackFailedSaysCheckTrafficByHand: when traffic cannot be put back
+// on blue, the run fails as RollbackFailed and says so.
+func TestRollbackFailedSaysCheckTrafficByHand(t *testing.T) {
+	h := newHarness(t)
+	h.world.UnhealthyAtGreen = 50
+	h.world.FailWhen = func(name string, in any) error {
+		if si, ok := in.(traffic.SetWeightsInput); ok && name == "SetTrafficWeights" && si.Green == 0 {
+			return failures.New(failures.AccessDenied, "route53: not authorized to change the record")
+		}
+		return nil
+	}
+	approveAll(h)
+	_, err := h.run(testSpec())
+	typ, r := failureReport(t, err)
+	if typ != failures.RollbackFailed || r.Outcome != workflows.OutcomeFailed {
+		t.Fatalf("type %q outcome %q", typ, r.Outcome)
+	}
+	if !strings.Contains(err.Error(), "check traffic by hand") || !slices.ContainsFunc(r.Errors, func(e string) bool { return strings.HasPrefix(e, "rollback: ") }) {
+		t.Fatalf("error %v, report errors %v", err, r.Errors)
+	}
+}
+
+func TestGreenNotReadyRollsBackBeforeTraffic(t *testing.T) {
+	h := newHarness(t)
+	h.world.GreenNotReady = true
+	_, err := h.run(testSpec())
+	typ, r := failureReport(t, err)
+	if typ != failures.RolledBack || !strings.Contains(r.Reason, "is not ready") {
+		t.Fatalf("type %q reason %q", typ, r.Reason)
+	}
+	for _, n := range []string{"SmokeTestGreen", "SetTrafficWeights", "RestoreVeleroBackup"} {
+		if slices.Contains(h.world.Names(), n) {
+			t.Errorf("%s ran after green was not ready", n)
+		}
+	}
+}
+
+// TestStillServingTrafficKeepsBlue: blue still gets traffic at retire (the
+// record was changed behind cutover's back): blue is not deleted, and the
+// run rolls traffic back to it.
+func TestStillServingTrafficKeepsBlue(t *testing.T) {
+	h := newHarness(t)
+	h.world.BlueWeightAtRetire = 20
+	approveAll(h)
+	_, err := h.run(testSpec())
+	typ, r := failureReport(t, err)
+	if typ != failures.RolledBack || !strings.Contains(r.Reason, "still receives 20% of traffic") {
+		t.Fatalf("type %q reason %q", typ, r.Reason)
+	}
+	if slices.Contains(h.world.Names(), "RetireEKSCluster") {
+		t.Fatal("blue was retired while it served traffic")
+	}
+	if w := greenWeights(h.world); w[len(w)-1] != 0 {
+		t.Fatalf("traffic not returned to blue: %v", w)
+	}
+}
+
+// TestAbortWhileBlueRetiresIsIgnored: once blue's deletion started, an
+// abort cannot send traffic back to it; the retire finishes and the abort
+// is listed as ignored.
+func TestAbortWhileBlueRetiresIsIgnored(t *testing.T) {
+	h := newHarness(t)
+	approveAll(h)
+	h.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		if info.ActivityType.Name == "RetireEKSCluster" {
+			h.env.SignalWorkflow(workflows.SignalAbort, workflows.Abort{By: "oncall", Reason: "late"})
+		}
+	})
+	var seen workflows.Status
+	h.env.SetOnActivityCompletedListener(func(info *activity.Info, _ converter.EncodedValue, _ error) {
+		if info.ActivityType.Name == "RetireEKSCluster" {
+			v, err := h.env.QueryWorkflow(workflows.QueryStatus)
+			if err == nil {
+				_ = v.Get(&seen)
+			}
+		}
+	})
+	r, err := h.run(testSpec())
+	if err != nil || r.Outcome != workflows.OutcomeSucceeded {
+		t.Fatalf("want the retire to finish, got %v", err)
+	}
+	if w := greenWeights(h.world); w[len(w)-1] != 100 {
+		t.Fatalf("traffic moved after blue's deletion started: %v", w)
+	}
+	if seen.Aborted != nil || len(seen.IgnoredApprovals) != 1 || !strings.Contains(seen.IgnoredApprovals[0], "is being retired") {
+		t.Fatalf("status %+v", seen)
+	}
+}
+
+func TestRetireBlueKeep(t *testing.T) {
+	h := newHarness(t)
+	approveAll(h)
+	s := testSpec()
+	s.Retire.Blue = spec.FateKeep
+	r, err := h.run(s)
+	if err != nil || r.Outcome != workflows.OutcomeSucceeded {
+		t.Fatalf("outcome %v %v", r, err)
+	}
+	for _, n := range []string{"RetireEKSCluster", "GetTrafficWeights"} {
+		if slices.Contains(h.world.Names(), n) {
+			t.Errorf("%s ran with retire.blue = keep", n)
+		}
 	}
 }

@@ -37,6 +37,49 @@ var (
 // report) instead of canceled.
 const changeAbortFails = "abort-fails-with-report"
 
+// changes records what a run has changed in the world, as it happens.
+// rollbackPlan derives the rollback from it; nothing else decides.
+type changes struct {
+	// GreenCreated: EnsureGreenCluster was called, so green may exist and
+	// is this migration's.
+	GreenCreated bool
+	// ArgoRetargeted: blue's Argo CD applications were (being) pointed at green.
+	ArgoRetargeted bool
+	// TrafficMoved: a SetTrafficWeights was issued.
+	TrafficMoved bool
+	// BlueRetiring: blue's deletion started; there is nothing to go back to.
+	BlueRetiring bool
+}
+
+// rollbackStep is one thing a rollback does, in order.
+type rollbackStep string
+
+const (
+	stepTrafficToBlue rollbackStep = "traffic-to-blue"
+	stepRevertArgoCD  rollbackStep = "revert-argocd"
+	stepDeleteGreen   rollbackStep = "delete-green"
+)
+
+// rollbackPlan is what undoing the run's changes takes: nothing (ok false)
+// when blue is being retired or nothing was changed; otherwise traffic back
+// to blue first, then Argo CD back at blue, then green deleted if the spec
+// says so. It is pure: the workflow executes it, tests table it.
+func rollbackPlan(done changes, s spec.MigrationSpec) (steps []rollbackStep, ok bool) {
+	if done.BlueRetiring || (!done.GreenCreated && !done.TrafficMoved) {
+		return nil, false
+	}
+	if done.TrafficMoved {
+		steps = append(steps, stepTrafficToBlue)
+	}
+	if done.ArgoRetargeted {
+		steps = append(steps, stepRevertArgoCD)
+	}
+	if done.GreenCreated && s.Rollback.Green == spec.FateDelete {
+		steps = append(steps, stepDeleteGreen)
+	}
+	return steps, true
+}
+
 // handleFailure decides, from the error type and what has been done, whether
 // to roll back, and returns the workflow's error with the report attached.
 func (m *migration) handleFailure(ctx workflow.Context, cause error) error {
@@ -56,71 +99,85 @@ func (m *migration) handleFailure(ctx workflow.Context, cause error) error {
 	m.report.Reason = reason
 	m.report.Errors = append(m.report.Errors, reason)
 	m.finishPhase(ctx, "failed")
-	m.logger.Error("Migration stopped", "migration", m.spec.Name, "type", typ, "reason", reason, "phase", m.status.Phase)
+	m.logger.Error("Migration stopped", "type", typ, "reason", reason, "phase", m.status.Phase)
 
-	// Once blue is being deleted there is nothing to roll back to.
-	if m.blueRetiring || (!m.greenTouched && !m.trafficTouched) {
-		m.report.Outcome = OutcomeFailed
-		m.setPhase(ctx, PhaseFailed)
-		dctx, _ := workflow.NewDisconnectedContext(ctx)
-		m.notify(dctx, notify.KindFailed, "", fmt.Sprintf("Migration %s failed: %s", m.spec.Name, reason))
-		m.collect()
+	steps, ok := rollbackPlan(m.done, m.spec)
+	if !ok {
 		if typ == "" {
 			typ = "MigrationFailed"
 		}
-		return temporal.NewNonRetryableApplicationError(reason, typ, cause, m.report)
+		return m.conclude(ctx, OutcomeFailed, typ, reason, cause, nil, fmt.Sprintf("Migration %s failed: %s", m.spec.Name, reason))
 	}
-
-	if err := m.rollback(ctx, reason); err != nil {
-		m.report.Outcome = OutcomeFailed
+	if err := m.rollback(ctx, reason, steps); err != nil {
 		m.report.Errors = append(m.report.Errors, "rollback: "+failures.Message(err))
-		m.setPhase(ctx, PhaseFailed)
-		m.collect()
-		return temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("rollback failed after %q: %s; check traffic by hand", reason, failures.Message(err)), failures.RollbackFailed, err, m.report)
+		return m.conclude(ctx, OutcomeFailed, failures.RollbackFailed,
+			fmt.Sprintf("rollback failed after %q: %s; check traffic by hand", reason, failures.Message(err)), err, nil, "")
 	}
-	m.report.Outcome = OutcomeRolledBack
-	m.setPhase(ctx, PhaseFailed)
-	m.collect()
-	return temporal.NewNonRetryableApplicationError("migration rolled back: "+reason, failures.RolledBack, cause, m.report)
+	return m.conclude(ctx, OutcomeRolledBack, failures.RolledBack, "migration rolled back: "+reason, cause, nil, "")
 }
 
-// rollback returns traffic to blue first, then deals with green as the spec
-// says. It runs on a disconnected context so an abort cannot cancel it.
-func (m *migration) rollback(ctx workflow.Context, reason string) error {
+// conclude is the one way a run ends in failure: the phase becomes Failed,
+// an optional chat post says why, the report is completed, and the error
+// carries typ, msg and details: the report when details is nil, else
+// details (a bad spec's fields).
+func (m *migration) conclude(ctx workflow.Context, outcome, typ, msg string, cause error, details any, post string) error {
+	m.report.Outcome = outcome
+	m.setPhase(ctx, PhaseFailed)
+	if post != "" {
+		dctx, _ := workflow.NewDisconnectedContext(ctx)
+		m.notify(dctx, notify.KindFailed, "", post)
+	}
+	m.collect()
+	if details == nil {
+		details = m.report
+	}
+	return temporal.NewNonRetryableApplicationError(msg, typ, cause, details)
+}
+
+// rollback executes the plan's steps. It runs on a disconnected context so
+// an abort cannot cancel it.
+func (m *migration) rollback(ctx workflow.Context, reason string, steps []rollbackStep) error {
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
 	m.enter(dctx, PhaseRollingBack)
-	if m.trafficTouched {
-		m.progress("Returning all traffic to blue")
-		if err := m.setWeights(dctx, dctx, rollbackSetOptions, rollbackWaitOptions, 0, 0, "rollback: "+reason); err != nil {
+	fate := "kept for inspection"
+	for _, step := range steps {
+		if err := m.rollbackStep(dctx, step, reason); err != nil {
 			return err
 		}
-	}
-	// Runs recorded before this step existed replay without it.
-	if m.argoTouched && workflow.GetVersion(dctx, changeRevertArgoCD, workflow.DefaultVersion, 1) == 1 {
-		m.progress("Pointing Argo CD applications back at blue")
-		var rev argocd.RevertResult
-		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, rollbackSetOptions), argoA.RevertArgoApplications, argocd.RevertInput{
-			ArgoCluster: m.blue(), Namespace: m.spec.ArgoCD.Namespace, Selector: m.spec.ArgoCD.Selector, Prune: m.spec.ArgoCD.Prune,
-		}).Get(dctx, &rev); err != nil {
-			return err
-		}
-		m.logger.Info("Argo CD applications point at blue again", "blue", m.spec.Blue.ClusterName, "applications", len(rev.Reverted))
-	}
-	if m.greenTouched && m.spec.Rollback.Green == spec.FateDelete {
-		m.progress("Deleting green as rollback.green = delete")
-		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, clusterWaitOptions), eksA.RetireEKSCluster, eks.RetireInput{
-			Cluster: m.green(), Role: "green", Guard: m.guard("green"), OwnedBy: m.spec.Name,
-		}).Get(dctx, nil); err != nil {
-			return err
+		if step == stepDeleteGreen {
+			fate = "deleted"
 		}
 	}
 	m.finishPhase(dctx, "ok")
-	fate := "kept for inspection"
-	if m.greenTouched && m.spec.Rollback.Green == spec.FateDelete {
-		fate = "deleted"
-	}
 	m.notify(dctx, notify.KindRolledBack, "", fmt.Sprintf("Migration %s rolled back: %s. Traffic is on %s; green %s is %s.",
 		m.spec.Name, reason, m.spec.Blue.ClusterName, m.spec.Green.ClusterName, fate))
 	return nil
+}
+
+func (m *migration) rollbackStep(ctx workflow.Context, step rollbackStep, reason string) error {
+	switch step {
+	case stepTrafficToBlue:
+		m.progress("Returning all traffic to blue")
+		return m.setWeights(ctx, ctx, rollbackSetOptions, rollbackWaitOptions, 0, 0, "rollback: "+reason)
+	case stepRevertArgoCD:
+		// Runs recorded before this step existed replay without it.
+		if workflow.GetVersion(ctx, changeRevertArgoCD, workflow.DefaultVersion, 1) != 1 {
+			return nil
+		}
+		m.progress("Pointing Argo CD applications back at blue")
+		rev, err := call[argocd.RevertResult](ctx, rollbackSetOptions, argoA.RevertArgoApplications, argocd.RevertInput{
+			ArgoCluster: m.blue(), Namespace: m.spec.ArgoCD.Namespace, Selector: m.spec.ArgoCD.Selector, Prune: m.spec.ArgoCD.Prune,
+		})
+		if err != nil {
+			return err
+		}
+		m.logger.Info("Argo CD applications point at blue again", "applications", len(rev.Reverted))
+		return nil
+	case stepDeleteGreen:
+		m.progress("Deleting green as rollback.green = delete")
+		return run(ctx, clusterWaitOptions, eksA.RetireEKSCluster, eks.RetireInput{
+			Cluster: m.green(), Role: "green", Guard: m.guard("green"), OwnedBy: m.spec.Name,
+		})
+	}
+	return fmt.Errorf("unknown rollback step %q", step)
 }

@@ -14,7 +14,7 @@ func (m *migration) enter(ctx workflow.Context, phase string) {
 	m.status.Phases = append(m.status.Phases, PhaseTiming{Phase: phase, Started: workflow.Now(ctx)})
 	m.setPhase(ctx, phase)
 	m.progress("")
-	m.logger.Info("Phase started", "phase", phase, "blue", m.spec.Blue.ClusterName, "green", m.spec.Green.ClusterName)
+	m.logger.Info("Phase started", "phase", phase)
 }
 
 func (m *migration) setPhase(ctx workflow.Context, phase string) {

@@ -53,6 +53,13 @@ type World struct {
 	FailTimes map[string]int
 	// Errors makes the named activity fail with this error every time.
 	Errors map[string]error
+	// FailWhen, when set, is asked before every call; a non-nil error
+	// fails that call (e.g. only the rollback's SetTrafficWeights).
+	FailWhen func(name string, input any) error
+	// BlueWeightAtRetire, when positive, is the blue weight
+	// GetTrafficWeights reports once all traffic is on green (a record
+	// someone else changed).
+	BlueWeightAtRetire int
 
 	calls   []Call
 	weights traffic.Weights
@@ -142,6 +149,11 @@ func (w *World) record(name string, in any) error {
 	w.calls = append(w.calls, Call{Name: name, Input: in})
 	if err := w.Errors[name]; err != nil {
 		return err
+	}
+	if w.FailWhen != nil {
+		if err := w.FailWhen(name, in); err != nil {
+			return err
+		}
 	}
 	if n := w.FailTimes[name]; n > 0 {
 		w.FailTimes[name] = n - 1
@@ -336,7 +348,11 @@ func (a *Activities) GetTrafficWeights(_ context.Context, t traffic.Target) (tra
 	if err := w.record("GetTrafficWeights", t); err != nil {
 		return traffic.Weights{}, err
 	}
-	return w.Weights(), nil
+	ws := w.Weights()
+	if w.BlueWeightAtRetire > 0 && ws.Green == 100 {
+		ws = traffic.Weights{Blue: w.BlueWeightAtRetire, Green: 100 - w.BlueWeightAtRetire}
+	}
+	return ws, nil
 }
 
 // SetTrafficWeights implements the traffic activity.

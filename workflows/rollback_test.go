@@ -1,0 +1,38 @@
+package workflows
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/cutover-dev/cutover/internal/spec"
+)
+
+func TestRollbackPlan(t *testing.T) {
+	keep := spec.MigrationSpec{Rollback: spec.RollbackSpec{Green: spec.FateKeep}}
+	del := spec.MigrationSpec{Rollback: spec.RollbackSpec{Green: spec.FateDelete}}
+	tests := []struct {
+		name   string
+		done   changes
+		spec   spec.MigrationSpec
+		steps  []rollbackStep
+		rollOK bool
+	}{
+		{"nothing changed: nothing to undo", changes{}, del, nil, false},
+		{"only Argo CD (cannot happen before green): nothing", changes{ArgoRetargeted: true}, del, nil, false},
+		{"green created, kept", changes{GreenCreated: true}, keep, nil, true},
+		{"green created, deleted", changes{GreenCreated: true}, del, []rollbackStep{stepDeleteGreen}, true},
+		{"green and Argo CD", changes{GreenCreated: true, ArgoRetargeted: true}, keep, []rollbackStep{stepRevertArgoCD}, true},
+		{"traffic moved: traffic first", changes{GreenCreated: true, ArgoRetargeted: true, TrafficMoved: true}, del,
+			[]rollbackStep{stepTrafficToBlue, stepRevertArgoCD, stepDeleteGreen}, true},
+		{"traffic moved, green kept", changes{GreenCreated: true, TrafficMoved: true}, keep, []rollbackStep{stepTrafficToBlue}, true},
+		{"blue being retired: nothing to go back to", changes{GreenCreated: true, TrafficMoved: true, BlueRetiring: true}, del, nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			steps, ok := rollbackPlan(tt.done, tt.spec)
+			if ok != tt.rollOK || !slices.Equal(steps, tt.steps) {
+				t.Fatalf("rollbackPlan(%+v) = %v, %v; want %v, %v", tt.done, steps, ok, tt.steps, tt.rollOK)
+			}
+		})
+	}
+}
