@@ -88,11 +88,11 @@ tools-versions: ## Print the version of every sandbox tool and check kube-apiser
 .PHONY: build
 build: ## Build cutover (CLI) and cutover-worker into bin/
 	$(GO) build -o $(BIN)/cutover ./starter
-	$(GO) build -o $(BIN)/cutover-worker ./worker
+	$(GO) build -o $(BIN)/cutover-worker ./cmd/cutover-worker
 
 .PHONY: schema
 schema: ## Regenerate deploy/schema (migration spec and fleet JSON Schemas) from the Go types
-	$(GO) run ./internal/spec/cmd/genschema -out deploy/schema/migration-spec.schema.json -fleet-out deploy/schema/fleet.schema.json
+	$(GO) run ./cmd/genschema -out deploy/schema/migration-spec.schema.json -fleet-out deploy/schema/fleet.schema.json
 
 .PHONY: dev
 dev: $(BIN)/temporal build ## Start a Temporal dev server (UI on :8233) and the worker

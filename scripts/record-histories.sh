@@ -9,4 +9,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 make --no-print-directory bin/temporal >/dev/null 2>&1 || make --no-print-directory "$(pwd)/bin/temporal"
 export CUTOVER_TOOLS_DIR="$(pwd)/bin"
-go run ./internal/histories/record -out workflows/testdata/histories
+go run ./cmd/record-histories -out workflows/testdata/histories

@@ -24,7 +24,7 @@ func TestRegionTableIsCurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Fatal("regions_gen.go is stale: run go run ./internal/spec/cmd/genregions -out internal/spec/regions_gen.go")
+		t.Fatal("regions_gen.go is stale: run go run ./cmd/genregions -out internal/spec/regions_gen.go")
 	}
 	for _, r := range []string{"eu-west-1", "us-gov-west-1", "cn-north-1"} {
 		if !knownRegions[r] {

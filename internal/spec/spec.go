@@ -4,7 +4,7 @@
 // before anything is created.
 //
 // Every field is documented here; deploy/schema/migration-spec.schema.json is
-// generated from these types (go run ./internal/spec/cmd/genschema) and a test
+// generated from these types (go run ./cmd/genschema, `make schema`) and a test
 // fails when the two drift apart.
 package spec
 

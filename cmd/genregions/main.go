@@ -3,7 +3,7 @@
 // (internal/endpoints/awsrulesfn/partitions.json), so that a region in a
 // spec is checked against the SDK's own list rather than a pattern.
 //
-//	go run ./internal/spec/cmd/genregions -out internal/spec/regions_gen.go
+//	go run ./cmd/genregions -out internal/spec/regions_gen.go
 package main
 
 import (

@@ -1,4 +1,4 @@
-package main
+package worker
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 )
 
-// TestWorkerServesAndDrains runs the worker's main loop against a real dev
+// TestWorkerServesAndDrains runs the worker's Run against a real dev
 // server with its environment configuration: it registers the workflow
 // (a run on its task queue completes), serves metrics and health, and
 // returns cleanly when asked to stop.
@@ -36,7 +36,7 @@ func TestWorkerServesAndDrains(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
+	go func() { done <- Run(ctx, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
 
 	get := func(path string) (int, string) {
 		resp, err := http.Get("http://" + metricsAddr + path)

@@ -1,4 +1,4 @@
-// Command cutover-worker runs cutover's workflows and activities: it
+// Package worker is the cutover-worker that cmd/cutover-worker runs: it
 // connects to Temporal with the SDK's environment configuration, registers
 // BlueGreenMigration and every activity, serves Prometheus metrics, and
 // drains in-flight activities on SIGINT/SIGTERM.
@@ -15,7 +15,7 @@
 //	CUTOVER_LOG_FORMAT        text (default) or json
 //	CUTOVER_LOG_LEVEL         debug, info (default), warn, error
 //	SLACK_BOT_TOKEN           chat notifications (optional)
-package main
+package worker
 
 import (
 	"context"
@@ -34,23 +34,25 @@ import (
 	"github.com/cutover-dev/cutover/internal/wiring"
 	"github.com/cutover-dev/cutover/workflows"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/worker"
+	sdkworker "go.temporal.io/sdk/worker"
 )
 
-func main() {
-	logger := newLogger()
+// Main runs the worker until SIGINT or SIGTERM and returns the process's
+// exit code: 0 after a clean drain, 1 when it could not start.
+func Main() int {
+	logger := NewLogger()
 	slog.SetDefault(logger)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, logger)
-	stop()
-	if err != nil {
+	defer stop()
+	if err := Run(ctx, logger); err != nil {
 		fmt.Fprintln(os.Stderr, "cutover-worker:", err)
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
-// run serves until ctx ends (SIGINT/SIGTERM), then drains and returns.
-func run(ctx context.Context, logger *slog.Logger) error {
+// Run serves until ctx ends, then drains and returns.
+func Run(ctx context.Context, logger *slog.Logger) error {
 	taskQueue := envOr("CUTOVER_TASK_QUEUE", workflows.TaskQueue)
 	metricsAddr := envOr("CUTOVER_METRICS_ADDR", "127.0.0.1:9464")
 
@@ -67,7 +69,7 @@ func run(ctx context.Context, logger *slog.Logger) error {
 	defer c.Close()
 
 	acts := wiring.Activities(wiring.FromEnv(logger))
-	w := wiring.NewWorker(c, taskQueue, worker.Options{
+	w := wiring.NewWorker(c, taskQueue, sdkworker.Options{
 		// Let running activities finish their current poll/heartbeat before exit.
 		WorkerStopTimeout: 30 * time.Second,
 	})
@@ -113,7 +115,9 @@ func envOr(key, def string) string {
 	return def
 }
 
-func newLogger() *slog.Logger {
+// NewLogger is the worker's logger, configured by CUTOVER_LOG_FORMAT and
+// CUTOVER_LOG_LEVEL.
+func NewLogger() *slog.Logger {
 	level := slog.LevelInfo
 	_ = level.UnmarshalText([]byte(envOr("CUTOVER_LOG_LEVEL", "info")))
 	hopts := &slog.HandlerOptions{Level: level}

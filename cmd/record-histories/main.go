@@ -1,4 +1,4 @@
-// Command record starts a Temporal dev server from bin/ (or uses
+// Command record-histories starts a Temporal dev server from bin/ (or uses
 // TEMPORAL_ADDRESS when set), runs every scenario of package histories and
 // writes their histories for the replay test. Run it through
 // scripts/record-histories.sh.
@@ -21,7 +21,7 @@ func main() {
 	out := flag.String("out", "workflows/testdata/histories", "directory for the histories")
 	flag.Parse()
 	if err := run(*out); err != nil {
-		fmt.Fprintln(os.Stderr, "record:", err)
+		fmt.Fprintln(os.Stderr, "record-histories:", err)
 		os.Exit(1)
 	}
 }
