@@ -17,6 +17,9 @@ HELM_VERSION  := v3.21.4
 TEMPORAL_ADDRESS ?= 127.0.0.1:7233
 TEMPORAL_UI_PORT ?= 8233
 DEV_DB        ?= $(CURDIR)/.dev/temporal-dev.db
+# `cutover version` prints it; the binary's build info supplies the commit.
+VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS       := -X github.com/cutover-dev/cutover/internal/cli.Version=$(VERSION)
 
 export PATH := $(BIN):$(PATH)
 export CUTOVER_TOOLS_DIR := $(BIN)
@@ -86,8 +89,8 @@ tools-versions: ## Print the version of every sandbox tool and check kube-apiser
 ##@ Development
 
 .PHONY: build
-build: ## Build cutover (CLI) and cutover-worker into bin/
-	$(GO) build -o $(BIN)/cutover ./starter
+build: ## Build cutover (CLI) and cutover-worker into bin/ (VERSION=... names the release; default git describe)
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/cutover ./cmd/cutover
 	$(GO) build -o $(BIN)/cutover-worker ./cmd/cutover-worker
 
 .PHONY: schema

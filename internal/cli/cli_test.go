@@ -59,9 +59,24 @@ func TestRefusedBeforeContactingTemporal(t *testing.T) {
 		{[]string{"approve", "--gate", "cutover"}, cli.ExitUsage, "WORKFLOW_ID"},
 		{[]string{"abort", "cutover-shop", "--by", "alice"}, cli.ExitUsage, "--reason is required"},
 		{[]string{"status", "a", "b"}, cli.ExitUsage, "got 2 arguments"},
-		{[]string{"status", "x", "-o", "yaml"}, cli.ExitUsage, "-o must be text or json"},
+		{[]string{"status", "x", "-o", "xml"}, cli.ExitUsage, "-o must be text, json or yaml"},
 		{[]string{"launch"}, cli.ExitUsage, `unknown command "launch"`},
 		{[]string{"schedule", "create", "-f", fleet}, cli.ExitUsage, "waves[0].migrations[0].traffic.route53: is required"},
+		// cobra's own refusals are usage errors too: flags, argument counts, groups.
+		{[]string{"status", "x", "--bogus"}, cli.ExitUsage, "unknown flag: --bogus"},
+		{[]string{"status"}, cli.ExitUsage, "got 0 arguments"},
+		{[]string{"validate", "extra", "-f", bad}, cli.ExitUsage, "takes no arguments"},
+		{[]string{"demo", "--temporal-port", "seven"}, cli.ExitUsage, `invalid argument "seven"`},
+		{[]string{"sandbox", "up", "--kube-token-max-age", "0s"}, cli.ExitUsage, "--kube-token-max-age must be positive"},
+		{[]string{"schedule"}, cli.ExitUsage, "cutover schedule [command]"},
+		{[]string{"schedule", "launch"}, cli.ExitUsage, `unknown command "launch" for "cutover schedule"`},
+		{[]string{"schedule", "describe"}, cli.ExitUsage, "--id is required"},
+		{[]string{"schedule", "describe", "--id", "x", "--cron", "* * * * *"}, cli.ExitUsage, "unknown flag: --cron"},
+		{[]string{"chatops"}, cli.ExitUsage, "cutover chatops [command]"},
+		{[]string{"completion", "tcsh"}, cli.ExitUsage, "bash|zsh|fish|powershell"},
+		{[]string{"version", "now"}, cli.ExitUsage, "takes no arguments"},
+		{[]string{"sandbox", "up", "-o", "json"}, cli.ExitUsage, "prints for people only"},
+		{[]string{}, cli.ExitUsage, "Usage:"},
 	} {
 		app, out, errb := offline(t)
 		code := app.Run(context.Background(), tt.args)

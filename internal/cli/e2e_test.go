@@ -17,6 +17,7 @@ import (
 	"github.com/cutover-dev/cutover/workflows"
 	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/api/workflowservice/v1"
+	"sigs.k8s.io/yaml"
 )
 
 const e2eSpec = `{
@@ -77,6 +78,25 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	waitGate(t, cutover, id, "cutover")
+	// The global flags win over the environment: with TEMPORAL_ADDRESS and
+	// TEMPORAL_NAMESPACE pointing nowhere, --address and --namespace reach
+	// the dev server (App.Dial unset: the CLI's own connection), and
+	// -o yaml prints the status as YAML.
+	t.Setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")
+	t.Setenv("TEMPORAL_NAMESPACE", "no-such-namespace")
+	var yout, yerr bytes.Buffer
+	env := &cli.App{Stdout: &yout, Stderr: &yerr}
+	if code := env.Run(context.Background(), []string{"--address", srv.Address, "--namespace", srv.Namespace, "status", id, "-o", "yaml"}); code != 0 {
+		t.Fatalf("status with --address/--namespace over a junk environment: exit %d %s", code, yerr.String())
+	}
+	var yst workflows.Status
+	if err := yaml.Unmarshal(yout.Bytes(), &yst); err != nil || !strings.Contains("\n"+yout.String(), "\nphase: ") || len(yst.PendingGates) != 1 || yst.PendingGates[0].Gate != "cutover" {
+		t.Fatalf("status -o yaml %v:\n%s", err, yout.String())
+	}
+	yout.Reset()
+	if code := env.Run(context.Background(), []string{"status", id}); code != cli.ExitInternal || !strings.Contains(yerr.String(), "127.0.0.1:1") {
+		t.Errorf("status without --address: exit %d, want 3 from the environment's address; %s", code, yerr.String())
+	}
 	// The Temporal UI's "Current Details" tell a person how to answer.
 	md, err := c.QueryWorkflow(context.Background(), id, "", "__temporal_workflow_metadata")
 	if err != nil {

@@ -75,7 +75,14 @@ func TestScheduleRunsFleetUpgrade(t *testing.T) {
 	if len(ens) != 1 {
 		t.Fatalf("greens built: %d", len(ens))
 	}
-	if code, _, errs := run("schedule", "delete", "--id", "cutover-fleet-sched"); code != 0 {
+	// Deleting needs --yes without a terminal to ask; refused, it is kept.
+	if code, _, errs := run("schedule", "delete", "--id", "cutover-fleet-sched"); code != cli.ExitUsage || !strings.Contains(errs, "--yes") {
+		t.Errorf("delete without --yes: %d %q", code, errs)
+	}
+	if code, _, errs := run("schedule", "describe", "--id", "cutover-fleet-sched"); code != 0 {
+		t.Errorf("describe after a refused delete: %d %q", code, errs)
+	}
+	if code, _, errs := run("schedule", "delete", "--id", "cutover-fleet-sched", "--yes"); code != 0 {
 		t.Errorf("delete: %d %q", code, errs)
 	}
 	if code, _, errs := run("schedule", "describe", "--id", "cutover-fleet-sched"); code != cli.ExitFailed || !strings.Contains(errs, "no schedule") {
