@@ -105,7 +105,7 @@ func newMigration(ctx workflow.Context, in spec.MigrationSpec) *migration {
 	m.status = Status{Migration: s.Name, Blue: s.Blue.ClusterName, Green: s.Green.ClusterName, Traffic: TrafficStatus{Blue: 100, TotalSteps: len(s.Traffic.Steps)}}
 	m.report = MigrationReport{Migration: s.Name, Blue: s.Blue.ClusterName, Green: s.Green.ClusterName, TargetVersion: s.Green.KubernetesVersion, Spec: s}
 	m.work, m.cancelWork = workflow.WithCancel(ctx)
-	m.target = traffic.Target{Provider: s.Traffic.Provider, Region: s.Blue.Region, Route53: s.Traffic.Route53, CloudFront: s.Traffic.CloudFront}
+	m.target = trafficTarget(s)
 	return m
 }
 
@@ -261,7 +261,7 @@ func (m *migration) preflight(ctx workflow.Context) (preflightResult, error) {
 	}
 	m.addFindings(pf.Findings)
 	policy := finding.Policy{BlockOn: s.Preflight.BlockOn, IgnoreChecks: s.Preflight.IgnoreChecks}
-	return preflightResult{blue: blue, plan: eks.PlanGreen(blue, s), blocking: policy.Blocking(m.report.Findings)}, nil
+	return preflightResult{blue: blue, plan: planGreen(blue, s), blocking: policy.Blocking(m.report.Findings)}, nil
 }
 
 // checkTargetVersion refuses a target older than blue (EKS cannot go back)
@@ -361,7 +361,7 @@ func (m *migration) smokeTest(ctx workflow.Context) error {
 	m.enter(ctx, PhaseSmokeTest)
 	m.progress("Running smoke tests on green")
 	smoke, err := call[kube.SmokeResult](ctx, withTimeout(smokeOptions, s.Smoke.Timeout.D()), kubeA.SmokeTestGreen, kube.SmokeInput{
-		Cluster: m.green(), Smoke: s.Smoke, RunID: m.info.WorkflowExecution.RunID,
+		Cluster: m.green(), Smoke: smokeTests(s.Smoke), RunID: m.info.WorkflowExecution.RunID,
 	})
 	if err != nil {
 		return err
@@ -502,12 +502,8 @@ func (m *migration) setWeights(ctx, waitCtx workflow.Context, setOpts, waitOpts 
 // the activity for traffic.healthReadBudget before it counts as unhealthy.
 func (m *migration) watch(ctx workflow.Context, d, interval time.Duration, what string) error {
 	deadline := workflow.Now(ctx).Add(d)
-	budget := m.spec.Traffic.HealthReadBudget
-	in := traffic.HealthInput{Region: m.spec.Blue.Region, Alarms: m.spec.Traffic.Alarms, ReadBudget: budget}
-	opts := healthOptionsFor(budget.D())
-	if *m.spec.Traffic.ProbeDuringBake {
-		in.Probes = m.spec.Smoke.HTTP
-	}
+	in := healthInput(m.spec)
+	opts := healthOptionsFor(in.ReadBudget.D())
 	checks := len(in.Alarms) + len(in.Probes)
 	for {
 		if checks > 0 {
@@ -565,28 +561,8 @@ func (m *migration) retireBlue(ctx workflow.Context) error {
 	m.progress("Deleting blue's add-ons, node groups and cluster")
 	var res eks.RetireResult
 	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, clusterWaitOptions), eksA.RetireEKSCluster, eks.RetireInput{
-		Cluster: m.blue(), Role: "blue", Guard: m.guard("blue"),
+		Cluster: m.blue(), Role: "blue", Guard: trafficGuard(m.spec.Traffic, "blue"),
 	}).Get(ctx, &res)
-}
-
-// guard tells the retire activity which record or origin must carry no traffic.
-func (m *migration) guard(role string) *eks.TrafficGuard {
-	t := m.spec.Traffic
-	switch {
-	case t.Provider == spec.ProviderRoute53 && t.Route53 != nil:
-		id := t.Route53.BlueSetIdentifier
-		if role == "green" {
-			id = t.Route53.GreenSetIdentifier
-		}
-		return &eks.TrafficGuard{Provider: t.Provider, HostedZoneID: t.Route53.HostedZoneID, RecordName: t.Route53.RecordName, SetIdentifier: id}
-	case t.Provider == spec.ProviderCloudFront && t.CloudFront != nil:
-		id := t.CloudFront.BlueOriginID
-		if role == "green" {
-			id = t.CloudFront.GreenOriginID
-		}
-		return &eks.TrafficGuard{Provider: t.Provider, DistributionID: t.CloudFront.DistributionID, OriginID: id}
-	}
-	return nil
 }
 
 func (m *migration) dryRunPlan(g eks.GreenPlan) *Plan {

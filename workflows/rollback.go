@@ -176,7 +176,7 @@ func (m *migration) rollbackStep(ctx workflow.Context, step rollbackStep, reason
 	case stepDeleteGreen:
 		m.progress("Deleting green as rollback.green = delete")
 		return run(ctx, clusterWaitOptions, eksA.RetireEKSCluster, eks.RetireInput{
-			Cluster: m.green(), Role: "green", Guard: m.guard("green"), OwnedBy: m.spec.Name,
+			Cluster: m.green(), Role: "green", Guard: trafficGuard(m.spec.Traffic, "green"), OwnedBy: m.spec.Name,
 		})
 	}
 	return fmt.Errorf("unknown rollback step %q", step)

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/cutover-dev/cutover/internal/awsconf"
+	"github.com/cutover-dev/cutover/internal/trafficguard"
 )
 
 // EKSAPI is the part of *eks.Client the activities use.
@@ -66,12 +67,8 @@ type ClientFactory interface {
 
 // WeightReader reads the share of traffic a cluster receives, as the
 // traffic activities recorded it (Route53 weight or CloudFront origin). It
-// is implemented by the traffic package.
-type WeightReader interface {
-	// ClusterWeight returns the cluster's weight; any value > 0 means the
-	// cluster still receives traffic.
-	ClusterWeight(ctx context.Context, g TrafficGuard) (int, error)
-}
+// is implemented by the traffic package (traffic.WeightReader).
+type WeightReader = trafficguard.WeightReader
 
 // Defaults.
 const (

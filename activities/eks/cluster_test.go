@@ -147,10 +147,6 @@ func TestIsUnimplemented(t *testing.T) {
 	wantErrType(t, awsError(httpErr(404, errors.New("html")), "create add-on x"), failures.NotImplemented, true)
 }
 
-func greenPlanFixture() GreenPlan {
-	return PlanGreen(blueFixture(), specFixture())
-}
-
 func TestEnsureGreenClusterCreatesWithBluesConfig(t *testing.T) {
 	f := newFakeEKS()
 	a := newFakeActivities(f, nil, nil)

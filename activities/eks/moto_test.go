@@ -205,7 +205,7 @@ func buildGreen(t *testing.T, env *activityEnv, a *Activities, s spec.MigrationS
 	if err != nil {
 		t.Fatalf("describe blue: %v", err)
 	}
-	plan := PlanGreen(blue, s)
+	plan := copyPlan(blue, s.Name, s.Green.ClusterName, s.Green.KubernetesVersion)
 	ec, err := run[EnsureClusterResult](t, env, a.EnsureGreenCluster, EnsureClusterInput{Plan: plan, RequestToken: token})
 	if err != nil {
 		t.Fatalf("ensure green: %v", err)
@@ -374,7 +374,7 @@ func TestMoto(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = run[EnsureClusterResult](t, env, a.EnsureGreenCluster, EnsureClusterInput{Plan: PlanGreen(desc, s), RequestToken: "tok"})
+		_, err = run[EnsureClusterResult](t, env, a.EnsureGreenCluster, EnsureClusterInput{Plan: copyPlan(desc, s.Name, s.Green.ClusterName, s.Green.KubernetesVersion), RequestToken: "tok"})
 		wantErrType(t, err, failures.Conflict, true)
 		for _, want := range []string{
 			"cluster " + m.region + "/" + green + " already exists and does not match the green plan",

@@ -1,6 +1,9 @@
 package eks
 
-import "github.com/cutover-dev/cutover/internal/clusters"
+import (
+	"github.com/cutover-dev/cutover/internal/clusters"
+	"github.com/cutover-dev/cutover/internal/trafficguard"
+)
 
 // VPCConfig is the control plane's network configuration.
 type VPCConfig struct {
@@ -135,8 +138,9 @@ type ClusterDescription struct {
 // Ref returns the cluster's name and region.
 func (d ClusterDescription) Ref() clusters.Ref { return clusters.Ref{Name: d.Name, Region: d.Region} }
 
-// GreenPlan is the desired green cluster, computed by PlanGreen from blue's
-// description and the spec. It is what EnsureGreenCluster and friends make true.
+// GreenPlan is the desired green cluster, computed by the workflow's
+// planner from blue's description and the spec. It is what
+// EnsureGreenCluster and friends make true.
 type GreenPlan struct {
 	Cluster ClusterDescription `json:"cluster"`
 	// CopiedFrom is blue's name, recorded as a tag on green.
@@ -245,18 +249,10 @@ type EnsureAccessEntriesResult struct {
 }
 
 // TrafficGuard tells the retire activity how to check that the cluster it
-// is about to delete no longer receives traffic.
-type TrafficGuard struct {
-	// Provider is "route53" or "cloudfront".
-	Provider string `json:"provider"`
-	// Route53: zone, record and the set identifier of this cluster's record.
-	HostedZoneID  string `json:"hostedZoneId,omitempty"`
-	RecordName    string `json:"recordName,omitempty"`
-	SetIdentifier string `json:"setIdentifier,omitempty"`
-	// CloudFront: distribution and this cluster's origin.
-	DistributionID string `json:"distributionId,omitempty"`
-	OriginID       string `json:"originId,omitempty"`
-}
+// is about to delete no longer receives traffic. It is defined in the
+// neutral package trafficguard, which the traffic activities implement a
+// reader of, so eks and traffic do not import each other.
+type TrafficGuard = trafficguard.Guard
 
 // RetireInput deletes a cluster.
 type RetireInput struct {

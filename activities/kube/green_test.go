@@ -22,8 +22,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 
+	"github.com/cutover-dev/cutover/internal/duration"
 	"github.com/cutover-dev/cutover/internal/failures"
-	"github.com/cutover-dev/cutover/internal/spec"
+	"github.com/cutover-dev/cutover/internal/probe"
 )
 
 func boolp(b bool) *bool { return &b }
@@ -128,10 +129,10 @@ func TestGreen(t *testing.T) {
 		}, metav1.CreateOptions{}))
 
 		a := green.activities(WithScratchWaitForRunning(false), WithWorkloadWait(time.Second), WithScratchTimeout(5*time.Second))
-		res, err := a.SmokeTestGreen(ctx, SmokeInput{Cluster: green.ref, RunID: "run-1", Smoke: spec.SmokeSpec{
-			Kubernetes: spec.KubeSmokeSpec{Namespaces: []string{"shop-ok"}},
-			HTTP:       []spec.HTTPProbe{{Name: "home", URL: srv.URL + "/", Host: "shop.example.com", ExpectStatus: 200, BodyContains: "shop ok", MaxLatency: spec.Duration(2 * time.Second)}},
-			Timeout:    spec.Duration(time.Minute),
+		res, err := a.SmokeTestGreen(ctx, SmokeInput{Cluster: green.ref, RunID: "run-1", Smoke: SmokeTests{
+			Kubernetes: ClusterChecks{Namespaces: []string{"shop-ok"}},
+			HTTP:       []probe.Probe{{Name: "home", URL: srv.URL + "/", Host: "shop.example.com", ExpectStatus: 200, BodyContains: "shop ok", MaxLatency: duration.Duration(2 * time.Second)}},
+			Timeout:    duration.Duration(time.Minute),
 		}})
 		if err != nil {
 			t.Fatal(err)
@@ -185,8 +186,8 @@ func TestGreen(t *testing.T) {
 		a := New(staticResolver{green.ref.Name: cfg}, WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
 			WithPollInterval(100*time.Millisecond), WithScratchWaitForRunning(false), WithScratchTimeout(5*time.Second),
 			WithAPIRetry(30*time.Second, 200*time.Millisecond))
-		res, err := a.SmokeTestGreen(ctx, SmokeInput{Cluster: green.ref, RunID: "run-outage", Smoke: spec.SmokeSpec{
-			Kubernetes: spec.KubeSmokeSpec{WorkloadsReady: boolp(false)}, Timeout: spec.Duration(time.Minute),
+		res, err := a.SmokeTestGreen(ctx, SmokeInput{Cluster: green.ref, RunID: "run-outage", Smoke: SmokeTests{
+			Kubernetes: ClusterChecks{WorkloadsReady: boolp(false)}, Timeout: duration.Duration(time.Minute),
 		}})
 		if err != nil {
 			t.Fatalf("a %s outage must be retried, got %v", out.lasts, err)
@@ -205,8 +206,8 @@ func TestGreen(t *testing.T) {
 		cfg.WrapTransport = long.wrap
 		a = New(staticResolver{green.ref.Name: cfg}, WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
 			WithPollInterval(100*time.Millisecond), WithScratchWaitForRunning(false), WithAPIRetry(time.Second, 100*time.Millisecond))
-		_, err = a.SmokeTestGreen(ctx, SmokeInput{Cluster: green.ref, RunID: "run-down", Smoke: spec.SmokeSpec{
-			Kubernetes: spec.KubeSmokeSpec{WorkloadsReady: boolp(false)}, Timeout: spec.Duration(time.Minute),
+		_, err = a.SmokeTestGreen(ctx, SmokeInput{Cluster: green.ref, RunID: "run-down", Smoke: SmokeTests{
+			Kubernetes: ClusterChecks{WorkloadsReady: boolp(false)}, Timeout: duration.Duration(time.Minute),
 		}})
 		if !failures.Is(err, failures.Transient) || failures.IsDefinitive(err) {
 			t.Fatalf("want a retryable Transient error, got %v", err)
@@ -219,8 +220,8 @@ func TestGreen(t *testing.T) {
 		green.deployment(t, "shop-bad", "cart", 2, 2)
 		green.statefulSet(t, "shop-bad", "db", 3, 2)
 		a := green.activities(WithWorkloadWait(500 * time.Millisecond))
-		res, err := a.SmokeTestGreen(ctx, SmokeInput{Cluster: green.ref, RunID: "run-2", Smoke: spec.SmokeSpec{
-			Kubernetes: spec.KubeSmokeSpec{Namespaces: []string{"shop-bad"}, ScratchWorkload: boolp(false)},
+		res, err := a.SmokeTestGreen(ctx, SmokeInput{Cluster: green.ref, RunID: "run-2", Smoke: SmokeTests{
+			Kubernetes: ClusterChecks{Namespaces: []string{"shop-bad"}, ScratchWorkload: boolp(false)},
 		}})
 		if err != nil {
 			t.Fatal(err)
@@ -256,9 +257,9 @@ func TestGreen(t *testing.T) {
 		}))
 		defer srv.Close()
 		a := green.activities(WithProbeRetryDelay(10 * time.Millisecond))
-		res, err := a.SmokeTestGreen(ctx, SmokeInput{Cluster: green.ref, RunID: "run-3", Smoke: spec.SmokeSpec{
-			Kubernetes: spec.KubeSmokeSpec{WorkloadsReady: boolp(false), ScratchWorkload: boolp(false)},
-			HTTP: []spec.HTTPProbe{
+		res, err := a.SmokeTestGreen(ctx, SmokeInput{Cluster: green.ref, RunID: "run-3", Smoke: SmokeTests{
+			Kubernetes: ClusterChecks{WorkloadsReady: boolp(false), ScratchWorkload: boolp(false)},
+			HTTP: []probe.Probe{
 				{Name: "health", URL: srv.URL + "/healthz", ExpectStatus: 200},
 				{Name: "checkout", URL: srv.URL + "/checkout", ExpectStatus: 200, Retries: 2},
 			},
@@ -331,10 +332,10 @@ func TestGreen(t *testing.T) {
 					}()
 				}()
 				a := green.activities()
-				res, err := a.SmokeTestGreen(ctx, SmokeInput{Cluster: green.ref, RunID: tc.runID, Smoke: spec.SmokeSpec{
-					Kubernetes: spec.KubeSmokeSpec{WorkloadsReady: boolp(false), ScratchWorkload: boolp(false)},
-					K6:         &spec.K6Spec{ConfigMap: "k6-smoke", Namespace: "loadtest"},
-					Timeout:    spec.Duration(time.Minute),
+				res, err := a.SmokeTestGreen(ctx, SmokeInput{Cluster: green.ref, RunID: tc.runID, Smoke: SmokeTests{
+					Kubernetes: ClusterChecks{WorkloadsReady: boolp(false), ScratchWorkload: boolp(false)},
+					K6:         &K6Test{ConfigMap: "k6-smoke", Namespace: "loadtest"},
+					Timeout:    duration.Duration(time.Minute),
 				}})
 				if err != nil {
 					t.Fatal(err)

@@ -25,8 +25,8 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/cutover-dev/cutover/internal/clusters"
+	"github.com/cutover-dev/cutover/internal/duration"
 	"github.com/cutover-dev/cutover/internal/failures"
-	"github.com/cutover-dev/cutover/internal/spec"
 )
 
 func refused() error {
@@ -92,7 +92,7 @@ func (f *flakyGreen) activities(opts ...Option) *Activities {
 	return New(staticResolver{"green": &rest.Config{Host: "https://green"}}, append(base, opts...)...)
 }
 
-var scratchOnly = spec.SmokeSpec{Kubernetes: spec.KubeSmokeSpec{WorkloadsReady: boolp(false)}, Timeout: spec.Duration(time.Minute)}
+var scratchOnly = SmokeTests{Kubernetes: ClusterChecks{WorkloadsReady: boolp(false)}, Timeout: duration.Duration(time.Minute)}
 
 var greenRef = clusters.Ref{Name: "green", Region: "us-east-1"}
 
@@ -189,7 +189,7 @@ func TestWorkloadsRideOutATransientOutage(t *testing.T) {
 	f := newFlakyGreen()
 	f.fail("list/deployments", refused(), apierrors.NewServiceUnavailable("x"))
 	res, err := f.activities(WithWorkloadWait(time.Second)).SmokeTestGreen(context.Background(), SmokeInput{Cluster: greenRef, RunID: "run-w",
-		Smoke: spec.SmokeSpec{Kubernetes: spec.KubeSmokeSpec{Namespaces: []string{"shop"}, ScratchWorkload: boolp(false)}}})
+		Smoke: SmokeTests{Kubernetes: ClusterChecks{Namespaces: []string{"shop"}, ScratchWorkload: boolp(false)}}})
 	if err != nil || !res.Passed {
 		t.Fatalf("passed=%v err=%v", res.Passed, err)
 	}

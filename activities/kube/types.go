@@ -2,9 +2,9 @@ package kube
 
 import (
 	"github.com/cutover-dev/cutover/internal/clusters"
+	"github.com/cutover-dev/cutover/internal/duration"
 	"github.com/cutover-dev/cutover/internal/finding"
 	"github.com/cutover-dev/cutover/internal/probe"
-	"github.com/cutover-dev/cutover/internal/spec"
 )
 
 // PreflightInput asks whether blue is safe to move to TargetVersion.
@@ -37,10 +37,48 @@ type VerifyGreenResult struct {
 
 // SmokeInput runs the smoke tests on green.
 type SmokeInput struct {
-	Cluster clusters.Ref   `json:"cluster"`
-	Smoke   spec.SmokeSpec `json:"smoke"`
+	Cluster clusters.Ref `json:"cluster"`
+	Smoke   SmokeTests   `json:"smoke"`
 	// RunID names the temporary objects so a retry cleans up its predecessor's.
 	RunID string `json:"runId"`
+}
+
+// SmokeTests are the checks SmokeTestGreen runs. The JSON has the shape of
+// the spec's smoke section (the workflow copies it), so a payload recorded
+// in history reads the same whatever the spec's Go types are called.
+type SmokeTests struct {
+	// Kubernetes checks run inside green.
+	Kubernetes ClusterChecks `json:"kubernetes"`
+	// HTTP probes, e.g. against green's ingress with the production Host header.
+	HTTP []probe.Probe `json:"http,omitempty"`
+	// K6 runs a k6 script as a Job in green, when set.
+	K6 *K6Test `json:"k6,omitempty"`
+	// Timeout bounds the whole activity; 0: no bound but the activity's own.
+	Timeout duration.Duration `json:"timeout,omitempty"`
+}
+
+// ClusterChecks are the in-cluster smoke checks.
+type ClusterChecks struct {
+	// WorkloadsReady requires every Deployment, StatefulSet and DaemonSet
+	// to be available (nil: true).
+	WorkloadsReady *bool `json:"workloadsReady,omitempty"`
+	// Namespaces limits WorkloadsReady (empty: all but kube-system-like namespaces).
+	Namespaces []string `json:"namespaces,omitempty"`
+	// ScratchWorkload creates a temporary pod, service and PVC and removes
+	// them (nil: true).
+	ScratchWorkload *bool `json:"scratchWorkload,omitempty"`
+	// StorageClass for the scratch PVC (empty: the cluster default).
+	StorageClass string `json:"storageClass,omitempty"`
+}
+
+// K6Test runs a k6 load script in green.
+type K6Test struct {
+	// ConfigMap holding the script, in Namespace.
+	ConfigMap string `json:"configMap,omitempty"`
+	// Namespace of the Job (empty: DefaultK6Namespace).
+	Namespace string `json:"namespace,omitempty"`
+	// Image of k6 (empty: DefaultK6Image).
+	Image string `json:"image,omitempty"`
 }
 
 // CheckResult is one smoke check.

@@ -24,16 +24,55 @@ import (
 
 	"github.com/cutover-dev/cutover/internal/activitylog"
 	"github.com/cutover-dev/cutover/internal/awsconf"
+	"github.com/cutover-dev/cutover/internal/duration"
 	"github.com/cutover-dev/cutover/internal/probe"
-	"github.com/cutover-dev/cutover/internal/spec"
 )
 
-// Target is where traffic is shifted.
+// Traffic providers: Target.Provider, Change.Provider and the provider of a
+// trafficguard.Guard.
+const (
+	ProviderRoute53    = "route53"
+	ProviderCloudFront = "cloudfront"
+)
+
+// Target is where traffic is shifted. Its JSON has the shape of the spec's
+// traffic section (the workflow copies it), so a payload recorded in
+// history reads the same whatever the spec's Go types are called.
 type Target struct {
-	Provider   string               `json:"provider"`
-	Region     string               `json:"region"`
-	Route53    *spec.Route53Spec    `json:"route53,omitempty"`
-	CloudFront *spec.CloudFrontSpec `json:"cloudfront,omitempty"`
+	Provider   string             `json:"provider"`
+	Region     string             `json:"region"`
+	Route53    *Route53Records    `json:"route53,omitempty"`
+	CloudFront *CloudFrontOrigins `json:"cloudfront,omitempty"`
+}
+
+// Route53Records names the weighted record pair. Empty fields with a
+// default get it (RecordType "CNAME", set identifiers "blue" and "green",
+// TTL 60).
+type Route53Records struct {
+	HostedZoneID string `json:"hostedZoneId,omitempty"`
+	// RecordName, e.g. "app.example.com".
+	RecordName string `json:"recordName,omitempty"`
+	// RecordType: "CNAME" or "A" (alias).
+	RecordType string `json:"recordType,omitempty"`
+	// BlueSetIdentifier of blue's weighted record.
+	BlueSetIdentifier string `json:"blueSetIdentifier,omitempty"`
+	// GreenSetIdentifier of green's weighted record.
+	GreenSetIdentifier string `json:"greenSetIdentifier,omitempty"`
+	// GreenTarget is green's load balancer DNS name.
+	GreenTarget string `json:"greenTarget,omitempty"`
+	// TTL of the records in seconds.
+	TTL int64 `json:"ttl,omitempty"`
+}
+
+// CloudFrontOrigins names the distribution and its origins.
+type CloudFrontOrigins struct {
+	DistributionID string `json:"distributionId,omitempty"`
+	// BlueOriginID is the origin the default behavior uses today.
+	BlueOriginID string `json:"blueOriginId,omitempty"`
+	// GreenOriginID is the origin to switch to.
+	GreenOriginID string `json:"greenOriginId,omitempty"`
+	// GreenOriginDomain creates the green origin when it does not exist.
+	GreenOriginDomain string `json:"greenOriginDomain,omitempty"`
 }
 
 // Weights are the percentages of traffic on each side.
@@ -61,13 +100,13 @@ type Change struct {
 
 // HealthInput is what to read while a step bakes.
 type HealthInput struct {
-	Region string           `json:"region"`
-	Alarms []string         `json:"alarms,omitempty"`
-	Probes []spec.HTTPProbe `json:"probes,omitempty"`
+	Region string        `json:"region"`
+	Alarms []string      `json:"alarms,omitempty"`
+	Probes []probe.Probe `json:"probes,omitempty"`
 	// ReadBudget is how long a reading that cannot be taken (throttled,
 	// 5xx, timeout) is retried before it counts as unhealthy
 	// (traffic.healthReadBudget). 0: read once, a failed read is an error.
-	ReadBudget spec.Duration `json:"readBudget,omitempty"`
+	ReadBudget duration.Duration `json:"readBudget,omitempty"`
 }
 
 // AlarmState is one CloudWatch alarm.
@@ -259,7 +298,7 @@ func (c *sdkClients) CloudWatch(ctx context.Context, region string) (CloudWatchA
 // GetTrafficWeights reads the current split.
 func (a *Activities) GetTrafficWeights(ctx context.Context, t Target) (Weights, error) {
 	switch t.Provider {
-	case spec.ProviderRoute53:
+	case ProviderRoute53:
 		r, err := route53Spec(t)
 		if err != nil {
 			return Weights{}, err
@@ -269,7 +308,7 @@ func (a *Activities) GetTrafficWeights(ctx context.Context, t Target) (Weights, 
 			return Weights{}, err
 		}
 		return getRoute53Weights(ctx, api, r)
-	case spec.ProviderCloudFront:
+	case ProviderCloudFront:
 		cf, err := cloudFrontSpec(t)
 		if err != nil {
 			return Weights{}, err
@@ -313,7 +352,7 @@ func (a *Activities) setWeights(ctx context.Context, in SetWeightsInput) (Change
 		return Change{}, invalidf("green weight %d: must be between 0 and 100", in.Green)
 	}
 	switch in.Target.Provider {
-	case spec.ProviderRoute53:
+	case ProviderRoute53:
 		r, err := route53Spec(in.Target)
 		if err != nil {
 			return Change{}, err
@@ -323,7 +362,7 @@ func (a *Activities) setWeights(ctx context.Context, in SetWeightsInput) (Change
 			return Change{}, err
 		}
 		return setRoute53Weights(ctx, api, r, in.Green)
-	case spec.ProviderCloudFront:
+	case ProviderCloudFront:
 		cf, err := cloudFrontSpec(in.Target)
 		if err != nil {
 			return Change{}, err

@@ -8,12 +8,11 @@ import (
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
 
 	"github.com/cutover-dev/cutover/internal/failures"
-	"github.com/cutover-dev/cutover/internal/spec"
 )
 
-func cloudFrontSpec(t Target) (spec.CloudFrontSpec, error) {
+func cloudFrontSpec(t Target) (CloudFrontOrigins, error) {
 	if t.CloudFront == nil {
-		return spec.CloudFrontSpec{}, invalidf("traffic target: provider is cloudfront but cloudfront is not set")
+		return CloudFrontOrigins{}, invalidf("traffic target: provider is cloudfront but cloudfront is not set")
 	}
 	c := *t.CloudFront
 	switch {
@@ -75,7 +74,7 @@ func getDistributionConfig(ctx context.Context, api CloudFrontAPI, id string) (*
 	return out.DistributionConfig, aws.ToString(out.ETag), nil
 }
 
-func getCloudFrontWeights(ctx context.Context, api CloudFrontAPI, c spec.CloudFrontSpec) (Weights, error) {
+func getCloudFrontWeights(ctx context.Context, api CloudFrontAPI, c CloudFrontOrigins) (Weights, error) {
 	cfg, _, err := getDistributionConfig(ctx, api, c.DistributionID)
 	if err != nil {
 		return Weights{}, err
@@ -98,7 +97,7 @@ func getCloudFrontWeights(ctx context.Context, api CloudFrontAPI, c spec.CloudFr
 // setCloudFrontOrigin points every cache behavior that targets one side at
 // the other: green when green is 100, blue when it is 0. It re-reads and
 // retries when the distribution changed between the read and the write.
-func (a *Activities) setCloudFrontOrigin(ctx context.Context, api CloudFrontAPI, c spec.CloudFrontSpec, green int) (Change, error) {
+func (a *Activities) setCloudFrontOrigin(ctx context.Context, api CloudFrontAPI, c CloudFrontOrigins, green int) (Change, error) {
 	if green != 0 && green != 100 {
 		return Change{}, invalidf("CloudFront switches all traffic at once: green weight must be 0 or 100, not %d", green)
 	}
@@ -119,7 +118,7 @@ func (a *Activities) setCloudFrontOrigin(ctx context.Context, api CloudFrontAPI,
 		}
 		if len(changed) == 0 {
 			logger(ctx).Info("CloudFront origin already in place", "distribution", c.DistributionID, "origin", to)
-			return Change{Provider: spec.ProviderCloudFront, ID: c.DistributionID, Weights: want, Noop: true}, nil
+			return Change{Provider: ProviderCloudFront, ID: c.DistributionID, Weights: want, Noop: true}, nil
 		}
 		_, err = api.UpdateDistribution(ctx, &cloudfront.UpdateDistributionInput{
 			Id:                 aws.String(c.DistributionID),
@@ -129,7 +128,7 @@ func (a *Activities) setCloudFrontOrigin(ctx context.Context, api CloudFrontAPI,
 		if err == nil {
 			logger(ctx).Info("CloudFront origin switched", "distribution", c.DistributionID,
 				"from", from, "to", to, "changes", changed, "attempt", attempt)
-			return Change{Provider: spec.ProviderCloudFront, ID: c.DistributionID, Weights: want}, nil
+			return Change{Provider: ProviderCloudFront, ID: c.DistributionID, Weights: want}, nil
 		}
 		lastErr = awsError(err, "update CloudFront distribution %s to origin %s", c.DistributionID, to)
 		if !hasCode(err, "PreconditionFailed", "InvalidIfMatchVersion") {
@@ -147,7 +146,7 @@ func (a *Activities) setCloudFrontOrigin(ctx context.Context, api CloudFrontAPI,
 // greenOriginDomain if needed (switching to green) and moves the default
 // and path behaviors from one origin to the other. It returns what it
 // changed; nothing means the distribution is already as wanted.
-func switchOrigin(cfg *cftypes.DistributionConfig, c spec.CloudFrontSpec, from, to string) ([]string, error) {
+func switchOrigin(cfg *cftypes.DistributionConfig, c CloudFrontOrigins, from, to string) ([]string, error) {
 	if cfg.DefaultCacheBehavior == nil {
 		return nil, conflictf("CloudFront distribution %s has no default cache behavior", c.DistributionID)
 	}

@@ -21,9 +21,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/cutover-dev/cutover/activities/eks"
 	"github.com/cutover-dev/cutover/internal/failures"
-	"github.com/cutover-dev/cutover/internal/spec"
+	"github.com/cutover-dev/cutover/internal/trafficguard"
 )
 
 func apiErr(code string) error {
@@ -177,7 +176,7 @@ func blueGreenDistribution() *cftypes.DistributionConfig {
 	}
 }
 
-var cfTarget = Target{Provider: spec.ProviderCloudFront, CloudFront: &spec.CloudFrontSpec{
+var cfTarget = Target{Provider: ProviderCloudFront, CloudFront: &CloudFrontOrigins{
 	DistributionID: "E123", BlueOriginID: "blue", GreenOriginID: "green", GreenOriginDomain: "green.example.com",
 }}
 
@@ -296,7 +295,7 @@ func TestAWSErrorMapping(t *testing.T) {
 
 func TestRoute53ErrorsThroughActivities(t *testing.T) {
 	ctx := context.Background()
-	target := Target{Provider: spec.ProviderRoute53, Route53: &spec.Route53Spec{HostedZoneID: "Z1", RecordName: "app.example.com", GreenTarget: "green.example.com"}}
+	target := Target{Provider: ProviderRoute53, Route53: &Route53Records{HostedZoneID: "Z1", RecordName: "app.example.com", GreenTarget: "green.example.com"}}
 	blue := r53types.ResourceRecordSet{Name: aws.String("app.example.com."), Type: r53types.RRTypeCname, SetIdentifier: aws.String("blue"), Weight: aws.Int64(100),
 		TTL: aws.Int64(60), ResourceRecords: []r53types.ResourceRecord{{Value: aws.String("blue.example.com")}}}
 	for _, c := range []struct {
@@ -352,19 +351,19 @@ func TestWaitPollsAndHeartbeats(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
 	env.RegisterActivity(a)
-	if _, err := env.ExecuteActivity(a.WaitTrafficPropagated, Change{Provider: spec.ProviderRoute53, ID: "/change/C1"}); err != nil {
+	if _, err := env.ExecuteActivity(a.WaitTrafficPropagated, Change{Provider: ProviderRoute53, ID: "/change/C1"}); err != nil {
 		t.Fatal(err)
 	}
 	if r53.getCalls != 3 {
 		t.Fatalf("GetChange called %d times, want 3", r53.getCalls)
 	}
-	if _, err := env.ExecuteActivity(a.WaitTrafficPropagated, Change{Provider: spec.ProviderCloudFront, ID: "E123"}); err != nil {
+	if _, err := env.ExecuteActivity(a.WaitTrafficPropagated, Change{Provider: ProviderCloudFront, ID: "E123"}); err != nil {
 		t.Fatal(err)
 	}
 	if cf.getCalls != 4 {
 		t.Fatalf("GetDistribution called %d times, want 4", cf.getCalls)
 	}
-	if _, err := env.ExecuteActivity(a.WaitTrafficPropagated, Change{Provider: spec.ProviderRoute53, Noop: true}); err != nil {
+	if _, err := env.ExecuteActivity(a.WaitTrafficPropagated, Change{Provider: ProviderRoute53, Noop: true}); err != nil {
 		t.Fatal(err)
 	}
 	if r53.getCalls != 3 {
@@ -378,8 +377,8 @@ func TestWaitResumesFromHeartbeat(t *testing.T) {
 	env.RegisterActivityWithOptions(func(ctx context.Context, c Change) (WaitProgress, error) {
 		return resumeWait(ctx, c), nil
 	}, activity.RegisterOptions{Name: "resume"})
-	env.SetHeartbeatDetails(WaitProgress{Provider: spec.ProviderRoute53, ID: "/change/C7", Status: "PENDING", Polls: 41, Since: "2026-01-02T03:04:05Z"})
-	val, err := env.ExecuteActivity("resume", Change{Provider: spec.ProviderRoute53, ID: "/change/C7"})
+	env.SetHeartbeatDetails(WaitProgress{Provider: ProviderRoute53, ID: "/change/C7", Status: "PENDING", Polls: 41, Since: "2026-01-02T03:04:05Z"})
+	val, err := env.ExecuteActivity("resume", Change{Provider: ProviderRoute53, ID: "/change/C7"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -391,7 +390,7 @@ func TestWaitResumesFromHeartbeat(t *testing.T) {
 		t.Fatalf("resumed progress %+v", p)
 	}
 	// Details of another change are not reused.
-	val, err = env.ExecuteActivity("resume", Change{Provider: spec.ProviderRoute53, ID: "/change/C8"})
+	val, err = env.ExecuteActivity("resume", Change{Provider: ProviderRoute53, ID: "/change/C8"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -416,8 +415,8 @@ func TestWeightReaderShares(t *testing.T) {
 		return r53types.ResourceRecordSet{Name: aws.String("app.example.com."), Type: typ, SetIdentifier: aws.String(id), Weight: w}
 	}
 	ctx := context.Background()
-	g := func(id string) eks.TrafficGuard {
-		return eks.TrafficGuard{Provider: spec.ProviderRoute53, HostedZoneID: "Z1", RecordName: "app.example.com", SetIdentifier: id}
+	g := func(id string) trafficguard.Guard {
+		return trafficguard.Guard{Provider: ProviderRoute53, HostedZoneID: "Z1", RecordName: "app.example.com", SetIdentifier: id}
 	}
 	for _, c := range []struct {
 		name string
@@ -438,14 +437,14 @@ func TestWeightReaderShares(t *testing.T) {
 		}
 	}
 	w := NewWeightReaderFrom(&fakeClients{})
-	if _, err := w.ClusterWeight(ctx, eks.TrafficGuard{Provider: spec.ProviderRoute53}); !failures.Is(err, failures.InvalidParameter) {
+	if _, err := w.ClusterWeight(ctx, trafficguard.Guard{Provider: ProviderRoute53}); !failures.Is(err, failures.InvalidParameter) {
 		t.Errorf("empty guard: %v", err)
 	}
 	cfg := blueGreenDistribution()
 	cfg.DefaultCacheBehavior.TargetOriginId = aws.String("green")
 	w = NewWeightReaderFrom(&fakeClients{cf: &fakeCloudFront{cfg: cfg}})
 	// /api/* still on blue: blue still serves.
-	if got, err := w.ClusterWeight(ctx, eks.TrafficGuard{Provider: spec.ProviderCloudFront, DistributionID: "E1", OriginID: "blue"}); err != nil || got != 100 {
+	if got, err := w.ClusterWeight(ctx, trafficguard.Guard{Provider: ProviderCloudFront, DistributionID: "E1", OriginID: "blue"}); err != nil || got != 100 {
 		t.Errorf("blue behind a path behavior: %d, %v; want 100", got, err)
 	}
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/cutover-dev/cutover/internal/activitylog"
 	"github.com/cutover-dev/cutover/internal/failures"
 	"github.com/cutover-dev/cutover/internal/probe"
-	"github.com/cutover-dev/cutover/internal/spec"
 )
 
 // maxAlarmNames is DescribeAlarms' limit on AlarmNames per call.
@@ -90,7 +89,7 @@ func (a *Activities) checkHealth(ctx context.Context, in HealthInput) (HealthRes
 			}
 			p := in.Probes[i]
 			_ = failures.RetryIf(ctx, backoff("probe "+p.Name), func(error) bool { return true }, func(ctx context.Context) error {
-				r := a.probes.Run(ctx, []spec.HTTPProbe{p})[0]
+				r := a.probes.Run(ctx, []probe.Probe{p})[0]
 				res.Probes[i] = r
 				if r.Passed || !ProbeUnreadable(r) {
 					return nil

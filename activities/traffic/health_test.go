@@ -16,9 +16,9 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/cutover-dev/cutover/internal/duration"
 	"github.com/cutover-dev/cutover/internal/failures"
 	"github.com/cutover-dev/cutover/internal/probe"
-	"github.com/cutover-dev/cutover/internal/spec"
 )
 
 func throttled() error {
@@ -28,7 +28,7 @@ func throttled() error {
 func TestHealthThrottledBurstThenHealthy(t *testing.T) {
 	cw := &fakeCloudWatch{burst: []error{throttled(), throttled(), apiErr("InternalFailure"), throttled()}}
 	a := New(&fakeClients{cw: cw}, WithHealthRetryWait(time.Millisecond))
-	h, err := a.CheckTrafficHealth(context.Background(), HealthInput{Region: "eu-west-1", Alarms: []string{"5xx", "latency"}, ReadBudget: spec.Duration(5 * time.Second)})
+	h, err := a.CheckTrafficHealth(context.Background(), HealthInput{Region: "eu-west-1", Alarms: []string{"5xx", "latency"}, ReadBudget: duration.Duration(5 * time.Second)})
 	if err != nil || !h.Healthy {
 		t.Fatalf("a burst of throttled reads within the budget must read healthy: %+v, %v", h, err)
 	}
@@ -41,7 +41,7 @@ func TestHealthUnreadableForTheBudgetIsUnhealthy(t *testing.T) {
 	cw := &fakeCloudWatch{err: throttled()}
 	a := New(&fakeClients{cw: cw}, WithHealthRetryWait(5*time.Millisecond))
 	start := time.Now()
-	h, err := a.CheckTrafficHealth(context.Background(), HealthInput{Region: "eu-west-1", Alarms: []string{"5xx"}, ReadBudget: spec.Duration(200 * time.Millisecond)})
+	h, err := a.CheckTrafficHealth(context.Background(), HealthInput{Region: "eu-west-1", Alarms: []string{"5xx"}, ReadBudget: duration.Duration(200 * time.Millisecond)})
 	if err != nil {
 		t.Fatalf("an unreadable alarm is an unhealthy reading, not an error: %v", err)
 	}
@@ -59,7 +59,7 @@ func TestHealthUnreadableForTheBudgetIsUnhealthy(t *testing.T) {
 func TestHealthDefinitiveErrorFailsOnce(t *testing.T) {
 	cw := &fakeCloudWatch{err: apiErr("AccessDenied")}
 	a := New(&fakeClients{cw: cw}, WithHealthRetryWait(time.Millisecond))
-	_, err := a.CheckTrafficHealth(context.Background(), HealthInput{Region: "eu-west-1", Alarms: []string{"5xx"}, ReadBudget: spec.Duration(5 * time.Second)})
+	_, err := a.CheckTrafficHealth(context.Background(), HealthInput{Region: "eu-west-1", Alarms: []string{"5xx"}, ReadBudget: duration.Duration(5 * time.Second)})
 	if !failures.Is(err, failures.AccessDenied) || cw.calls != 1 {
 		t.Fatalf("err %v after %d calls, want AccessDenied after one", err, cw.calls)
 	}
@@ -68,7 +68,7 @@ func TestHealthDefinitiveErrorFailsOnce(t *testing.T) {
 func TestHealthAlarmStillCounts(t *testing.T) {
 	cw := &fakeCloudWatch{burst: []error{throttled()}, inAlarm: map[string]bool{"5xx": true}}
 	a := New(&fakeClients{cw: cw}, WithHealthRetryWait(time.Millisecond))
-	h, err := a.CheckTrafficHealth(context.Background(), HealthInput{Region: "eu-west-1", Alarms: []string{"5xx"}, ReadBudget: spec.Duration(5 * time.Second)})
+	h, err := a.CheckTrafficHealth(context.Background(), HealthInput{Region: "eu-west-1", Alarms: []string{"5xx"}, ReadBudget: duration.Duration(5 * time.Second)})
 	if err != nil || h.Healthy || !strings.Contains(strings.Join(h.Reasons, ";"), "alarm 5xx is in ALARM") {
 		t.Fatalf("an alarm in ALARM after a retried read must be unhealthy: %+v, %v", h, err)
 	}
@@ -88,13 +88,13 @@ func TestHealthProbeUnreadableThenHealthy(t *testing.T) {
 	}))
 	defer srv.Close()
 	a := New(&fakeClients{}, WithHealthRetryWait(time.Millisecond), WithProbeRunner(probe.Runner{RetryDelay: time.Millisecond}))
-	h, err := a.CheckTrafficHealth(context.Background(), HealthInput{Probes: []spec.HTTPProbe{{Name: "home", URL: srv.URL + "/"}}, ReadBudget: spec.Duration(5 * time.Second)})
+	h, err := a.CheckTrafficHealth(context.Background(), HealthInput{Probes: []probe.Probe{{Name: "home", URL: srv.URL + "/"}}, ReadBudget: duration.Duration(5 * time.Second)})
 	if err != nil || !h.Healthy || calls.Load() != 4 {
 		t.Fatalf("503s within the budget must be retried: %+v, %v (%d calls)", h, err, calls.Load())
 	}
 	// A wrong status is a reading: unhealthy at once.
 	start := time.Now()
-	h, err = a.CheckTrafficHealth(context.Background(), HealthInput{Probes: []spec.HTTPProbe{{Name: "wrong", URL: srv.URL + "/wrong"}}, ReadBudget: spec.Duration(5 * time.Second)})
+	h, err = a.CheckTrafficHealth(context.Background(), HealthInput{Probes: []probe.Probe{{Name: "wrong", URL: srv.URL + "/wrong"}}, ReadBudget: duration.Duration(5 * time.Second)})
 	if err != nil || h.Healthy || time.Since(start) > time.Second {
 		t.Fatalf("a 404 must be unhealthy at once: %+v, %v", h, err)
 	}
@@ -139,7 +139,7 @@ func TestSetTrafficWeightsHeartbeats(t *testing.T) {
 			mu.Unlock()
 		}
 	})
-	target := Target{Provider: spec.ProviderRoute53, Route53: &spec.Route53Spec{HostedZoneID: "Z1", RecordName: "app.example.com",
+	target := Target{Provider: ProviderRoute53, Route53: &Route53Records{HostedZoneID: "Z1", RecordName: "app.example.com",
 		BlueSetIdentifier: "blue", GreenSetIdentifier: "green", GreenTarget: "green.example.com", RecordType: "CNAME", TTL: 60}}
 	if _, err := env.ExecuteActivity(a.SetTrafficWeights, SetWeightsInput{Target: target, Green: 10}); err != nil {
 		t.Fatal(err)

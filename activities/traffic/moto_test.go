@@ -25,12 +25,12 @@ import (
 	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/cutover-dev/cutover/activities/eks"
 	"github.com/cutover-dev/cutover/internal/awsconf"
+	"github.com/cutover-dev/cutover/internal/duration"
 	"github.com/cutover-dev/cutover/internal/failures"
 	"github.com/cutover-dev/cutover/internal/probe"
 	"github.com/cutover-dev/cutover/internal/sandbox/sandboxtest"
-	"github.com/cutover-dev/cutover/internal/spec"
+	"github.com/cutover-dev/cutover/internal/trafficguard"
 )
 
 // TestAgainstMoto drives the activities against a real moto server: the
@@ -120,7 +120,7 @@ func testRoute53Steps(t *testing.T, p awsconf.Provider, acts *Activities) {
 		Weight: aws.Int64(100), TTL: aws.Int64(300),
 		ResourceRecords: []r53types.ResourceRecord{{Value: aws.String("blue-lb.us-east-1.elb.amazonaws.com")}},
 	})
-	target := Target{Provider: spec.ProviderRoute53, Region: "us-east-1", Route53: &spec.Route53Spec{
+	target := Target{Provider: ProviderRoute53, Region: "us-east-1", Route53: &Route53Records{
 		HostedZoneID: zone, RecordName: name, RecordType: "CNAME", BlueSetIdentifier: "blue", GreenSetIdentifier: "green",
 		GreenTarget: "green-lb.us-east-1.elb.amazonaws.com", TTL: 60,
 	}}
@@ -144,7 +144,7 @@ func testRoute53Steps(t *testing.T, p awsconf.Provider, acts *Activities) {
 		if err != nil {
 			t.Fatalf("set green=%d: %v", green, err)
 		}
-		if ch.Noop || ch.ID == "" || ch.Provider != spec.ProviderRoute53 || ch.Weights != (Weights{Blue: 100 - green, Green: green}) {
+		if ch.Noop || ch.ID == "" || ch.Provider != ProviderRoute53 || ch.Weights != (Weights{Blue: 100 - green, Green: green}) {
 			t.Fatalf("set green=%d: change %+v", green, ch)
 		}
 		if _, err := execActivity(t, acts, acts.WaitTrafficPropagated, ch); err != nil {
@@ -174,18 +174,18 @@ func testRoute53Steps(t *testing.T, p awsconf.Provider, acts *Activities) {
 			t.Fatalf("wait for a no-op: %v", err)
 		}
 		for id, want := range map[string]int{"blue": 100 - green, "green": green} {
-			got, err := wr.ClusterWeight(ctx, eks.TrafficGuard{Provider: spec.ProviderRoute53, HostedZoneID: zone, RecordName: name, SetIdentifier: id})
+			got, err := wr.ClusterWeight(ctx, trafficguard.Guard{Provider: ProviderRoute53, HostedZoneID: zone, RecordName: name, SetIdentifier: id})
 			if err != nil || got != want {
 				t.Fatalf("WeightReader %s after green=%d: %d, %v; want %d", id, green, got, err, want)
 			}
 		}
 	}
-	got, err := wr.ClusterWeight(ctx, eks.TrafficGuard{Provider: spec.ProviderRoute53, HostedZoneID: zone, RecordName: name, SetIdentifier: "purple"})
+	got, err := wr.ClusterWeight(ctx, trafficguard.Guard{Provider: ProviderRoute53, HostedZoneID: zone, RecordName: name, SetIdentifier: "purple"})
 	if err != nil || got != 0 {
 		t.Fatalf("WeightReader for a missing set identifier: %d, %v; want 0", got, err)
 	}
 	// The record name is matched with or without the trailing dot, in any case.
-	got, err = wr.ClusterWeight(ctx, eks.TrafficGuard{Provider: spec.ProviderRoute53, HostedZoneID: zone, RecordName: "APP.steps.example.com.", SetIdentifier: "blue"})
+	got, err = wr.ClusterWeight(ctx, trafficguard.Guard{Provider: ProviderRoute53, HostedZoneID: zone, RecordName: "APP.steps.example.com.", SetIdentifier: "blue"})
 	if err != nil || got != 100 {
 		t.Fatalf("WeightReader with a fully qualified name: %d, %v; want 100", got, err)
 	}
@@ -201,7 +201,7 @@ func testRoute53Alias(t *testing.T, p awsconf.Provider, acts *Activities) {
 		Name: aws.String(name), Type: r53types.RRTypeA, SetIdentifier: aws.String("prod-blue"), Weight: aws.Int64(100),
 		AliasTarget: &r53types.AliasTarget{DNSName: aws.String("blue-123.us-east-1.elb.amazonaws.com"), HostedZoneId: aws.String(elbZone), EvaluateTargetHealth: true},
 	})
-	target := Target{Provider: spec.ProviderRoute53, Route53: &spec.Route53Spec{
+	target := Target{Provider: ProviderRoute53, Route53: &Route53Records{
 		HostedZoneID: zone, RecordName: name, RecordType: "A", BlueSetIdentifier: "prod-blue", GreenSetIdentifier: "prod-green",
 		GreenTarget: "green-456.us-east-1.elb.amazonaws.com",
 	}}
@@ -227,7 +227,7 @@ func testRoute53MissingBlue(t *testing.T, p awsconf.Provider, acts *Activities) 
 	ctx := context.Background()
 	c := route53Client(t, p)
 	zone := createZone(t, c, "empty.example.com")
-	target := Target{Provider: spec.ProviderRoute53, Route53: &spec.Route53Spec{
+	target := Target{Provider: ProviderRoute53, Route53: &Route53Records{
 		HostedZoneID: zone, RecordName: "app.empty.example.com", GreenTarget: "green.example.com",
 	}}
 	_, err := acts.SetTrafficWeights(ctx, SetWeightsInput{Target: target, Green: 10})
@@ -302,13 +302,13 @@ func testCloudFrontSwitch(t *testing.T, p awsconf.Provider, acts *Activities) {
 	ctx := context.Background()
 	c := cloudFrontClient(t, p)
 	id := createDistribution(t, c, "switch", customOrigin("blue", "blue.origin.example.com"))
-	target := Target{Provider: spec.ProviderCloudFront, CloudFront: &spec.CloudFrontSpec{
+	target := Target{Provider: ProviderCloudFront, CloudFront: &CloudFrontOrigins{
 		DistributionID: id, BlueOriginID: "blue", GreenOriginID: "green", GreenOriginDomain: "green.origin.example.com",
 	}}
 	wr := NewWeightReader(p)
 	guard := func(origin string) int {
 		t.Helper()
-		w, err := wr.ClusterWeight(ctx, eks.TrafficGuard{Provider: spec.ProviderCloudFront, DistributionID: id, OriginID: origin})
+		w, err := wr.ClusterWeight(ctx, trafficguard.Guard{Provider: ProviderCloudFront, DistributionID: id, OriginID: origin})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -380,7 +380,7 @@ func testCloudFrontSwitch(t *testing.T, p awsconf.Provider, acts *Activities) {
 
 	// Without greenOriginDomain a missing green origin cannot be created.
 	id2 := createDistribution(t, c, "nogreen", customOrigin("blue", "blue.origin.example.com"))
-	_, err = acts.SetTrafficWeights(ctx, SetWeightsInput{Target: Target{Provider: spec.ProviderCloudFront, CloudFront: &spec.CloudFrontSpec{
+	_, err = acts.SetTrafficWeights(ctx, SetWeightsInput{Target: Target{Provider: ProviderCloudFront, CloudFront: &CloudFrontOrigins{
 		DistributionID: id2, BlueOriginID: "blue", GreenOriginID: "green",
 	}}, Green: 100})
 	if !failures.Is(err, failures.NotFound) || !strings.Contains(err.Error(), "greenOriginDomain") {
@@ -388,7 +388,7 @@ func testCloudFrontSwitch(t *testing.T, p awsconf.Provider, acts *Activities) {
 	}
 	// An existing green origin is used as it is.
 	id3 := createDistribution(t, c, "withgreen", customOrigin("blue", "blue.origin.example.com"), customOrigin("green", "preexisting.example.com"))
-	ch3, err := acts.SetTrafficWeights(ctx, SetWeightsInput{Target: Target{Provider: spec.ProviderCloudFront, CloudFront: &spec.CloudFrontSpec{
+	ch3, err := acts.SetTrafficWeights(ctx, SetWeightsInput{Target: Target{Provider: ProviderCloudFront, CloudFront: &CloudFrontOrigins{
 		DistributionID: id3, BlueOriginID: "blue", GreenOriginID: "green", GreenOriginDomain: "ignored.example.com",
 	}}, Green: 100})
 	if err != nil || ch3.Noop {
@@ -399,7 +399,7 @@ func testCloudFrontSwitch(t *testing.T, p awsconf.Provider, acts *Activities) {
 		t.Fatalf("existing green origin changed: %+v", cfg.Origins.Items)
 	}
 
-	if _, err := acts.GetTrafficWeights(ctx, Target{Provider: spec.ProviderCloudFront, CloudFront: &spec.CloudFrontSpec{
+	if _, err := acts.GetTrafficWeights(ctx, Target{Provider: ProviderCloudFront, CloudFront: &CloudFrontOrigins{
 		DistributionID: "ENOSUCHDIST", BlueOriginID: "blue", GreenOriginID: "green",
 	}}); !failures.Is(err, failures.NotFound) {
 		t.Fatalf("missing distribution: %v; want NotFound", err)
@@ -553,7 +553,7 @@ func testAlarmsThroughThrottling(t *testing.T, moto string, direct awsconf.Provi
 	proxy := newFaultyProxy(t, moto, 7*time.Second)
 	acts := NewFromAWS(awsconf.Static{Endpoint: proxy.URL}, WithHealthRetryWait(250*time.Millisecond))
 	start := time.Now()
-	h, err := acts.CheckTrafficHealth(ctx, HealthInput{Region: region, Alarms: []string{"shop-5xx"}, ReadBudget: spec.Duration(time.Minute)})
+	h, err := acts.CheckTrafficHealth(ctx, HealthInput{Region: region, Alarms: []string{"shop-5xx"}, ReadBudget: duration.Duration(time.Minute)})
 	if err != nil || !h.Healthy || len(h.Alarms) != 1 || h.Alarms[0].State != "OK" {
 		t.Fatalf("7s of throttling within a 1m budget must read healthy: %+v, %v", h, err)
 	}
@@ -564,7 +564,7 @@ func testAlarmsThroughThrottling(t *testing.T, moto string, direct awsconf.Provi
 	// Unreadable for longer than the budget: unhealthy, with the reason.
 	stuck := newFaultyProxy(t, moto, time.Hour)
 	acts = NewFromAWS(awsconf.Static{Endpoint: stuck.URL}, WithHealthRetryWait(100*time.Millisecond))
-	h, err = acts.CheckTrafficHealth(ctx, HealthInput{Region: region, Alarms: []string{"shop-5xx"}, ReadBudget: spec.Duration(2 * time.Second)})
+	h, err = acts.CheckTrafficHealth(ctx, HealthInput{Region: region, Alarms: []string{"shop-5xx"}, ReadBudget: duration.Duration(2 * time.Second)})
 	if err != nil || h.Healthy || len(h.Reasons) != 1 || !strings.Contains(h.Reasons[0], "could not be read for 2s") {
 		t.Fatalf("throttled past the budget: %+v, %v; want unhealthy saying it could not be read", h, err)
 	}
@@ -580,13 +580,13 @@ func testProbes(t *testing.T, _ *Activities) {
 	}))
 	defer srv.Close()
 	acts := New(nil, WithProbeRunner(probe.Runner{Client: srv.Client(), RetryDelay: time.Millisecond}))
-	ok := spec.HTTPProbe{Name: "home", URL: srv.URL + "/", ExpectStatus: 200, BodyContains: "shop", Retries: 1}
-	h, err := acts.CheckTrafficHealth(context.Background(), HealthInput{Probes: []spec.HTTPProbe{ok}})
+	ok := probe.Probe{Name: "home", URL: srv.URL + "/", ExpectStatus: 200, BodyContains: "shop", Retries: 1}
+	h, err := acts.CheckTrafficHealth(context.Background(), HealthInput{Probes: []probe.Probe{ok}})
 	if err != nil || !h.Healthy || len(h.Probes) != 1 || !h.Probes[0].Passed {
 		t.Fatalf("passing probe: %+v, %v", h, err)
 	}
-	bad := spec.HTTPProbe{Name: "broken", URL: srv.URL + "/broken", ExpectStatus: 200, Retries: 1}
-	h, err = acts.CheckTrafficHealth(context.Background(), HealthInput{Probes: []spec.HTTPProbe{ok, bad}})
+	bad := probe.Probe{Name: "broken", URL: srv.URL + "/broken", ExpectStatus: 200, Retries: 1}
+	h, err = acts.CheckTrafficHealth(context.Background(), HealthInput{Probes: []probe.Probe{ok, bad}})
 	if err != nil || h.Healthy || len(h.Reasons) != 1 || !strings.HasPrefix(h.Reasons[0], "probe broken failed: ") || !strings.Contains(h.Reasons[0], "status 502") {
 		t.Fatalf("failing probe: %+v, %v", h, err)
 	}

@@ -10,15 +10,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
-
-	"github.com/cutover-dev/cutover/internal/spec"
 )
 
-// route53Spec returns the target's Route53 spec with the spec's defaults
-// filled in (the workflow already applied them; a direct caller may not have).
-func route53Spec(t Target) (spec.Route53Spec, error) {
+// route53Spec returns the target's Route53 records with the defaults
+// filled in (the workflow already applied the spec's; a direct caller may not have).
+func route53Spec(t Target) (Route53Records, error) {
 	if t.Route53 == nil {
-		return spec.Route53Spec{}, invalidf("traffic target: provider is route53 but route53 is not set")
+		return Route53Records{}, invalidf("traffic target: provider is route53 but route53 is not set")
 	}
 	r := *t.Route53
 	if r.RecordType == "" {
@@ -115,7 +113,7 @@ func findSet(recs []r53types.ResourceRecordSet, setID string) *r53types.Resource
 
 // weightOf returns the record's weight; a record with a set identifier but
 // no weight uses another routing policy, which cutover does not drive.
-func weightOf(rr *r53types.ResourceRecordSet, r spec.Route53Spec) (int64, error) {
+func weightOf(rr *r53types.ResourceRecordSet, r Route53Records) (int64, error) {
 	if rr.Weight == nil {
 		return 0, conflictf("record %s %s (set identifier %q) in hosted zone %s is not a weighted record",
 			r.RecordName, r.RecordType, aws.ToString(rr.SetIdentifier), r.HostedZoneID)
@@ -152,7 +150,7 @@ func recordTarget(rr *r53types.ResourceRecordSet) string {
 	return strings.Join(vals, ",")
 }
 
-func readPair(ctx context.Context, api Route53API, r spec.Route53Spec) (blue, green *r53types.ResourceRecordSet, err error) {
+func readPair(ctx context.Context, api Route53API, r Route53Records) (blue, green *r53types.ResourceRecordSet, err error) {
 	recs, err := listRecords(ctx, api, r.HostedZoneID, r.RecordName, r.RecordType)
 	if err != nil {
 		return nil, nil, err
@@ -160,7 +158,7 @@ func readPair(ctx context.Context, api Route53API, r spec.Route53Spec) (blue, gr
 	return findSet(recs, r.BlueSetIdentifier), findSet(recs, r.GreenSetIdentifier), nil
 }
 
-func getRoute53Weights(ctx context.Context, api Route53API, r spec.Route53Spec) (Weights, error) {
+func getRoute53Weights(ctx context.Context, api Route53API, r Route53Records) (Weights, error) {
 	blue, green, err := readPair(ctx, api, r)
 	if err != nil {
 		return Weights{}, err
@@ -193,7 +191,7 @@ func getRoute53Weights(ctx context.Context, api Route53API, r spec.Route53Spec) 
 	return Weights{Blue: 100}, nil
 }
 
-func setRoute53Weights(ctx context.Context, api Route53API, r spec.Route53Spec, green int) (Change, error) {
+func setRoute53Weights(ctx context.Context, api Route53API, r Route53Records, green int) (Change, error) {
 	want := Weights{Blue: 100 - green, Green: green}
 	if r.GreenTarget == "" && green > 0 {
 		return Change{}, invalidf("traffic.route53.greenTarget: required to send traffic to green")
@@ -221,7 +219,7 @@ func setRoute53Weights(ctx context.Context, api Route53API, r spec.Route53Spec, 
 	if bw == int64(want.Blue) && ((greenRec != nil && gw == int64(green) && greenOK) || (greenRec == nil && green == 0)) {
 		logger(ctx).Info("Route53 weights already in place", "record", r.RecordName, "zone", r.HostedZoneID,
 			"blue", want.Blue, "green", want.Green)
-		return Change{Provider: spec.ProviderRoute53, Weights: want, Noop: true}, nil
+		return Change{Provider: ProviderRoute53, Weights: want, Noop: true}, nil
 	}
 
 	newBlue := *blueRec
@@ -252,13 +250,13 @@ func setRoute53Weights(ctx context.Context, api Route53API, r spec.Route53Spec, 
 	}
 	logger(ctx).Info("Route53 weights changed", "record", r.RecordName, "zone", r.HostedZoneID,
 		"fromBlue", bw, "fromGreen", gw, "blue", want.Blue, "green", want.Green, "change", id)
-	return Change{Provider: spec.ProviderRoute53, ID: id, Weights: want}, nil
+	return Change{Provider: ProviderRoute53, ID: id, Weights: want}, nil
 }
 
 // greenRecord builds green's weighted record: its existing record (health
 // check and other settings kept) or a new one shaped like blue's, pointed at
 // the spec's greenTarget.
-func greenRecord(r spec.Route53Spec, blue, existing *r53types.ResourceRecordSet, weight int64) (*r53types.ResourceRecordSet, error) {
+func greenRecord(r Route53Records, blue, existing *r53types.ResourceRecordSet, weight int64) (*r53types.ResourceRecordSet, error) {
 	var g r53types.ResourceRecordSet
 	if existing != nil {
 		g = *existing

@@ -11,7 +11,6 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"github.com/cutover-dev/cutover/internal/activitylog"
-	"github.com/cutover-dev/cutover/internal/spec"
 )
 
 // WaitProgress is the heartbeat of WaitTrafficPropagated. After a retry the
@@ -61,7 +60,7 @@ func (a *Activities) waitPropagated(ctx context.Context, c Change) error {
 	}
 	var poll func(context.Context) (done bool, status string, err error)
 	switch c.Provider {
-	case spec.ProviderRoute53:
+	case ProviderRoute53:
 		api, err := a.clients.Route53(ctx)
 		if err != nil {
 			return err
@@ -77,7 +76,7 @@ func (a *Activities) waitPropagated(ctx context.Context, c Change) error {
 			s := string(out.ChangeInfo.Status)
 			return s == route53InSync, s, nil
 		}
-	case spec.ProviderCloudFront:
+	case ProviderCloudFront:
 		api, err := a.clients.CloudFront(ctx)
 		if err != nil {
 			return err

@@ -6,20 +6,20 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 
-	"github.com/cutover-dev/cutover/activities/eks"
 	"github.com/cutover-dev/cutover/internal/awsconf"
-	"github.com/cutover-dev/cutover/internal/spec"
+	"github.com/cutover-dev/cutover/internal/trafficguard"
 )
 
 // WeightReader reads the share of traffic one cluster receives, for the
-// EKS retire guard (it implements eks.WeightReader). It is a separate type,
+// EKS retire guard (it implements trafficguard.WeightReader, which the eks
+// activities are given). It is a separate type,
 // not a method of Activities, so the worker does not register it as an
 // activity.
 type WeightReader struct {
 	clients ClientFactory
 }
 
-var _ eks.WeightReader = (*WeightReader)(nil)
+var _ trafficguard.WeightReader = (*WeightReader)(nil)
 
 // NewWeightReader reads through real SDK clients built from p.
 func NewWeightReader(p awsconf.Provider) *WeightReader {
@@ -37,9 +37,9 @@ func NewWeightReaderFrom(clients ClientFactory) *WeightReader {
 // (0 when the record does not exist; a record with that set identifier that
 // is not weighted counts as 100). CloudFront: 100 when the default or any
 // path cache behavior targets the guard's origin, else 0.
-func (w *WeightReader) ClusterWeight(ctx context.Context, g eks.TrafficGuard) (int, error) {
+func (w *WeightReader) ClusterWeight(ctx context.Context, g trafficguard.Guard) (int, error) {
 	switch g.Provider {
-	case spec.ProviderRoute53:
+	case ProviderRoute53:
 		if g.HostedZoneID == "" || g.RecordName == "" || g.SetIdentifier == "" {
 			return 0, invalidf("route53 traffic guard needs hostedZoneId, recordName and setIdentifier (got %q, %q, %q)",
 				g.HostedZoneID, g.RecordName, g.SetIdentifier)
@@ -53,7 +53,7 @@ func (w *WeightReader) ClusterWeight(ctx context.Context, g eks.TrafficGuard) (i
 			return 0, err
 		}
 		return recordShare(recs, g.SetIdentifier), nil
-	case spec.ProviderCloudFront:
+	case ProviderCloudFront:
 		if g.DistributionID == "" || g.OriginID == "" {
 			return 0, invalidf("cloudfront traffic guard needs distributionId and originId (got %q, %q)", g.DistributionID, g.OriginID)
 		}

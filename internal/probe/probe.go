@@ -1,6 +1,9 @@
-// Package probe runs the HTTP probes of a migration spec. Smoke tests use it
-// against green before any traffic moves, and every bake check uses it while
-// traffic is split.
+// Package probe runs HTTP probes. Smoke tests use it against green before
+// any traffic moves, and every bake check uses it while traffic is split.
+//
+// Probe is the activity-side copy of the spec's smoke.http entries (same
+// JSON field names and shapes): it is what the kube and traffic activity
+// inputs carry, so a renamed spec field never changes a recorded payload.
 package probe
 
 import (
@@ -11,8 +14,26 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cutover-dev/cutover/internal/spec"
+	"github.com/cutover-dev/cutover/internal/duration"
 )
+
+// Probe is one HTTP check.
+type Probe struct {
+	// Name of the probe in reports.
+	Name string `json:"name,omitempty"`
+	// URL to GET, http or https.
+	URL string `json:"url,omitempty"`
+	// Host header, to reach green before DNS points at it.
+	Host string `json:"host,omitempty"`
+	// ExpectStatus is the wanted status code; 0 means 200.
+	ExpectStatus int `json:"expectStatus,omitempty"`
+	// BodyContains must appear in the response body, if set.
+	BodyContains string `json:"bodyContains,omitempty"`
+	// MaxLatency fails the probe when a response is slower; 0: no limit.
+	MaxLatency duration.Duration `json:"maxLatency,omitempty"`
+	// Retries before the probe fails.
+	Retries int `json:"retries,omitempty"`
+}
 
 // Result is one probe's outcome.
 type Result struct {
@@ -33,7 +54,7 @@ type Runner struct {
 }
 
 // Run runs every probe and returns their results in order.
-func (r Runner) Run(ctx context.Context, probes []spec.HTTPProbe) []Result {
+func (r Runner) Run(ctx context.Context, probes []Probe) []Result {
 	out := make([]Result, 0, len(probes))
 	for _, p := range probes {
 		out = append(out, r.one(ctx, p))
@@ -41,7 +62,7 @@ func (r Runner) Run(ctx context.Context, probes []spec.HTTPProbe) []Result {
 	return out
 }
 
-func (r Runner) one(ctx context.Context, p spec.HTTPProbe) Result {
+func (r Runner) one(ctx context.Context, p Probe) Result {
 	client := r.Client
 	if client == nil {
 		client = &http.Client{Timeout: 30 * time.Second}
@@ -67,7 +88,7 @@ func (r Runner) one(ctx context.Context, p spec.HTTPProbe) Result {
 	return res
 }
 
-func attempt(ctx context.Context, client *http.Client, p spec.HTTPProbe) (bool, int, time.Duration, string) {
+func attempt(ctx context.Context, client *http.Client, p Probe) (bool, int, time.Duration, string) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.URL, nil)
 	if err != nil {
 		return false, 0, 0, fmt.Sprintf("bad request: %v", err)

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cutover-dev/cutover/internal/spec"
+	"github.com/cutover-dev/cutover/internal/duration"
 )
 
 func TestRunner(t *testing.T) {
@@ -37,12 +37,12 @@ func TestRunner(t *testing.T) {
 	}))
 	defer srv.Close()
 	r := Runner{RetryDelay: time.Millisecond}
-	res := r.Run(context.Background(), []spec.HTTPProbe{
+	res := r.Run(context.Background(), []Probe{
 		{Name: "host", URL: srv.URL + "/ok", Host: "shop.example.com", ExpectStatus: 200, BodyContains: "ok"},
 		{Name: "flaky", URL: srv.URL + "/flaky", ExpectStatus: 200, Retries: 3},
 		{Name: "down", URL: srv.URL + "/down", ExpectStatus: 200, Retries: 1},
 		{Name: "body", URL: srv.URL + "/ok", Host: "shop.example.com", ExpectStatus: 200, BodyContains: "healthy"},
-		{Name: "slow", URL: srv.URL + "/slow", ExpectStatus: 200, MaxLatency: spec.Duration(time.Millisecond)},
+		{Name: "slow", URL: srv.URL + "/slow", ExpectStatus: 200, MaxLatency: duration.Duration(time.Millisecond)},
 	})
 	want := []struct {
 		passed   bool

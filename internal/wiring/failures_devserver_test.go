@@ -31,7 +31,6 @@ import (
 	"github.com/cutover-dev/cutover/internal/clusters"
 	"github.com/cutover-dev/cutover/internal/failures"
 	"github.com/cutover-dev/cutover/internal/sandbox/sandboxtest"
-	"github.com/cutover-dev/cutover/internal/spec"
 	"github.com/cutover-dev/cutover/internal/wiring"
 )
 
@@ -117,15 +116,15 @@ func TestActivityFailuresAsTemporalRecordsThem(t *testing.T) {
 	denied := clusters.Ref{Name: "denied", Region: "eu-west-1"}
 	refusedRef := clusters.Ref{Name: "refused", Region: "eu-west-1"}
 	blue := clusters.Ref{Name: "blue", Region: "eu-west-1"}
-	r53 := traffic.Target{Provider: spec.ProviderRoute53, Region: "eu-west-1",
-		Route53: &spec.Route53Spec{HostedZoneID: "Z0TEST", RecordName: "app.example.com", GreenTarget: "green.example.com"}}
-	cf := traffic.Target{Provider: spec.ProviderCloudFront, Region: "eu-west-1",
-		CloudFront: &spec.CloudFrontSpec{DistributionID: "E0TEST", BlueOriginID: "blue", GreenOriginID: "green"}}
+	r53 := traffic.Target{Provider: traffic.ProviderRoute53, Region: "eu-west-1",
+		Route53: &traffic.Route53Records{HostedZoneID: "Z0TEST", RecordName: "app.example.com", GreenTarget: "green.example.com"}}
+	cf := traffic.Target{Provider: traffic.ProviderCloudFront, Region: "eu-west-1",
+		CloudFront: &traffic.CloudFrontOrigins{DistributionID: "E0TEST", BlueOriginID: "blue", GreenOriginID: "green"}}
 	plan := eks.GreenPlan{CopiedFrom: "blue", Cluster: eks.ClusterDescription{Name: "green", Region: "eu-west-1", Version: "1.31",
 		RoleARN: "arn:aws:iam::111122223333:role/eks", VPC: eks.VPCConfig{SubnetIDs: []string{"subnet-1"}}}}
 	nodeGroups := []eks.NodeGroup{{Name: "ng", NodeRoleARN: "arn:aws:iam::111122223333:role/node", SubnetIDs: []string{"subnet-1"}, Scaling: eks.Scaling{Min: 1, Max: 1, Desired: 1}}}
 	noScratch := false
-	smoke := spec.SmokeSpec{Kubernetes: spec.KubeSmokeSpec{ScratchWorkload: &noScratch}}
+	smoke := kube.SmokeTests{Kubernetes: kube.ClusterChecks{ScratchWorkload: &noScratch}}
 
 	const (
 		notFound     = failures.NotFound
@@ -173,8 +172,8 @@ func TestActivityFailuresAsTemporalRecordsThem(t *testing.T) {
 		{"cloudfront weights, AWS denies", "GetTrafficWeights", queue, cf, accessDenied, "AccessDenied"},
 		{"set route53 weights, AWS denies", "SetTrafficWeights", queue, traffic.SetWeightsInput{Target: r53, Green: 10}, accessDenied, "AccessDenied"},
 		{"set cloudfront origin, AWS denies", "SetTrafficWeights", queue, traffic.SetWeightsInput{Target: cf, Green: 100}, accessDenied, "AccessDenied"},
-		{"route53 propagation, AWS denies", "WaitTrafficPropagated", queue, traffic.Change{Provider: spec.ProviderRoute53, ID: "C0TEST"}, accessDenied, "AccessDenied"},
-		{"cloudfront propagation, AWS denies", "WaitTrafficPropagated", queue, traffic.Change{Provider: spec.ProviderCloudFront, ID: "E0TEST"}, accessDenied, "AccessDenied"},
+		{"route53 propagation, AWS denies", "WaitTrafficPropagated", queue, traffic.Change{Provider: traffic.ProviderRoute53, ID: "C0TEST"}, accessDenied, "AccessDenied"},
+		{"cloudfront propagation, AWS denies", "WaitTrafficPropagated", queue, traffic.Change{Provider: traffic.ProviderCloudFront, ID: "E0TEST"}, accessDenied, "AccessDenied"},
 		{"alarms, AWS denies", "CheckTrafficHealth", queue, traffic.HealthInput{Region: "eu-west-1", Alarms: []string{"green-5xx"}}, accessDenied, "AccessDenied"},
 
 		// An AWS endpoint that refuses connections: a transient fault.

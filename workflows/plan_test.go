@@ -1,15 +1,16 @@
-package eks
+package workflows
 
 import (
 	"encoding/json"
 	"reflect"
 	"testing"
 
+	"github.com/cutover-dev/cutover/activities/eks"
 	"github.com/cutover-dev/cutover/internal/spec"
 )
 
-func blueFixture() ClusterDescription {
-	return ClusterDescription{
+func blueFixture() eks.ClusterDescription {
+	return eks.ClusterDescription{
 		Name:     "prod",
 		Region:   "eu-west-1",
 		ARN:      "arn:aws:eks:eu-west-1:123456789012:cluster/prod",
@@ -17,42 +18,42 @@ func blueFixture() ClusterDescription {
 		Status:   "ACTIVE",
 		Endpoint: "https://blue.example",
 		RoleARN:  "arn:aws:iam::123456789012:role/eks-cluster",
-		VPC: VPCConfig{
+		VPC: eks.VPCConfig{
 			SubnetIDs: []string{"subnet-a", "subnet-b"}, SecurityGroupIDs: []string{"sg-1"},
 			EndpointPublicAccess: true, EndpointPrivateAccess: true, PublicAccessCIDRs: []string{"10.0.0.0/8"},
 		},
 		Logging:    []string{"api", "audit"},
-		Encryption: []EncryptionConfig{{KeyARN: "arn:aws:kms:eu-west-1:123456789012:key/k", Resources: []string{"secrets"}}},
+		Encryption: []eks.EncryptionConfig{{KeyARN: "arn:aws:kms:eu-west-1:123456789012:key/k", Resources: []string{"secrets"}}},
 		Tags: map[string]string{
 			"team": "platform", "aws:cloudformation:stack-name": "x",
-			TagMigration: "previous-migration", TagCopiedFrom: "older",
+			eks.TagMigration: "previous-migration", eks.TagCopiedFrom: "older",
 		},
-		Access: AccessConfig{AuthenticationMode: "API_AND_CONFIG_MAP"},
-		AccessEntries: []AccessEntry{{
+		Access: eks.AccessConfig{AuthenticationMode: "API_AND_CONFIG_MAP"},
+		AccessEntries: []eks.AccessEntry{{
 			PrincipalARN: "arn:aws:iam::123456789012:role/admins", Type: "STANDARD", KubernetesGroups: []string{"ops"},
-			Policies: []AccessPolicy{{PolicyARN: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy", ScopeType: "namespace", Namespaces: []string{"shop"}}},
+			Policies: []eks.AccessPolicy{{PolicyARN: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy", ScopeType: "namespace", Namespaces: []string{"shop"}}},
 		}},
-		Addons: []Addon{
+		Addons: []eks.Addon{
 			{Name: "coredns", Version: "v1.11.1-eksbuild.4", ConfigurationValues: `{"replicaCount":3}`},
 			{Name: "vpc-cni", Version: "v1.16.0-eksbuild.1", ServiceAccountRoleARN: "arn:aws:iam::123456789012:role/cni"},
 		},
-		NodeGroups: []NodeGroup{
+		NodeGroups: []eks.NodeGroup{
 			{
 				Name: "general", NodeRoleARN: "arn:aws:iam::123456789012:role/nodes", SubnetIDs: []string{"subnet-a"},
 				InstanceTypes: []string{"m5.large"}, AMIType: "AL2_x86_64", CapacityType: "ON_DEMAND", DiskSize: 50,
-				Scaling: Scaling{Min: 2, Max: 6, Desired: 3}, Labels: map[string]string{"role": "general"},
-				Taints:       []Taint{{Key: "dedicated", Value: "general", Effect: "NO_SCHEDULE"}},
+				Scaling: eks.Scaling{Min: 2, Max: 6, Desired: 3}, Labels: map[string]string{"role": "general"},
+				Taints:       []eks.Taint{{Key: "dedicated", Value: "general", Effect: "NO_SCHEDULE"}},
 				Tags:         map[string]string{"team": "platform", "aws:autoscaling:groupName": "asg"},
-				UpdateConfig: &UpdateConfig{MaxUnavailable: 1},
+				UpdateConfig: &eks.UpdateConfig{MaxUnavailable: 1},
 				Version:      "1.29", ReleaseVersion: "1.29.3-20240531", Status: "ACTIVE",
 			},
 			{
 				Name: "templated", NodeRoleARN: "arn:aws:iam::123456789012:role/nodes", SubnetIDs: []string{"subnet-b"},
-				AMIType: "CUSTOM", LaunchTemplate: &LaunchTemplate{ID: "lt-1", Name: "tmpl", Version: "4"},
-				Scaling: Scaling{Min: 1, Max: 1, Desired: 1}, Version: "1.29", ReleaseVersion: "ami-123", Status: "ACTIVE",
+				AMIType: "CUSTOM", LaunchTemplate: &eks.LaunchTemplate{ID: "lt-1", Name: "tmpl", Version: "4"},
+				Scaling: eks.Scaling{Min: 1, Max: 1, Desired: 1}, Version: "1.29", ReleaseVersion: "ami-123", Status: "ACTIVE",
 			},
 		},
-		Network:            &NetworkConfig{ServiceIPv4CIDR: "172.20.0.0/16", IPFamily: "ipv4"},
+		Network:            &eks.NetworkConfig{ServiceIPv4CIDR: "172.20.0.0/16", IPFamily: "ipv4"},
 		SupportType:        "STANDARD",
 		DeletionProtection: true,
 		Health:             []string{"SomeIssue: blue only"},
@@ -70,49 +71,49 @@ func specFixture() spec.MigrationSpec {
 func boolp(b bool) *bool { return &b }
 
 // wantDefaultGreen is the plan for blueFixture and specFixture.
-func wantDefaultGreen() GreenPlan {
-	return GreenPlan{
+func wantDefaultGreen() eks.GreenPlan {
+	return eks.GreenPlan{
 		CopiedFrom: "prod",
-		Cluster: ClusterDescription{
+		Cluster: eks.ClusterDescription{
 			Name: "prod-1-30", Region: "eu-west-1", Version: "1.30",
 			RoleARN: "arn:aws:iam::123456789012:role/eks-cluster",
-			VPC: VPCConfig{
+			VPC: eks.VPCConfig{
 				SubnetIDs: []string{"subnet-a", "subnet-b"}, SecurityGroupIDs: []string{"sg-1"},
 				EndpointPublicAccess: true, EndpointPrivateAccess: true, PublicAccessCIDRs: []string{"10.0.0.0/8"},
 			},
 			Logging:    []string{"api", "audit"},
-			Encryption: []EncryptionConfig{{KeyARN: "arn:aws:kms:eu-west-1:123456789012:key/k", Resources: []string{"secrets"}}},
+			Encryption: []eks.EncryptionConfig{{KeyARN: "arn:aws:kms:eu-west-1:123456789012:key/k", Resources: []string{"secrets"}}},
 			Tags: map[string]string{
-				"team": "platform", TagManagedBy: "cutover", TagMigration: "prod-to-1-30", TagCopiedFrom: "prod",
+				"team": "platform", eks.TagManagedBy: "cutover", eks.TagMigration: "prod-to-1-30", eks.TagCopiedFrom: "prod",
 			},
-			Access: AccessConfig{AuthenticationMode: "API_AND_CONFIG_MAP"},
-			AccessEntries: []AccessEntry{{
+			Access: eks.AccessConfig{AuthenticationMode: "API_AND_CONFIG_MAP"},
+			AccessEntries: []eks.AccessEntry{{
 				PrincipalARN: "arn:aws:iam::123456789012:role/admins", Type: "STANDARD", KubernetesGroups: []string{"ops"},
-				Policies: []AccessPolicy{{PolicyARN: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy", ScopeType: "namespace", Namespaces: []string{"shop"}}},
+				Policies: []eks.AccessPolicy{{PolicyARN: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy", ScopeType: "namespace", Namespaces: []string{"shop"}}},
 			}},
-			Addons: []Addon{
+			Addons: []eks.Addon{
 				{Name: "coredns", ConfigurationValues: `{"replicaCount":3}`},
 				{Name: "vpc-cni", ServiceAccountRoleARN: "arn:aws:iam::123456789012:role/cni"},
 			},
-			NodeGroups: []NodeGroup{
+			NodeGroups: []eks.NodeGroup{
 				{
 					Name: "general", NodeRoleARN: "arn:aws:iam::123456789012:role/nodes", SubnetIDs: []string{"subnet-a"},
 					InstanceTypes: []string{"m5.large"}, AMIType: "AL2_x86_64", CapacityType: "ON_DEMAND", DiskSize: 50,
-					Scaling: Scaling{Min: 2, Max: 6, Desired: 3}, Labels: map[string]string{"role": "general"},
-					Taints:       []Taint{{Key: "dedicated", Value: "general", Effect: "NO_SCHEDULE"}},
-					Tags:         map[string]string{"team": "platform", TagManagedBy: "cutover", TagMigration: "prod-to-1-30", TagCopiedFrom: "prod"},
-					UpdateConfig: &UpdateConfig{MaxUnavailable: 1},
+					Scaling: eks.Scaling{Min: 2, Max: 6, Desired: 3}, Labels: map[string]string{"role": "general"},
+					Taints:       []eks.Taint{{Key: "dedicated", Value: "general", Effect: "NO_SCHEDULE"}},
+					Tags:         map[string]string{"team": "platform", eks.TagManagedBy: "cutover", eks.TagMigration: "prod-to-1-30", eks.TagCopiedFrom: "prod"},
+					UpdateConfig: &eks.UpdateConfig{MaxUnavailable: 1},
 					Version:      "1.30",
 				},
 				{
 					Name: "templated", NodeRoleARN: "arn:aws:iam::123456789012:role/nodes", SubnetIDs: []string{"subnet-b"},
-					AMIType: "CUSTOM", LaunchTemplate: &LaunchTemplate{ID: "lt-1", Name: "tmpl", Version: "4"},
-					Scaling: Scaling{Min: 1, Max: 1, Desired: 1},
-					Tags:    map[string]string{TagManagedBy: "cutover", TagMigration: "prod-to-1-30", TagCopiedFrom: "prod"},
+					AMIType: "CUSTOM", LaunchTemplate: &eks.LaunchTemplate{ID: "lt-1", Name: "tmpl", Version: "4"},
+					Scaling: eks.Scaling{Min: 1, Max: 1, Desired: 1},
+					Tags:    map[string]string{eks.TagManagedBy: "cutover", eks.TagMigration: "prod-to-1-30", eks.TagCopiedFrom: "prod"},
 					Version: "1.30",
 				},
 			},
-			Network:     &NetworkConfig{ServiceIPv4CIDR: "172.20.0.0/16", IPFamily: "ipv4"},
+			Network:     &eks.NetworkConfig{ServiceIPv4CIDR: "172.20.0.0/16", IPFamily: "ipv4"},
 			SupportType: "STANDARD",
 		},
 	}
@@ -122,28 +123,28 @@ func TestPlanGreen(t *testing.T) {
 	tests := []struct {
 		name string
 		spec func(*spec.MigrationSpec)
-		want func(*GreenPlan)
+		want func(*eks.GreenPlan)
 	}{
 		{
 			name: "defaults copy everything at the target version",
 			spec: func(*spec.MigrationSpec) {},
-			want: func(*GreenPlan) {},
+			want: func(*eks.GreenPlan) {},
 		},
 		{
 			name: "copy flags explicitly true are the default",
 			spec: func(s *spec.MigrationSpec) {
 				s.Green.Copy = spec.CopySpec{NodeGroups: boolp(true), Addons: boolp(true), AccessEntries: boolp(true), Tags: boolp(true), Logging: boolp(true)}
 			},
-			want: func(*GreenPlan) {},
+			want: func(*eks.GreenPlan) {},
 		},
 		{
 			name: "copy flags false drop those parts but keep cutover's tags",
 			spec: func(s *spec.MigrationSpec) {
 				s.Green.Copy = spec.CopySpec{NodeGroups: boolp(false), Addons: boolp(false), AccessEntries: boolp(false), Tags: boolp(false), Logging: boolp(false)}
 			},
-			want: func(p *GreenPlan) {
+			want: func(p *eks.GreenPlan) {
 				p.Cluster.NodeGroups, p.Cluster.Addons, p.Cluster.AccessEntries, p.Cluster.Logging = nil, nil, nil, nil
-				p.Cluster.Tags = map[string]string{TagManagedBy: "cutover", TagMigration: "prod-to-1-30", TagCopiedFrom: "prod"}
+				p.Cluster.Tags = map[string]string{eks.TagManagedBy: "cutover", eks.TagMigration: "prod-to-1-30", eks.TagCopiedFrom: "prod"}
 			},
 		},
 		{
@@ -155,7 +156,7 @@ func TestPlanGreen(t *testing.T) {
 					NodeGroupInstanceTypes: []string{"m6i.large", "m6a.large"},
 				}
 			},
-			want: func(p *GreenPlan) {
+			want: func(p *eks.GreenPlan) {
 				c := &p.Cluster
 				c.RoleARN = "arn:aws:iam::123456789012:role/green"
 				c.VPC.SubnetIDs = []string{"subnet-x", "subnet-y"}
@@ -168,9 +169,9 @@ func TestPlanGreen(t *testing.T) {
 		{
 			name: "override tags cannot replace cutover's own tags",
 			spec: func(s *spec.MigrationSpec) {
-				s.Green.Overrides.Tags = map[string]string{TagMigration: "hijack"}
+				s.Green.Overrides.Tags = map[string]string{eks.TagMigration: "hijack"}
 			},
-			want: func(*GreenPlan) {},
+			want: func(*eks.GreenPlan) {},
 		},
 	}
 	for _, tt := range tests {
@@ -179,7 +180,7 @@ func TestPlanGreen(t *testing.T) {
 			tt.spec(&s)
 			want := wantDefaultGreen()
 			tt.want(&want)
-			got := PlanGreen(blueFixture(), s)
+			got := planGreen(blueFixture(), s)
 			if !reflect.DeepEqual(got, want) {
 				gj, _ := json.MarshalIndent(got, "", "  ")
 				wj, _ := json.MarshalIndent(want, "", "  ")
@@ -192,7 +193,7 @@ func TestPlanGreen(t *testing.T) {
 func TestPlanGreenDoesNotAliasBlue(t *testing.T) {
 	blue := blueFixture()
 	before, _ := json.Marshal(blue)
-	p := PlanGreen(blue, specFixture())
+	p := planGreen(blue, specFixture())
 	g := &p.Cluster
 	g.VPC.SubnetIDs[0] = "changed"
 	g.Encryption[0].Resources[0] = "changed"
@@ -211,9 +212,9 @@ func TestPlanGreenDoesNotAliasBlue(t *testing.T) {
 }
 
 func TestPlanGreenIsDeterministic(t *testing.T) {
-	first, _ := json.Marshal(PlanGreen(blueFixture(), specFixture()))
+	first, _ := json.Marshal(planGreen(blueFixture(), specFixture()))
 	for i := 0; i < 20; i++ {
-		again, _ := json.Marshal(PlanGreen(blueFixture(), specFixture()))
+		again, _ := json.Marshal(planGreen(blueFixture(), specFixture()))
 		if string(again) != string(first) {
 			t.Fatalf("plan differs between runs:\n%s\n%s", first, again)
 		}

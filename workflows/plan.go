@@ -1,24 +1,19 @@
-package eks
+package workflows
 
 import (
 	"slices"
 	"strings"
 
+	"github.com/cutover-dev/cutover/activities/eks"
 	"github.com/cutover-dev/cutover/internal/spec"
 )
 
-// Tags cutover puts on what it creates.
-const (
-	TagManagedBy  = "cutover.dev/managed-by"
-	TagMigration  = "cutover.dev/migration"
-	TagCopiedFrom = "cutover.dev/copied-from"
-)
-
-// PlanGreen is the pure planner: from blue as observed and the spec, the
-// green cluster to build. It runs in workflow code, so it must stay
-// deterministic (no I/O, no clock, no map iteration that affects output order).
-func PlanGreen(blue ClusterDescription, s spec.MigrationSpec) GreenPlan {
-	g := ClusterDescription{
+// planGreen is the pure planner: from blue as observed and the spec, the
+// green cluster to build, as the input of the EKS activities that build it
+// (eks.GreenPlan). It runs in workflow code, so it must stay deterministic
+// (no I/O, no clock, no map iteration that affects output order).
+func planGreen(blue eks.ClusterDescription, s spec.MigrationSpec) eks.GreenPlan {
+	g := eks.ClusterDescription{
 		Name:        s.Green.ClusterName,
 		Region:      blue.Region,
 		Version:     s.Green.KubernetesVersion,
@@ -57,13 +52,13 @@ func PlanGreen(blue ClusterDescription, s spec.MigrationSpec) GreenPlan {
 		copyUserTags(g.Tags, blue.Tags)
 	}
 	copyMap(g.Tags, o.Tags)
-	g.Tags[TagManagedBy] = "cutover"
-	g.Tags[TagMigration] = s.Name
-	g.Tags[TagCopiedFrom] = blue.Name
+	g.Tags[eks.TagManagedBy] = "cutover"
+	g.Tags[eks.TagMigration] = s.Name
+	g.Tags[eks.TagCopiedFrom] = blue.Name
 	if c.AccessEntries == nil || *c.AccessEntries {
 		for _, e := range blue.AccessEntries {
 			e.KubernetesGroups = slices.Clone(e.KubernetesGroups)
-			var pols []AccessPolicy
+			var pols []eks.AccessPolicy
 			for _, p := range e.Policies {
 				p.Namespaces = slices.Clone(p.Namespaces)
 				pols = append(pols, p)
@@ -76,7 +71,7 @@ func PlanGreen(blue ClusterDescription, s spec.MigrationSpec) GreenPlan {
 		for _, a := range blue.Addons {
 			// The version is chosen for the target Kubernetes version by
 			// EnsureAddons; blue's configuration values are carried over.
-			g.Addons = append(g.Addons, Addon{Name: a.Name, ConfigurationValues: a.ConfigurationValues, ServiceAccountRoleARN: a.ServiceAccountRoleARN})
+			g.Addons = append(g.Addons, eks.Addon{Name: a.Name, ConfigurationValues: a.ConfigurationValues, ServiceAccountRoleARN: a.ServiceAccountRoleARN})
 		}
 	}
 	if c.NodeGroups == nil || *c.NodeGroups {
@@ -105,13 +100,13 @@ func PlanGreen(blue ClusterDescription, s spec.MigrationSpec) GreenPlan {
 			}
 			n.Tags = map[string]string{}
 			copyUserTags(n.Tags, ng.Tags)
-			n.Tags[TagManagedBy] = "cutover"
-			n.Tags[TagMigration] = s.Name
-			n.Tags[TagCopiedFrom] = blue.Name
+			n.Tags[eks.TagManagedBy] = "cutover"
+			n.Tags[eks.TagMigration] = s.Name
+			n.Tags[eks.TagCopiedFrom] = blue.Name
 			g.NodeGroups = append(g.NodeGroups, n)
 		}
 	}
-	return GreenPlan{Cluster: g, CopiedFrom: blue.Name}
+	return eks.GreenPlan{Cluster: g, CopiedFrom: blue.Name}
 }
 
 // copyUserTags copies the tags a user may set: AWS refuses "aws:" keys, and
