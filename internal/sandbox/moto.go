@@ -2,13 +2,15 @@ package sandbox
 
 import (
 	"context"
-	_ "embed"
+	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -18,6 +20,12 @@ import (
 
 //go:embed moto_boot.py
 var motoBoot []byte
+
+// motoExt is the EKS emulation moto_boot.py installs (the motoext package,
+// without its tests).
+//
+//go:embed motoext/*.py
+var motoExt embed.FS
 
 // DefaultRegion is the region the sandbox seeds.
 const DefaultRegion = "us-east-1"
@@ -32,9 +40,11 @@ type Moto struct {
 	proc *proc
 }
 
-// StartMoto starts moto on 127.0.0.1 and waits until it answers HTTP. It
-// also serves the EKS-optimized AMI SSM public parameters (see
-// EKSOptimizedAMIParameters).
+// StartMoto starts moto on 127.0.0.1 and waits until it answers HTTP. moto
+// boots with the sandbox's EKS emulation (the motoext package: add-ons,
+// access entries, Pod Identity, insights, cluster versions and version
+// updates, see docs/sandbox.md) and serves the EKS-optimized AMI SSM public
+// parameters (see EKSOptimizedAMIParameters).
 func StartMoto(ctx context.Context, o Options) (*Moto, error) {
 	o, err := o.resolve()
 	if err != nil {
@@ -51,6 +61,9 @@ func StartMoto(ctx context.Context, o Options) (*Moto, error) {
 	}
 	boot := filepath.Join(dir, "moto_boot.py")
 	if err := os.WriteFile(boot, motoBoot, 0o644); err != nil {
+		return nil, err
+	}
+	if err := writeMotoExt(filepath.Join(dir, "motoext")); err != nil {
 		return nil, err
 	}
 	params, err := json.MarshalIndent(EKSOptimizedAMIParameters(), "", "  ")
@@ -76,6 +89,27 @@ func StartMoto(ctx context.Context, o Options) (*Moto, error) {
 	return nil, lastErr
 }
 
+// writeMotoExt writes the motoext package into dir.
+func writeMotoExt(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	files, err := fs.Glob(motoExt, "motoext/*.py")
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		b, err := motoExt.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, path.Base(f)), b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func startMotoOnce(ctx context.Context, log *slog.Logger, python, boot, paramsPath, dir string) (*Moto, error) {
 	ports, err := freePorts(1)
 	if err != nil {
@@ -85,6 +119,12 @@ func startMotoOnce(ctx context.Context, log *slog.Logger, python, boot, paramsPa
 	env := []string{
 		"CUTOVER_MOTO_SSM_PUBLIC=" + paramsPath,
 		"PYTHONUNBUFFERED=1",
+		// No __pycache__ beside the boot script.
+		"PYTHONDONTWRITEBYTECODE=1",
+		// How long the emulated EKS takes for an add-on to become ACTIVE
+		// or an update to finish.
+		"CUTOVER_MOTO_EKS_DELAY=" + strconv.FormatFloat(EKSEmulatorDelay.Seconds(), 'f', -1, 64),
+		"CUTOVER_MOTO_EKS_CALENDAR_DATE=" + EKSCalendarDate,
 		// moto answers as any account; keep the default one.
 		"MOTO_ACCOUNT_ID=123456789012",
 		// The roles attach AWS managed policies (AmazonEKSClusterPolicy, ...).

@@ -1,17 +1,27 @@
-# Boot script for the sandbox's moto server (written to the sandbox dir and
-# run with the project venv's python). It serves the EKS-optimized AMI public
-# SSM parameters (/aws/service/eks/optimized-ami/...) that real AWS publishes
-# in every account and region: moto serves the ECS and Amazon Linux ones but
-# not these, and refuses PutParameter under /aws/. The values come from the
-# JSON file named by CUTOVER_MOTO_SSM_PUBLIC ({"name": "value", ...}).
+# Boot script for the sandbox's moto server (written to the sandbox dir with
+# the motoext package beside it, and run with the project venv's python).
+#
+# - It installs motoext, the emulation of the EKS operations moto lacks
+#   (add-ons, access entries, Pod Identity, insights, cluster versions,
+#   version updates; see motoext/__init__.py).
+# - It serves the EKS-optimized AMI public SSM parameters
+#   (/aws/service/eks/optimized-ami/...) that real AWS publishes in every
+#   account and region: moto serves the ECS and Amazon Linux ones but not
+#   these, and refuses PutParameter under /aws/. The values come from the
+#   JSON file named by CUTOVER_MOTO_SSM_PUBLIC ({"name": "value", ...}).
 import json
 import os
 import sys
 from collections import defaultdict
 
-from moto.core.utils import utcnow
-from moto.server import main
-from moto.ssm import models
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import motoext  # noqa: E402
+from moto.core.utils import utcnow  # noqa: E402
+from moto.server import main  # noqa: E402
+from moto.ssm import models  # noqa: E402
+
+motoext.install()
 
 _path = os.environ.get("CUTOVER_MOTO_SSM_PUBLIC")
 _public = {}

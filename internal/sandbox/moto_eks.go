@@ -1,0 +1,128 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+)
+
+// EKSEmulatorDelay is how long the sandbox's emulated EKS takes for what
+// EKS does asynchronously: an add-on CREATING -> ACTIVE, an update
+// InProgress -> Successful, an add-on's deletion.
+const EKSEmulatorDelay = time.Second
+
+// EKSCalendarDate is the date the emulated EKS reads its Kubernetes version
+// calendar at (DescribeClusterVersions): 1.29 is in extended support,
+// 1.30-1.33 in standard support, 1.34 is not released yet.
+const EKSCalendarDate = "2025-06-01"
+
+// EKSEmulatorSettings are the emulated EKS's settings (the motoext control
+// route /moto-api/cutover/eks). Zero fields are left as they are.
+type EKSEmulatorSettings struct {
+	// Delay replaces EKSEmulatorDelay.
+	Delay time.Duration
+	// CalendarDate (YYYY-MM-DD) replaces EKSCalendarDate.
+	CalendarDate string
+	// IRSACheck turns the check that an add-on's serviceAccountRoleArn
+	// trusts the cluster's OIDC provider on or off (on by default).
+	IRSACheck *bool
+}
+
+// ConfigureEKS changes the emulated EKS's settings.
+func (m *Moto) ConfigureEKS(ctx context.Context, s EKSEmulatorSettings) error {
+	body := map[string]any{}
+	if s.Delay > 0 {
+		body["delaySeconds"] = s.Delay.Seconds()
+	}
+	if s.CalendarDate != "" {
+		body["calendarDate"] = s.CalendarDate
+	}
+	if s.IRSACheck != nil {
+		body["irsaCheck"] = *s.IRSACheck
+	}
+	return m.motoControl(ctx, "/moto-api/cutover/eks", body)
+}
+
+// DeprecatedAPIUsage is a request to a Kubernetes API a later version
+// removes, as EKS reads it from a cluster's audit log.
+type DeprecatedAPIUsage struct {
+	GroupVersion    string    `json:"groupVersion"` // e.g. flowcontrol.apiserver.k8s.io/v1beta3
+	Resource        string    `json:"resource"`     // e.g. flowschemas
+	UserAgent       string    `json:"userAgent,omitempty"`
+	Requests        int       `json:"requests,omitempty"`
+	LastRequestTime time.Time `json:"-"`
+}
+
+// ObservedNode is a node and its kubelet version as EKS sees it.
+type ObservedNode struct {
+	Name           string `json:"name"`
+	KubeletVersion string `json:"kubeletVersion"`
+}
+
+// EKSObservations is what EKS learns from a cluster's control plane rather
+// than from its API: the input of the emulated upgrade insights
+// (deprecated API usage, kubelet version skew besides the managed node
+// groups').
+type EKSObservations struct {
+	Cluster  string
+	Region   string // default DefaultRegion
+	APIUsage []DeprecatedAPIUsage
+	Nodes    []ObservedNode
+}
+
+// ObserveEKS reports what a cluster's control plane saw to the emulated
+// EKS, replacing an earlier report. The cluster must exist in moto.
+func (m *Moto) ObserveEKS(ctx context.Context, o EKSObservations) error {
+	region := o.Region
+	if region == "" {
+		region = m.Region
+	}
+	usage := make([]map[string]any, 0, len(o.APIUsage))
+	for _, u := range o.APIUsage {
+		b, err := json.Marshal(u)
+		if err != nil {
+			return err
+		}
+		var item map[string]any
+		if err := json.Unmarshal(b, &item); err != nil {
+			return err
+		}
+		if !u.LastRequestTime.IsZero() {
+			item["lastRequestTime"] = u.LastRequestTime.UTC().Format(time.RFC3339)
+		}
+		usage = append(usage, item)
+	}
+	nodes := o.Nodes
+	if nodes == nil {
+		nodes = []ObservedNode{}
+	}
+	return m.motoControl(ctx, "/moto-api/cutover/eks/observations", map[string]any{
+		"cluster": o.Cluster, "region": region, "apiUsage": usage, "nodes": nodes,
+	})
+}
+
+func (m *Moto) motoControl(ctx context.Context, path string, body any) error {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.Endpoint+path, bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("moto %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("moto %s: %s: %s", path, resp.Status, bytes.TrimSpace(out))
+	}
+	return nil
+}

@@ -1,0 +1,36 @@
+"""cutover's extension of moto's EKS: what moto 5.1 lacks, emulated
+following the EKS API reference (request validation, error codes, HTTP
+shapes), served by the sandbox's moto process.
+
+- add-ons: CreateAddon, DescribeAddon, ListAddons, UpdateAddon, DeleteAddon,
+  DescribeAddonVersions (addons.py, catalog.py);
+- access entries and access policies: Create/Describe/List/Update/Delete
+  AccessEntry, Associate/DisassociateAccessPolicy,
+  ListAssociatedAccessPolicies, ListAccessPolicies (access.py);
+- Pod Identity associations: Create/Describe/List/Update/Delete
+  (podidentity.py);
+- upgrade insights: ListInsights, DescribeInsight (insights.py);
+- versions: DescribeClusterVersions (clusters.py), UpdateClusterVersion,
+  UpdateNodegroupVersion, DescribeUpdate, ListUpdates (updates.py);
+- on moto's own clusters and node groups: a distinct OIDC issuer per
+  cluster, accessConfig, upgradePolicy, version validation and defaults,
+  the access entries EKS makes itself (clusters.py).
+
+install() registers it on moto; it must run before moto serves its first
+request (the sandbox's moto_boot.py calls it). control.py adds a few
+non-AWS routes under /moto-api/cutover/eks for the sandbox and the tests.
+"""
+
+_installed = False
+
+
+def install():
+    """Extends moto's EKS (idempotent)."""
+    global _installed
+    if _installed:
+        return
+    from . import control, responses
+
+    responses.install()
+    control.install()
+    _installed = True

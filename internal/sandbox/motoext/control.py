@@ -1,0 +1,98 @@
+"""The emulator's control routes, beside moto's own /moto-api routes. They
+are not AWS APIs: the sandbox and the tests use them to tell the emulator
+what EKS would know from elsewhere.
+
+GET  /moto-api/cutover/eks                the settings (config.py) as JSON
+POST /moto-api/cutover/eks                change them: {"delaySeconds": 0.2,
+                                          "calendarDate": "2025-06-01",
+                                          "irsaCheck": true}
+POST /moto-api/cutover/eks/observations   what the cluster's control plane
+                                          saw (EKS reads it from the audit
+                                          log and the nodes), the input of the
+                                          insights; replaces earlier reports:
+  {"cluster": "blue", "region": "us-east-1", "accountId": "123456789012",
+   "apiUsage": [{"groupVersion": "flowcontrol.apiserver.k8s.io/v1beta3",
+                 "resource": "flowschemas", "userAgent": "kubectl/v1.29.0",
+                 "requests": 12, "lastRequestTime": "2025-05-30T10:00:00Z"}],
+   "nodes": [{"name": "ip-10-0-1-23.ec2.internal", "kubeletVersion": "v1.29.15-eks-473151a"}]}
+"""
+
+import datetime
+import json
+import os
+
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.utils import utcnow
+from moto.eks.models import eks_backends
+from moto.moto_api._internal import urls as moto_api_urls
+
+from . import catalog
+from .config import config
+from .state import LOCK, ext
+
+
+def _reply(status, body):
+    return status, {"Content-Type": "application/json"}, json.dumps(body)
+
+
+def _body(request):
+    raw = request.get_data() if hasattr(request, "get_data") else request.body
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8")
+    return json.loads(raw or "{}")
+
+
+def settings(request, full_url, headers):
+    if request.method == "GET":
+        return _reply(200, config.to_json())
+    try:
+        config.update(_body(request))
+    except (ValueError, TypeError) as e:
+        return _reply(400, {"message": str(e)})
+    return _reply(200, config.to_json())
+
+
+def _usage(item):
+    gv, resource = item.get("groupVersion"), item.get("resource")
+    if catalog.removed_api(gv, resource) is None:
+        raise ValueError(f"{gv} {resource} is not a Kubernetes API a later version removes")
+    when = item.get("lastRequestTime")
+    when = datetime.datetime.fromisoformat(when.replace("Z", "+00:00")) if when else utcnow()
+    return {
+        "groupVersion": gv,
+        "resource": resource,
+        "userAgent": str(item.get("userAgent") or "unknown"),
+        "requests": int(item.get("requests") or 1),
+        "lastRequestTime": when,
+    }
+
+
+def _node(item):
+    if not item.get("name") or not item.get("kubeletVersion"):
+        raise ValueError("a node needs name and kubeletVersion")
+    return {"name": str(item["name"]), "kubeletVersion": str(item["kubeletVersion"])}
+
+
+def observations(request, full_url, headers):
+    if request.method != "POST":
+        return _reply(405, {"message": "POST only"})
+    try:
+        body = _body(request)
+        usage = [_usage(u) for u in body.get("apiUsage") or []]
+        nodes = [_node(n) for n in body.get("nodes") or []]
+    except (ValueError, TypeError, AttributeError) as e:
+        return _reply(400, {"message": str(e)})
+    account = body.get("accountId") or os.environ.get("MOTO_ACCOUNT_ID", DEFAULT_ACCOUNT_ID)
+    region = body.get("region") or "us-east-1"
+    with LOCK:
+        cluster = eks_backends[account][region].clusters.get(body.get("cluster"))
+        if cluster is None:
+            return _reply(404, {"message": f"No cluster found for name: {body.get('cluster')}."})
+        ext(cluster).api_usage = usage
+        ext(cluster).nodes = nodes
+    return _reply(200, {"cluster": cluster.name, "apiUsage": len(usage), "nodes": len(nodes)})
+
+
+def install():
+    moto_api_urls.url_paths["{0}/moto-api/cutover/eks$"] = settings
+    moto_api_urls.url_paths["{0}/moto-api/cutover/eks/observations$"] = observations

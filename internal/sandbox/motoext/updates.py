@@ -1,0 +1,244 @@
+"""Version updates (UpdateClusterVersion, UpdateNodegroupVersion) and the
+updates EKS reports for clusters, node groups and add-ons (DescribeUpdate,
+ListUpdates).
+
+An update is InProgress, and its cluster or node group UPDATING, for
+config.delay seconds; then the new version is in moto's backend (the
+Cluster's and Nodegroup's version, release and launch template version) and
+the update is Successful. What EKS refuses is refused:
+
+- UpdateClusterVersion: only to the next minor version, one EKS offers; not
+  while the cluster is not ACTIVE or an update runs (ResourceInUseException);
+  not while a managed node group is at an older version than the cluster
+  (InvalidRequestException); not while an UPGRADE_READINESS insight for the
+  target version is ERROR, unless force (InvalidStateException);
+- UpdateNodegroupVersion: not newer than the cluster, never older than the
+  node group; Amazon Linux 2 not past 1.32; with a launch template whose
+  version sets a custom AMI, no Kubernetes version or release version.
+"""
+
+from moto.core.utils import utcnow
+from moto.moto_api._internal import mock_random as random
+
+from . import catalog, clusters, errors, insights
+from .config import config
+from .params import paginate
+from .state import ext, later
+
+
+class Update:
+    def __init__(self, target, type_, changes):
+        self.id = str(random.uuid4())
+        self.target = target  # ("cluster", None) | ("nodegroup", name) | ("addon", name)
+        self.status = "InProgress"
+        self.type = type_
+        self.params = [{"type": t, "value": v} for t, v in changes]
+        self.created_at = utcnow()
+        self.errors = []
+
+    def to_dict(self):
+        return {
+            "id": self.id,
+            "status": self.status,
+            "type": self.type,
+            "params": list(self.params),
+            "createdAt": self.created_at,
+            "errors": list(self.errors),
+        }
+
+
+def start(cluster, target, type_, changes, apply):
+    """Records an InProgress update of target; after config.delay apply() runs
+    and the update is Successful."""
+    u = Update(target, type_, changes)
+    ext(cluster).updates[u.id] = u
+
+    def finish():
+        apply()
+        u.status = "Successful"
+
+    later(cluster, finish)
+    return u
+
+
+def running(cluster, target):
+    for u in ext(cluster).updates.values():
+        if u.target == target and u.status == "InProgress":
+            return u
+    return None
+
+
+def update_cluster_version(ctx):
+    p = ctx.params
+    cluster = ctx.cluster(p["name"])
+    version = p["version"]
+    if cluster.status != "ACTIVE" or running(cluster, ("cluster", None)):
+        raise errors.ResourceInUseException(
+            f"Cluster {cluster.name} is {cluster.status}: an update is already in progress", clusterName=cluster.name
+        )
+    if catalog.parse_minor(version) is None:
+        raise errors.InvalidParameterException(f"Invalid Kubernetes version {version}", clusterName=cluster.name)
+    if version != catalog.next_version(cluster.version):
+        raise errors.InvalidParameterException(
+            f"Unsupported Kubernetes minor version update from {cluster.version} to {version}", clusterName=cluster.name
+        )
+    info = catalog.version_info(version, config.calendar_date)
+    if info is None or info["versionStatus"] == catalog.UNSUPPORTED:
+        raise errors.InvalidParameterException(f"unsupported Kubernetes version {version}", clusterName=cluster.name)
+    behind = sorted(n for n, ng in cluster.nodegroups.items() if ng.version != cluster.version)
+    if behind:
+        raise errors.InvalidRequestException(
+            f"Nodegroups {', '.join(behind)} must be updated to match cluster version {cluster.version} "
+            "before updating cluster version",
+            clusterName=cluster.name,
+        )
+    blocking = [i for i in insights.compute(ctx, cluster) if i["kubernetesVersion"] == version and i["insightStatus"]["status"] == "ERROR"]
+    if blocking and not p.get("force"):
+        raise errors.InvalidStateException(
+            "Amazon EKS detected upgrade readiness issues: "
+            + "; ".join(i["name"] for i in blocking)
+            + ". Call the ListInsights API to view detected upgrade blocking issues. "
+            "Pass the force flag when updating to override upgrade readiness errors.",
+            clusterName=cluster.name,
+        )
+    platform = catalog.platform_version(version, config.calendar_date)
+    cluster.status = "UPDATING"
+
+    def apply():
+        cluster.version = version
+        cluster.platformVersion = platform
+        cluster.status = "ACTIVE"
+
+    u = start(cluster, ("cluster", None), "VersionUpdate", [("Version", version), ("PlatformVersion", platform)], apply)
+    return {"update": u.to_dict()}
+
+
+def _launch_template(ctx, spec):
+    """The moto LaunchTemplate and version a specification names."""
+    from moto.ec2.models import ec2_backends
+
+    ec2 = ec2_backends[ctx.account][ctx.region]
+    try:
+        if spec.get("id"):
+            t = ec2.get_launch_template(spec["id"])
+        else:
+            t = ec2.get_launch_template_by_name(spec["name"])
+        return t, t.get_version(spec.get("version") or "$Default")
+    except Exception:  # noqa: BLE001 - moto's EC2 errors: not found
+        return None, None
+
+
+def update_nodegroup_version(ctx):
+    p = ctx.params
+    cluster = ctx.cluster()
+    ng = ctx.nodegroup(cluster, p["nodegroupName"])
+    if cluster.status != "ACTIVE":
+        raise errors.ResourceInUseException(
+            f"Cluster {cluster.name} is {cluster.status}", clusterName=cluster.name, nodegroupName=ng.nodegroup_name
+        )
+    if ng.status != "ACTIVE" or running(cluster, ("nodegroup", ng.nodegroup_name)):
+        raise errors.ResourceInUseException(
+            f"Nodegroup {ng.nodegroup_name} is {ng.status}: an update is already in progress",
+            clusterName=cluster.name,
+            nodegroupName=ng.nodegroup_name,
+        )
+    lt_spec = p.get("launchTemplate")
+    current_lt = ng.launch_template or None
+    if lt_spec:
+        if not current_lt:
+            raise errors.InvalidParameterException(
+                "A launch template can only be specified for a node group that was created with one",
+                clusterName=cluster.name,
+                nodegroupName=ng.nodegroup_name,
+            )
+        same = (lt_spec.get("id") and lt_spec["id"] == current_lt.get("id")) or (
+            lt_spec.get("name") and lt_spec["name"] == current_lt.get("name")
+        )
+        if not same:
+            raise errors.InvalidParameterException(
+                "The launch template must be the one the node group was created with "
+                f"({current_lt.get('name') or current_lt.get('id')})",
+                clusterName=cluster.name,
+                nodegroupName=ng.nodegroup_name,
+            )
+    custom_ami = False
+    effective = dict(current_lt or {})
+    if lt_spec:
+        effective.update({k: v for k, v in lt_spec.items() if v})
+    if effective:
+        t, tv = _launch_template(ctx, effective)
+        if lt_spec and t is None:
+            raise errors.InvalidParameterException(
+                f"Launch template {effective.get('name') or effective.get('id')} version {effective.get('version')} not found",
+                clusterName=cluster.name,
+                nodegroupName=ng.nodegroup_name,
+            )
+        custom_ami = bool(tv is not None and tv.data.get("ImageId"))
+    if custom_ami and (p.get("version") or p.get("releaseVersion")):
+        raise errors.InvalidParameterException(
+            "You cannot specify the field kubernetesVersion when using custom AMIs.",
+            clusterName=cluster.name,
+            nodegroupName=ng.nodegroup_name,
+        )
+    version = p.get("version") or cluster.version
+    clusters.check_nodegroup_version(cluster, ng.nodegroup_name, version, ng.ami_type)
+    if catalog.minor_of(version) < (catalog.minor_of(ng.version) or 0):
+        raise errors.InvalidParameterException(
+            f"Requested Nodegroup Kubernetes version {version} is older than the node group's version {ng.version}",
+            clusterName=cluster.name,
+            nodegroupName=ng.nodegroup_name,
+        )
+    release = p.get("releaseVersion") or (ng.release_version if custom_ami else clusters.recommended_release(ctx, ng.ami_type, version))
+    changes = [("Version", version), ("ReleaseVersion", release)]
+    if lt_spec:
+        changes += [("LaunchTemplateName", effective.get("name", "")), ("LaunchTemplateVersion", str(effective.get("version", "")))]
+    ng.status = "UPDATING"
+
+    def apply():
+        ng.version = version
+        ng.release_version = release
+        if lt_spec:
+            ng.launch_template = effective
+        ng.status = "ACTIVE"
+        ng.modified_at = utcnow()
+
+    u = start(cluster, ("nodegroup", ng.nodegroup_name), "VersionUpdate", changes, apply)
+    return {"update": u.to_dict()}
+
+
+def _target(ctx, cluster):
+    p = ctx.params
+    if p.get("nodegroupName"):
+        ctx.nodegroup(cluster, p["nodegroupName"])
+        return ("nodegroup", p["nodegroupName"])
+    if p.get("addonName"):
+        if p["addonName"] not in ext(cluster).addons:
+            raise errors.ResourceNotFoundException(
+                f"No addon: {p['addonName']} found in cluster: {cluster.name}",
+                clusterName=cluster.name,
+                addonName=p["addonName"],
+            )
+        return ("addon", p["addonName"])
+    return ("cluster", None)
+
+
+def describe_update(ctx):
+    cluster = ctx.cluster(ctx.params["name"])
+    target = _target(ctx, cluster)
+    u = ext(cluster).updates.get(ctx.params["updateId"])
+    if u is None or u.target != target:
+        raise errors.ResourceNotFoundException(
+            f"No update found for ID: {ctx.params['updateId']}",
+            clusterName=cluster.name,
+            nodegroupName=ctx.params.get("nodegroupName"),
+            addonName=ctx.params.get("addonName"),
+        )
+    return {"update": u.to_dict()}
+
+
+def list_updates(ctx):
+    cluster = ctx.cluster(ctx.params["name"])
+    target = _target(ctx, cluster)
+    ids = [u.id for u in sorted(ext(cluster).updates.values(), key=lambda u: u.created_at) if u.target == target]
+    page, nxt = paginate(ids, ctx.params)
+    return {"updateIds": page, "nextToken": nxt}
