@@ -15,6 +15,7 @@ import (
 	"time"
 
 	awseks "github.com/aws/aws-sdk-go-v2/service/eks"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/cutover-dev/cutover/internal/awsconf"
@@ -63,6 +64,8 @@ type SSMAPI interface {
 type ClientFactory interface {
 	EKS(ctx context.Context, region string) (EKSAPI, error)
 	SSM(ctx context.Context, region string) (SSMAPI, error)
+	// IAM is global; region only picks the endpoint's signing region.
+	IAM(ctx context.Context, region string) (IAMAPI, error)
 }
 
 // WeightReader reads the share of traffic a cluster receives, as the
@@ -173,6 +176,7 @@ type sdkClients struct {
 	mu  sync.Mutex
 	eks map[string]*awseks.Client
 	ssm map[string]*ssm.Client
+	iam map[string]*iam.Client // see irsa.go
 }
 
 func (c *sdkClients) EKS(ctx context.Context, region string) (EKSAPI, error) {

@@ -558,10 +558,12 @@ func (s *fakeSSM) GetParameter(_ context.Context, in *ssm.GetParameterInput, _ .
 type fakeClients struct {
 	eks EKSAPI
 	ssm SSMAPI
+	iam IAMAPI
 }
 
 func (c fakeClients) EKS(context.Context, string) (EKSAPI, error) { return c.eks, nil }
 func (c fakeClients) SSM(context.Context, string) (SSMAPI, error) { return c.ssm, nil }
+func (c fakeClients) IAM(context.Context, string) (IAMAPI, error) { return c.iam, nil }
 
 // fakeWeights returns the errors of burst one per call first, then a
 // fixed weight or error.
