@@ -12,6 +12,7 @@ VENV          := $(CURDIR)/.venv
 TEMPORAL_CLI_VERSION := v1.5.1
 KUBE_VERSION  := v1.31.14
 MOTO_VERSION  := 5.1.22
+PYTEST_VERSION := 9.2.0
 WORKFLOWCHECK_VERSION := v0.6.0
 HELM_VERSION  := v3.21.4
 TEMPORAL_ADDRESS ?= 127.0.0.1:7233
@@ -32,7 +33,7 @@ help: ## Show this help
 ##@ Tools (cached in bin/ and .venv/)
 
 .PHONY: tools
-tools: $(BIN)/temporal $(BIN)/kube-apiserver etcd $(VENV)/bin/moto_server $(BIN)/helm ## Install every tool the tests and the demo need
+tools: $(BIN)/temporal $(BIN)/kube-apiserver etcd $(VENV)/bin/moto_server pytest $(BIN)/helm ## Install every tool the tests and the demo need
 
 $(BIN)/temporal:
 	@echo ">> installing Temporal CLI $(TEMPORAL_CLI_VERSION) into bin/ (go install)"
@@ -67,6 +68,17 @@ $(VENV)/bin/moto_server:
 	@$(VENV)/bin/pip install -q 'moto[server]==$(MOTO_VERSION)' \
 		|| { echo "!! moto: pip install 'moto[server]==$(MOTO_VERSION)' failed" >&2; exit 1; }
 
+# pytest runs the EKS emulator's tests (internal/sandbox/motoext); installed
+# into the project venv, and reinstalled when missing or at another version.
+.PHONY: pytest
+pytest: $(VENV)/bin/moto_server
+	@v=$$({ $(VENV)/bin/pip show pytest 2>/dev/null || true; } | awk '/^Version:/{print $$2}'); \
+	if [ "$$v" != "$(PYTEST_VERSION)" ]; then \
+		echo ">> installing pytest==$(PYTEST_VERSION) into .venv/ (found: $${v:-none})"; \
+		$(VENV)/bin/pip install -q 'pytest==$(PYTEST_VERSION)' \
+			|| { echo "!! pytest: pip install 'pytest==$(PYTEST_VERSION)' failed" >&2; exit 1; }; \
+	fi
+
 $(BIN)/helm:
 	@echo ">> installing helm $(HELM_VERSION) into bin/ (go install; renders and lints deploy/helm in the tests)"
 	@mkdir -p $(BIN)
@@ -85,6 +97,8 @@ tools-versions: ## Print the version of every sandbox tool and check kube-apiser
 	@echo ">> etcd: $$(etcd --version 2>&1 | head -1 || echo 'missing: run make etcd')"
 	@v=$$($(VENV)/bin/pip show moto 2>/dev/null | awk '/^Version:/{print $$2}'); echo ">> moto: $${v:-missing}"; \
 		[ "$$v" = "$(MOTO_VERSION)" ] || { echo "!! moto: want $(MOTO_VERSION); rm -rf $(VENV) && make tools" >&2; exit 1; }
+	@v=$$({ $(VENV)/bin/pip show pytest 2>/dev/null || true; } | awk '/^Version:/{print $$2}'); echo ">> pytest: $${v:-missing}"; \
+		[ "$$v" = "$(PYTEST_VERSION)" ] || { echo "!! pytest: want $(PYTEST_VERSION); make pytest" >&2; exit 1; }
 
 ##@ Development
 
@@ -120,9 +134,14 @@ demo: tools build ## Sandbox (Temporal + UI :8233, moto, kube-apiservers) + work
 test: tools ## Run the whole test suite (unit, replay, integration against real servers)
 	$(GO) vet ./...
 	$(MAKE) --no-print-directory workflowcheck
+	$(MAKE) --no-print-directory test-motoext
 	$(GO) test -count=1 -timeout 20m ./...
 	@echo ">> sandbox startup with the cached tools (target: under 30s):"
 	@$(GO) test -count=1 -run '^TestSandboxUpDown$$' -v ./internal/sandbox/ | grep -E 'startup took|^(--- |ok|FAIL)'
+
+.PHONY: test-motoext
+test-motoext: pytest ## Run the sandbox EKS emulator's pytest suite (internal/sandbox/motoext/tests)
+	$(VENV)/bin/python -B -m pytest -p no:cacheprovider -q internal/sandbox/motoext/tests
 
 .PHONY: workflowcheck
 workflowcheck: $(BIN)/workflowcheck ## Check workflow code for non-determinism
