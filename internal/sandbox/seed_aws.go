@@ -90,6 +90,8 @@ type Seed struct {
 	// AMIParameters are the EKS-optimized AMI public SSM parameters moto
 	// serves (name -> value).
 	AMIParameters map[string]string `json:"amiParameters"`
+	// IRSA is blue's IAM OIDC provider and the roles that trust it (seed_irsa.go).
+	IRSA IRSASeed `json:"irsa"`
 }
 
 // SeedAWS creates the blue estate in moto: VPC, three subnets in three AZs,
@@ -118,6 +120,7 @@ func SeedAWS(ctx context.Context, m *Moto) (*Seed, error) {
 		{"IAM roles", seedIAM},
 		{"SSM EKS AMI parameters", checkAMIParameters},
 		{"EKS cluster and node groups", seedEKS},
+		{"IAM OIDC provider and IRSA roles", seedIRSA}, // seed_irsa.go
 		{"Route53 zone and weighted records", seedRoute53},
 		{"CloudFront distribution", seedCloudFront},
 		{"CloudWatch alarms", seedAlarms},
