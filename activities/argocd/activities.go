@@ -120,20 +120,16 @@ type ClusterConfigFunc func(ctx context.Context, ref clusters.Ref, cfg *rest.Con
 type ClientFactory func(cfg *rest.Config) (client.Client, error)
 
 type options struct {
-	poll          time.Duration
+	clusters.Settings[client.Client]
 	degradedGrace time.Duration
-	clientTTL     time.Duration
 	clusterConfig ClusterConfigFunc
-	factory       ClientFactory
-	logger        *slog.Logger
-	now           func() time.Time
 }
 
 // Option configures the activities.
 type Option func(*options)
 
 // WithPollInterval sets how often WaitArgoSynced reads the applications (default 5s).
-func WithPollInterval(d time.Duration) Option { return func(o *options) { o.poll = d } }
+func WithPollInterval(d time.Duration) Option { return func(o *options) { o.Poll = d } }
 
 // WithDegradedGrace sets how long an application may stay Degraded before
 // WaitArgoSynced fails (default 5m). Applications often pass through
@@ -142,7 +138,7 @@ func WithDegradedGrace(d time.Duration) Option { return func(o *options) { o.deg
 
 // WithClientTTL bounds how long a cluster's client is reused before the
 // resolver is asked again (EKS tokens last 15 minutes). Default 10m.
-func WithClientTTL(d time.Duration) Option { return func(o *options) { o.clientTTL = d } }
+func WithClientTTL(d time.Duration) Option { return func(o *options) { o.ClientTTL = d } }
 
 // WithClusterConfig replaces how green's Argo CD cluster config is built.
 // The default, AutoClusterConfig, registers an EKS endpoint with
@@ -154,42 +150,30 @@ func WithClientTTL(d time.Duration) Option { return func(o *options) { o.clientT
 func WithClusterConfig(f ClusterConfigFunc) Option { return func(o *options) { o.clusterConfig = f } }
 
 // WithClientFactory replaces how clients are built (default NewClient).
-func WithClientFactory(f ClientFactory) Option { return func(o *options) { o.factory = f } }
+func WithClientFactory(f ClientFactory) Option { return func(o *options) { o.Factory = f } }
 
 // WithLogger sets the logger used outside a Temporal activity (tests, CLI).
-func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.Logger = l } }
 
 // Activities are the Argo CD activities. Build them with New.
 type Activities struct {
-	opts  options
-	cache *clusters.ClientCache[client.Client]
+	opts options
+	base clusters.Base[client.Client]
 }
 
 // New returns the Argo CD activities. resolver turns a cluster Ref into a
 // rest.Config; it is the only way the activities reach a cluster.
 func New(resolver clusters.Resolver, opts ...Option) *Activities {
-	o := options{
-		poll:          5 * time.Second,
-		degradedGrace: 5 * time.Minute,
-		clientTTL:     10 * time.Minute,
-		clusterConfig: AutoClusterConfig,
-		factory:       NewClient,
-		logger:        slog.Default(),
-		now:           time.Now,
-	}
+	defaults := clusters.DefaultSettings[client.Client](NewClient, 5*time.Second)
+	o := options{Settings: defaults, degradedGrace: 5 * time.Minute, clusterConfig: AutoClusterConfig}
 	for _, opt := range opts {
 		opt(&o)
-	}
-	if o.poll <= 0 {
-		o.poll = 5 * time.Second
 	}
 	if o.clusterConfig == nil {
 		o.clusterConfig = AutoClusterConfig
 	}
-	if o.factory == nil {
-		o.factory = NewClient
-	}
-	return &Activities{opts: o, cache: clusters.NewClientCache("argocd", "client", resolver, o.factory, o.clientTTL, o.now)}
+	base := clusters.NewBase("argocd", "client", resolver, &o.Settings, defaults)
+	return &Activities{opts: o, base: base}
 }
 
 // Scheme has the types the activities read and write: core v1 and Argo CD
@@ -210,9 +194,7 @@ func NewClient(cfg *rest.Config) (client.Client, error) {
 
 // cluster returns the cached client and rest.Config of ref.
 func (a *Activities) cluster(ctx context.Context, ref clusters.Ref) (client.Client, *rest.Config, error) {
-	return a.cache.Get(ctx, ref)
+	return a.base.Clients(ctx, ref)
 }
 
-func (a *Activities) log(ctx context.Context) activitylog.Logger {
-	return activitylog.For(ctx, a.opts.logger)
-}
+func (a *Activities) log(ctx context.Context) activitylog.Logger { return a.base.Log(ctx) }

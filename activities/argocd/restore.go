@@ -218,7 +218,7 @@ func (a *Activities) retarget(ctx context.Context, in RestoreInput, sel labels.S
 		return res, err
 	}
 
-	now := a.opts.now().UTC().Format(time.RFC3339)
+	now := a.opts.Now().UTC().Format(time.RFC3339)
 	pending, _ := json.Marshal(argov1.SyncOperation{Prune: in.Prune})
 	for _, name := range toMove {
 		var changed, requested bool

@@ -11,7 +11,6 @@ import (
 	argov1 "github.com/argoproj/argo-cd/v2/pkg/apis/application/v1alpha1"
 	"github.com/argoproj/gitops-engine/pkg/health"
 	synccommon "github.com/argoproj/gitops-engine/pkg/sync/common"
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -56,15 +55,12 @@ func (a *Activities) WaitArgoSynced(ctx context.Context, in WaitSyncedInput) (Wa
 	}
 
 	p := WaitProgress{DegradedSince: map[string]string{}}
-	if activity.IsActivity(ctx) && activity.HasHeartbeatDetails(ctx) {
-		var prev WaitProgress
-		if err := activity.GetHeartbeatDetails(ctx, &prev); err == nil {
-			p.Polls = prev.Polls
-			for k, v := range prev.DegradedSince {
-				p.DegradedSince[k] = v
-			}
-			log.Info("Resuming the wait for Argo CD from the last heartbeat", "argoCluster", in.ArgoCluster.Name, "polls", p.Polls, "pending", prev.Pending)
+	if prev, ok := activitylog.Resume[WaitProgress](ctx); ok {
+		p.Polls = prev.Polls
+		for k, v := range prev.DegradedSince {
+			p.DegradedSince[k] = v
 		}
+		log.Info("Resuming the wait for Argo CD from the last heartbeat", "argoCluster", in.ArgoCluster.Name, "polls", p.Polls, "pending", prev.Pending)
 	}
 
 	var lastPending string
@@ -91,7 +87,7 @@ func (a *Activities) WaitArgoSynced(ctx context.Context, in WaitSyncedInput) (Wa
 			for i := range list.Items {
 				byName[list.Items[i].Name] = &list.Items[i]
 			}
-			now := a.opts.now()
+			now := a.opts.Now()
 			var statuses []AppStatus
 			p.Pending = p.Pending[:0]
 			for _, name := range names {
@@ -121,7 +117,7 @@ func (a *Activities) WaitArgoSynced(ctx context.Context, in WaitSyncedInput) (Wa
 		select {
 		case <-ctx.Done():
 			return WaitSyncedResult{}, ctx.Err()
-		case <-time.After(a.opts.poll):
+		case <-time.After(a.opts.Poll):
 		}
 	}
 }

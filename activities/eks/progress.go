@@ -5,8 +5,6 @@ import (
 	"slices"
 	"time"
 
-	"go.temporal.io/sdk/activity"
-
 	"github.com/cutover-dev/cutover/internal/activitylog"
 )
 
@@ -23,7 +21,7 @@ const (
 )
 
 // Progress is the heartbeat of the long EKS activities. After a retry the
-// activity reads it back (activity.GetHeartbeatDetails) and continues:
+// activity reads it back (activitylog.Resume) and continues:
 // items in Created are not created again, the poll count carries on.
 type Progress struct {
 	// Step is what the activity is doing (Step* constants).
@@ -62,11 +60,8 @@ func (p *Progress) markDone(name string) {
 // activity, or a fresh one for step.
 func resume(ctx context.Context, step, cluster string) Progress {
 	fresh := Progress{Step: step, Cluster: cluster, Since: time.Now().UTC().Format(time.RFC3339)}
-	if !activity.IsActivity(ctx) || !activity.HasHeartbeatDetails(ctx) {
-		return fresh
-	}
-	var p Progress
-	if err := activity.GetHeartbeatDetails(ctx, &p); err != nil || p.Cluster != cluster {
+	p, ok := activitylog.Resume[Progress](ctx)
+	if !ok || p.Cluster != cluster {
 		return fresh
 	}
 	logger(ctx).Info("Resuming from the last heartbeat", "cluster", cluster, "step", p.Step,

@@ -54,10 +54,9 @@ var DefaultCoreAddons = []Addon{
 }
 
 type options struct {
+	clusters.Settings[*Clients]
 	pageSize       int64
 	helmPageSize   int64
-	factory        ClientFactory
-	clientTTL      time.Duration
 	httpClient     *http.Client
 	probeDelay     time.Duration
 	pendingAfter   time.Duration
@@ -69,12 +68,9 @@ type options struct {
 	workloadWait   time.Duration
 	verifyWait     time.Duration
 	k6Timeout      time.Duration
-	poll           time.Duration
 	apiRetryBudget time.Duration
 	apiRetryWait   time.Duration
 	addons         []Addon
-	logger         *slog.Logger
-	now            func() time.Time
 }
 
 // Option configures the activities.
@@ -89,12 +85,12 @@ func WithHelmPageSize(n int64) Option { return func(o *options) { o.helmPageSize
 
 // WithClientFactory replaces how clients are built from a rest.Config
 // (default: client-go's NewForConfig for each client).
-func WithClientFactory(f ClientFactory) Option { return func(o *options) { o.factory = f } }
+func WithClientFactory(f ClientFactory) Option { return func(o *options) { o.Factory = f } }
 
 // WithClientTTL bounds how long a cluster's clients are reused before the
 // resolver is asked again, so expiring credentials (EKS tokens last 15
 // minutes) are refreshed. Default 10m.
-func WithClientTTL(d time.Duration) Option { return func(o *options) { o.clientTTL = d } }
+func WithClientTTL(d time.Duration) Option { return func(o *options) { o.ClientTTL = d } }
 
 // WithHTTPClient sets the client of the HTTP smoke probes.
 func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.httpClient = c } }
@@ -139,7 +135,7 @@ func WithVerifyWait(d time.Duration) Option { return func(o *options) { o.verify
 func WithK6Timeout(d time.Duration) Option { return func(o *options) { o.k6Timeout = d } }
 
 // WithPollInterval sets the interval of every wait (default 2s).
-func WithPollInterval(d time.Duration) Option { return func(o *options) { o.poll = d } }
+func WithPollInterval(d time.Duration) Option { return func(o *options) { o.Poll = d } }
 
 // WithAPIRetry sets how long a smoke step retries an API call that fails
 // transiently and the first wait between tries (defaults
@@ -160,22 +156,22 @@ func WithCoreAddons(a []Addon) Option { return func(o *options) { o.addons = a }
 
 // WithLogger sets the logger used outside a Temporal activity (tests, CLI).
 // Inside an activity the activity logger is used.
-func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.Logger = l } }
 
 // Activities are the Kubernetes activities. Build them with New.
 type Activities struct {
-	opts  options
-	cache *clusters.ClientCache[*Clients]
+	opts options
+	base clusters.Base[*Clients]
 }
 
 // New returns the Kubernetes activities. resolver turns a cluster Ref into a
 // rest.Config; it is the only way the activities reach a cluster.
 func New(resolver clusters.Resolver, opts ...Option) *Activities {
+	defaults := clusters.DefaultSettings(DefaultClientFactory, 2*time.Second)
 	o := options{
+		Settings:       defaults,
 		pageSize:       500,
 		helmPageSize:   20,
-		factory:        DefaultClientFactory,
-		clientTTL:      10 * time.Minute,
 		probeDelay:     time.Second,
 		pendingAfter:   10 * time.Minute,
 		maxFindings:    50,
@@ -186,12 +182,9 @@ func New(resolver clusters.Resolver, opts ...Option) *Activities {
 		workloadWait:   5 * time.Minute,
 		verifyWait:     10 * time.Minute,
 		k6Timeout:      10 * time.Minute,
-		poll:           2 * time.Second,
 		apiRetryBudget: DefaultAPIRetryBudget,
 		apiRetryWait:   DefaultAPIRetryWait,
 		addons:         DefaultCoreAddons,
-		logger:         slog.Default(),
-		now:            time.Now,
 	}
 	for _, opt := range opts {
 		opt(&o)
@@ -202,10 +195,8 @@ func New(resolver clusters.Resolver, opts ...Option) *Activities {
 	if o.helmPageSize <= 0 {
 		o.helmPageSize = 20
 	}
-	if o.poll <= 0 {
-		o.poll = 2 * time.Second
-	}
-	return &Activities{opts: o, cache: clusters.NewClientCache("kube", "clients", resolver, o.factory, o.clientTTL, o.now)}
+	base := clusters.NewBase("kube", "clients", resolver, &o.Settings, defaults)
+	return &Activities{opts: o, base: base}
 }
 
 // DefaultClientFactory builds real client-go clients, with a higher client
@@ -239,13 +230,11 @@ func DefaultClientFactory(cfg *rest.Config) (*Clients, error) {
 
 // clients returns the cached clients of ref, resolving them when missing or expired.
 func (a *Activities) clients(ctx context.Context, ref clusters.Ref) (*Clients, error) {
-	c, _, err := a.cache.Get(ctx, ref)
+	c, _, err := a.base.Clients(ctx, ref)
 	return c, err
 }
 
-func (a *Activities) log(ctx context.Context) activitylog.Logger {
-	return activitylog.For(ctx, a.opts.logger)
-}
+func (a *Activities) log(ctx context.Context) activitylog.Logger { return a.base.Log(ctx) }
 
 // attempt is the activity attempt (1 outside an activity).
 func attempt(ctx context.Context) int32 {

@@ -134,7 +134,7 @@ func scriptKey(cm *corev1.ConfigMap) (string, error) {
 // result the check.
 func (a *Activities) smokeK6(ctx context.Context, c *Clients, in SmokeInput) (CheckResult, error) {
 	k := *in.Smoke.K6
-	start := a.opts.now()
+	start := a.opts.Now()
 	res := CheckResult{Name: "k6", Kind: "k6"}
 	ns := k.Namespace
 	if ns == "" {
@@ -201,7 +201,7 @@ func (a *Activities) smokeK6(ctx context.Context, c *Clients, in SmokeInput) (Ch
 		return apiFailed(err, "create k6 job %s/%s", ns, name)
 	}
 	a.log(ctx).Info("K6 job started", "cluster", in.Cluster.Name, "namespace", ns, "job", name, "script", k.ConfigMap+"/"+key)
-	deadline := a.opts.now().Add(limit)
+	deadline := a.opts.Now().Add(limit)
 	for {
 		var j *batchv1.Job
 		err := a.retryAPI(ctx, "read k6 job", func(ctx context.Context) error {
@@ -222,12 +222,12 @@ func (a *Activities) smokeK6(ctx context.Context, c *Clients, in SmokeInput) (Ch
 			res.Passed = passed
 			return done("%s", msg)
 		}
-		if !a.opts.now().Add(a.opts.poll).Before(deadline) {
+		if !a.opts.Now().Add(a.opts.Poll).Before(deadline) {
 			_ = c.Kube.BatchV1().Jobs(ns).Delete(context.WithoutCancel(ctx), name, metav1.DeleteOptions{PropagationPolicy: &bg})
 			return done("%s after %s; job deleted", msg, limit.Round(time.Second))
 		}
 		activitylog.Heartbeat(ctx, Progress{Step: "k6", Detail: msg})
-		if err := sleep(ctx, a.opts.poll); err != nil {
+		if err := sleep(ctx, a.opts.Poll); err != nil {
 			return done("%s: %v", msg, err)
 		}
 	}

@@ -85,7 +85,7 @@ func (a *Activities) PreflightBlue(ctx context.Context, in PreflightInput) (Pref
 		found:       newCollector(in.Cluster.Name, a.opts.maxFindings),
 		targetMinor: target,
 	}
-	start := a.opts.now()
+	start := a.opts.Now()
 	p.log.Info("Preflight started", "cluster", in.Cluster.Name, "region", in.Cluster.Region, "targetVersion", in.TargetVersion)
 
 	p.controlPlaneVersion(ctx)
@@ -110,7 +110,7 @@ func (a *Activities) PreflightBlue(ctx context.Context, in PreflightInput) (Pref
 		p.log.Debug("Preflight step done", "cluster", in.Cluster.Name, "step", s.name, "objects", p.scanned-before)
 	}
 	out := PreflightResult{Findings: p.found.findings(), ObjectsScanned: p.scanned}
-	p.log.Info("Preflight finished", "cluster", in.Cluster.Name, "findings", len(out.Findings), "objects", out.ObjectsScanned, "took", a.opts.now().Sub(start).Round(time.Millisecond).String())
+	p.log.Info("Preflight finished", "cluster", in.Cluster.Name, "findings", len(out.Findings), "objects", out.ObjectsScanned, "took", a.opts.Now().Sub(start).Round(time.Millisecond).String())
 	return out, nil
 }
 
@@ -227,7 +227,7 @@ func kubeletSkew(n *corev1.Node, cpVersion string, cpMinor int, target string, t
 }
 
 func (p *preflight) pods(ctx context.Context) error {
-	now := p.a.opts.now()
+	now := p.a.opts.Now()
 	list := func(ctx context.Context, o metav1.ListOptions) ([]corev1.Pod, string, error) {
 		l, err := p.c.Kube.CoreV1().Pods("").List(ctx, o)
 		if err != nil {

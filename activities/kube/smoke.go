@@ -111,7 +111,7 @@ func (a *Activities) SmokeTestGreen(ctx context.Context, in SmokeInput) (SmokeRe
 // ---- workloads ----
 
 func (a *Activities) smokeWorkloads(ctx context.Context, c *Clients, in SmokeInput) ([]CheckResult, error) {
-	start := a.opts.now()
+	start := a.opts.Now()
 	deadline := start.Add(a.opts.workloadWait)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d.Add(-time.Second)
@@ -131,17 +131,17 @@ func (a *Activities) smokeWorkloads(ctx context.Context, c *Clients, in SmokeInp
 			return nil, err
 		}
 		activitylog.Heartbeat(ctx, Progress{Step: "workloads", Objects: total, Detail: fmt.Sprintf("round %d: %d not available", round, len(notReady))})
-		if len(notReady) == 0 || !a.opts.now().Add(a.opts.poll).Before(deadline) {
+		if len(notReady) == 0 || !a.opts.Now().Add(a.opts.Poll).Before(deadline) {
 			return workloadChecks(total, notReady, since(a, start)), nil
 		}
-		if err := sleep(ctx, a.opts.poll); err != nil {
+		if err := sleep(ctx, a.opts.Poll); err != nil {
 			return workloadChecks(total, notReady, since(a, start)), nil
 		}
 	}
 }
 
 func since(a *Activities, t time.Time) string {
-	return a.opts.now().Sub(t).Round(time.Millisecond).String()
+	return a.opts.Now().Sub(t).Round(time.Millisecond).String()
 }
 
 func workloadChecks(total int, notReady []WorkloadStatus, took string) []CheckResult {
@@ -285,7 +285,7 @@ func (a *Activities) smokeScratch(ctx context.Context, c *Clients, in SmokeInput
 	core := c.Kube.CoreV1()
 
 	// PVC first: the pod mounts it.
-	start := a.opts.now()
+	start := a.opts.Now()
 	want := &corev1.PersistentVolumeClaim{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels},
 		Spec: corev1.PersistentVolumeClaimSpec{
@@ -449,7 +449,7 @@ func (a *Activities) storageClassOf(ctx context.Context, c *Clients, pvc *corev1
 func (a *Activities) verifyScratchPod(ctx context.Context, c *Clients, created *corev1.Pod, start time.Time) (CheckResult, error) {
 	ref := created.Namespace + "/" + created.Name
 	res := CheckResult{Name: "scratch-pod", Kind: "scratch"}
-	deadline := a.opts.now().Add(a.opts.scratchTimeout)
+	deadline := a.opts.Now().Add(a.opts.scratchTimeout)
 	for {
 		var pod *corev1.Pod
 		err := a.retryAPI(ctx, "read pod "+ref, func(ctx context.Context) error {
@@ -478,12 +478,12 @@ func (a *Activities) verifyScratchPod(ctx context.Context, c *Clients, created *
 			res.Message = fmt.Sprintf("pod %s ended %s: %s", ref, pod.Status.Phase, podWhy(pod))
 			return res, nil
 		}
-		if !a.opts.now().Add(a.opts.poll).Before(deadline) {
+		if !a.opts.Now().Add(a.opts.Poll).Before(deadline) {
 			res.Message = fmt.Sprintf("pod %s not Running after %s: %s %s", ref, a.opts.scratchTimeout, phaseOr(pod.Status.Phase), podWhy(pod))
 			return res, nil
 		}
 		activitylog.Heartbeat(ctx, Progress{Step: "scratch-pod", Detail: string(pod.Status.Phase)})
-		if err := sleep(ctx, a.opts.poll); err != nil {
+		if err := sleep(ctx, a.opts.Poll); err != nil {
 			res.Message = fmt.Sprintf("pod %s not Running: %v", ref, err)
 			return res, nil
 		}
@@ -537,7 +537,7 @@ func (a *Activities) verifyScratchPVC(ctx context.Context, c *Clients, ns, name 
 	if sc.VolumeBindingMode != nil {
 		mode = *sc.VolumeBindingMode
 	}
-	deadline := a.opts.now().Add(a.opts.scratchTimeout)
+	deadline := a.opts.Now().Add(a.opts.scratchTimeout)
 	for {
 		var pvc *corev1.PersistentVolumeClaim
 		err := a.retryAPI(ctx, "read pvc "+ref, func(ctx context.Context) error {
@@ -565,12 +565,12 @@ func (a *Activities) verifyScratchPVC(ctx context.Context, c *Clients, ns, name 
 			res.Message = fmt.Sprintf("pvc %s Pending as expected: storage class %s binds on first consumer (WaitForFirstConsumer) and the pod is not required to run", ref, sc.Name)
 			return res, nil
 		}
-		if !a.opts.now().Add(a.opts.poll).Before(deadline) {
+		if !a.opts.Now().Add(a.opts.Poll).Before(deadline) {
 			res.Message = fmt.Sprintf("pvc %s still Pending after %s (storage class %s, provisioner %s, volumeBindingMode %s): no volume was provisioned; check the CSI driver's controller", ref, a.opts.scratchTimeout, sc.Name, sc.Provisioner, mode)
 			return res, nil
 		}
 		activitylog.Heartbeat(ctx, Progress{Step: "scratch-pvc", Detail: string(pvc.Status.Phase)})
-		if err := sleep(ctx, a.opts.poll); err != nil {
+		if err := sleep(ctx, a.opts.Poll); err != nil {
 			res.Message = fmt.Sprintf("pvc %s not Bound: %v", ref, err)
 			return res, nil
 		}
@@ -614,7 +614,7 @@ func (a *Activities) deleteScratch(ctx context.Context, c *Clients, ns, selector
 // the objects could not be deleted because the apiserver failed
 // transiently; the retry of the smoke test removes them by label.
 func (a *Activities) cleanupScratch(ctx context.Context, c *Clients, ns, name string) (CheckResult, error) {
-	start := a.opts.now()
+	start := a.opts.Now()
 	res := CheckResult{Name: "scratch-cleanup", Kind: "scratch"}
 	zero := int64(0)
 	var problems, notes []string
@@ -654,7 +654,7 @@ func (a *Activities) cleanupScratch(ctx context.Context, c *Clients, ns, name st
 		}
 	}
 	// Give the deletions a moment, then report what is still there.
-	deadline := a.opts.now().Add(10 * time.Second)
+	deadline := a.opts.Now().Add(10 * time.Second)
 	for {
 		notes = notes[:0]
 		pending := false
@@ -672,7 +672,7 @@ func (a *Activities) cleanupScratch(ctx context.Context, c *Clients, ns, name st
 				notes = append(notes, o.kind+" still present")
 			}
 		}
-		if !pending || !a.opts.now().Add(time.Second).Before(deadline) {
+		if !pending || !a.opts.Now().Add(time.Second).Before(deadline) {
 			break
 		}
 		if sleep(ctx, time.Second) != nil {

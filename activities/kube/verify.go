@@ -42,7 +42,7 @@ func (a *Activities) VerifyGreen(ctx context.Context, in VerifyGreenInput) (Veri
 		return VerifyGreenResult{}, err
 	}
 	log := a.log(ctx)
-	deadline := a.opts.now().Add(a.opts.verifyWait)
+	deadline := a.opts.Now().Add(a.opts.verifyWait)
 	for round := 1; ; round++ {
 		fs, err := a.verifyGreenOnce(ctx, c, in, target)
 		if err != nil {
@@ -50,12 +50,12 @@ func (a *Activities) VerifyGreen(ctx context.Context, in VerifyGreenInput) (Veri
 		}
 		ready := len(finding.Policy{BlockOn: string(finding.Error)}.Blocking(fs)) == 0
 		activitylog.Heartbeat(ctx, Progress{Step: greenVerifyHeartbeatStep, Detail: fmt.Sprintf("round %d: %d findings", round, len(fs))})
-		if ready || !a.opts.now().Add(a.opts.poll).Before(deadline) {
+		if ready || !a.opts.Now().Add(a.opts.Poll).Before(deadline) {
 			log.Info("Green verified", "cluster", in.Cluster.Name, "ready", ready, "findings", len(fs), "rounds", round)
 			return VerifyGreenResult{Ready: ready, Findings: fs}, nil
 		}
 		log.Debug("Green not ready yet", "cluster", in.Cluster.Name, "findings", len(fs), "round", round)
-		if err := sleep(ctx, a.opts.poll); err != nil {
+		if err := sleep(ctx, a.opts.Poll); err != nil {
 			return VerifyGreenResult{Ready: false, Findings: fs}, err
 		}
 	}

@@ -293,16 +293,11 @@ func (s *deliveryState) copy() deliveryState {
 // or the list of delivered destinations older workers recorded).
 func resumeDelivery(ctx context.Context, key string) *deliveryState {
 	st := &deliveryState{Key: key}
-	if !activity.IsActivity(ctx) || !activity.HasHeartbeatDetails(ctx) {
-		return st
-	}
-	var prev deliveryState
-	if err := activity.GetHeartbeatDetails(ctx, &prev); err == nil && (prev.Key == key || prev.Key == "") {
+	if prev, ok := activitylog.Resume[deliveryState](ctx); ok && (prev.Key == key || prev.Key == "") {
 		st.Started, st.Delivered = prev.Started, prev.Delivered
 		return st
 	}
-	var list []string
-	if err := activity.GetHeartbeatDetails(ctx, &list); err == nil {
+	if list, ok := activitylog.Resume[[]string](ctx); ok {
 		st.Delivered = list
 	}
 	return st

@@ -8,7 +8,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
-	"go.temporal.io/sdk/activity"
 
 	"github.com/cutover-dev/cutover/internal/activitylog"
 )
@@ -35,11 +34,8 @@ const (
 
 func resumeWait(ctx context.Context, c Change) WaitProgress {
 	fresh := WaitProgress{Provider: c.Provider, ID: c.ID, Since: time.Now().UTC().Format(time.RFC3339)}
-	if !activity.IsActivity(ctx) || !activity.HasHeartbeatDetails(ctx) {
-		return fresh
-	}
-	var p WaitProgress
-	if err := activity.GetHeartbeatDetails(ctx, &p); err != nil || p.ID != c.ID || p.Provider != c.Provider {
+	p, ok := activitylog.Resume[WaitProgress](ctx)
+	if !ok || p.ID != c.ID || p.Provider != c.Provider {
 		return fresh
 	}
 	logger(ctx).Info("Resuming the propagation wait from the last heartbeat", "provider", p.Provider, "id", p.ID,

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
-	"go.temporal.io/sdk/activity"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -102,20 +101,16 @@ type Progress struct {
 type ClientFactory func(cfg *rest.Config) (client.Client, error)
 
 type options struct {
-	poll            time.Duration
+	clusters.Settings[client.Client]
 	syncWait        time.Duration
 	storageLocation string
-	clientTTL       time.Duration
-	factory         ClientFactory
-	logger          *slog.Logger
-	now             func() time.Time
 }
 
 // Option configures the activities.
 type Option func(*options)
 
 // WithPollInterval sets how often the waits read the Backup or Restore (default 5s).
-func WithPollInterval(d time.Duration) Option { return func(o *options) { o.poll = d } }
+func WithPollInterval(d time.Duration) Option { return func(o *options) { o.Poll = d } }
 
 // WithBackupSyncWait sets how long RestoreVeleroBackup waits for green's
 // Velero to sync the backup from the storage location before it returns a
@@ -127,45 +122,33 @@ func WithStorageLocation(name string) Option { return func(o *options) { o.stora
 
 // WithClientTTL bounds how long a cluster's client is reused before the
 // resolver is asked again (EKS tokens last 15 minutes). Default 10m.
-func WithClientTTL(d time.Duration) Option { return func(o *options) { o.clientTTL = d } }
+func WithClientTTL(d time.Duration) Option { return func(o *options) { o.ClientTTL = d } }
 
 // WithClientFactory replaces how clients are built (default NewClient).
-func WithClientFactory(f ClientFactory) Option { return func(o *options) { o.factory = f } }
+func WithClientFactory(f ClientFactory) Option { return func(o *options) { o.Factory = f } }
 
 // WithLogger sets the logger used outside a Temporal activity (tests, CLI).
-func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.Logger = l } }
 
 // Activities are the Velero activities. Build them with New.
 type Activities struct {
-	opts  options
-	cache *clusters.ClientCache[client.Client]
+	opts options
+	base clusters.Base[client.Client]
 }
 
 // New returns the Velero activities. resolver turns a cluster Ref into a
 // rest.Config; it is the only way the activities reach a cluster.
 func New(resolver clusters.Resolver, opts ...Option) *Activities {
-	o := options{
-		poll:            5 * time.Second,
-		syncWait:        10 * time.Minute,
-		storageLocation: "default",
-		clientTTL:       10 * time.Minute,
-		factory:         NewClient,
-		logger:          slog.Default(),
-		now:             time.Now,
-	}
+	defaults := clusters.DefaultSettings[client.Client](NewClient, 5*time.Second)
+	o := options{Settings: defaults, syncWait: 10 * time.Minute, storageLocation: "default"}
 	for _, opt := range opts {
 		opt(&o)
-	}
-	if o.poll <= 0 {
-		o.poll = 5 * time.Second
 	}
 	if o.storageLocation == "" {
 		o.storageLocation = "default"
 	}
-	if o.factory == nil {
-		o.factory = NewClient
-	}
-	return &Activities{opts: o, cache: clusters.NewClientCache("velero", "client", resolver, o.factory, o.clientTTL, o.now)}
+	base := clusters.NewBase("velero", "client", resolver, &o.Settings, defaults)
+	return &Activities{opts: o, base: base}
 }
 
 // Scheme has the types the activities use: core v1 and velero.io/v1.
@@ -184,21 +167,16 @@ func NewClient(cfg *rest.Config) (client.Client, error) {
 }
 
 func (a *Activities) client(ctx context.Context, ref clusters.Ref) (client.Client, error) {
-	c, _, err := a.cache.Get(ctx, ref)
+	c, _, err := a.base.Clients(ctx, ref)
 	return c, err
 }
 
-func (a *Activities) log(ctx context.Context) activitylog.Logger {
-	return activitylog.For(ctx, a.opts.logger)
-}
+func (a *Activities) log(ctx context.Context) activitylog.Logger { return a.base.Log(ctx) }
 
 // resumePolls returns the poll count of a previous attempt's heartbeat for step/name.
 func resumePolls(ctx context.Context, step, name string) int {
-	if !activity.IsActivity(ctx) || !activity.HasHeartbeatDetails(ctx) {
-		return 0
-	}
-	var p Progress
-	if err := activity.GetHeartbeatDetails(ctx, &p); err != nil || p.Step != step || p.Name != name {
+	p, ok := activitylog.Resume[Progress](ctx)
+	if !ok || p.Step != step || p.Name != name {
 		return 0
 	}
 	return p.Polls
@@ -232,7 +210,7 @@ func get(ctx context.Context, c client.Client, key client.ObjectKey, obj client.
 
 // sleep waits one poll interval or until ctx ends.
 func (a *Activities) sleep(ctx context.Context) error {
-	t := time.NewTimer(a.opts.poll)
+	t := time.NewTimer(a.opts.Poll)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():

@@ -136,7 +136,7 @@ func (a *Activities) waitBackupSynced(ctx context.Context, c client.Client, in R
 	log := a.log(ctx)
 	key := client.ObjectKey{Namespace: in.Namespace, Name: in.BackupName}
 	p := Progress{Step: "backup-sync", Name: in.BackupName, Polls: resumePolls(ctx, "backup-sync", in.BackupName)}
-	start := a.opts.now()
+	start := a.opts.Now()
 	logged := false
 	failuresInARow := 0
 	for {
@@ -172,7 +172,7 @@ func (a *Activities) waitBackupSynced(ctx context.Context, c client.Client, in R
 			log.Warn("Reading the Velero backup failed, will retry", "cluster", in.Cluster.Name, "backup", in.BackupName, "error", err)
 		}
 		activitylog.Heartbeat(ctx, p)
-		if a.opts.now().Sub(start) >= a.opts.syncWait {
+		if a.opts.Now().Sub(start) >= a.opts.syncWait {
 			return failures.New(failures.NotReadyYet,
 				"velero: backup %s/%s is not on %s yet (phase %s after %s): is green's Velero using the same backup storage location as blue's?",
 				in.Namespace, in.BackupName, in.Cluster.Name, p.Phase, a.opts.syncWait)

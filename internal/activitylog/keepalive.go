@@ -44,11 +44,8 @@ func KeepAlive(ctx context.Context) (context.Context, func()) {
 		return ctx, func() {} // an outer KeepAlive already runs
 	}
 	k := &keeper{}
-	if activity.HasHeartbeatDetails(ctx) {
-		var prev json.RawMessage
-		if err := activity.GetHeartbeatDetails(ctx, &prev); err == nil && len(prev) > 0 {
-			k.details, k.has = prev, true
-		}
+	if prev, ok := Resume[json.RawMessage](ctx); ok && len(prev) > 0 {
+		k.details, k.has = prev, true
 	}
 	every := max(timeout/3, MinKeepAliveInterval)
 	done := make(chan struct{})
