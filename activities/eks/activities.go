@@ -88,10 +88,9 @@ type Activities struct {
 	clients ClientFactory
 	weights WeightReader
 
-	pollInterval          time.Duration
-	guardBudget           time.Duration
-	ssmRoot               string
-	tolerateUnimplemented bool
+	pollInterval time.Duration
+	guardBudget  time.Duration
+	ssmRoot      string
 }
 
 // Option configures Activities.
@@ -128,16 +127,6 @@ func WithSSMRoot(root string) Option {
 	}
 }
 
-// TolerateUnimplemented makes calls to EKS operations the endpoint does not
-// implement (add-ons, access entries, insights: moto answers them with a bare
-// HTTP 404 that carries no AWS error code) behave as if they returned
-// nothing, with a warning in the log. Never set it against real AWS, where
-// such a 404 does not happen; NewFromAWS sets it for awsconf.Static (the
-// sandbox's moto).
-func TolerateUnimplemented(on bool) Option {
-	return func(a *Activities) { a.tolerateUnimplemented = on }
-}
-
 // New returns the EKS activities over the given clients. weights may be nil
 // when no retire guard is ever used; a retire with a guard then refuses.
 func New(clients ClientFactory, weights WeightReader, opts ...Option) *Activities {
@@ -155,14 +144,8 @@ func New(clients ClientFactory, weights WeightReader, opts ...Option) *Activitie
 }
 
 // NewFromAWS returns the EKS activities over real SDK clients built from p.
-// With awsconf.Static (the sandbox's moto) it also sets TolerateUnimplemented;
-// opts are applied after that.
 func NewFromAWS(p awsconf.Provider, weights WeightReader, opts ...Option) *Activities {
-	var pre []Option
-	if _, ok := p.(awsconf.Static); ok {
-		pre = append(pre, TolerateUnimplemented(true))
-	}
-	return New(NewClientFactory(p), weights, append(pre, opts...)...)
+	return New(NewClientFactory(p), weights, opts...)
 }
 
 // NewClientFactory builds SDK clients from an awsconf.Provider, one per

@@ -165,10 +165,6 @@ func (a *Activities) listAccessEntries(ctx context.Context, api EKSAPI, ref clus
 	for pg.HasMorePages() {
 		page, err := pg.NextPage(ctx)
 		if err != nil {
-			if a.tolerateUnimplemented && isUnimplemented(err) {
-				logger(ctx).Warn("The EKS endpoint does not implement access entries; treating as none", "cluster", ref.Name)
-				return nil, nil
-			}
 			return nil, awsError(err, "list access entries of cluster %s", ref)
 		}
 		principals = append(principals, page.AccessEntries...)
@@ -241,10 +237,6 @@ func (a *Activities) listAddons(ctx context.Context, api EKSAPI, ref clusters.Re
 	for pg.HasMorePages() {
 		page, err := pg.NextPage(ctx)
 		if err != nil {
-			if a.tolerateUnimplemented && isUnimplemented(err) {
-				logger(ctx).Warn("The EKS endpoint does not implement add-ons; treating as none", "cluster", ref.Name)
-				return nil, nil
-			}
 			return nil, awsError(err, "list add-ons of cluster %s", ref)
 		}
 		names = append(names, page.Addons...)

@@ -22,8 +22,6 @@ const (
 	CheckInsightPrefix = "eks-insight-"
 	// CheckVersionSupport is the target version's support status.
 	CheckVersionSupport = "eks-version-support"
-	// CheckInsightsUnavailable says EKS could not be asked for insights.
-	CheckInsightsUnavailable = "eks-insights-unavailable"
 	// SourceInsight is the Finding.Source of these findings.
 	SourceInsight = "eks-insight"
 )
@@ -61,24 +59,12 @@ func (a *Activities) EKSUpgradeInsights(ctx context.Context, in InsightsInput) (
 		ClusterName: aws.String(ref.Name),
 		Filter:      &ekstypes.InsightsFilter{KubernetesVersions: []string{in.TargetVersion}},
 	})
-	unimplemented := false
 	for pg.HasMorePages() {
 		page, err := pg.NextPage(ctx)
 		if err != nil {
-			if a.tolerateUnimplemented && isUnimplemented(err) {
-				log.Warn("The EKS endpoint does not implement insights", "cluster", ref.Name)
-				unimplemented = true
-				break
-			}
 			return res, awsError(err, "list insights of cluster %s", ref)
 		}
 		summaries = append(summaries, page.Insights...)
-	}
-	if unimplemented {
-		res.Findings = append(res.Findings, Finding{
-			Check: CheckInsightsUnavailable, Cluster: ref.Name, Severity: finding.Info, Source: SourceInsight,
-			Message: "the EKS endpoint does not implement upgrade insights; none were read",
-		})
 	}
 	sort.Slice(summaries, func(i, j int) bool {
 		if n, m := aws.ToString(summaries[i].Name), aws.ToString(summaries[j].Name); n != m {
@@ -191,10 +177,6 @@ func (a *Activities) versionSupport(ctx context.Context, api EKSAPI, cluster, ve
 		IncludeAll:      aws.Bool(true),
 	})
 	if err != nil {
-		if a.tolerateUnimplemented && isUnimplemented(err) {
-			logger(ctx).Warn("The EKS endpoint does not implement cluster versions", "cluster", cluster)
-			return nil, "", "", nil
-		}
 		return nil, "", "", awsError(err, "describe EKS cluster version %s", version)
 	}
 	var info *ekstypes.ClusterVersionInformation

@@ -1,10 +1,10 @@
 package eks
 
 // Integration tests against a real moto server (started by the sandbox;
-// the test fails, never skips, when moto is not installed: `make tools`).
-// moto implements EKS clusters and node groups, tags and SSM; add-ons,
-// access entries, insights and cluster versions are covered by the unit
-// tests over fakes. Each subtest creates its own blue so they stay
+// the test fails, never skips, when moto is not installed: `make tools`):
+// EKS clusters and node groups, tags and SSM. The operations the sandbox's
+// EKS emulation adds (add-ons, access entries, insights, cluster versions)
+// are in emulator_test.go. Each subtest creates its own blue so they stay
 // independent of each other and of the sandbox's seed.
 
 import (
@@ -441,20 +441,6 @@ func TestMoto(t *testing.T) {
 		d, err := run[ClusterDescription](t, env, a.DescribeEKSCluster, DescribeInput{Cluster: clusters.Ref{Name: blue, Region: m.region}})
 		if err != nil || len(d.NodeGroups) != 3 {
 			t.Fatalf("blue's node groups: %+v, %v", d.NodeGroups, err)
-		}
-	})
-
-	t.Run("upgrade insights on an endpoint without the API", func(t *testing.T) {
-		blue := m.name("blue")
-		m.createBlue(t, blue)
-		a, _ := m.activities(nil)
-		env := newActivityEnv(t, a)
-		res, err := run[InsightsResult](t, env, a.EKSUpgradeInsights, InsightsInput{Cluster: clusters.Ref{Name: blue, Region: m.region}, TargetVersion: motoGreenVersion})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(res.Findings) != 1 || res.Findings[0].Check != CheckInsightsUnavailable {
-			t.Fatalf("findings = %+v", res.Findings)
 		}
 	})
 }

@@ -268,9 +268,6 @@ func (a *Activities) deleteFargateProfiles(ctx context.Context, api EKSAPI, ref 
 	for pg.HasMorePages() {
 		page, err := pg.NextPage(ctx)
 		if err != nil {
-			if a.tolerateUnimplemented && isUnimplemented(err) {
-				return nil
-			}
 			return awsError(err, "list Fargate profiles of cluster %s", ref)
 		}
 		names = append(names, page.FargateProfileNames...)

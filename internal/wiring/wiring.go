@@ -93,7 +93,7 @@ func Activities(o Options) []any {
 	)
 	if o.Sandbox {
 		logger.Info("Sandbox mode: short polls, scratch pods are not waited on to run")
-		eksOpts = append(eksOpts, eks.WithPollInterval(time.Second), eks.TolerateUnimplemented(true))
+		eksOpts = append(eksOpts, eks.WithPollInterval(time.Second))
 		kubeOpts = append(kubeOpts, kube.WithScratchWaitForRunning(false), kube.WithVerifyWait(2*time.Minute), kube.WithPollInterval(time.Second), kube.WithWorkloadWait(time.Minute))
 		argoOpts = append(argoOpts, argocd.WithPollInterval(time.Second))
 		veleroOpts = append(veleroOpts, velero.WithPollInterval(time.Second), velero.WithBackupSyncWait(2*time.Minute))
