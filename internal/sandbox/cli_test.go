@@ -105,10 +105,15 @@ func TestCLIDown(t *testing.T) {
 	if err := RunCLI(context.Background(), []string{"down", "--dir", dir}, &out, &out); err != nil {
 		t.Fatalf("down: %v\n%s", err, out.String())
 	}
-	time.Sleep(100 * time.Millisecond) // let the reaper goroutines run
+	// down has signalled both; they are gone once the kernel has delivered
+	// the signals and the Wait goroutines have reaped them.
+	deadline := time.Now().Add(5 * time.Second)
 	for _, pid := range []int{up.Process.Pid, server.Process.Pid} {
-		if alive(pid) {
-			t.Errorf("pid %d still alive after down", pid)
+		for alive(pid) {
+			if time.Now().After(deadline) {
+				t.Fatalf("pid %d still alive 5s after down", pid)
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
 	}
 	if err := RunCLI(context.Background(), []string{"down", "--dir", dir}, &out, &out); err != nil {
