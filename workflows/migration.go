@@ -2,6 +2,13 @@
 // BlueGreenMigration workflow, its human gates, the traffic steps and the
 // rollback. Nothing here does I/O or reads the clock; everything that
 // touches the world is an activity (package activities/...).
+//
+// What the workflow decides from what it observed is pure and lives here
+// too: the green cluster to build (planGreen, plan.go) and the rollback
+// steps (rollbackPlan). The activities take input types of their own, not
+// spec types, so that a recorded history reads the same whatever the spec's
+// Go types become; inputs.go is the one place parts of the spec are turned
+// into them.
 package workflows
 
 import (

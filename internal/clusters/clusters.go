@@ -1,6 +1,10 @@
 // Package clusters names clusters and resolves them to Kubernetes clients.
 // Activities never receive credentials in their input (inputs are recorded
 // in workflow history): they get a Ref and ask a Resolver.
+//
+// The activity packages that reach clusters (kube, argocd, velero) build
+// their clients the same way: Settings in their options, and a Base (the
+// ClientCache over the Resolver and the logger) in their activity struct.
 package clusters
 
 import (
