@@ -37,6 +37,7 @@ const (
 	PhasePreflight        = "Preflight"
 	PhaseBuildGreen       = "BuildGreen"
 	PhaseRestoreWorkloads = "RestoreWorkloads"
+	PhaseParity           = "Parity"
 	PhaseSmokeTest        = "SmokeTest"
 	PhaseAwaitCutover     = "AwaitCutoverApproval"
 	PhaseShiftTraffic     = "ShiftTraffic"
@@ -138,6 +139,8 @@ type Status struct {
 	// too late), each with the reason: a signal cannot answer its sender,
 	// the approve update can. The newest 50 are kept.
 	IgnoredApprovals []string `json:"ignoredApprovals,omitempty"`
+	// Parity is the before/after table of blue and green, once compared.
+	Parity *ParityReport `json:"parity,omitempty"`
 	// IgnoredCount is how many signals were ignored in all.
 	IgnoredCount int `json:"ignoredCount,omitempty"`
 }
@@ -163,18 +166,20 @@ type Plan struct {
 // migration fails the workflow with an ApplicationError whose details carry
 // this report.
 type MigrationReport struct {
-	Migration      string             `json:"migration"`
-	Outcome        string             `json:"outcome"`
-	Reason         string             `json:"reason,omitempty"`
-	Blue           string             `json:"blue"`
-	Green          string             `json:"green"`
-	TargetVersion  string             `json:"targetVersion"`
-	Phases         []PhaseTiming      `json:"phases"`
-	Findings       []finding.Finding  `json:"findings,omitempty"`
-	Approvals      []ApprovalRecord   `json:"approvals,omitempty"`
-	TrafficHistory []TrafficEvent     `json:"trafficHistory,omitempty"`
-	Smoke          *kube.SmokeResult  `json:"smoke,omitempty"`
-	Errors         []string           `json:"errors,omitempty"`
-	Plan           *Plan              `json:"plan,omitempty"`
-	Spec           spec.MigrationSpec `json:"spec"`
+	Migration      string            `json:"migration"`
+	Outcome        string            `json:"outcome"`
+	Reason         string            `json:"reason,omitempty"`
+	Blue           string            `json:"blue"`
+	Green          string            `json:"green"`
+	TargetVersion  string            `json:"targetVersion"`
+	Phases         []PhaseTiming     `json:"phases"`
+	Findings       []finding.Finding `json:"findings,omitempty"`
+	Approvals      []ApprovalRecord  `json:"approvals,omitempty"`
+	TrafficHistory []TrafficEvent    `json:"trafficHistory,omitempty"`
+	Smoke          *kube.SmokeResult `json:"smoke,omitempty"`
+	// Parity is the before/after table of blue and green.
+	Parity *ParityReport      `json:"parity,omitempty"`
+	Errors []string           `json:"errors,omitempty"`
+	Plan   *Plan              `json:"plan,omitempty"`
+	Spec   spec.MigrationSpec `json:"spec"`
 }

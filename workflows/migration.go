@@ -217,6 +217,9 @@ func (m *migration) forward(ctx workflow.Context) error {
 	if err := m.restoreWorkloads(ctx); err != nil {
 		return err
 	}
+	if err := m.parity(ctx); err != nil {
+		return err
+	}
 	if err := m.smokeTest(ctx); err != nil {
 		return err
 	}

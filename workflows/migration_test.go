@@ -161,7 +161,8 @@ func TestHappyPath(t *testing.T) {
 	got := without(h.world.Names(), "Notify", "CheckTrafficHealth", "WaitTrafficPropagated")
 	want := []string{"DescribeEKSCluster", "EKSUpgradeInsights", "PreflightBlue",
 		"EnsureGreenCluster", "WaitEKSClusterActive", "EnsureAccessEntries", "EnsureNodeGroups", "EnsureAddons", "VerifyGreen",
-		"EnsureVeleroBackup", "RestoreVeleroBackup", "RestoreArgoApplications", "WaitArgoSynced", "SmokeTestGreen",
+		"EnsureVeleroBackup", "RestoreVeleroBackup", "RestoreArgoApplications", "WaitArgoSynced",
+		"InventoryCluster", "InventoryCluster", "DescribeEKSCluster", "DescribeEKSCluster", "SmokeTestGreen",
 		"SetTrafficWeights", "SetTrafficWeights", "SetTrafficWeights", "GetTrafficWeights", "RetireEKSCluster"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("calls\n got %v\nwant %v", got, want)
@@ -219,7 +220,7 @@ func TestHappyPath(t *testing.T) {
 			t.Errorf("phase %s has no end", p.Phase)
 		}
 	}
-	wantPhases := []string{"Validate", "Preflight", "BuildGreen", "RestoreWorkloads", "SmokeTest", "AwaitCutoverApproval", "ShiftTraffic", "AwaitRetireApproval", "Soak", "RetireBlue"}
+	wantPhases := []string{"Validate", "Preflight", "BuildGreen", "RestoreWorkloads", "Parity", "SmokeTest", "AwaitCutoverApproval", "ShiftTraffic", "AwaitRetireApproval", "Soak", "RetireBlue"}
 	if !slices.Equal(phases, wantPhases) {
 		t.Errorf("phases %v", phases)
 	}
@@ -619,7 +620,7 @@ func TestStatusQueryWhileWaiting(t *testing.T) {
 	if seen.PendingGates[0].Deadline.Sub(seen.PendingGates[0].OpenedAt) != 4*time.Hour || !slices.Equal(seen.PendingGates[0].Approvers, []string{"alice", "bob"}) {
 		t.Errorf("pending gate %+v", seen.PendingGates[0])
 	}
-	if seen.Traffic.Blue != 100 || seen.Traffic.TotalSteps != 3 || len(seen.Phases) != 6 {
+	if seen.Traffic.Blue != 100 || seen.Traffic.TotalSteps != 3 || len(seen.Phases) != 7 || seen.Parity == nil || !seen.Parity.Passed {
 		t.Errorf("status %+v", seen)
 	}
 }
@@ -898,6 +899,28 @@ func TestRetireBlueKeep(t *testing.T) {
 	for _, n := range []string{"RetireEKSCluster", "GetTrafficWeights"} {
 		if slices.Contains(h.world.Names(), n) {
 			t.Errorf("%s ran with retire.blue = keep", n)
+		}
+	}
+}
+
+// TestParityStopsBeforeTraffic: green missing an add-on and a workload's
+// IAM role fails Parity, with the table in the report, before the cutover
+// gate and before any traffic moves.
+func TestParityStopsBeforeTraffic(t *testing.T) {
+	h := newHarness(t)
+	h.world.GreenDrift = func(g *eks.ClusterDescription) { g.Addons = g.Addons[:1] }
+	h.world.GreenInventoryDrift = func(inv *kube.Inventory) { inv.ServiceAccounts = nil }
+	_, err := h.run(testSpec())
+	typ, r := failureReport(t, err)
+	if typ != failures.RolledBack || !strings.Contains(r.Reason, "differs from blue in 2 ways") {
+		t.Fatalf("type %q reason %q", typ, r.Reason)
+	}
+	if r.Parity == nil || r.Parity.Passed || len(r.Parity.Failed()) != 2 {
+		t.Fatalf("parity %+v", r.Parity)
+	}
+	for _, n := range []string{"SmokeTestGreen", "SetTrafficWeights"} {
+		if slices.Contains(h.world.Names(), n) {
+			t.Errorf("%s ran after parity failed", n)
 		}
 	}
 }

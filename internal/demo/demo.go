@@ -54,7 +54,7 @@ func Spec(seed *sandbox.Seed, version string) spec.MigrationSpec {
 		Green:     spec.GreenSpec{ClusterName: "green", KubernetesVersion: version},
 		Preflight: spec.PreflightSpec{BlockOn: "none"}, // show blue's findings, do not stop on them
 		ArgoCD:    spec.ArgoCDSpec{Mode: spec.ArgoCDModeRetarget, Namespace: sandbox.ArgoCDNamespace, SyncTimeout: spec.Duration(5 * time.Minute)},
-		Velero:    spec.VeleroSpec{Enabled: true, Namespace: sandbox.VeleroNamespace, IncludedNamespaces: []string{"shop", "payments"}, Timeout: spec.Duration(5 * time.Minute)},
+		Velero:    spec.VeleroSpec{Enabled: true, Namespace: sandbox.VeleroNamespace, IncludedNamespaces: []string{"shop", "payments", "monitoring"}, Timeout: spec.Duration(5 * time.Minute)},
 		Smoke:     spec.SmokeSpec{Timeout: spec.Duration(5 * time.Minute)},
 		Traffic: spec.TrafficSpec{
 			Provider: spec.ProviderRoute53,

@@ -142,7 +142,8 @@ func (s *Simulator) greenPlatform(ctx context.Context, c cluster) error {
 
 // velero completes backups on blue, syncs them to green as a shared
 // storage location would, and completes restores on green by copying the
-// backed-up namespaces' Deployments, Services and ConfigMaps.
+// backed-up namespaces' Deployments, StatefulSets, DaemonSets,
+// ServiceAccounts, Services and ConfigMaps.
 func (s *Simulator) velero(ctx context.Context, blue, green cluster) error {
 	backups, err := blue.dyn.Resource(backupGVR).Namespace(sandbox.VeleroNamespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
@@ -227,6 +228,42 @@ func copyWorkloads(ctx context.Context, from, to kubernetes.Interface, namespace
 			n.Name, n.Namespace, n.Labels, n.Annotations = d.Name, d.Namespace, d.Labels, map[string]string{"velero.io/restore-name": "cutover"}
 			c := &appsv1.Deployment{ObjectMeta: n, Spec: d.Spec}
 			if _, err := to.AppsV1().Deployments(ns).Create(ctx, c, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+				return err
+			}
+		}
+		sts, err := from.AppsV1().StatefulSets(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		for _, x := range sts.Items {
+			n := clean
+			n.Name, n.Namespace, n.Labels, n.Annotations = x.Name, x.Namespace, x.Labels, map[string]string{"velero.io/restore-name": "cutover"}
+			if _, err := to.AppsV1().StatefulSets(ns).Create(ctx, &appsv1.StatefulSet{ObjectMeta: n, Spec: x.Spec}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+				return err
+			}
+		}
+		dss, err := from.AppsV1().DaemonSets(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		for _, x := range dss.Items {
+			n := clean
+			n.Name, n.Namespace, n.Labels, n.Annotations = x.Name, x.Namespace, x.Labels, map[string]string{"velero.io/restore-name": "cutover"}
+			if _, err := to.AppsV1().DaemonSets(ns).Create(ctx, &appsv1.DaemonSet{ObjectMeta: n, Spec: x.Spec}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+				return err
+			}
+		}
+		sas, err := from.CoreV1().ServiceAccounts(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		for _, x := range sas.Items {
+			if x.Name == "default" {
+				continue
+			}
+			n := clean
+			n.Name, n.Namespace, n.Labels, n.Annotations = x.Name, x.Namespace, x.Labels, x.Annotations
+			if _, err := to.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: n}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 				return err
 			}
 		}

@@ -52,6 +52,9 @@ const (
 	VeleroBackupFailed = "VeleroBackupFailed"
 	// VeleroRestoreFailed: the Velero restore failed, or restored with errors. Never retried.
 	VeleroRestoreFailed = "VeleroRestoreFailed"
+	// ParityFailed: green is not a faithful copy of blue (a workload,
+	// identity, add-on, access entry or node group differs). Never retried.
+	ParityFailed = "ParityFailed"
 	// Rejected: a person rejected a gate, or its timeout rejected it.
 	Rejected = "Rejected"
 	// Aborted: someone sent the abort signal.
@@ -65,7 +68,7 @@ const (
 var NonRetryable = []string{
 	Validation, PreflightBlocked, AccessDenied, Conflict, InvalidParameter,
 	NotFound, StillServingTraffic, SmokeFailed, GreenNotReady, NotImplemented,
-	ArgoSyncFailed, VeleroBackupFailed, VeleroRestoreFailed,
+	ArgoSyncFailed, VeleroBackupFailed, VeleroRestoreFailed, ParityFailed,
 }
 
 // New returns an ApplicationError of the given type. Types in NonRetryable

@@ -56,14 +56,20 @@ type World struct {
 	// FailWhen, when set, is asked before every call; a non-nil error
 	// fails that call (e.g. only the rollback's SetTrafficWeights).
 	FailWhen func(name string, input any) error
+	// GreenDrift, when set, changes what DescribeEKSCluster reports for
+	// green (built from the plan), e.g. a missing add-on.
+	GreenDrift func(*eks.ClusterDescription)
+	// GreenInventoryDrift, when set, changes green's InventoryCluster.
+	GreenInventoryDrift func(*kube.Inventory)
 	// BlueWeightAtRetire, when positive, is the blue weight
 	// GetTrafficWeights reports once all traffic is on green (a record
 	// someone else changed).
 	BlueWeightAtRetire int
 
-	calls   []Call
-	weights traffic.Weights
-	green   bool
+	calls     []Call
+	greenDesc *eks.ClusterDescription
+	weights   traffic.Weights
+	green     bool
 }
 
 // Activities is the activity side of a World: register it with a worker
@@ -168,7 +174,32 @@ func (a *Activities) DescribeEKSCluster(_ context.Context, in eks.DescribeInput)
 	if err := w.record("DescribeEKSCluster", in); err != nil {
 		return eks.ClusterDescription{}, err
 	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.greenDesc != nil && in.Cluster.Name == w.greenDesc.Name {
+		g := *w.greenDesc
+		if w.GreenDrift != nil {
+			w.GreenDrift(&g)
+		}
+		return g, nil
+	}
 	return w.Blue, nil
+}
+
+// InventoryCluster implements the kube activity: blue's inventory, and on
+// green the same (restored) unless GreenInventoryDrift changes it.
+func (a *Activities) InventoryCluster(_ context.Context, in kube.InventoryInput) (kube.Inventory, error) {
+	w := a.w
+	if err := w.record("InventoryCluster", in); err != nil {
+		return kube.Inventory{}, err
+	}
+	inv := kube.Inventory{Cluster: in.Cluster.Name, Namespaces: []string{"shop"},
+		Workloads:       []kube.WorkloadStatus{{Kind: "Deployment", Namespace: "shop", Name: "web", Desired: 3, Available: 3, Ready: true}},
+		ServiceAccounts: []kube.ServiceAccountRole{{Namespace: "shop", Name: "orders", RoleARN: "arn:aws:iam::123456789012:role/orders"}}}
+	if in.Cluster.Name != w.Blue.Name && w.GreenInventoryDrift != nil {
+		w.GreenInventoryDrift(&inv)
+	}
+	return inv, nil
 }
 
 // EKSUpgradeInsights implements the EKS activity.
@@ -190,6 +221,9 @@ func (a *Activities) EnsureGreenCluster(_ context.Context, in eks.EnsureClusterI
 	defer w.mu.Unlock()
 	adopted := w.green
 	w.green = true
+	g := in.Plan.Cluster
+	g.Status = "ACTIVE"
+	w.greenDesc = &g
 	return eks.EnsureClusterResult{ARN: "arn:aws:eks:eu-west-1:123456789012:cluster/" + in.Plan.Cluster.Name, Status: "CREATING", Created: !adopted, Adopted: adopted}, nil
 }
 
