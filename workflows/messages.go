@@ -160,6 +160,8 @@ type Plan struct {
 	Gates        []string      `json:"gates"`
 	RetireBlue   string        `json:"retireBlue"`
 	Restore      []string      `json:"restore"`
+	// IRSARoles are the IAM roles whose trust green's issuer would join.
+	IRSARoles []string `json:"irsaRoles,omitempty"`
 }
 
 // MigrationReport is the workflow's result. A rolled-back or failed

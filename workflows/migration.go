@@ -92,6 +92,7 @@ type migration struct {
 	// done is what the run has changed in the world; the rollback plan is
 	// derived from it.
 	done   changes
+	irsa   irsaState
 	target traffic.Target
 }
 
@@ -205,7 +206,12 @@ func (m *migration) forward(ctx workflow.Context) error {
 		return err
 	}
 	if m.spec.DryRun {
+		roles, err := m.dryRunIRSA(ctx)
+		if err != nil {
+			return err
+		}
 		m.reportDryRun(pre)
+		m.report.Plan.IRSARoles = roles
 		return nil
 	}
 	if err := m.blockOnFindings(pre); err != nil {
@@ -322,6 +328,11 @@ func (m *migration) buildGreen(ctx workflow.Context, plan eks.GreenPlan) error {
 	m.done.GreenCreated = true
 	m.progress("Waiting for green control plane to be ACTIVE")
 	if err := run(ctx, clusterWaitOptions, eksA.WaitEKSClusterActive, eks.WaitClusterInput{Cluster: m.green()}); err != nil {
+		return err
+	}
+	// Before add-ons: an add-on with a service account role only comes up
+	// once the role trusts green.
+	if err := m.copyIRSATrust(ctx); err != nil {
 		return err
 	}
 	if len(plan.Cluster.AccessEntries) > 0 {
@@ -569,10 +580,13 @@ func (m *migration) retireBlue(ctx workflow.Context) error {
 	}
 	m.done.BlueRetiring = true
 	m.progress("Deleting blue's add-ons, node groups and cluster")
-	var res eks.RetireResult
-	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, clusterWaitOptions), eksA.RetireEKSCluster, eks.RetireInput{
+	if _, err := call[eks.RetireResult](ctx, clusterWaitOptions, eksA.RetireEKSCluster, eks.RetireInput{
 		Cluster: m.blue(), Role: "blue", Guard: trafficGuard(m.spec.Traffic, "blue"),
-	}).Get(ctx, &res)
+	}); err != nil {
+		return err
+	}
+	m.retireBlueIRSA(ctx)
+	return nil
 }
 
 func (m *migration) dryRunPlan(g eks.GreenPlan) *Plan {

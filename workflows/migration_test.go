@@ -160,10 +160,11 @@ func TestHappyPath(t *testing.T) {
 	// The order of the world-changing calls is the contract.
 	got := without(h.world.Names(), "Notify", "CheckTrafficHealth", "WaitTrafficPropagated")
 	want := []string{"DescribeEKSCluster", "EKSUpgradeInsights", "PreflightBlue",
-		"EnsureGreenCluster", "WaitEKSClusterActive", "EnsureAccessEntries", "EnsureNodeGroups", "EnsureAddons", "VerifyGreen",
+		"EnsureGreenCluster", "WaitEKSClusterActive", "PlanIRSATrust", "EnsureGreenOIDCProvider", "ApplyIRSATrust",
+		"EnsureAccessEntries", "EnsureNodeGroups", "EnsureAddons", "VerifyGreen",
 		"EnsureVeleroBackup", "RestoreVeleroBackup", "RestoreArgoApplications", "WaitArgoSynced",
 		"InventoryCluster", "InventoryCluster", "DescribeEKSCluster", "DescribeEKSCluster", "SmokeTestGreen",
-		"SetTrafficWeights", "SetTrafficWeights", "SetTrafficWeights", "GetTrafficWeights", "RetireEKSCluster"}
+		"SetTrafficWeights", "SetTrafficWeights", "SetTrafficWeights", "GetTrafficWeights", "RetireEKSCluster", "RetireBlueIRSATrust"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("calls\n got %v\nwant %v", got, want)
 	}
@@ -278,8 +279,11 @@ func TestRejectRetireGateRollsTrafficBack(t *testing.T) {
 		t.Fatalf("want green deleted after traffic returned, got %+v", retire)
 	}
 	names := without(h.world.Names(), "Notify", "CheckTrafficHealth", "WaitTrafficPropagated")
-	if tail := names[len(names)-3:]; !slices.Equal(tail, []string{"SetTrafficWeights", "RevertArgoApplications", "RetireEKSCluster"}) {
-		t.Errorf("rollback order %v: traffic to blue, then Argo CD back to blue, then green deleted (all: %v)", tail, names)
+	if tail := names[len(names)-4:]; !slices.Equal(tail, []string{"SetTrafficWeights", "RevertArgoApplications", "RevertIRSATrust", "RetireEKSCluster"}) {
+		t.Errorf("rollback order %v: traffic to blue, then Argo CD back to blue, then green's IRSA trust removed, then green deleted (all: %v)", tail, names)
+	}
+	if rev := h.world.Inputs("RevertIRSATrust")[0].(eks.RevertIRSAInput); len(rev.Added) == 0 || rev.Migration != "shop-prod" {
+		t.Errorf("IRSA revert input %+v: want exactly the statements the run added", rev)
 	}
 	if rev := h.world.Inputs("RevertArgoApplications")[0].(argocd.RevertInput); rev.ArgoCluster.Name != "blue" || rev.Namespace != "argocd" {
 		t.Errorf("revert input %+v", rev)
@@ -544,8 +548,11 @@ func TestDryRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := without(h.world.Names(), "Notify")
-	if !slices.Equal(got, []string{"DescribeEKSCluster", "EKSUpgradeInsights", "PreflightBlue"}) {
+	if !slices.Equal(got, []string{"DescribeEKSCluster", "EKSUpgradeInsights", "PreflightBlue", "PlanIRSATrust"}) {
 		t.Fatalf("dry run made calls %v", got)
+	}
+	if in := h.world.Inputs("PlanIRSATrust")[0].(eks.PlanIRSAInput); in.Green.Name != "" {
+		t.Errorf("a dry run plans IRSA without green: %+v", in)
 	}
 	if r.Outcome != workflows.OutcomeDryRun || r.Plan == nil || r.Plan.Green.Cluster.Version != "1.31" || len(r.Plan.Green.Cluster.NodeGroups) != 2 {
 		t.Fatalf("report %+v", r)
@@ -922,5 +929,24 @@ func TestParityStopsBeforeTraffic(t *testing.T) {
 		if slices.Contains(h.world.Names(), n) {
 			t.Errorf("%s ran after parity failed", n)
 		}
+	}
+}
+
+// TestIRSARefusedRoleFailsParity: a role whose trust IAM refuses to change
+// would leave green's pods without AWS access: parity stops the migration
+// before traffic, and the rollback removes what was added to the others.
+func TestIRSARefusedRoleFailsParity(t *testing.T) {
+	h := newHarness(t)
+	h.world.IRSARefused = map[string]bool{"vpc-cni": true}
+	_, err := h.run(testSpec())
+	typ, r := failureReport(t, err)
+	if typ != failures.RolledBack || r.Parity == nil || len(r.Parity.Failed()) != 1 || r.Parity.Failed()[0].Check != "irsa-trust" {
+		t.Fatalf("type %q parity %+v", typ, r.Parity)
+	}
+	if slices.Contains(h.world.Names(), "SetTrafficWeights") {
+		t.Fatal("traffic moved with a role green cannot assume")
+	}
+	if !slices.Contains(h.world.Names(), "RevertIRSATrust") {
+		t.Fatal("the statements added to the other roles were not removed")
 	}
 }

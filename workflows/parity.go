@@ -208,6 +208,8 @@ func (m *migration) parity(ctx workflow.Context) error {
 		return err
 	}
 	p := compareParity(blueInv, greenInv, m.copied(blue), green)
+	p.Rows = append(p.Rows, m.irsaParityRows()...)
+	p.Passed = len(p.Failed()) == 0
 	m.report.Parity = &p
 	m.status.Parity = &p
 	if failed := p.Failed(); len(failed) > 0 {

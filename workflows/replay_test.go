@@ -15,7 +15,8 @@ import (
 // it with workflow.GetVersion. Files named v<N>-* were recorded by earlier
 // workflow versions (v0: before Argo CD was reverted on rollback; v1: before
 // chat heard of each traffic step; v2: before inputs were read strictly and
-// an aborted run failed with its report; v3: before the Parity phase) and
+// an aborted run failed with its report; v3: before the Parity phase; v4:
+// before IRSA trust was copied to green) and
 // stay to prove those runs still replay.
 func TestReplayHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))

@@ -49,6 +49,11 @@ type changes struct {
 	TrafficMoved bool
 	// BlueRetiring: blue's deletion started; there is nothing to go back to.
 	BlueRetiring bool
+	// IRSAStatements are the trust statements for green's issuer this run
+	// adds to IAM roles (recorded before they are applied).
+	IRSAStatements []eks.IRSATrustChange
+	// GreenOIDCProvider is green's IAM OIDC provider, when this run created it.
+	GreenOIDCProvider string
 }
 
 // rollbackStep is one thing a rollback does, in order.
@@ -57,13 +62,14 @@ type rollbackStep string
 const (
 	stepTrafficToBlue rollbackStep = "traffic-to-blue"
 	stepRevertArgoCD  rollbackStep = "revert-argocd"
+	stepRevertIRSA    rollbackStep = "revert-irsa"
 	stepDeleteGreen   rollbackStep = "delete-green"
 )
 
 // rollbackPlan is what undoing the run's changes takes: nothing (ok false)
 // when blue is being retired or nothing was changed; otherwise traffic back
-// to blue first, then Argo CD back at blue, then green deleted if the spec
-// says so. It is pure: the workflow executes it, tests table it.
+// to blue first, then Argo CD back at blue, then green's IRSA trust and
+// OIDC provider removed, then green deleted if the spec says so. It is pure: the workflow executes it, tests table it.
 func rollbackPlan(done changes, s spec.MigrationSpec) (steps []rollbackStep, ok bool) {
 	if done.BlueRetiring || (!done.GreenCreated && !done.TrafficMoved) {
 		return nil, false
@@ -73,6 +79,9 @@ func rollbackPlan(done changes, s spec.MigrationSpec) (steps []rollbackStep, ok 
 	}
 	if done.ArgoRetargeted {
 		steps = append(steps, stepRevertArgoCD)
+	}
+	if len(done.IRSAStatements) > 0 || done.GreenOIDCProvider != "" {
+		steps = append(steps, stepRevertIRSA)
 	}
 	if done.GreenCreated && s.Rollback.Green == spec.FateDelete {
 		steps = append(steps, stepDeleteGreen)
@@ -173,6 +182,8 @@ func (m *migration) rollbackStep(ctx workflow.Context, step rollbackStep, reason
 		}
 		m.logger.Info("Argo CD applications point at blue again", "applications", len(rev.Reverted))
 		return nil
+	case stepRevertIRSA:
+		return m.revertIRSATrust(ctx)
 	case stepDeleteGreen:
 		m.progress("Deleting green as rollback.green = delete")
 		return run(ctx, clusterWaitOptions, eksA.RetireEKSCluster, eks.RetireInput{

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/cutover-dev/cutover/activities/eks"
 	"github.com/cutover-dev/cutover/internal/spec"
 )
 
@@ -25,6 +26,9 @@ func TestRollbackPlan(t *testing.T) {
 		{"traffic moved: traffic first", changes{GreenCreated: true, ArgoRetargeted: true, TrafficMoved: true}, del,
 			[]rollbackStep{stepTrafficToBlue, stepRevertArgoCD, stepDeleteGreen}, true},
 		{"traffic moved, green kept", changes{GreenCreated: true, TrafficMoved: true}, keep, []rollbackStep{stepTrafficToBlue}, true},
+		{"IRSA statements added: removed before green is deleted", changes{GreenCreated: true, TrafficMoved: true, IRSAStatements: []eks.IRSATrustChange{{RoleName: "r", Sid: "s"}}}, del,
+			[]rollbackStep{stepTrafficToBlue, stepRevertIRSA, stepDeleteGreen}, true},
+		{"green's OIDC provider created: removed", changes{GreenCreated: true, GreenOIDCProvider: "arn:aws:iam::1:oidc-provider/x"}, keep, []rollbackStep{stepRevertIRSA}, true},
 		{"blue being retired: nothing to go back to", changes{GreenCreated: true, TrafficMoved: true, BlueRetiring: true}, del, nil, false},
 	}
 	for _, tt := range tests {

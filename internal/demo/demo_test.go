@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	awseks "github.com/aws/aws-sdk-go-v2/service/eks"
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/cutover-dev/cutover/internal/cli"
 	"github.com/cutover-dev/cutover/internal/demo"
@@ -205,6 +207,38 @@ func TestMigrationAgainstRealServers(t *testing.T) {
 		dest := a["spec"].(map[string]any)["destination"].(map[string]any)
 		if dest["name"] != "green" && dest["server"] != sb.Green.Server {
 			t.Errorf("application %v still targets %v", a["metadata"].(map[string]any)["name"], dest)
+		}
+	}
+	// Parity compared green with blue and passed, row by row.
+	if rep.Parity == nil || !rep.Parity.Passed || len(rep.Parity.Rows) == 0 {
+		t.Errorf("parity %+v", rep.Parity)
+	}
+	// IRSA: green's issuer has an IAM OIDC provider, both of blue's IRSA
+	// roles trust it, and blue's provider and statements are gone with blue.
+	greenIssuer := strings.TrimPrefix(aws.ToString(green.Cluster.Identity.Oidc.Issuer), "https://")
+	iamc := iam.NewFromConfig(awsCfg)
+	provs, err := iamc.ListOpenIDConnectProviders(ctx, &iam.ListOpenIDConnectProvidersInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var haveGreen, haveBlue bool
+	for _, p := range provs.OpenIDConnectProviderList {
+		arn := aws.ToString(p.Arn)
+		haveGreen = haveGreen || strings.HasSuffix(arn, "oidc-provider/"+greenIssuer)
+		haveBlue = haveBlue || arn == sb.Seed.IRSA.ProviderARN
+	}
+	if !haveGreen || haveBlue {
+		t.Errorf("OIDC providers %v: want green's (%s) and not blue's", provs.OpenIDConnectProviderList, greenIssuer)
+	}
+	for _, roleARN := range []string{sb.Seed.IRSA.AddonRoleARN, sb.Seed.IRSA.WorkloadRoleARN} {
+		name := roleARN[strings.LastIndex(roleARN, "/")+1:]
+		role, err := iamc.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, _ := url.QueryUnescape(aws.ToString(role.Role.AssumeRolePolicyDocument))
+		if !strings.Contains(doc, greenIssuer) || strings.Contains(doc, strings.TrimPrefix(sb.Seed.IRSA.Issuer, "https://")) {
+			t.Errorf("role %s trust policy %s: want green's issuer only", name, doc)
 		}
 	}
 	gcs, err := sb.Green.Clientset()

@@ -59,6 +59,8 @@ type World struct {
 	// GreenDrift, when set, changes what DescribeEKSCluster reports for
 	// green (built from the plan), e.g. a missing add-on.
 	GreenDrift func(*eks.ClusterDescription)
+	// IRSARefused names the roles whose trust ApplyIRSATrust cannot change.
+	IRSARefused map[string]bool
 	// GreenInventoryDrift, when set, changes green's InventoryCluster.
 	GreenInventoryDrift func(*kube.Inventory)
 	// BlueWeightAtRetire, when positive, is the blue weight

@@ -55,6 +55,10 @@ func (a *Activities) ApplyIRSATrust(_ context.Context, in eks.ApplyIRSAInput) (e
 	}
 	res := eks.ApplyIRSAResult{Added: []eks.IRSATrustChange{}}
 	for _, r := range in.Plan.Roles {
+		if a.w.IRSARefused[r.RoleName] {
+			res.Failed = append(res.Failed, eks.IRSARoleFailure{RoleName: r.RoleName, Type: "AccessDenied", Message: "not authorized to perform iam:UpdateAssumeRolePolicy"})
+			continue
+		}
 		for _, s := range r.Add {
 			res.Added = append(res.Added, eks.IRSATrustChange{RoleName: r.RoleName, RoleARN: r.RoleARN, Sid: s.Sid})
 		}
