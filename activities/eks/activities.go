@@ -50,6 +50,11 @@ type EKSAPI interface {
 	ListAssociatedAccessPolicies(ctx context.Context, in *awseks.ListAssociatedAccessPoliciesInput, optFns ...func(*awseks.Options)) (*awseks.ListAssociatedAccessPoliciesOutput, error)
 	AssociateAccessPolicy(ctx context.Context, in *awseks.AssociateAccessPolicyInput, optFns ...func(*awseks.Options)) (*awseks.AssociateAccessPolicyOutput, error)
 
+	ListPodIdentityAssociations(ctx context.Context, in *awseks.ListPodIdentityAssociationsInput, optFns ...func(*awseks.Options)) (*awseks.ListPodIdentityAssociationsOutput, error)
+	DescribePodIdentityAssociation(ctx context.Context, in *awseks.DescribePodIdentityAssociationInput, optFns ...func(*awseks.Options)) (*awseks.DescribePodIdentityAssociationOutput, error)
+	CreatePodIdentityAssociation(ctx context.Context, in *awseks.CreatePodIdentityAssociationInput, optFns ...func(*awseks.Options)) (*awseks.CreatePodIdentityAssociationOutput, error)
+	DeletePodIdentityAssociation(ctx context.Context, in *awseks.DeletePodIdentityAssociationInput, optFns ...func(*awseks.Options)) (*awseks.DeletePodIdentityAssociationOutput, error)
+
 	ListInsights(ctx context.Context, in *awseks.ListInsightsInput, optFns ...func(*awseks.Options)) (*awseks.ListInsightsOutput, error)
 	DescribeInsight(ctx context.Context, in *awseks.DescribeInsightInput, optFns ...func(*awseks.Options)) (*awseks.DescribeInsightOutput, error)
 }

@@ -17,8 +17,8 @@ import (
 // DescribeEKSCluster reads everything green needs to copy from a cluster:
 // the cluster itself (version, role, VPC config, logging, encryption, tags,
 // network and access config), its access entries with their policy
-// associations, its add-ons with their configuration values and its managed
-// node groups. Lists are sorted by name so the output is deterministic.
+// associations, its add-ons with their configuration values, its managed
+// node groups and its Pod Identity associations. Lists are sorted by name so the output is deterministic.
 func (a *Activities) DescribeEKSCluster(ctx context.Context, in DescribeInput) (ClusterDescription, error) {
 	ref := in.Cluster
 	if ref.Name == "" {
@@ -46,8 +46,11 @@ func (a *Activities) DescribeEKSCluster(ctx context.Context, in DescribeInput) (
 	if d.NodeGroups, err = describeNodeGroups(ctx, api, ref); err != nil {
 		return ClusterDescription{}, err
 	}
+	if d.PodIdentityAssociations, err = describePodIdentityAssociations(ctx, api, ref); err != nil {
+		return ClusterDescription{}, err
+	}
 	log.Info("Described EKS cluster", "cluster", ref.Name, "version", d.Version, "status", d.Status,
-		"nodeGroups", len(d.NodeGroups), "addons", len(d.Addons), "accessEntries", len(d.AccessEntries))
+		"nodeGroups", len(d.NodeGroups), "addons", len(d.Addons), "accessEntries", len(d.AccessEntries), "podIdentityAssociations", len(d.PodIdentityAssociations))
 	return d, nil
 }
 

@@ -3,6 +3,8 @@ package eks
 import (
 	"context"
 	"errors"
+	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"sync"
@@ -41,6 +43,8 @@ type fakeEKS struct {
 	addonVersions map[string][]ekstypes.AddonInfo
 	insights      []ekstypes.Insight
 	versions      []ekstypes.ClusterVersionInformation
+	// pods: Pod Identity associations, key association ID.
+	pods map[string]*ekstypes.PodIdentityAssociation
 
 	// scripts: key "cluster/<name>", "nodegroup/<cluster>/<name>", "addon/<cluster>/<name>".
 	scripts     map[string][]string
@@ -502,6 +506,80 @@ func (f *fakeEKS) AssociateAccessPolicy(_ context.Context, in *awseks.AssociateA
 	key := aws.ToString(in.ClusterName) + "/" + aws.ToString(in.PrincipalArn)
 	f.policies[key] = append(f.policies[key], ekstypes.AssociatedAccessPolicy{PolicyArn: in.PolicyArn, AccessScope: in.AccessScope})
 	return &awseks.AssociateAccessPolicyOutput{}, nil
+}
+
+func (f *fakeEKS) ListPodIdentityAssociations(_ context.Context, in *awseks.ListPodIdentityAssociationsInput, _ ...func(*awseks.Options)) (*awseks.ListPodIdentityAssociationsOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.call("ListPodIdentityAssociations"); err != nil {
+		return nil, err
+	}
+	out := &awseks.ListPodIdentityAssociationsOutput{}
+	for _, a := range f.pods {
+		if aws.ToString(a.ClusterName) != aws.ToString(in.ClusterName) ||
+			(in.Namespace != nil && aws.ToString(a.Namespace) != aws.ToString(in.Namespace)) ||
+			(in.ServiceAccount != nil && aws.ToString(a.ServiceAccount) != aws.ToString(in.ServiceAccount)) {
+			continue
+		}
+		out.Associations = append(out.Associations, ekstypes.PodIdentityAssociationSummary{
+			AssociationId: a.AssociationId, ClusterName: a.ClusterName, Namespace: a.Namespace, ServiceAccount: a.ServiceAccount, OwnerArn: a.OwnerArn,
+		})
+	}
+	sort.Slice(out.Associations, func(i, j int) bool {
+		return aws.ToString(out.Associations[i].AssociationId) < aws.ToString(out.Associations[j].AssociationId)
+	})
+	return out, nil
+}
+
+func (f *fakeEKS) DescribePodIdentityAssociation(_ context.Context, in *awseks.DescribePodIdentityAssociationInput, _ ...func(*awseks.Options)) (*awseks.DescribePodIdentityAssociationOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.call("DescribePodIdentityAssociation"); err != nil {
+		return nil, err
+	}
+	a, ok := f.pods[aws.ToString(in.AssociationId)]
+	if !ok || aws.ToString(a.ClusterName) != aws.ToString(in.ClusterName) {
+		return nil, notFound("Pod Identity association " + aws.ToString(in.AssociationId))
+	}
+	cp := *a
+	return &awseks.DescribePodIdentityAssociationOutput{Association: &cp}, nil
+}
+
+func (f *fakeEKS) CreatePodIdentityAssociation(_ context.Context, in *awseks.CreatePodIdentityAssociationInput, _ ...func(*awseks.Options)) (*awseks.CreatePodIdentityAssociationOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.call("CreatePodIdentityAssociation"); err != nil {
+		return nil, err
+	}
+	for _, a := range f.pods {
+		if aws.ToString(a.ClusterName) == aws.ToString(in.ClusterName) && aws.ToString(a.Namespace) == aws.ToString(in.Namespace) &&
+			aws.ToString(a.ServiceAccount) == aws.ToString(in.ServiceAccount) {
+			return nil, inUse("Pod Identity association " + aws.ToString(a.AssociationId))
+		}
+	}
+	if f.pods == nil {
+		f.pods = map[string]*ekstypes.PodIdentityAssociation{}
+	}
+	id := fmt.Sprintf("a-%017d", len(f.pods)+1)
+	a := &ekstypes.PodIdentityAssociation{AssociationId: aws.String(id), ClusterName: in.ClusterName, Namespace: in.Namespace,
+		ServiceAccount: in.ServiceAccount, RoleArn: in.RoleArn, Tags: maps.Clone(in.Tags)}
+	f.pods[id] = a
+	cp := *a
+	return &awseks.CreatePodIdentityAssociationOutput{Association: &cp}, nil
+}
+
+func (f *fakeEKS) DeletePodIdentityAssociation(_ context.Context, in *awseks.DeletePodIdentityAssociationInput, _ ...func(*awseks.Options)) (*awseks.DeletePodIdentityAssociationOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.call("DeletePodIdentityAssociation"); err != nil {
+		return nil, err
+	}
+	a, ok := f.pods[aws.ToString(in.AssociationId)]
+	if !ok || aws.ToString(a.ClusterName) != aws.ToString(in.ClusterName) {
+		return nil, notFound("Pod Identity association " + aws.ToString(in.AssociationId))
+	}
+	delete(f.pods, aws.ToString(in.AssociationId))
+	return &awseks.DeletePodIdentityAssociationOutput{Association: a}, nil
 }
 
 func (f *fakeEKS) ListInsights(_ context.Context, in *awseks.ListInsightsInput, _ ...func(*awseks.Options)) (*awseks.ListInsightsOutput, error) {

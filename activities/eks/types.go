@@ -41,6 +41,16 @@ type AccessEntry struct {
 	Policies         []AccessPolicy `json:"policies,omitempty"`
 }
 
+// PodIdentityAssociation lets the pods of a service account assume an IAM
+// role through EKS Pod Identity. AssociationID is the cluster's own ID; it
+// is empty in what is to be copied.
+type PodIdentityAssociation struct {
+	Namespace      string `json:"namespace"`
+	ServiceAccount string `json:"serviceAccount"`
+	RoleARN        string `json:"roleArn"`
+	AssociationID  string `json:"associationId,omitempty"`
+}
+
 // Addon is an EKS add-on.
 type Addon struct {
 	Name                  string `json:"name"`
@@ -125,6 +135,10 @@ type ClusterDescription struct {
 	AccessEntries []AccessEntry      `json:"accessEntries,omitempty"`
 	Addons        []Addon            `json:"addons,omitempty"`
 	NodeGroups    []NodeGroup        `json:"nodeGroups,omitempty"`
+	// PodIdentityAssociations are the cluster's own Pod Identity
+	// associations (not those an add-on owns), sorted by namespace and
+	// service account.
+	PodIdentityAssociations []PodIdentityAssociation `json:"podIdentityAssociations,omitempty"`
 	// Network is the service CIDR and IP family; nil when EKS did not report it.
 	Network *NetworkConfig `json:"network,omitempty"`
 	// SupportType is the upgrade policy: "STANDARD" or "EXTENDED".
@@ -246,6 +260,46 @@ type EnsureAccessEntriesResult struct {
 	Existing []string `json:"existing,omitempty"`
 	// Skipped: SkipPrincipals that were in the input.
 	Skipped []string `json:"skipped,omitempty"`
+}
+
+// EnsurePodIdentityInput copies Pod Identity associations to a cluster.
+type EnsurePodIdentityInput struct {
+	Cluster      clusters.Ref             `json:"cluster"`
+	Associations []PodIdentityAssociation `json:"associations"`
+	// Migration is tagged (cutover.dev/migration) on what is created, so a
+	// rollback deletes only this migration's associations.
+	Migration string `json:"migration,omitempty"`
+	// RequestToken is derived from the workflow run; each association's
+	// create token is derived from it, the namespace and the service account.
+	RequestToken string `json:"requestToken,omitempty"`
+}
+
+// EnsurePodIdentityResult lists the associations on the cluster.
+type EnsurePodIdentityResult struct {
+	// Created: associations this call (or an earlier attempt of this
+	// migration) created, with their IDs.
+	Created []PodIdentityAssociation `json:"created,omitempty"`
+	// Adopted: identical associations the cluster already had.
+	Adopted []PodIdentityAssociation `json:"adopted,omitempty"`
+}
+
+// DeletePodIdentityInput deletes associations a migration created.
+type DeletePodIdentityInput struct {
+	Cluster clusters.Ref `json:"cluster"`
+	// Associations to delete: by AssociationID when it is known, else the
+	// one of the namespace and service account. Only associations tagged
+	// with Migration are deleted.
+	Associations []PodIdentityAssociation `json:"associations"`
+	Migration    string                   `json:"migration"`
+}
+
+// DeletePodIdentityResult says what was deleted.
+type DeletePodIdentityResult struct {
+	Deleted []PodIdentityAssociation `json:"deleted,omitempty"`
+	// Gone: associations that did not exist (any more).
+	Gone []PodIdentityAssociation `json:"gone,omitempty"`
+	// Kept: associations that are not this migration's; left as they are.
+	Kept []PodIdentityAssociation `json:"kept,omitempty"`
 }
 
 // TrafficGuard tells the retire activity how to check that the cluster it
