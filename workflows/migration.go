@@ -276,6 +276,7 @@ func (m *migration) preflight(ctx workflow.Context) (preflightResult, error) {
 		return preflightResult{}, err
 	}
 	m.addFindings(pf.Findings)
+	m.addFindings(amiTypeFindings(blue, s))
 	policy := finding.Policy{BlockOn: s.Preflight.BlockOn, IgnoreChecks: s.Preflight.IgnoreChecks}
 	return preflightResult{blue: blue, plan: planGreen(blue, s), blocking: policy.Blocking(m.report.Findings)}, nil
 }

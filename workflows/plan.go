@@ -1,10 +1,12 @@
 package workflows
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/cutover-dev/cutover/activities/eks"
+	"github.com/cutover-dev/cutover/internal/finding"
 	"github.com/cutover-dev/cutover/internal/spec"
 )
 
@@ -78,6 +80,9 @@ func planGreen(blue eks.ClusterDescription, s spec.MigrationSpec) eks.GreenPlan 
 		for _, ng := range blue.NodeGroups {
 			n := ng
 			n.Version = s.Green.KubernetesVersion
+			if succ, gone := amiTypeSuccessor(ng.AMIType, s.Green.KubernetesVersion); gone && succ != "" && s.Green.NodeGroups.AMITypeUpgrade == spec.AMITypeUpgradeSuccessor {
+				n.AMIType = succ
+			}
 			n.ReleaseVersion = ""
 			n.Status = ""
 			n.SubnetIDs = slices.Clone(ng.SubnetIDs)
@@ -107,6 +112,73 @@ func planGreen(blue eks.ClusterDescription, s spec.MigrationSpec) eks.GreenPlan 
 		}
 	}
 	return eks.GreenPlan{Cluster: g, CopiedFrom: blue.Name}
+}
+
+// CheckAMITypeUnavailable is the preflight check ID of a node group whose
+// AMI type the target Kubernetes version does not offer.
+const CheckAMITypeUnavailable = "ami-type-unavailable"
+
+// amiTypeRetirements is when EKS stops publishing an AMI type and what
+// replaces it. Source: "Amazon EKS AL2 AMI deprecation FAQs"
+// (https://docs.aws.amazon.com/eks/latest/userguide/eks-ami-deprecation-faqs.html):
+// EKS publishes no Amazon Linux 2 AMIs for Kubernetes 1.33 and later;
+// AL2023 is the successor (the NVIDIA variant for GPU nodes).
+var amiTypeRetirements = []struct {
+	AMIType, Successor string
+	// LastMinor is the last Kubernetes 1.<minor> that offers AMIType.
+	LastMinor int
+}{
+	{"AL2_x86_64", "AL2023_x86_64_STANDARD", 32},
+	{"AL2_x86_64_GPU", "AL2023_x86_64_NVIDIA", 32},
+	{"AL2_ARM_64", "AL2023_ARM_64_STANDARD", 32},
+}
+
+// amiTypeSuccessor reports whether amiType is gone at Kubernetes version
+// target, and its successor then ("" when it has none).
+func amiTypeSuccessor(amiType, target string) (successor string, gone bool) {
+	minor, ok := spec.MinorVersion(target)
+	if !ok {
+		return "", false
+	}
+	for _, r := range amiTypeRetirements {
+		if r.AMIType == amiType && minor > r.LastMinor {
+			return r.Successor, true
+		}
+	}
+	return "", false
+}
+
+// amiTypeFindings are preflight's findings about blue's node groups whose
+// AMI type does not exist at the target version: an error (it blocks)
+// unless green.nodeGroups.amiTypeUpgrade allows the successor, then an
+// info finding saying what green gets. Pure, beside planGreen which makes
+// the same choice.
+func amiTypeFindings(blue eks.ClusterDescription, s spec.MigrationSpec) []finding.Finding {
+	if s.Green.Copy.NodeGroups != nil && !*s.Green.Copy.NodeGroups {
+		return nil
+	}
+	target := s.Green.KubernetesVersion
+	var out []finding.Finding
+	for _, ng := range blue.NodeGroups {
+		succ, gone := amiTypeSuccessor(ng.AMIType, target)
+		if !gone {
+			continue
+		}
+		f := finding.Finding{Check: CheckAMITypeUnavailable, Cluster: blue.Name, Object: "nodegroup/" + ng.Name, Source: "eks"}
+		if succ != "" && s.Green.NodeGroups.AMITypeUpgrade == spec.AMITypeUpgradeSuccessor {
+			f.Severity = finding.Info
+			f.Message = fmt.Sprintf("AMI type %s does not exist at Kubernetes %s; green's node group %s is built on its successor %s", ng.AMIType, target, ng.Name, succ)
+			if ng.LaunchTemplate != nil {
+				f.Message += " (its launch template's user data must suit " + succ + ")"
+			}
+		} else {
+			f.Severity = finding.Error
+			f.Message = fmt.Sprintf("AMI type %s of node group %s does not exist at Kubernetes %s (EKS publishes no Amazon Linux 2 AMIs from 1.33)", ng.AMIType, ng.Name, target)
+			f.Fix = fmt.Sprintf("set green.nodeGroups.amiTypeUpgrade to %q to build green's node group on %s, or move blue's node group to it first", spec.AMITypeUpgradeSuccessor, succ)
+		}
+		out = append(out, f)
+	}
+	return out
 }
 
 // copyUserTags copies the tags a user may set: AWS refuses "aws:" keys, and

@@ -3,9 +3,11 @@ package workflows
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/cutover-dev/cutover/activities/eks"
+	"github.com/cutover-dev/cutover/internal/finding"
 	"github.com/cutover-dev/cutover/internal/spec"
 )
 
@@ -218,5 +220,88 @@ func TestPlanGreenIsDeterministic(t *testing.T) {
 		if string(again) != string(first) {
 			t.Fatalf("plan differs between runs:\n%s\n%s", first, again)
 		}
+	}
+}
+
+func TestAMITypeSuccessor(t *testing.T) {
+	tests := []struct {
+		amiType, target string
+		want            string
+		gone            bool
+	}{
+		{"AL2_x86_64", "1.32", "", false},
+		{"AL2_x86_64", "1.33", "AL2023_x86_64_STANDARD", true},
+		{"AL2_x86_64_GPU", "1.34", "AL2023_x86_64_NVIDIA", true},
+		{"AL2_ARM_64", "1.33", "AL2023_ARM_64_STANDARD", true},
+		{"AL2023_x86_64_STANDARD", "1.33", "", false},
+		{"BOTTLEROCKET_x86_64", "1.33", "", false},
+		{"CUSTOM", "1.33", "", false},
+		{"AL2_x86_64", "not-a-version", "", false},
+	}
+	for _, tt := range tests {
+		got, gone := amiTypeSuccessor(tt.amiType, tt.target)
+		if got != tt.want || gone != tt.gone {
+			t.Errorf("amiTypeSuccessor(%s, %s) = %q, %v; want %q, %v", tt.amiType, tt.target, got, gone, tt.want, tt.gone)
+		}
+	}
+}
+
+// TestAMITypeUpgrade: at 1.33 blue's AL2 node group is refused in
+// preflight by default (an error naming the spec field) and moved to
+// AL2023 with amiTypeUpgrade "successor" (an info finding; the planner
+// agrees); the CUSTOM launch-template group is left alone either way.
+func TestAMITypeUpgrade(t *testing.T) {
+	tests := []struct {
+		name, target, upgrade string
+		copyNodeGroups        *bool
+		wantSeverity          []finding.Severity
+		wantAMIType           string
+	}{
+		{"before 1.33 nothing changes", "1.32", "", nil, nil, "AL2_x86_64"},
+		{"refused by default", "1.33", "", nil, []finding.Severity{finding.Error}, "AL2_x86_64"},
+		{"refused explicitly", "1.33", spec.AMITypeUpgradeRefuse, nil, []finding.Severity{finding.Error}, "AL2_x86_64"},
+		{"successor", "1.33", spec.AMITypeUpgradeSuccessor, nil, []finding.Severity{finding.Info}, "AL2023_x86_64_STANDARD"},
+		{"node groups not copied", "1.33", "", boolp(false), nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := specFixture()
+			s.Green.KubernetesVersion = tt.target
+			s.Green.NodeGroups.AMITypeUpgrade = tt.upgrade
+			s.Green.Copy.NodeGroups = tt.copyNodeGroups
+			s = s.WithDefaults()
+			fs := amiTypeFindings(blueFixture(), s)
+			var sev []finding.Severity
+			for _, f := range fs {
+				sev = append(sev, f.Severity)
+				if f.Check != CheckAMITypeUnavailable || f.Object != "nodegroup/general" || f.Cluster != "prod" {
+					t.Errorf("finding = %+v", f)
+				}
+				if f.Severity == finding.Error && !strings.Contains(f.Fix, "green.nodeGroups.amiTypeUpgrade") {
+					t.Errorf("fix %q does not name the spec field", f.Fix)
+				}
+				if !strings.Contains(f.Message, "AL2_x86_64") || !strings.Contains(f.Message, tt.target) {
+					t.Errorf("message %q does not say the AMI type and the target", f.Message)
+				}
+			}
+			if !reflect.DeepEqual(sev, tt.wantSeverity) {
+				t.Errorf("severities = %v, want %v (%+v)", sev, tt.wantSeverity, fs)
+			}
+			var got, custom string
+			for _, ng := range planGreen(blueFixture(), s).Cluster.NodeGroups {
+				switch ng.Name {
+				case "general":
+					got = ng.AMIType
+				case "templated":
+					custom = ng.AMIType
+				}
+			}
+			if got != tt.wantAMIType {
+				t.Errorf("green's general AMI type = %q, want %q", got, tt.wantAMIType)
+			}
+			if tt.wantAMIType != "" && custom != "CUSTOM" {
+				t.Errorf("green's templated AMI type = %q, want CUSTOM", custom)
+			}
+		})
 	}
 }

@@ -20,6 +20,9 @@ func (s MigrationSpec) WithDefaults() MigrationSpec {
 			*p = boolPtr(true)
 		}
 	}
+	if s.Green.NodeGroups.AMITypeUpgrade == "" {
+		s.Green.NodeGroups.AMITypeUpgrade = AMITypeUpgradeRefuse
+	}
 	if s.Preflight.BlockOn == "" {
 		s.Preflight.BlockOn = "error"
 	}

@@ -22,6 +22,7 @@ var specSource string
 // enums lists the allowed values of string fields, by "Type.Field".
 var enums = map[string][]string{
 	"PreflightSpec.BlockOn":             {"error", "warning", "none"},
+	"NodeGroupsSpec.AMITypeUpgrade":     {AMITypeUpgradeRefuse, AMITypeUpgradeSuccessor},
 	"ArgoCDSpec.Mode":                   {ArgoCDModeRetarget, ArgoCDModeCopy, ArgoCDModeNone},
 	"VeleroSpec.ExistingResourcePolicy": {"none", "update"},
 	"TrafficSpec.Provider":              {ProviderRoute53, ProviderCloudFront},

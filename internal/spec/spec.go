@@ -65,6 +65,26 @@ type GreenSpec struct {
 	Copy CopySpec `json:"copy"`
 	// Overrides replace values copied from blue.
 	Overrides GreenOverrides `json:"overrides"`
+	// NodeGroups says how blue's managed node groups are carried to the target version.
+	NodeGroups NodeGroupsSpec `json:"nodeGroups"`
+}
+
+// AMI type upgrade choices for node groups whose AMI type the target
+// Kubernetes version no longer offers (Amazon Linux 2 from 1.33).
+const (
+	AMITypeUpgradeRefuse    = "refuse"    // preflight refuses the migration, naming the node group
+	AMITypeUpgradeSuccessor = "successor" // green's node group gets the successor AMI type (AL2 -> AL2023)
+)
+
+// NodeGroupsSpec is the policy for green's copies of blue's node groups.
+type NodeGroupsSpec struct {
+	// AMITypeUpgrade decides what happens to a node group whose AMI type
+	// does not exist at the target version (AL2_* at 1.33 and later):
+	// "refuse" (default) stops the migration in preflight with finding
+	// "ami-type-unavailable"; "successor" builds green's node group on the
+	// successor AMI type (AL2_x86_64 -> AL2023_x86_64_STANDARD,
+	// AL2_x86_64_GPU -> AL2023_x86_64_NVIDIA, AL2_ARM_64 -> AL2023_ARM_64_STANDARD).
+	AMITypeUpgrade string `json:"amiTypeUpgrade,omitempty"`
 }
 
 // CopySpec selects what green inherits from blue.

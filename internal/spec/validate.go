@@ -160,6 +160,7 @@ func (s MigrationSpec) Validate() error {
 		}
 	}
 
+	c.oneOf("green.nodeGroups.amiTypeUpgrade", s.Green.NodeGroups.AMITypeUpgrade, AMITypeUpgradeRefuse, AMITypeUpgradeSuccessor)
 	c.oneOf("preflight.blockOn", s.Preflight.BlockOn, "error", "warning", "none")
 
 	c.oneOf("argocd.mode", s.ArgoCD.Mode, ArgoCDModeRetarget, ArgoCDModeCopy, ArgoCDModeNone)
