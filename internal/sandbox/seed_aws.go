@@ -92,6 +92,9 @@ type Seed struct {
 	AMIParameters map[string]string `json:"amiParameters"`
 	// IRSA is blue's IAM OIDC provider and the roles that trust it (seed_irsa.go).
 	IRSA IRSASeed `json:"irsa"`
+	// PodIdentity is blue's Pod Identity association and the CI role's
+	// access entry (seed_podidentity.go).
+	PodIdentity PodIdentitySeed `json:"podIdentity"`
 }
 
 // SeedAWS creates the blue estate in moto: VPC, three subnets in three AZs,
@@ -120,7 +123,8 @@ func SeedAWS(ctx context.Context, m *Moto) (*Seed, error) {
 		{"IAM roles", seedIAM},
 		{"SSM EKS AMI parameters", checkAMIParameters},
 		{"EKS cluster and node groups", seedEKS},
-		{"IAM OIDC provider and IRSA roles", seedIRSA}, // seed_irsa.go
+		{"IAM OIDC provider and IRSA roles", seedIRSA},                    // seed_irsa.go
+		{"Pod Identity association and CI access entry", seedPodIdentity}, // seed_podidentity.go
 		{"Route53 zone and weighted records", seedRoute53},
 		{"CloudFront distribution", seedCloudFront},
 		{"CloudWatch alarms", seedAlarms},
@@ -245,7 +249,9 @@ func seedEKS(ctx context.Context, cfg aws.Config, s *Seed) error {
 			SubnetIds: s.SubnetIDs, SecurityGroupIds: []string{s.SecurityGroupID},
 			EndpointPrivateAccess: aws.Bool(true), EndpointPublicAccess: aws.Bool(true),
 		},
-		Tags:               map[string]string{"team": "platform", "cutover.dev/color": "blue"},
+		Tags: map[string]string{"team": "platform", "cutover.dev/color": "blue"},
+		// Access entries (the CI role's, seed_podidentity.go) need the API.
+		AccessConfig:       &ekstypes.CreateAccessConfigRequest{AuthenticationMode: ekstypes.AuthenticationModeApiAndConfigMap},
 		ClientRequestToken: aws.String("cutover-sandbox-blue"),
 	})
 	if err != nil {
