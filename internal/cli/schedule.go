@@ -37,8 +37,8 @@ skipped.`,
 		s.scheduleCreateCmd(),
 		s.scheduleDescribeCmd(),
 		s.scheduleTriggerCmd(),
-		s.schedulePauseCmd(),
-		s.scheduleUnpauseCmd(),
+		s.schedulePauseCmd(true),
+		s.schedulePauseCmd(false),
 		s.scheduleDeleteCmd(),
 	)
 	return cmd
