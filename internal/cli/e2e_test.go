@@ -208,11 +208,14 @@ func TestDryRunThroughCLI(t *testing.T) {
 	}
 	code, out := run("result", "cutover-e2e-1-dry-run")
 	if code != 0 || !strings.Contains(out, "Outcome: dry-run") || !strings.Contains(out, "green green (eu-west-1) at Kubernetes 1.31, copied from blue") ||
-		!strings.Contains(out, "node group general: m6i.large AL2_x86_64, 2-6 (desired 3)") || !strings.Contains(out, "gates: cutover, retire") {
+		!strings.Contains(out, "node group general: m6i.large AL2_x86_64, 2-6 (desired 3)") || !strings.Contains(out, "gates: cutover, retire") ||
+		!strings.Contains(out, "IAM role shop-orders: trust green's OIDC issuer too") {
 		t.Fatalf("result: %d\n%s", code, out)
 	}
+	// A dry run only reads: blue, its insights and objects, and the IAM
+	// roles green's issuer would join (planned without green).
 	for _, name := range d.world.Names() {
-		if name != "DescribeEKSCluster" && name != "EKSUpgradeInsights" && name != "PreflightBlue" && name != "Notify" {
+		if name != "DescribeEKSCluster" && name != "EKSUpgradeInsights" && name != "PreflightBlue" && name != "PlanIRSATrust" && name != "Notify" {
 			t.Errorf("a dry run called %s", name)
 		}
 	}

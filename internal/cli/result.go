@@ -106,5 +106,8 @@ func printPlan(w io.Writer, p *workflows.Plan) {
 	for _, r := range p.Restore {
 		fmt.Fprintf(w, "  restore: %s\n", r)
 	}
+	for _, r := range p.IRSARoles {
+		fmt.Fprintf(w, "  IAM role %s: trust green's OIDC issuer too (IRSA)\n", r)
+	}
 	fmt.Fprintf(w, "  traffic steps (green %%): %v; gates: %s; blue afterwards: %s\n", p.TrafficSteps, strings.Join(p.Gates, ", "), p.RetireBlue)
 }
