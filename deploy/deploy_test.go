@@ -172,6 +172,7 @@ func TestIAMPolicyCoversTheCalls(t *testing.T) {
 	apis := map[string][]reflect.Type{
 		"eks":        {reflect.TypeFor[eks.EKSAPI](), reflect.TypeFor[clusters.EKSDescriber]()},
 		"ssm":        {reflect.TypeFor[eks.SSMAPI]()},
+		"ec2":        {reflect.TypeFor[eks.EC2API]()},
 		"iam":        {reflect.TypeFor[eks.IAMAPI]()},
 		"route53":    {reflect.TypeFor[traffic.Route53API]()},
 		"cloudfront": {reflect.TypeFor[traffic.CloudFrontAPI]()},

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	awseks "github.com/aws/aws-sdk-go-v2/service/eks"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -165,6 +166,7 @@ type sdkClients struct {
 	eks map[string]*awseks.Client
 	ssm map[string]*ssm.Client
 	iam map[string]*iam.Client // see irsa.go
+	ec2 map[string]*ec2.Client // see launchtemplates.go
 }
 
 func (c *sdkClients) EKS(ctx context.Context, region string) (EKSAPI, error) {

@@ -184,7 +184,8 @@ func nodeGroupDiffs(want, have NodeGroup, target string) []string {
 
 // EnsureNodeGroups creates green's node groups as planned (blue's, at the
 // target version, on the recommended AMI release for that version from SSM;
-// launch-template groups keep their template), adopts those that already
+// launch-template groups keep their template, in a new version with the
+// target's AMI when blue's pins one: see greenLaunchTemplate), adopts those that already
 // exist and match, fails with Conflict on those that do not, and waits until
 // all are ACTIVE. It heartbeats a Progress and resumes from it after a retry.
 func (a *Activities) EnsureNodeGroups(ctx context.Context, in EnsureNodeGroupsInput) (EnsureNodeGroupsResult, error) {
@@ -229,6 +230,9 @@ func (a *Activities) EnsureNodeGroups(ctx context.Context, in EnsureNodeGroupsIn
 			}
 			release, err := a.resolveRelease(ctx, ssmAPI, releases, in.TargetVersion, ng)
 			if err != nil {
+				return res, err
+			}
+			if ng.LaunchTemplate, err = a.launchTemplateFor(ctx, ref.Region, ssmAPI, in.TargetVersion, ng); err != nil {
 				return res, err
 			}
 			log.Info("Creating node group", "cluster", ref.Name, "nodegroup", ng.Name, "version", in.TargetVersion,
