@@ -91,9 +91,10 @@ type migration struct {
 
 	// done is what the run has changed in the world; the rollback plan is
 	// derived from it.
-	done   changes
-	irsa   irsaState
-	target traffic.Target
+	done        changes
+	irsa        irsaState
+	podIdentity podIdentityState
+	target      traffic.Target
 }
 
 type gate struct {
@@ -217,6 +218,7 @@ func (m *migration) forward(ctx workflow.Context) error {
 	if err := m.blockOnFindings(pre); err != nil {
 		return err
 	}
+	m.podIdentity.blue = pre.blue.PodIdentityAssociations
 	if err := m.buildGreen(ctx, pre.plan); err != nil {
 		return err
 	}
@@ -341,6 +343,9 @@ func (m *migration) buildGreen(ctx workflow.Context, plan eks.GreenPlan) error {
 		if err := run(ctx, mutateOptions, eksA.EnsureAccessEntries, eks.EnsureAccessEntriesInput{Cluster: m.green(), Entries: plan.Cluster.AccessEntries, RequestToken: m.requestToken()}); err != nil {
 			return err
 		}
+	}
+	if err := m.copyPodIdentity(ctx); err != nil {
+		return err
 	}
 	if len(plan.Cluster.NodeGroups) > 0 {
 		m.progress(fmt.Sprintf("Creating %d node groups", len(plan.Cluster.NodeGroups)))

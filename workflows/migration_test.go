@@ -161,12 +161,22 @@ func TestHappyPath(t *testing.T) {
 	got := without(h.world.Names(), "Notify", "CheckTrafficHealth", "WaitTrafficPropagated")
 	want := []string{"DescribeEKSCluster", "EKSUpgradeInsights", "PreflightBlue",
 		"EnsureGreenCluster", "WaitEKSClusterActive", "PlanIRSATrust", "EnsureGreenOIDCProvider", "ApplyIRSATrust",
-		"EnsureAccessEntries", "EnsureNodeGroups", "EnsureAddons", "VerifyGreen",
+		"EnsureAccessEntries", "EnsurePodIdentityAssociations", "EnsureNodeGroups", "EnsureAddons", "VerifyGreen",
 		"EnsureVeleroBackup", "RestoreVeleroBackup", "RestoreArgoApplications", "WaitArgoSynced",
 		"InventoryCluster", "InventoryCluster", "DescribeEKSCluster", "DescribeEKSCluster", "SmokeTestGreen",
 		"SetTrafficWeights", "SetTrafficWeights", "SetTrafficWeights", "GetTrafficWeights", "RetireEKSCluster", "RetireBlueIRSATrust"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("calls\n got %v\nwant %v", got, want)
+	}
+	// Blue's Pod Identity associations are copied to green (namespace,
+	// service account, role; green makes its own IDs), and parity checked them.
+	pi := h.world.Inputs("EnsurePodIdentityAssociations")[0].(eks.EnsurePodIdentityInput)
+	if want := []eks.PodIdentityAssociation{{Namespace: "payments", ServiceAccount: "worker", RoleARN: "arn:aws:iam::123456789012:role/payments-worker"}}; !slices.Equal(pi.Associations, want) ||
+		pi.Cluster.Name != "green" || pi.Migration != "shop-prod" || pi.RequestToken == "" {
+		t.Errorf("Pod Identity input %+v, want blue's association for green", pi)
+	}
+	if !hasParityRow(r.Parity, "pod-identity", "payments/worker") {
+		t.Errorf("parity %+v: want a passed pod-identity row for payments/worker", r.Parity)
 	}
 	if w := greenWeights(h.world); !slices.Equal(w, []int{10, 50, 100}) {
 		t.Errorf("green weights %v", w)
@@ -279,8 +289,12 @@ func TestRejectRetireGateRollsTrafficBack(t *testing.T) {
 		t.Fatalf("want green deleted after traffic returned, got %+v", retire)
 	}
 	names := without(h.world.Names(), "Notify", "CheckTrafficHealth", "WaitTrafficPropagated")
-	if tail := names[len(names)-4:]; !slices.Equal(tail, []string{"SetTrafficWeights", "RevertArgoApplications", "RevertIRSATrust", "RetireEKSCluster"}) {
-		t.Errorf("rollback order %v: traffic to blue, then Argo CD back to blue, then green's IRSA trust removed, then green deleted (all: %v)", tail, names)
+	if tail := names[len(names)-5:]; !slices.Equal(tail, []string{"SetTrafficWeights", "RevertArgoApplications", "DeletePodIdentityAssociations", "RevertIRSATrust", "RetireEKSCluster"}) {
+		t.Errorf("rollback order %v: traffic to blue, then Argo CD back to blue, then the Pod Identity associations cutover made and green's IRSA trust removed, then green deleted (all: %v)", tail, names)
+	}
+	if del := h.world.Inputs("DeletePodIdentityAssociations")[0].(eks.DeletePodIdentityInput); len(del.Associations) != 1 || del.Associations[0].AssociationID == "" ||
+		del.Migration != "shop-prod" || del.Cluster.Name != "green" {
+		t.Errorf("Pod Identity delete input %+v: want exactly the association the run created, by ID", del)
 	}
 	if rev := h.world.Inputs("RevertIRSATrust")[0].(eks.RevertIRSAInput); len(rev.Added) == 0 || rev.Migration != "shop-prod" {
 		t.Errorf("IRSA revert input %+v: want exactly the statements the run added", rev)
@@ -949,4 +963,42 @@ func TestIRSARefusedRoleFailsParity(t *testing.T) {
 	if !slices.Contains(h.world.Names(), "RevertIRSATrust") {
 		t.Fatal("the statements added to the other roles were not removed")
 	}
+}
+
+// TestPodIdentityMissingFailsParity: a Pod Identity association green does
+// not have (someone deleted it, or another role took its place) leaves the
+// service account's pods without AWS access: parity stops the migration
+// before traffic moves, and the rollback deletes what cutover created.
+func TestPodIdentityMissingFailsParity(t *testing.T) {
+	h := newHarness(t)
+	h.world.GreenDrift = func(g *eks.ClusterDescription) {
+		g.PodIdentityAssociations = []eks.PodIdentityAssociation{{Namespace: "payments", ServiceAccount: "worker", RoleARN: "arn:aws:iam::123456789012:role/other"}}
+	}
+	_, err := h.run(testSpec())
+	typ, r := failureReport(t, err)
+	if typ != failures.RolledBack || r.Parity == nil || len(r.Parity.Failed()) != 1 {
+		t.Fatalf("type %q parity %+v", typ, r.Parity)
+	}
+	if f := r.Parity.Failed()[0]; f.Check != "pod-identity" || f.Object != "payments/worker" || f.Green != "arn:aws:iam::123456789012:role/other" {
+		t.Errorf("failed row %+v", f)
+	}
+	if slices.Contains(h.world.Names(), "SetTrafficWeights") {
+		t.Error("traffic moved after parity failed")
+	}
+	if len(h.world.Inputs("DeletePodIdentityAssociations")) != 1 {
+		t.Errorf("calls %v: want the created association deleted by the rollback", h.world.Names())
+	}
+}
+
+// hasParityRow reports whether p has a passed row of check for object.
+func hasParityRow(p *workflows.ParityReport, check, object string) bool {
+	if p == nil {
+		return false
+	}
+	for _, r := range p.Rows {
+		if r.Check == check && r.Object == object && r.OK {
+			return true
+		}
+	}
+	return false
 }

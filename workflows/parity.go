@@ -17,7 +17,8 @@ const changeParity = "parity-phase"
 
 // ParityRow is one point of "is green a faithful copy of blue".
 type ParityRow struct {
-	// Check: namespace, workload, service-account, addon, access-entry, node-group.
+	// Check: namespace, workload, service-account, addon, access-entry,
+	// pod-identity, node-group, irsa-trust.
 	Check  string `json:"check"`
 	Object string `json:"object"`
 	Blue   string `json:"blue"`
@@ -48,8 +49,8 @@ func (p ParityReport) Failed() []ParityRow {
 // compareParity is the parity check, a pure function of what was observed
 // on both sides: every namespace, workload and IRSA ServiceAccount of blue
 // is on green (workloads available where they are on blue, the same role),
-// and green has blue's add-ons, access entries and node groups with at
-// least blue's capacity. Rows are in blue's order.
+// and green has blue's add-ons, access entries, Pod Identity associations
+// (the same role) and node groups with at least blue's capacity. Rows are in blue's order.
 func compareParity(blueInv, greenInv kube.Inventory, blue, green eks.ClusterDescription) ParityReport {
 	var rows []ParityRow
 	add := func(r ParityRow) { rows = append(rows, r) }
@@ -128,6 +129,24 @@ func compareParity(blueInv, greenInv kube.Inventory, blue, green eks.ClusterDesc
 		r := ParityRow{Check: "access-entry", Object: e.PrincipalARN, Blue: "present", Green: "missing", Blocking: true, Fix: "create the access entry on green (green.copy.accessEntries)"}
 		if greenAccess[e.PrincipalARN] {
 			r.Green, r.OK, r.Fix = "present", true, ""
+		}
+		add(r)
+	}
+
+	type pkey struct{ ns, sa string }
+	greenPI := map[pkey]string{}
+	for _, a := range green.PodIdentityAssociations {
+		greenPI[pkey{a.Namespace, a.ServiceAccount}] = a.RoleARN
+	}
+	for _, a := range blue.PodIdentityAssociations {
+		r := ParityRow{Check: "pod-identity", Object: a.Namespace + "/" + a.ServiceAccount, Blue: a.RoleARN, Green: "missing", Blocking: true,
+			Fix: "create the Pod Identity association on green (eks create-pod-identity-association)"}
+		switch role, ok := greenPI[pkey{a.Namespace, a.ServiceAccount}]; {
+		case !ok:
+		case role != a.RoleARN:
+			r.Green, r.Fix = role, "give the association on green blue's role"
+		default:
+			r.Green, r.OK, r.Fix = role, true, ""
 		}
 		add(r)
 	}
@@ -273,6 +292,10 @@ func (m *migration) copied(blue eks.ClusterDescription) eks.ClusterDescription {
 	}
 	if !*c.NodeGroups {
 		blue.NodeGroups = nil
+	}
+	if !m.podIdentity.copied {
+		// Runs from before Pod Identity was copied do not expect it on green.
+		blue.PodIdentityAssociations = nil
 	}
 	return blue
 }

@@ -13,9 +13,10 @@ func TestCompareParity(t *testing.T) {
 	sa := kube.ServiceAccountRole{Namespace: "shop", Name: "orders", RoleARN: "arn:aws:iam::1:role/orders"}
 	blueInv := kube.Inventory{Namespaces: []string{"shop"}, Workloads: []kube.WorkloadStatus{web, cron}, ServiceAccounts: []kube.ServiceAccountRole{sa}}
 	blue := eks.ClusterDescription{
-		Addons:        []eks.Addon{{Name: "vpc-cni", Version: "v1.16", ServiceAccountRoleARN: "arn:aws:iam::1:role/cni"}},
-		AccessEntries: []eks.AccessEntry{{PrincipalARN: "arn:aws:iam::1:role/ci"}},
-		NodeGroups:    []eks.NodeGroup{{Name: "general", Scaling: eks.Scaling{Min: 2, Max: 6, Desired: 3}}},
+		Addons:                  []eks.Addon{{Name: "vpc-cni", Version: "v1.16", ServiceAccountRoleARN: "arn:aws:iam::1:role/cni"}},
+		AccessEntries:           []eks.AccessEntry{{PrincipalARN: "arn:aws:iam::1:role/ci"}},
+		NodeGroups:              []eks.NodeGroup{{Name: "general", Scaling: eks.Scaling{Min: 2, Max: 6, Desired: 3}}},
+		PodIdentityAssociations: []eks.PodIdentityAssociation{{Namespace: "payments", ServiceAccount: "worker", RoleARN: "arn:aws:iam::1:role/worker", AssociationID: "a-blue"}},
 	}
 	tests := []struct {
 		name     string
@@ -35,6 +36,13 @@ func TestCompareParity(t *testing.T) {
 		{"access entry missing", nil, func(g *eks.ClusterDescription) { g.AccessEntries = nil }, []string{"access-entry arn:aws:iam::1:role/ci"}},
 		{"less capacity", nil, func(g *eks.ClusterDescription) { g.NodeGroups[0].Scaling = eks.Scaling{Min: 1, Max: 2, Desired: 2} }, []string{"node-group general"}},
 		{"node group missing", nil, func(g *eks.ClusterDescription) { g.NodeGroups = nil }, []string{"node-group general"}},
+		{"Pod Identity association missing", nil, func(g *eks.ClusterDescription) { g.PodIdentityAssociations = nil }, []string{"pod-identity payments/worker"}},
+		{"Pod Identity association with another role", nil, func(g *eks.ClusterDescription) {
+			g.PodIdentityAssociations = []eks.PodIdentityAssociation{{Namespace: "payments", ServiceAccount: "worker", RoleARN: "arn:aws:iam::1:role/other"}}
+		}, []string{"pod-identity payments/worker"}},
+		{"Pod Identity association under green's own ID", nil, func(g *eks.ClusterDescription) {
+			g.PodIdentityAssociations = []eks.PodIdentityAssociation{{Namespace: "payments", ServiceAccount: "worker", RoleARN: "arn:aws:iam::1:role/worker", AssociationID: "a-green"}}
+		}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -61,8 +69,8 @@ func TestCompareParity(t *testing.T) {
 			if p.Passed != (len(tt.failed) == 0) {
 				t.Fatalf("passed %v", p.Passed)
 			}
-			if len(p.Rows) != 7 {
-				t.Fatalf("rows %d, want one per compared item (7): %+v", len(p.Rows), p.Rows)
+			if len(p.Rows) != 8 {
+				t.Fatalf("rows %d, want one per compared item (8): %+v", len(p.Rows), p.Rows)
 			}
 		})
 	}

@@ -16,7 +16,8 @@ import (
 // workflow versions (v0: before Argo CD was reverted on rollback; v1: before
 // chat heard of each traffic step; v2: before inputs were read strictly and
 // an aborted run failed with its report; v3: before the Parity phase; v4:
-// before IRSA trust was copied to green) and
+// before IRSA trust was copied to green; v5: before Pod Identity
+// associations were copied to green) and
 // stay to prove those runs still replay.
 func TestReplayHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))

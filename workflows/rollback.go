@@ -54,21 +54,26 @@ type changes struct {
 	IRSAStatements []eks.IRSATrustChange
 	// GreenOIDCProvider is green's IAM OIDC provider, when this run created it.
 	GreenOIDCProvider string
+	// PodIdentity are the Pod Identity associations this run creates on
+	// green: before the call what it asks for, after it what it created.
+	PodIdentity []eks.PodIdentityAssociation
 }
 
 // rollbackStep is one thing a rollback does, in order.
 type rollbackStep string
 
 const (
-	stepTrafficToBlue rollbackStep = "traffic-to-blue"
-	stepRevertArgoCD  rollbackStep = "revert-argocd"
-	stepRevertIRSA    rollbackStep = "revert-irsa"
-	stepDeleteGreen   rollbackStep = "delete-green"
+	stepTrafficToBlue     rollbackStep = "traffic-to-blue"
+	stepRevertArgoCD      rollbackStep = "revert-argocd"
+	stepDeletePodIdentity rollbackStep = "delete-pod-identity"
+	stepRevertIRSA        rollbackStep = "revert-irsa"
+	stepDeleteGreen       rollbackStep = "delete-green"
 )
 
 // rollbackPlan is what undoing the run's changes takes: nothing (ok false)
 // when blue is being retired or nothing was changed; otherwise traffic back
-// to blue first, then Argo CD back at blue, then green's IRSA trust and
+// to blue first, then Argo CD back at blue, then the Pod Identity
+// associations cutover made on green deleted, then green's IRSA trust and
 // OIDC provider removed, then green deleted if the spec says so. It is pure: the workflow executes it, tests table it.
 func rollbackPlan(done changes, s spec.MigrationSpec) (steps []rollbackStep, ok bool) {
 	if done.BlueRetiring || (!done.GreenCreated && !done.TrafficMoved) {
@@ -79,6 +84,9 @@ func rollbackPlan(done changes, s spec.MigrationSpec) (steps []rollbackStep, ok 
 	}
 	if done.ArgoRetargeted {
 		steps = append(steps, stepRevertArgoCD)
+	}
+	if len(done.PodIdentity) > 0 {
+		steps = append(steps, stepDeletePodIdentity)
 	}
 	if len(done.IRSAStatements) > 0 || done.GreenOIDCProvider != "" {
 		steps = append(steps, stepRevertIRSA)
@@ -182,6 +190,8 @@ func (m *migration) rollbackStep(ctx workflow.Context, step rollbackStep, reason
 		}
 		m.logger.Info("Argo CD applications point at blue again", "applications", len(rev.Reverted))
 		return nil
+	case stepDeletePodIdentity:
+		return m.deletePodIdentity(ctx)
 	case stepRevertIRSA:
 		return m.revertIRSATrust(ctx)
 	case stepDeleteGreen:

@@ -29,6 +29,12 @@ func TestRollbackPlan(t *testing.T) {
 		{"IRSA statements added: removed before green is deleted", changes{GreenCreated: true, TrafficMoved: true, IRSAStatements: []eks.IRSATrustChange{{RoleName: "r", Sid: "s"}}}, del,
 			[]rollbackStep{stepTrafficToBlue, stepRevertIRSA, stepDeleteGreen}, true},
 		{"green's OIDC provider created: removed", changes{GreenCreated: true, GreenOIDCProvider: "arn:aws:iam::1:oidc-provider/x"}, keep, []rollbackStep{stepRevertIRSA}, true},
+		{"Pod Identity associations created, green kept: deleted", changes{GreenCreated: true, PodIdentity: []eks.PodIdentityAssociation{{Namespace: "payments", ServiceAccount: "worker", AssociationID: "a-1"}}}, keep,
+			[]rollbackStep{stepDeletePodIdentity}, true},
+		{"everything: traffic, Argo CD, Pod Identity, IRSA, green", changes{GreenCreated: true, ArgoRetargeted: true, TrafficMoved: true,
+			PodIdentity: []eks.PodIdentityAssociation{{Namespace: "payments", ServiceAccount: "worker"}}, IRSAStatements: []eks.IRSATrustChange{{RoleName: "r", Sid: "s"}}}, del,
+			[]rollbackStep{stepTrafficToBlue, stepRevertArgoCD, stepDeletePodIdentity, stepRevertIRSA, stepDeleteGreen}, true},
+		{"Pod Identity associations only adopted: nothing to delete", changes{GreenCreated: true, PodIdentity: nil}, keep, nil, true},
 		{"blue being retired: nothing to go back to", changes{GreenCreated: true, TrafficMoved: true, BlueRetiring: true}, del, nil, false},
 	}
 	for _, tt := range tests {

@@ -82,7 +82,7 @@ type Activities struct{ w *World }
 func (w *World) Activities() *Activities { return &Activities{w: w} }
 
 // New returns a world with a realistic blue cluster: two node groups,
-// add-ons, an access entry, all traffic on blue.
+// add-ons, an access entry, a Pod Identity association, all traffic on blue.
 func New() *World {
 	return &World{
 		Blue: eks.ClusterDescription{
@@ -105,6 +105,8 @@ func New() *World {
 					AMIType: "AL2_x86_64", CapacityType: "SPOT", Scaling: eks.Scaling{Min: 0, Max: 10, Desired: 1},
 					Taints: []eks.Taint{{Key: "batch", Value: "true", Effect: "NO_SCHEDULE"}}, Version: "1.29"},
 			},
+			PodIdentityAssociations: []eks.PodIdentityAssociation{{Namespace: "payments", ServiceAccount: "worker",
+				RoleARN: "arn:aws:iam::123456789012:role/payments-worker", AssociationID: "a-blue0000000001"}},
 		},
 		weights: traffic.Weights{Blue: 100},
 	}
