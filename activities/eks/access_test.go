@@ -121,5 +121,6 @@ func TestEnsureAccessEntriesAPIError(t *testing.T) {
 	_, err := run[EnsureAccessEntriesResult](t, env, a.EnsureAccessEntries, EnsureAccessEntriesInput{
 		Cluster: clusters.Ref{Name: "green", Region: "eu-west-1"}, Entries: []AccessEntry{{PrincipalARN: admins}},
 	})
-	wantErrType(t, err, failures.NotReadyYet, false)
+	// No wait cures the cluster's authentication mode: definitive.
+	wantErrType(t, err, failures.InvalidParameter, true)
 }

@@ -80,6 +80,8 @@ func TestAWSErrorMapping(t *testing.T) {
 		{&ekstypes.ResourceNotFoundException{Message: aws.String("gone")}, failures.NotFound, true},
 		{api("ParameterNotFound", "no such parameter"), failures.NotFound, true},
 		{&ekstypes.InvalidRequestException{Message: aws.String("cluster is not ACTIVE")}, failures.NotReadyYet, false},
+		{&ekstypes.InvalidRequestException{Message: aws.String("The cluster's authentication mode must be set to one of [API, API_AND_CONFIG_MAP]")}, failures.InvalidParameter, true},
+		{api("InvalidStateException", "Amazon EKS detected upgrade readiness issues"), failures.InvalidParameter, true},
 		{api("ServerException", "oops"), failures.Transient, false},
 		{api("SomethingNew", "unknown"), "", false},
 	}

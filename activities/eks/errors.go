@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 	"github.com/aws/smithy-go"
 	"go.temporal.io/sdk/temporal"
 
@@ -32,7 +34,10 @@ var eksCodes = failures.Codes(map[string][]string{
 		"ProvisionedThroughputExceededException"},
 	failures.InvalidParameter: {"InvalidParameterException", "InvalidParameterValue", "InvalidParameterValueException",
 		"ValidationException", "ValidationError", "UnsupportedAvailabilityZoneException",
-		"InvalidParameterCombination", "BadRequestException"},
+		"InvalidParameterCombination", "BadRequestException",
+		// An update EKS refuses for the cluster's upgrade readiness
+		// (insights in ERROR): a person must look, or pass force.
+		"InvalidStateException"},
 	failures.NotFound: {"ResourceNotFoundException", "NotFoundException", "ParameterNotFound",
 		"ParameterVersionNotFound"},
 	// EKS says InvalidRequest when the request does not fit the current
@@ -50,7 +55,24 @@ func awsError(err error, what string, args ...any) error {
 		// A permanent property of the endpoint (moto lacks the operation).
 		return failures.New(failures.NotImplemented, "%s: the AWS endpoint does not implement this operation (bare HTTP 404): %v", fmt.Sprintf(what, args...), err)
 	}
+	var ire *ekstypes.InvalidRequestException
+	if errors.As(err, &ire) && definitiveInvalidRequest(aws.ToString(ire.Message)) {
+		return failures.New(failures.InvalidParameter, "%s: InvalidRequestException: %s", fmt.Sprintf(what, args...), aws.ToString(ire.Message))
+	}
 	return failures.FromAWS(err, eksCodes, what, args...)
+}
+
+// definitiveInvalidRequest tells the InvalidRequestExceptions that no wait
+// cures (the cluster's configuration forbids the request) from those that
+// say "not yet" (the cluster or node group is still changing).
+func definitiveInvalidRequest(msg string) bool {
+	m := strings.ToLower(msg)
+	for _, s := range []string{"authentication mode", "authenticationmode", "not supported", "is not allowed"} {
+		if strings.Contains(m, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // passThrough reports whether err is already typed or a context error.
