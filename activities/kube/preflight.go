@@ -3,15 +3,18 @@ package kube
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/yaml"
 
 	"github.com/cutover-dev/cutover/activities/kube/deprecations"
 	"github.com/cutover-dev/cutover/internal/activitylog"
@@ -34,6 +37,13 @@ const (
 	CheckDeprecatedAPIUse   = "deprecated-api-requested"
 	CheckScanIncomplete     = "scan-incomplete"
 	CheckVersionUnknown     = "version-unknown"
+	// CheckSelfManagedNode: a node in no managed node group, Fargate
+	// profile or Karpenter pool; cutover builds green's nodes only from
+	// managed node groups.
+	CheckSelfManagedNode = "self-managed-node"
+	// CheckAWSAuthIdentity: an identity mapped in the aws-auth ConfigMap;
+	// cutover copies EKS access entries, not aws-auth.
+	CheckAWSAuthIdentity = "aws-auth-identity"
 )
 
 // Sources of removed-API findings.
@@ -100,6 +110,7 @@ func (a *Activities) PreflightBlue(ctx context.Context, in PreflightInput) (Pref
 		{"last-applied", p.lastApplied},
 		{"helm-releases", p.helmReleases},
 		{"argocd-applications", p.argoApplications},
+		{"aws-auth", p.awsAuth},
 	}
 	for _, s := range steps {
 		activitylog.Heartbeat(ctx, Progress{Step: s.name, Objects: p.scanned})
@@ -168,10 +179,69 @@ func (p *preflight) nodes(ctx context.Context) error {
 			for _, f := range kubeletSkew(n, p.cpVersion, p.cpMinor, p.in.TargetVersion, p.targetMinor) {
 				p.found.add(f)
 			}
+			if !managedNode(n) {
+				p.found.add(finding.Finding{Check: CheckSelfManagedNode, Object: obj, Severity: finding.Warning,
+					Message: fmt.Sprintf("node %s is in no EKS managed node group, Fargate profile or Karpenter pool: cutover does not copy self-managed nodes", n.Name),
+					Fix:     "Create green's equivalent (Auto Scaling group and launch template, or a managed node group) before the cutover gate, or move these workloads to a managed node group on blue first."})
+			}
 		}
 		activitylog.Heartbeat(ctx, Progress{Step: "nodes", Objects: p.scanned})
 		return nil
 	})
+}
+
+// managedNode reports a node EKS or Karpenter manages: green gets its
+// equivalent from the copied node groups or Karpenter's pools.
+func managedNode(n *corev1.Node) bool {
+	l := n.Labels
+	return l["eks.amazonaws.com/nodegroup"] != "" || l["eks.amazonaws.com/compute-type"] != "" ||
+		l["karpenter.sh/nodepool"] != "" || l["karpenter.sh/provisioner-name"] != ""
+}
+
+// awsAuthMapping is one entry of aws-auth's mapRoles or mapUsers.
+type awsAuthMapping struct {
+	RoleARN  string   `json:"rolearn"`
+	UserARN  string   `json:"userarn"`
+	Username string   `json:"username"`
+	Groups   []string `json:"groups"`
+}
+
+// awsAuth reports the identities blue grants access through the aws-auth
+// ConfigMap (node roles aside: EKS maps managed node groups itself).
+func (p *preflight) awsAuth(ctx context.Context) error {
+	cm, err := p.c.Kube.CoreV1().ConfigMaps("kube-system").Get(ctx, "aws-auth", metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	p.scanned++
+	for _, key := range []string{"mapRoles", "mapUsers"} {
+		raw := cm.Data[key]
+		if strings.TrimSpace(raw) == "" {
+			continue
+		}
+		var entries []awsAuthMapping
+		if err := yaml.Unmarshal([]byte(raw), &entries); err != nil {
+			p.found.add(finding.Finding{Check: CheckAWSAuthIdentity, Object: "v1 ConfigMap kube-system/aws-auth", Severity: finding.Warning,
+				Message: fmt.Sprintf("aws-auth %s does not parse: %v", key, err), Fix: "Fix the ConfigMap; EKS ignores entries it cannot read."})
+			continue
+		}
+		for _, e := range entries {
+			if slices.Contains(e.Groups, "system:nodes") || slices.Contains(e.Groups, "system:node-proxier") {
+				continue
+			}
+			who := e.RoleARN
+			if who == "" {
+				who = e.UserARN
+			}
+			p.found.add(finding.Finding{Check: CheckAWSAuthIdentity, Object: "v1 ConfigMap kube-system/aws-auth " + who, Severity: finding.Warning,
+				Message: fmt.Sprintf("%s is mapped in aws-auth %s as %q (groups %s): cutover copies EKS access entries, not aws-auth", who, key, e.Username, strings.Join(e.Groups, ",")),
+				Fix:     "Give it an EKS access entry on blue (it is then copied to green), or add it to green's aws-auth before the cutover gate."})
+		}
+	}
+	return nil
 }
 
 func nodeReady(n *corev1.Node) (bool, string) {

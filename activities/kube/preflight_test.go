@@ -304,3 +304,33 @@ func TestPreflightCleanCluster(t *testing.T) {
 		t.Error("nothing scanned")
 	}
 }
+
+// TestPreflightReportsWhatCutoverDoesNotCopy: self-managed nodes and
+// aws-auth identities are findings, not surprises after blue is gone.
+func TestPreflightReportsWhatCutoverDoesNotCopy(t *testing.T) {
+	blue := startCluster(t, "uncopied")
+	ctx := ctxT(t)
+	blue.node(t, "ip-10-0-3-1", "v1.30.8-eks-1234", true) // no node group label: self-managed
+	blue.node(t, "ip-10-0-3-2", "v1.30.8-eks-1234", true)
+	n := must(blue.cs.CoreV1().Nodes().Get(ctx, "ip-10-0-3-2", metav1.GetOptions{}))
+	n.Labels = map[string]string{"eks.amazonaws.com/nodegroup": "general"}
+	must(blue.cs.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{}))
+	must(blue.cs.CoreV1().ConfigMaps("kube-system").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "aws-auth", Namespace: "kube-system"},
+		Data: map[string]string{
+			"mapRoles": "- rolearn: arn:aws:iam::123456789012:role/eks-node\n  username: system:node:{{EC2PrivateDNSName}}\n  groups: [system:bootstrappers, system:nodes]\n" +
+				"- rolearn: arn:aws:iam::123456789012:role/ci-deploy\n  username: ci\n  groups: [system:masters]\n",
+			"mapUsers": "- userarn: arn:aws:iam::123456789012:user/alice\n  username: alice\n  groups: [view]\n",
+		}}, metav1.CreateOptions{}))
+	res, err := blue.activities().PreflightBlue(ctx, PreflightInput{Cluster: blue.ref, TargetVersion: "1.31"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := findingsOf(res.Findings, CheckSelfManagedNode)
+	if len(self) != 1 || !strings.Contains(self[0].Object, "ip-10-0-3-1") || self[0].Severity != finding.Warning {
+		t.Errorf("self-managed nodes %+v", self)
+	}
+	auth := findingsOf(res.Findings, CheckAWSAuthIdentity)
+	if len(auth) != 2 || !strings.Contains(auth[0].Message, "ci-deploy") || !strings.Contains(auth[1].Message, "user/alice") {
+		t.Errorf("aws-auth identities (node roles aside) %+v", auth)
+	}
+}
