@@ -213,6 +213,12 @@ func TestMigrationAgainstRealServers(t *testing.T) {
 	if rep.Parity == nil || !rep.Parity.Passed || len(rep.Parity.Rows) == 0 {
 		t.Errorf("parity %+v", rep.Parity)
 	}
+	assertGreenPodIdentity(t, ctx, awsCfg, sb.Seed, "green", "demo") // podidentity_test.go
+	if rep.Parity != nil && !slices.ContainsFunc(rep.Parity.Rows, func(r workflows.ParityRow) bool {
+		return r.Check == "pod-identity" && r.Object == sandbox.PodIdentityNamespace+"/"+sandbox.PodIdentityServiceAccount && r.OK
+	}) {
+		t.Errorf("parity rows %+v: want a passed pod-identity row", rep.Parity.Rows)
+	}
 	// IRSA: green's issuer has an IAM OIDC provider, both of blue's IRSA
 	// roles trust it, and blue's provider and statements are gone with blue.
 	greenIssuer := strings.TrimPrefix(aws.ToString(green.Cluster.Identity.Oidc.Issuer), "https://")
