@@ -180,7 +180,9 @@ type MigrationReport struct {
 	TrafficHistory []TrafficEvent    `json:"trafficHistory,omitempty"`
 	Smoke          *kube.SmokeResult `json:"smoke,omitempty"`
 	// Parity is the before/after table of blue and green.
-	Parity *ParityReport      `json:"parity,omitempty"`
+	Parity *ParityReport `json:"parity,omitempty"`
+	// Addons are green's add-ons: the version each got, and why.
+	Addons []eks.AddonChoice  `json:"addons,omitempty"`
 	Errors []string           `json:"errors,omitempty"`
 	Plan   *Plan              `json:"plan,omitempty"`
 	Spec   spec.MigrationSpec `json:"spec"`

@@ -357,11 +357,13 @@ func (m *migration) buildGreen(ctx workflow.Context, plan eks.GreenPlan) error {
 	}
 	if len(plan.Cluster.Addons) > 0 {
 		m.progress(fmt.Sprintf("Installing %d add-ons", len(plan.Cluster.Addons)))
-		if err := run(ctx, nodeWaitOptions, eksA.EnsureAddons, eks.EnsureAddonsInput{
+		addons, err := call[eks.EnsureAddonsResult](ctx, nodeWaitOptions, eksA.EnsureAddons, eks.EnsureAddonsInput{
 			Cluster: m.green(), TargetVersion: s.Green.KubernetesVersion, Addons: plan.Cluster.Addons, RequestToken: m.requestToken(),
-		}); err != nil {
+		})
+		if err != nil {
 			return err
 		}
+		m.report.Addons = addons.Choices
 	}
 	m.progress("Verifying green's nodes and core add-ons")
 	verify, err := call[kube.VerifyGreenResult](ctx, smokeOptions, kubeA.VerifyGreen, kube.VerifyGreenInput{Cluster: m.green(), TargetVersion: s.Green.KubernetesVersion})

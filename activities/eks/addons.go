@@ -2,6 +2,7 @@ package eks
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sort"
 	"strconv"
@@ -19,6 +20,12 @@ import (
 // pickAddonVersion chooses the add-on version for a Kubernetes version: the
 // one EKS marks as default for it, else the newest compatible one.
 func pickAddonVersion(infos []ekstypes.AddonInfo, k8sVersion string) (string, bool) {
+	v, _, ok := pickAddonVersionWhy(infos, k8sVersion)
+	return v, ok
+}
+
+// pickAddonVersionWhy is pickAddonVersion with the reason, for the report.
+func pickAddonVersionWhy(infos []ekstypes.AddonInfo, k8sVersion string) (version, why string, ok bool) {
 	var compatible []string
 	for _, info := range infos {
 		for _, v := range info.AddonVersions {
@@ -27,17 +34,58 @@ func pickAddonVersion(infos []ekstypes.AddonInfo, k8sVersion string) (string, bo
 					continue
 				}
 				if c.DefaultVersion {
-					return aws.ToString(v.AddonVersion), true
+					return aws.ToString(v.AddonVersion), "EKS's default for Kubernetes " + k8sVersion, true
 				}
 				compatible = append(compatible, aws.ToString(v.AddonVersion))
 			}
 		}
 	}
 	if len(compatible) == 0 {
-		return "", false
+		return "", "", false
 	}
 	sort.Slice(compatible, func(i, j int) bool { return compareVersions(compatible[i], compatible[j]) > 0 })
-	return compatible[0], true
+	return compatible[0], fmt.Sprintf("newest of %d versions compatible with Kubernetes %s (EKS marks no default)", len(compatible), k8sVersion), true
+}
+
+// addonVersionInfos pages through DescribeAddonVersions for one add-on and
+// Kubernetes version.
+func (a *Activities) addonVersionInfos(ctx context.Context, api EKSAPI, name, k8sVersion string) ([]ekstypes.AddonInfo, error) {
+	var infos []ekstypes.AddonInfo
+	pg := awseks.NewDescribeAddonVersionsPaginator(api, &awseks.DescribeAddonVersionsInput{
+		AddonName: aws.String(name), KubernetesVersion: aws.String(k8sVersion),
+	})
+	for pg.HasMorePages() {
+		page, err := pg.NextPage(ctx)
+		if err != nil {
+			return nil, awsError(err, "describe versions of add-on %s for Kubernetes %s", name, k8sVersion)
+		}
+		infos = append(infos, page.Addons...)
+	}
+	return infos, nil
+}
+
+// addonChoice says which version green's add-on runs and why: the plan's
+// pin, the version picked for the target (why, when this attempt picked
+// it; looked up again for one an earlier attempt created), or one found
+// installed and adopted.
+func (a *Activities) addonChoice(ctx context.Context, api EKSAPI, want, got Addon, created bool, why, k8sVersion string) AddonChoice {
+	c := AddonChoice{Name: want.Name, Version: got.Version, ServiceAccountRoleARN: got.ServiceAccountRoleARN}
+	switch {
+	case want.Version != "":
+		c.Reason = "pinned by the plan"
+	case !created:
+		c.Reason = "found installed at this version (adopted)"
+	case why != "":
+		c.Reason = why
+	default:
+		infos, err := a.addonVersionInfos(ctx, api, want.Name, k8sVersion)
+		if v, w, ok := pickAddonVersionWhy(infos, k8sVersion); err == nil && ok && v == got.Version {
+			c.Reason = w
+		} else {
+			c.Reason = "created by an earlier attempt for Kubernetes " + k8sVersion
+		}
+	}
+	return c
 }
 
 // compareVersions orders versions like "v1.19.0-eksbuild.2" with numbers
@@ -96,25 +144,6 @@ func versionTokens(s string) []string {
 	return out
 }
 
-func (a *Activities) addonVersionFor(ctx context.Context, api EKSAPI, name, k8sVersion string) (string, error) {
-	var infos []ekstypes.AddonInfo
-	pg := awseks.NewDescribeAddonVersionsPaginator(api, &awseks.DescribeAddonVersionsInput{
-		AddonName: aws.String(name), KubernetesVersion: aws.String(k8sVersion),
-	})
-	for pg.HasMorePages() {
-		page, err := pg.NextPage(ctx)
-		if err != nil {
-			return "", awsError(err, "describe versions of add-on %s for Kubernetes %s", name, k8sVersion)
-		}
-		infos = append(infos, page.Addons...)
-	}
-	v, ok := pickAddonVersion(infos, k8sVersion)
-	if !ok {
-		return "", notFoundf("add-on %s has no version compatible with Kubernetes %s", name, k8sVersion)
-	}
-	return v, nil
-}
-
 // EnsureAddons installs green's add-ons: each at the version EKS marks as
 // default for the target Kubernetes version (or the newest compatible one,
 // or the plan's pin), with blue's configuration values and service account
@@ -152,6 +181,7 @@ func (a *Activities) EnsureAddons(ctx context.Context, in EnsureAddonsInput) (En
 	p := resume(ctx, StepAddons, ref.Name)
 	p.Step = StepAddons
 
+	why := map[string]string{}
 	for _, ad := range want {
 		_, found, err := describeAddon(ctx, api, ref, ad.Name)
 		if err != nil {
@@ -160,9 +190,15 @@ func (a *Activities) EnsureAddons(ctx context.Context, in EnsureAddonsInput) (En
 		if !found {
 			version := ad.Version
 			if version == "" {
-				if version, err = a.addonVersionFor(ctx, api, ad.Name, in.TargetVersion); err != nil {
+				infos, err := a.addonVersionInfos(ctx, api, ad.Name, in.TargetVersion)
+				if err != nil {
 					return res, err
 				}
+				v, w, ok := pickAddonVersionWhy(infos, in.TargetVersion)
+				if !ok {
+					return res, notFoundf("add-on %s has no version compatible with Kubernetes %s", ad.Name, in.TargetVersion)
+				}
+				version, why[ad.Name] = v, w
 			}
 			log.Info("Creating add-on", "cluster", ref.Name, "addon", ad.Name, "version", version)
 			_, err = api.CreateAddon(ctx, &awseks.CreateAddonInput{
@@ -232,6 +268,7 @@ func (a *Activities) EnsureAddons(ctx context.Context, in EnsureAddonsInput) (En
 	}
 	for _, ad := range want {
 		res.Addons = append(res.Addons, final[ad.Name])
+		res.Choices = append(res.Choices, a.addonChoice(ctx, api, ad, final[ad.Name], slices.Contains(p.Created, ad.Name), why[ad.Name], in.TargetVersion))
 		if slices.Contains(p.Created, ad.Name) {
 			res.Created = append(res.Created, ad.Name)
 		} else {

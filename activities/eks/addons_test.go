@@ -114,6 +114,16 @@ func TestEnsureAddons(t *testing.T) {
 	if len(f.createAddon) != 2 {
 		t.Fatalf("CreateAddon called %d times", len(f.createAddon))
 	}
+	// The report says which version each got and why.
+	why := map[string]string{}
+	for _, c := range res.Choices {
+		why[c.Name] = c.Version + ": " + c.Reason
+	}
+	if why["vpc-cni"] != "v1.18.3-eksbuild.2: EKS's default for Kubernetes 1.30" ||
+		why["coredns"] != "v1.11.3-eksbuild.1: newest of 2 versions compatible with Kubernetes 1.30 (EKS marks no default)" ||
+		why["kube-proxy"] != "v1.30.0-eksbuild.3: found installed at this version (adopted)" {
+		t.Errorf("choices %v", why)
+	}
 	coredns, cni := f.createAddon[0], f.createAddon[1]
 	checks := []struct {
 		what      string

@@ -293,6 +293,10 @@ func TestEmulatedEKS(t *testing.T) {
 				{Name: "coredns", Version: "v1.11.1-eksbuild.13", ConfigurationValues: coreDNSValue},
 				{Name: "vpc-cni", Version: "v1.18.6-eksbuild.1", ServiceAccountRoleARN: cniRole},
 			},
+			Choices: []AddonChoice{
+				{Name: "coredns", Version: "v1.11.1-eksbuild.13", Reason: "EKS's default for Kubernetes 1.30"},
+				{Name: "vpc-cni", Version: "v1.18.6-eksbuild.1", ServiceAccountRoleARN: cniRole, Reason: "EKS's default for Kubernetes 1.30"},
+			},
 			Created: []string{"coredns", "vpc-cni"},
 		}
 		if !reflect.DeepEqual(res, wantRes) {

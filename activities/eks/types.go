@@ -232,10 +232,21 @@ type EnsureAddonsInput struct {
 // EnsureAddonsResult lists the add-ons with the versions chosen.
 type EnsureAddonsResult struct {
 	Addons []Addon `json:"addons"`
+	// Choices say, per add-on, the version green runs and why.
+	Choices []AddonChoice `json:"choices,omitempty"`
 	// Created and Adopted name the add-ons this call created and those that
 	// already existed.
 	Created []string `json:"created,omitempty"`
 	Adopted []string `json:"adopted,omitempty"`
+}
+
+// AddonChoice is the version an add-on got on green, and why.
+type AddonChoice struct {
+	Name                  string `json:"name"`
+	Version               string `json:"version"`
+	ServiceAccountRoleARN string `json:"serviceAccountRoleArn,omitempty"`
+	// Reason, e.g. "EKS's default for Kubernetes 1.31".
+	Reason string `json:"reason"`
 }
 
 // EnsureAccessEntriesInput copies access entries to green.
