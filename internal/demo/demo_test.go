@@ -152,6 +152,19 @@ func TestMigrationAgainstRealServers(t *testing.T) {
 			t.Errorf("after rollback application %v targets %v, want blue again", a["metadata"].(map[string]any)["name"], dest)
 		}
 	}
+	// The rollback removed exactly the trust statements it added: the IRSA
+	// roles trust blue's issuer again, and not green's (green is kept).
+	if kept, err := eksc.DescribeCluster(ctx, &awseks.DescribeClusterInput{Name: aws.String("green")}); err != nil {
+		t.Fatalf("green is kept on rollback: %v", err)
+	} else {
+		greenIssuer := strings.TrimPrefix(aws.ToString(kept.Cluster.Identity.Oidc.Issuer), "https://")
+		for _, roleARN := range []string{sb.Seed.IRSA.AddonRoleARN, sb.Seed.IRSA.WorkloadRoleARN} {
+			doc := trustPolicy(ctx, t, iam.NewFromConfig(awsCfg), roleARN)
+			if strings.Contains(doc, greenIssuer) || !strings.Contains(doc, strings.TrimPrefix(sb.Seed.IRSA.Issuer, "https://")) {
+				t.Errorf("after rollback role %s trusts %s", roleARN, doc)
+			}
+		}
+	}
 
 	// Run 2: the alarm is back to OK; the same migration adopts green and finishes.
 	if _, err := cw.SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{AlarmName: aws.String(alarm), StateValue: cwtypes.StateValueOk, StateReason: aws.String("recovered")}); err != nil {
@@ -199,6 +212,7 @@ func TestMigrationAgainstRealServers(t *testing.T) {
 	if err != nil || len(ngs.Nodegroups) != len(sb.Seed.NodeGroups) {
 		t.Errorf("green node groups %v (%v), blue had %v", ngs, err, sb.Seed.NodeGroups)
 	}
+	assertGreenNodes(t, ctx, awsCfg, sb.Seed, "green", "1.31") // nodes_test.go
 	var notFound *ekstypes.ResourceNotFoundException
 	if _, err := eksc.DescribeCluster(ctx, &awseks.DescribeClusterInput{Name: aws.String("blue")}); !errors.As(err, &notFound) {
 		t.Errorf("blue should be deleted, DescribeCluster says %v", err)
@@ -238,11 +252,7 @@ func TestMigrationAgainstRealServers(t *testing.T) {
 	}
 	for _, roleARN := range []string{sb.Seed.IRSA.AddonRoleARN, sb.Seed.IRSA.WorkloadRoleARN} {
 		name := roleARN[strings.LastIndex(roleARN, "/")+1:]
-		role, err := iamc.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		doc, _ := url.QueryUnescape(aws.ToString(role.Role.AssumeRolePolicyDocument))
+		doc := trustPolicy(ctx, t, iamc, roleARN)
 		if !strings.Contains(doc, greenIssuer) || strings.Contains(doc, strings.TrimPrefix(sb.Seed.IRSA.Issuer, "https://")) {
 			t.Errorf("role %s trust policy %s: want green's issuer only", name, doc)
 		}
@@ -272,4 +282,18 @@ func listApps(t *testing.T, sb *sandbox.Sandbox) []map[string]any {
 		out = append(out, a.Object)
 	}
 	return out
+}
+
+// trustPolicy reads an IAM role's trust policy from the emulated IAM.
+func trustPolicy(ctx context.Context, t *testing.T, iamc *iam.Client, roleARN string) string {
+	t.Helper()
+	role, err := iamc.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(roleARN[strings.LastIndex(roleARN, "/")+1:])})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := url.QueryUnescape(aws.ToString(role.Role.AssumeRolePolicyDocument))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
 }
