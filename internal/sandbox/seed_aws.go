@@ -95,6 +95,8 @@ type Seed struct {
 	// PodIdentity is blue's Pod Identity association and the CI role's
 	// access entry (seed_podidentity.go).
 	PodIdentity PodIdentitySeed `json:"podIdentity"`
+	// Nodes is what blue's node groups run on: AL2 and a custom launch template (seed_nodes.go).
+	Nodes NodesSeed `json:"nodes"`
 }
 
 // SeedAWS creates the blue estate in moto: VPC, three subnets in three AZs,
@@ -123,6 +125,7 @@ func SeedAWS(ctx context.Context, m *Moto) (*Seed, error) {
 		{"IAM roles", seedIAM},
 		{"SSM EKS AMI parameters", checkAMIParameters},
 		{"EKS cluster and node groups", seedEKS},
+		{"node group on a custom launch template", seedNodes},             // seed_nodes.go
 		{"IAM OIDC provider and IRSA roles", seedIRSA},                    // seed_irsa.go
 		{"Pod Identity association and CI access entry", seedPodIdentity}, // seed_podidentity.go
 		{"Route53 zone and weighted records", seedRoute53},

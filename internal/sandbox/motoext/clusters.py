@@ -107,9 +107,22 @@ def recommended_release(ctx, ami_type, version):
     return f"{version}.0-20250519"
 
 
+def launch_template_image(ctx, spec):
+    """The AMI the launch template version a node group names sets, or None."""
+    from .updates import _launch_template  # updates imports this module
+
+    _, version = _launch_template(ctx, spec)
+    data = getattr(version, "data", None) or {}
+    return data.get("ImageId")
+
+
 def after_create_nodegroup(ctx, nodegroup):
     p = ctx.params
     cluster = ctx.backend.clusters[p["clusterName"]]
+    if p.get("amiType") is None and p.get("launchTemplate") and launch_template_image(ctx, p["launchTemplate"]):
+        # A launch template that sets an AMI: EKS reports the AMI type CUSTOM
+        # (moto would default it to AL2_x86_64).
+        nodegroup.ami_type = "CUSTOM"
     if p.get("version") is None:
         nodegroup.version = cluster.version
     if p.get("releaseVersion") is None:

@@ -175,6 +175,9 @@ def test_launch_template_node_groups(eks, ec2, make_cluster, make_nodegroup):
     ec2.create_launch_template(LaunchTemplateName="plain", LaunchTemplateData={"UserData": "IyEvYmluL2Jhc2g="})
     make_nodegroup("blue", "custom", launchTemplate={"name": "custom-ami", "version": "1"}, version="1.29")
     make_nodegroup("blue", "plain", launchTemplate={"name": "plain", "version": "1"}, version="1.29")
+    # A template that sets an AMI makes the node group CUSTOM, as EKS reports it.
+    assert eks.describe_nodegroup(clusterName="blue", nodegroupName="custom")["nodegroup"]["amiType"] == "CUSTOM"
+    assert eks.describe_nodegroup(clusterName="blue", nodegroupName="plain")["nodegroup"]["amiType"] != "CUSTOM"
     with pytest.raises(ClientError) as e:
         eks.update_nodegroup_version(clusterName="blue", nodegroupName="custom", version="1.30")
     assert "You cannot specify the field kubernetesVersion when using custom AMIs." == error_of(e)[3]
