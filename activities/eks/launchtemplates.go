@@ -7,6 +7,7 @@ package eks
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"regexp"
@@ -16,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	awseks "github.com/aws/aws-sdk-go-v2/service/eks"
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
@@ -81,7 +83,7 @@ func (c *sdkClients) EC2(ctx context.Context, region string) (EC2API, error) {
 // launchTemplateFor is greenLaunchTemplate with the EC2 client of the
 // region. A client factory without EC2 (a test's fake) keeps the template
 // as planned, with a warning.
-func (a *Activities) launchTemplateFor(ctx context.Context, region string, ssmAPI SSMAPI, target string, ng NodeGroup) (*LaunchTemplate, error) {
+func (a *Activities) launchTemplateFor(ctx context.Context, region string, ssmAPI SSMAPI, eksAPI EKSAPI, green, target string, ng NodeGroup) (*LaunchTemplate, error) {
 	if ng.LaunchTemplate == nil {
 		return nil, nil
 	}
@@ -94,7 +96,7 @@ func (a *Activities) launchTemplateFor(ctx context.Context, region string, ssmAP
 	if err != nil {
 		return nil, err
 	}
-	return a.greenLaunchTemplate(ctx, api, ssmAPI, target, ng)
+	return a.greenLaunchTemplate(ctx, api, ssmAPI, eksAPI, green, target, ng)
 }
 
 // amiImageParameter is the SSM parameter that holds the AMI ID of the
@@ -169,7 +171,12 @@ func launchTemplateMarker(migration, nodeGroup, target string) string {
 // version, from blue's as source, with the same AMI family's recommended
 // AMI for the target (from SSM), described with the migration so a retry
 // finds it. An AMI cutover cannot find a successor for is refused.
-func (a *Activities) greenLaunchTemplate(ctx context.Context, ec2API EC2API, ssmAPI SSMAPI, target string, ng NodeGroup) (*LaunchTemplate, error) {
+//
+// A template with a custom AMI carries the node's whole bootstrap in its
+// user data, which names blue (cluster name, API endpoint, CA): in green's
+// version those are green's (rewriteBootstrap), when eksAPI is given to
+// read both clusters, so green's nodes do not join blue.
+func (a *Activities) greenLaunchTemplate(ctx context.Context, ec2API EC2API, ssmAPI SSMAPI, eksAPI EKSAPI, green, target string, ng NodeGroup) (*LaunchTemplate, error) {
 	lt := ng.LaunchTemplate
 	if lt == nil {
 		return nil, nil
@@ -236,11 +243,22 @@ func (a *Activities) greenLaunchTemplate(ctx context.Context, ec2API EC2API, ssm
 		logger(ctx).Info("Adopting green's launch template version", "nodegroup", ng.Name, "launchTemplate", id, "version", v)
 		return &LaunchTemplate{ID: id, Name: tmplName, Version: strconv.FormatInt(v, 10)}, nil
 	}
+	data := &ec2types.RequestLaunchTemplateData{ImageId: aws.String(greenImage)}
+	if ud := aws.ToString(blue.LaunchTemplateData.UserData); ud != "" && eksAPI != nil && ng.Tags[TagCopiedFrom] != "" {
+		rewritten, err := greenUserData(ctx, eksAPI, ud, ng.Tags[TagCopiedFrom], green)
+		if err != nil {
+			return nil, err
+		}
+		if rewritten != "" {
+			logger(ctx).Info("Green's launch template version bootstraps green, not blue", "nodegroup", ng.Name, "launchTemplate", id)
+			data.UserData = aws.String(rewritten)
+		}
+	}
 	created, err := ec2API.CreateLaunchTemplateVersion(ctx, &ec2.CreateLaunchTemplateVersionInput{
 		LaunchTemplateId:   aws.String(id),
 		SourceVersion:      aws.String(strconv.FormatInt(aws.ToInt64(blue.VersionNumber), 10)),
 		VersionDescription: aws.String(marker),
-		LaunchTemplateData: &ec2types.RequestLaunchTemplateData{ImageId: aws.String(greenImage)},
+		LaunchTemplateData: data,
 	})
 	if err != nil {
 		return nil, ec2Error(err, "create a version of launch template %s for node group %s", id, ng.Name)
@@ -279,6 +297,75 @@ func findLaunchTemplateVersion(ctx context.Context, api EC2API, id, marker strin
 		}
 		in.NextToken = out.NextToken
 	}
+}
+
+// clusterIdentity is what a node's bootstrap names its cluster by.
+type clusterIdentity struct {
+	Name, Endpoint, CA string
+}
+
+func describeIdentity(ctx context.Context, api EKSAPI, name string) (clusterIdentity, error) {
+	out, err := api.DescribeCluster(ctx, &awseks.DescribeClusterInput{Name: aws.String(name)})
+	if err != nil {
+		return clusterIdentity{}, awsError(err, "describe cluster %s for its nodes' bootstrap", name)
+	}
+	id := clusterIdentity{Name: name, Endpoint: aws.ToString(out.Cluster.Endpoint)}
+	if ca := out.Cluster.CertificateAuthority; ca != nil {
+		id.CA = aws.ToString(ca.Data)
+	}
+	return id, nil
+}
+
+// greenUserData returns the base64 user data of green's template version:
+// blue's with blue's bootstrap identity replaced by green's, or "" when it
+// does not name blue (or is not text).
+func greenUserData(ctx context.Context, api EKSAPI, userData, blue, green string) (string, error) {
+	raw, err := base64.StdEncoding.DecodeString(userData)
+	if err != nil {
+		return "", nil
+	}
+	from, err := describeIdentity(ctx, api, blue)
+	if err != nil {
+		return "", err
+	}
+	to, err := describeIdentity(ctx, api, green)
+	if err != nil {
+		return "", err
+	}
+	out, changed := rewriteBootstrap(string(raw), from, to)
+	if !changed {
+		return "", nil
+	}
+	return base64.StdEncoding.EncodeToString([]byte(out)), nil
+}
+
+// rewriteBootstrap replaces, in a node's bootstrap (user data of a custom
+// AMI), the identity of cluster from by that of cluster to: the API
+// endpoint and CA wherever they appear, and the cluster name where a
+// bootstrap takes it (AL2 "bootstrap.sh <name>", AL2023 nodeadm
+// NodeConfig "name: <name>", Bottlerocket "cluster-name = "<name>"").
+// It reports whether anything changed.
+func rewriteBootstrap(userData string, from, to clusterIdentity) (string, bool) {
+	out := userData
+	for _, r := range [][2]string{{from.Endpoint, to.Endpoint}, {from.CA, to.CA}} {
+		if r[0] != "" && r[1] != "" {
+			out = strings.ReplaceAll(out, r[0], r[1])
+		}
+	}
+	if from.Name != "" && to.Name != "" {
+		name := regexp.QuoteMeta(from.Name)
+		patterns := []string{
+			`(bootstrap\.sh\s+['"]?)` + name + `(['"]?(?:\s|$))`,
+			`(cluster-name\s*=\s*")` + name + `(")`,
+		}
+		if strings.Contains(out, "NodeConfig") {
+			patterns = append(patterns, `(?m)(^\s*name:\s*['"]?)`+name+`(['"]?\s*$)`)
+		}
+		for _, p := range patterns {
+			out = regexp.MustCompile(p).ReplaceAllString(out, "${1}"+strings.ReplaceAll(to.Name, "$", "$$")+"${2}")
+		}
+	}
+	return out, out != userData
 }
 
 func firstNonEmpty(ss ...string) string {

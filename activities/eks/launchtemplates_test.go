@@ -2,6 +2,7 @@ package eks
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -93,10 +94,13 @@ func TestLaunchTemplateVersionsAgainstMoto(t *testing.T) {
 		}
 		return aws.ToString(out.ImageId)
 	}
-	template := func(name, image string) string {
+	template := func(name, image string, userData ...string) string {
 		data := &ec2types.RequestLaunchTemplateData{InstanceType: ec2types.InstanceTypeM5Large}
 		if image != "" {
 			data.ImageId = aws.String(image)
+		}
+		if len(userData) > 0 {
+			data.UserData = aws.String(base64.StdEncoding.EncodeToString([]byte(userData[0])))
 		}
 		out, err := ec.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{LaunchTemplateName: aws.String(name), LaunchTemplateData: data})
 		if err != nil {
@@ -114,18 +118,22 @@ func TestLaunchTemplateVersionsAgainstMoto(t *testing.T) {
 		})
 		return out.LaunchTemplateVersions
 	}
-	blueWith := func(name string, lt *ekstypes.LaunchTemplateSpecification) {
+	// blueWith creates blue, then its node group on the template lt makes
+	// from blue's bootstrap identity.
+	blueWith := func(name string, lt func(clusterIdentity) *ekstypes.LaunchTemplateSpecification) {
 		t.Helper()
-		if _, err := m.api.CreateCluster(ctx, &awseks.CreateClusterInput{
+		c, err := m.api.CreateCluster(ctx, &awseks.CreateClusterInput{
 			Name: aws.String(name), Version: aws.String(motoBlueVersion), RoleArn: aws.String(motoClusterRole),
 			ResourcesVpcConfig: &ekstypes.VpcConfigRequest{SubnetIds: []string{"subnet-0a1", "subnet-0b2"}},
-		}); err != nil {
+		})
+		if err != nil {
 			t.Fatal(err)
 		}
 		if _, err := m.api.CreateNodegroup(ctx, &awseks.CreateNodegroupInput{
 			ClusterName: aws.String(name), NodegroupName: aws.String("custom"), NodeRole: aws.String(motoNodeRole),
-			Subnets: []string{"subnet-0a1"}, AmiType: ekstypes.AMITypesCustom, LaunchTemplate: lt,
-			ScalingConfig: &ekstypes.NodegroupScalingConfig{MinSize: aws.Int32(1), MaxSize: aws.Int32(2), DesiredSize: aws.Int32(1)},
+			Subnets: []string{"subnet-0a1"}, AmiType: ekstypes.AMITypesCustom,
+			LaunchTemplate: lt(clusterIdentity{Name: name, Endpoint: aws.ToString(c.Cluster.Endpoint), CA: aws.ToString(c.Cluster.CertificateAuthority.Data)}),
+			ScalingConfig:  &ekstypes.NodegroupScalingConfig{MinSize: aws.Int32(1), MaxSize: aws.Int32(2), DesiredSize: aws.Int32(1)},
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -135,9 +143,14 @@ func TestLaunchTemplateVersionsAgainstMoto(t *testing.T) {
 
 	t.Run("a pinned EKS-optimized AMI gets a new version with the target's", func(t *testing.T) {
 		blueAMI := register("amazon-eks-node-" + motoBlueVersion + "-v20250519")
-		id := template(m.name("pinned"), blueAMI)
 		blue, green := m.name("blue"), m.name("green")
-		blueWith(blue, &ekstypes.LaunchTemplateSpecification{Id: aws.String(id), Version: aws.String("1")})
+		var id string
+		var blueID clusterIdentity
+		blueWith(blue, func(b clusterIdentity) *ekstypes.LaunchTemplateSpecification {
+			blueID = b
+			id = template(m.name("pinned"), blueAMI, "#!/bin/bash\n/etc/eks/bootstrap.sh "+b.Name+" --b64-cluster-ca "+b.CA+" --apiserver-endpoint "+b.Endpoint+"\n")
+			return &ekstypes.LaunchTemplateSpecification{Id: aws.String(id), Version: aws.String("1")}
+		})
 		env := newActivityEnv(t, a)
 		s := migrationSpec(m.name("mig"), blue, green, m.region)
 		_, ngr := buildGreen(t, env, a, s, "cutover-"+s.Name+"/run-1")
@@ -161,6 +174,16 @@ func TestLaunchTemplateVersionsAgainstMoto(t *testing.T) {
 		if want := launchTemplateMarker(s.Name, "custom", motoGreenVersion); aws.ToString(v2.VersionDescription) != want {
 			t.Errorf("green's version is described %q, want %q", aws.ToString(v2.VersionDescription), want)
 		}
+		// Its bootstrap names green, with green's CA, not blue.
+		g, err := m.api.DescribeCluster(ctx, &awseks.DescribeClusterInput{Name: aws.String(green)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ud, _ := base64.StdEncoding.DecodeString(aws.ToString(v2.LaunchTemplateData.UserData))
+		if want := "/etc/eks/bootstrap.sh " + green + " --b64-cluster-ca " + aws.ToString(g.Cluster.CertificateAuthority.Data); !strings.Contains(string(ud), want) ||
+			strings.Contains(string(ud), blueID.CA) || strings.Contains(string(ud), "bootstrap.sh "+blue+" ") {
+			t.Errorf("green's version's user data:\n%s\nwant it to bootstrap %s with its CA, not %s", ud, green, blue)
+		}
 		blueDesc, err := m.api.DescribeNodegroup(ctx, &awseks.DescribeNodegroupInput{ClusterName: aws.String(blue), NodegroupName: aws.String("custom")})
 		if err != nil || aws.ToString(blueDesc.Nodegroup.LaunchTemplate.Version) != "1" {
 			t.Fatalf("blue's node group changed: %+v (%v)", blueDesc, err)
@@ -172,7 +195,7 @@ func TestLaunchTemplateVersionsAgainstMoto(t *testing.T) {
 		plan.Tags = map[string]string{TagMigration: s.Name}
 		ssmAPI, _ := a.ssmClient(ctx, m.region)
 		ec2API, _ := a.clients.(EC2ClientFactory).EC2(ctx, m.region)
-		got, err := a.greenLaunchTemplate(ctx, ec2API, ssmAPI, motoGreenVersion, plan)
+		got, err := a.greenLaunchTemplate(ctx, ec2API, ssmAPI, nil, "", motoGreenVersion, plan)
 		if err != nil || got.Version != "2" {
 			t.Fatalf("second greenLaunchTemplate = %+v, %v; want version 2", got, err)
 		}
@@ -196,7 +219,7 @@ func TestLaunchTemplateVersionsAgainstMoto(t *testing.T) {
 	t.Run("a template without an AMI is kept", func(t *testing.T) {
 		name := m.name("plain")
 		id := template(name, "")
-		got, err := a.greenLaunchTemplate(ctx, ec2API, ssmAPI, motoGreenVersion, ng(LaunchTemplate{Name: name, Version: "1"}))
+		got, err := a.greenLaunchTemplate(ctx, ec2API, ssmAPI, nil, "", motoGreenVersion, ng(LaunchTemplate{Name: name, Version: "1"}))
 		if err != nil || *got != (LaunchTemplate{Name: name, Version: "1"}) {
 			t.Fatalf("greenLaunchTemplate = %+v, %v; want it kept", got, err)
 		}
@@ -207,7 +230,7 @@ func TestLaunchTemplateVersionsAgainstMoto(t *testing.T) {
 
 	t.Run("an AMI already built for the target is kept", func(t *testing.T) {
 		id := template(m.name("current"), register("amazon-eks-node-al2023-x86_64-standard-"+motoGreenVersion+"-v20250519"))
-		got, err := a.greenLaunchTemplate(ctx, ec2API, ssmAPI, motoGreenVersion, ng(LaunchTemplate{ID: id, Version: "1"}))
+		got, err := a.greenLaunchTemplate(ctx, ec2API, ssmAPI, nil, "", motoGreenVersion, ng(LaunchTemplate{ID: id, Version: "1"}))
 		if err != nil || got.Version != "1" {
 			t.Fatalf("greenLaunchTemplate = %+v, %v; want version 1 kept", got, err)
 		}
@@ -216,7 +239,7 @@ func TestLaunchTemplateVersionsAgainstMoto(t *testing.T) {
 	t.Run("an AMI that is not EKS-optimized is refused", func(t *testing.T) {
 		custom := register("acme-golden-node-2025-05")
 		id := template(m.name("golden"), custom)
-		_, err := a.greenLaunchTemplate(ctx, ec2API, ssmAPI, motoGreenVersion, ng(LaunchTemplate{ID: id, Version: "1"}))
+		_, err := a.greenLaunchTemplate(ctx, ec2API, ssmAPI, nil, "", motoGreenVersion, ng(LaunchTemplate{ID: id, Version: "1"}))
 		if err == nil || !strings.Contains(err.Error(), custom) || !strings.Contains(err.Error(), "not an EKS-optimized AMI") || !definitive(err) {
 			t.Fatalf("err = %v, want a non-retryable refusal naming %s", err, custom)
 		}
@@ -226,7 +249,7 @@ func TestLaunchTemplateVersionsAgainstMoto(t *testing.T) {
 	})
 
 	t.Run("an unknown template is NotFound", func(t *testing.T) {
-		_, err := a.greenLaunchTemplate(ctx, ec2API, ssmAPI, motoGreenVersion, ng(LaunchTemplate{ID: "lt-0123456789abcdef0", Version: "1"}))
+		_, err := a.greenLaunchTemplate(ctx, ec2API, ssmAPI, nil, "", motoGreenVersion, ng(LaunchTemplate{ID: "lt-0123456789abcdef0", Version: "1"}))
 		if failures.TypeOf(err) != failures.NotFound {
 			t.Fatalf("err = %v, want NotFound", err)
 		}
@@ -286,5 +309,33 @@ func TestIAMPolicyAllowsEveryAMIParameter(t *testing.T) {
 	}
 	if n < 20 {
 		t.Fatalf("only %d parameters checked", n)
+	}
+}
+
+func TestRewriteBootstrap(t *testing.T) {
+	blue := clusterIdentity{Name: "prod", Endpoint: "https://BLUE.gr7.eu-west-1.eks.amazonaws.com", CA: "QkxVRS1DQQ=="}
+	green := clusterIdentity{Name: "prod-1-33", Endpoint: "https://GREEN.gr7.eu-west-1.eks.amazonaws.com", CA: "R1JFRU4tQ0E="}
+	tests := []struct {
+		name, in, want string
+	}{
+		{"AL2 bootstrap.sh",
+			"#!/bin/bash\n/etc/eks/bootstrap.sh prod --apiserver-endpoint https://BLUE.gr7.eu-west-1.eks.amazonaws.com --b64-cluster-ca QkxVRS1DQQ== --kubelet-extra-args '--node-labels=pool=prod'\n",
+			"#!/bin/bash\n/etc/eks/bootstrap.sh prod-1-33 --apiserver-endpoint https://GREEN.gr7.eu-west-1.eks.amazonaws.com --b64-cluster-ca R1JFRU4tQ0E= --kubelet-extra-args '--node-labels=pool=prod'\n"},
+		{"AL2 quoted name at the end", `/etc/eks/bootstrap.sh "prod"`, `/etc/eks/bootstrap.sh "prod-1-33"`},
+		{"AL2023 nodeadm",
+			"apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  cluster:\n    name: prod\n    apiServerEndpoint: https://BLUE.gr7.eu-west-1.eks.amazonaws.com\n    certificateAuthority: QkxVRS1DQQ==\n",
+			"apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  cluster:\n    name: prod-1-33\n    apiServerEndpoint: https://GREEN.gr7.eu-west-1.eks.amazonaws.com\n    certificateAuthority: R1JFRU4tQ0E=\n"},
+		{"Bottlerocket",
+			"[settings.kubernetes]\ncluster-name = \"prod\"\napi-server = \"https://BLUE.gr7.eu-west-1.eks.amazonaws.com\"\n",
+			"[settings.kubernetes]\ncluster-name = \"prod-1-33\"\napi-server = \"https://GREEN.gr7.eu-west-1.eks.amazonaws.com\"\n"},
+		{"a longer name is another cluster", "/etc/eks/bootstrap.sh prod-eu --b64-cluster-ca X", "/etc/eks/bootstrap.sh prod-eu --b64-cluster-ca X"},
+		{"name: outside a NodeConfig is left", "name: prod\n", "name: prod\n"},
+		{"nothing of blue's", "#!/bin/bash\necho hello prod\n", "#!/bin/bash\necho hello prod\n"},
+	}
+	for _, tt := range tests {
+		got, changed := rewriteBootstrap(tt.in, blue, green)
+		if got != tt.want || changed != (tt.in != tt.want) {
+			t.Errorf("%s: rewriteBootstrap =\n%s (changed %v)\nwant\n%s", tt.name, got, changed, tt.want)
+		}
 	}
 }

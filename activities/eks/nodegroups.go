@@ -232,7 +232,7 @@ func (a *Activities) EnsureNodeGroups(ctx context.Context, in EnsureNodeGroupsIn
 			if err != nil {
 				return res, err
 			}
-			if ng.LaunchTemplate, err = a.launchTemplateFor(ctx, ref.Region, ssmAPI, in.TargetVersion, ng); err != nil {
+			if ng.LaunchTemplate, err = a.launchTemplateFor(ctx, ref.Region, ssmAPI, api, ref.Name, in.TargetVersion, ng); err != nil {
 				return res, err
 			}
 			log.Info("Creating node group", "cluster", ref.Name, "nodegroup", ng.Name, "version", in.TargetVersion,

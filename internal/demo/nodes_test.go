@@ -2,6 +2,8 @@ package demo_test
 
 import (
 	"context"
+	"encoding/base64"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -14,7 +16,8 @@ import (
 // assertGreenNodes: reading the emulated AWS after the migration, green's
 // AL2 node groups are AL2 still (valid at the sandbox's target), and the
 // node group on blue's custom launch template runs on a new version of the
-// template that pins the target's EKS-optimized AMI, not blue's.
+// template that pins the target's EKS-optimized AMI, not blue's, and whose
+// bootstrap names green.
 func assertGreenNodes(t *testing.T, ctx context.Context, cfg aws.Config, seed *sandbox.Seed, green, target string) {
 	t.Helper()
 	eksc := awseks.NewFromConfig(cfg)
@@ -41,5 +44,10 @@ func assertGreenNodes(t *testing.T, ctx context.Context, cfg aws.Config, seed *s
 	want := sandbox.EKSOptimizedAMIParameters()["/aws/service/eks/optimized-ami/"+target+"/amazon-linux-2/recommended/image_id"]
 	if got := aws.ToString(v.LaunchTemplateVersions[0].LaunchTemplateData.ImageId); got != want || got == seed.Nodes.BlueAMI {
 		t.Errorf("green's launch template version pins %s, want %s (the target's AL2 AMI; blue's is %s)", got, want, seed.Nodes.BlueAMI)
+	}
+	// The template's bootstrap names green now, not blue.
+	ud, _ := base64.StdEncoding.DecodeString(aws.ToString(v.LaunchTemplateVersions[0].LaunchTemplateData.UserData))
+	if !strings.Contains(string(ud), "/etc/eks/bootstrap.sh "+green+" ") || strings.Contains(string(ud), "/etc/eks/bootstrap.sh "+sandbox.BlueCluster+" ") {
+		t.Errorf("green's launch template version's user data does not bootstrap %s:\n%s", green, ud)
 	}
 }

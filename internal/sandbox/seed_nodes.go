@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 
@@ -23,7 +24,8 @@ const (
 // NodesSeed is what blue's node groups run on: the Amazon Linux 2 groups
 // (seedEKS's, AMI type AL2_x86_64, which EKS stops offering at 1.33) and
 // the group on a custom launch template that pins an EKS-optimized AL2 AMI
-// for blue's version, registered in moto's EC2 under the name AWS gives it.
+// for blue's version, registered in moto's EC2 under the name AWS gives it,
+// with user data that bootstraps the node into blue (bootstrap.sh blue).
 type NodesSeed struct {
 	// AL2 are the node groups on AMI type AL2_x86_64.
 	AL2 []string `json:"al2"`
@@ -60,12 +62,25 @@ func seedNodes(ctx context.Context, cfg aws.Config, s *Seed) error {
 		s.Nodes.BlueAMI = aws.ToString(img.ImageId)
 	}
 
+	// A custom AMI bootstraps itself: the user data names blue, its API
+	// endpoint and CA, as eksctl and Terraform modules write it.
+	bc, err := eks.NewFromConfig(cfg).DescribeCluster(ctx, &eks.DescribeClusterInput{Name: aws.String(BlueCluster)})
+	if err != nil {
+		return err
+	}
+	var ca string
+	if bc.Cluster.CertificateAuthority != nil {
+		ca = aws.ToString(bc.Cluster.CertificateAuthority.Data)
+	}
+	userData := fmt.Sprintf("#!/bin/bash\nset -ex\n/etc/eks/bootstrap.sh %s --apiserver-endpoint %s --b64-cluster-ca %s --kubelet-extra-args '--node-labels=workload=custom'\n",
+		BlueCluster, aws.ToString(bc.Cluster.Endpoint), ca)
 	lt, err := c.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{
 		LaunchTemplateName: aws.String(CustomLaunchTemplate),
 		VersionDescription: aws.String("blue's custom nodes on Kubernetes " + BlueVersion),
 		LaunchTemplateData: &ec2types.RequestLaunchTemplateData{
 			ImageId: aws.String(s.Nodes.BlueAMI), InstanceType: ec2types.InstanceType(CustomType),
 			SecurityGroupIds: []string{s.SecurityGroupID},
+			UserData:         aws.String(base64.StdEncoding.EncodeToString([]byte(userData))),
 		},
 		TagSpecifications: []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeLaunchTemplate, Tags: []ec2types.Tag{
 			{Key: aws.String("Name"), Value: aws.String(CustomLaunchTemplate)}, {Key: aws.String("team"), Value: aws.String("platform")},

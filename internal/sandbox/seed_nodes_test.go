@@ -2,6 +2,8 @@ package sandbox_test
 
 import (
 	"context"
+	"encoding/base64"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -50,6 +52,9 @@ func TestSeedNodes(t *testing.T) {
 	}
 	if got := aws.ToString(v.LaunchTemplateVersions[0].LaunchTemplateData.ImageId); got != n.BlueAMI {
 		t.Errorf("launch template pins %s, want %s", got, n.BlueAMI)
+	}
+	if ud, _ := base64.StdEncoding.DecodeString(aws.ToString(v.LaunchTemplateVersions[0].LaunchTemplateData.UserData)); !strings.Contains(string(ud), "/etc/eks/bootstrap.sh "+sandbox.BlueCluster+" ") {
+		t.Errorf("launch template user data %q does not bootstrap %s", ud, sandbox.BlueCluster)
 	}
 	img, err := ec.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{n.BlueAMI}})
 	if err != nil || len(img.Images) != 1 || aws.ToString(img.Images[0].Name) != "amazon-eks-node-"+sandbox.BlueVersion+"-v20250519" {
