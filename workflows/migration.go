@@ -269,7 +269,7 @@ func (m *migration) preflight(ctx workflow.Context) (preflightResult, error) {
 	if err != nil {
 		return preflightResult{}, err
 	}
-	m.addFindings(insights.Findings)
+	m.addFindings(settleAMITypeInsights(insights.Findings, s))
 	m.progress("Scanning blue's Kubernetes objects")
 	pf, err := call[kube.PreflightResult](ctx, scanOptions, kubeA.PreflightBlue, kube.PreflightInput{
 		Cluster: m.blue(), CurrentVersion: blue.Version, TargetVersion: s.Green.KubernetesVersion, ArgoCDNamespace: s.ArgoCD.Namespace,

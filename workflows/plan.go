@@ -181,6 +181,28 @@ func amiTypeFindings(blue eks.ClusterDescription, s spec.MigrationSpec) []findin
 	return out
 }
 
+// checkInsightAL2 is EKS's upgrade insight about managed node groups on
+// Amazon Linux 2 (as EKSUpgradeInsights names it).
+const checkInsightAL2 = eks.CheckInsightPrefix + "amazon-linux-2-compatibility"
+
+// settleAMITypeInsights returns EKS's insight findings for preflight. With
+// green.nodeGroups.amiTypeUpgrade "successor", the Amazon Linux 2 insight
+// is what cutover resolves by building green's node groups on AL2023, so
+// it is reported as info instead of blocking; otherwise nothing changes.
+func settleAMITypeInsights(fs []finding.Finding, s spec.MigrationSpec) []finding.Finding {
+	if s.Green.NodeGroups.AMITypeUpgrade != spec.AMITypeUpgradeSuccessor {
+		return fs
+	}
+	out := slices.Clone(fs)
+	for i, f := range out {
+		if f.Check == checkInsightAL2 && f.Severity != finding.Info {
+			out[i].Severity = finding.Info
+			out[i].Message = strings.TrimSpace(f.Message + " (green's node groups are built on the AL2023 successor: green.nodeGroups.amiTypeUpgrade is \"successor\")")
+		}
+	}
+	return out
+}
+
 // copyUserTags copies the tags a user may set: AWS refuses "aws:" keys, and
 // blue's own cutover tags (from the migration that built blue) are replaced.
 func copyUserTags(dst, src map[string]string) {

@@ -305,3 +305,21 @@ func TestAMITypeUpgrade(t *testing.T) {
 		})
 	}
 }
+
+func TestSettleAMITypeInsights(t *testing.T) {
+	al2 := finding.Finding{Check: eks.CheckInsightPrefix + "amazon-linux-2-compatibility", Severity: finding.Error, Message: "AL2."}
+	other := finding.Finding{Check: eks.CheckInsightPrefix + "deprecated-apis-removed-in-kubernetes-v1-33", Severity: finding.Error}
+	in := []finding.Finding{al2, other}
+	s := specFixture()
+	if got := settleAMITypeInsights(in, s.WithDefaults()); !reflect.DeepEqual(got, in) {
+		t.Errorf("refuse: %+v, want unchanged", got)
+	}
+	s.Green.NodeGroups.AMITypeUpgrade = spec.AMITypeUpgradeSuccessor
+	got := settleAMITypeInsights(in, s.WithDefaults())
+	if got[0].Severity != finding.Info || !strings.Contains(got[0].Message, "successor") || got[1] != other {
+		t.Errorf("successor: %+v", got)
+	}
+	if in[0].Severity != finding.Error {
+		t.Error("the input was changed")
+	}
+}
