@@ -279,6 +279,7 @@ func (m *migration) preflight(ctx workflow.Context) (preflightResult, error) {
 	}
 	m.addFindings(pf.Findings)
 	m.addFindings(amiTypeFindings(blue, s))
+	m.addFindings(uncopiedFindings(blue))
 	policy := finding.Policy{BlockOn: s.Preflight.BlockOn, IgnoreChecks: s.Preflight.IgnoreChecks}
 	return preflightResult{blue: blue, plan: planGreen(blue, s), blocking: policy.Blocking(m.report.Findings)}, nil
 }

@@ -49,6 +49,9 @@ func (a *Activities) DescribeEKSCluster(ctx context.Context, in DescribeInput) (
 	if d.PodIdentityAssociations, err = describePodIdentityAssociations(ctx, api, ref); err != nil {
 		return ClusterDescription{}, err
 	}
+	if d.FargateProfiles, err = listFargateProfiles(ctx, api, ref); err != nil {
+		return ClusterDescription{}, err
+	}
 	log.Info("Described EKS cluster", "cluster", ref.Name, "version", d.Version, "status", d.Status,
 		"nodeGroups", len(d.NodeGroups), "addons", len(d.Addons), "accessEntries", len(d.AccessEntries), "podIdentityAssociations", len(d.PodIdentityAssociations))
 	return d, nil

@@ -259,20 +259,29 @@ func (a *Activities) deleteNodeGroups(ctx context.Context, api EKSAPI, ref clust
 	})
 }
 
-// deleteFargateProfiles deletes them one at a time: EKS refuses a second
-// delete while one profile is DELETING.
-func (a *Activities) deleteFargateProfiles(ctx context.Context, api EKSAPI, ref clusters.Ref, p *Progress) error {
-	p.Step = StepRetireFargate
+// listFargateProfiles returns the names of a cluster's Fargate profiles, sorted.
+func listFargateProfiles(ctx context.Context, api EKSAPI, ref clusters.Ref) ([]string, error) {
 	var names []string
 	pg := awseks.NewListFargateProfilesPaginator(api, &awseks.ListFargateProfilesInput{ClusterName: aws.String(ref.Name)})
 	for pg.HasMorePages() {
 		page, err := pg.NextPage(ctx)
 		if err != nil {
-			return awsError(err, "list Fargate profiles of cluster %s", ref)
+			return nil, awsError(err, "list Fargate profiles of cluster %s", ref)
 		}
 		names = append(names, page.FargateProfileNames...)
 	}
 	slices.Sort(names)
+	return names, nil
+}
+
+// deleteFargateProfiles deletes them one at a time: EKS refuses a second
+// delete while one profile is DELETING.
+func (a *Activities) deleteFargateProfiles(ctx context.Context, api EKSAPI, ref clusters.Ref, p *Progress) error {
+	p.Step = StepRetireFargate
+	names, err := listFargateProfiles(ctx, api, ref)
+	if err != nil {
+		return err
+	}
 	for _, n := range names {
 		logger(ctx).Info("Deleting Fargate profile", "cluster", ref.Name, "profile", n)
 		_, err := api.DeleteFargateProfile(ctx, &awseks.DeleteFargateProfileInput{ClusterName: aws.String(ref.Name), FargateProfileName: aws.String(n)})

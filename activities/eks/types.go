@@ -147,6 +147,9 @@ type ClusterDescription struct {
 	DeletionProtection bool `json:"deletionProtection,omitempty"`
 	// Health lists the cluster's health issues ("code: message"), if any.
 	Health []string `json:"health,omitempty"`
+	// FargateProfiles names the cluster's Fargate profiles (not copied to
+	// green; preflight says so).
+	FargateProfiles []string `json:"fargateProfiles,omitempty"`
 }
 
 // Ref returns the cluster's name and region.
