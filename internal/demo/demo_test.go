@@ -223,9 +223,24 @@ func TestMigrationAgainstRealServers(t *testing.T) {
 			t.Errorf("application %v still targets %v", a["metadata"].(map[string]any)["name"], dest)
 		}
 	}
-	// Parity compared green with blue and passed, row by row.
+	// Parity compared green with blue and passed, row by row, including
+	// blue's IRSA ServiceAccount (restored with its role) and both roles'
+	// trust of green's issuer.
 	if rep.Parity == nil || !rep.Parity.Passed || len(rep.Parity.Rows) == 0 {
 		t.Errorf("parity %+v", rep.Parity)
+	} else {
+		var sa, trust int
+		for _, r := range rep.Parity.Rows {
+			if r.Check == "service-account" && r.Object == sb.Seed.IRSA.WorkloadServiceAccount && r.OK && r.Green == sb.Seed.IRSA.WorkloadRoleARN {
+				sa++
+			}
+			if r.Check == "irsa-trust" && r.OK {
+				trust++
+			}
+		}
+		if sa != 1 || trust != 2 {
+			t.Errorf("parity rows for IRSA: service account %d, trust %d; rows %+v", sa, trust, rep.Parity.Rows)
+		}
 	}
 	assertGreenPodIdentity(t, ctx, awsCfg, sb.Seed, "green", "demo") // podidentity_test.go
 	if rep.Parity != nil && !slices.ContainsFunc(rep.Parity.Rows, func(r workflows.ParityRow) bool {

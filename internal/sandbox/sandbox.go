@@ -119,6 +119,8 @@ func Up(ctx context.Context, o Options) (*Sandbox, error) {
 		objs, err := SeedBlue(ctx, sb.Blue, sb.Green)
 		if err != nil {
 			errs = append(errs, err)
+		} else if err := SeedIRSAServiceAccounts(ctx, sb.Blue, sb.Seed); err != nil {
+			errs = append(errs, err)
 		}
 		sb.BlueObjects = objs
 	}

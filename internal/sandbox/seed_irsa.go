@@ -10,6 +10,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // Names of blue's IRSA estate.
@@ -151,4 +154,29 @@ func irsaTrust(provider, host, op, sub string) string {
 		}},
 	})
 	return string(b)
+}
+
+// SeedIRSAServiceAccounts gives blue's Kubernetes side the workload's
+// ServiceAccount that assumes the seeded IRSA role (shop/orders, annotated
+// eks.amazonaws.com/role-arn). The add-on's role is the add-on's
+// serviceAccountRoleArn on the AWS side, as EKS manages its ServiceAccount.
+func SeedIRSAServiceAccounts(ctx context.Context, blue *Kube, s *Seed) error {
+	cs, err := blue.Clientset()
+	if err != nil {
+		return err
+	}
+	for _, sa := range []struct{ ref, role string }{
+		{s.IRSA.WorkloadServiceAccount, s.IRSA.WorkloadRoleARN},
+	} {
+		ns, name, ok := strings.Cut(sa.ref, "/")
+		if !ok || sa.role == "" {
+			return fmt.Errorf("cluster %s: IRSA service account %q (role %q) is not namespace/name with a role", blue.Name, sa.ref, sa.role)
+		}
+		obj := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns,
+			Annotations: map[string]string{"eks.amazonaws.com/role-arn": sa.role}}}
+		if _, err := cs.CoreV1().ServiceAccounts(ns).Create(ctx, obj, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("cluster %s: create ServiceAccount %s: %w", blue.Name, sa.ref, err)
+		}
+	}
+	return nil
 }
