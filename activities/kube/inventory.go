@@ -6,7 +6,6 @@ import (
 	"sort"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -145,49 +144,7 @@ func (a *Activities) inventory(ctx context.Context, c *Clients, only []string, i
 			inv.Workloads = append(inv.Workloads, s)
 		}
 	}
-	if err := eachPage(ctx, a.opts.pageSize, metav1.ListOptions{},
-		func(ctx context.Context, o metav1.ListOptions) ([]appsv1.Deployment, string, error) {
-			l, err := c.Kube.AppsV1().Deployments(metav1.NamespaceAll).List(ctx, o)
-			if err != nil {
-				return nil, "", err
-			}
-			return l.Items, l.Continue, nil
-		}, func(items []appsv1.Deployment) error {
-			for i := range items {
-				add(DeploymentStatus(&items[i]))
-			}
-			return nil
-		}); err != nil {
-		return err
-	}
-	if err := eachPage(ctx, a.opts.pageSize, metav1.ListOptions{},
-		func(ctx context.Context, o metav1.ListOptions) ([]appsv1.StatefulSet, string, error) {
-			l, err := c.Kube.AppsV1().StatefulSets(metav1.NamespaceAll).List(ctx, o)
-			if err != nil {
-				return nil, "", err
-			}
-			return l.Items, l.Continue, nil
-		}, func(items []appsv1.StatefulSet) error {
-			for i := range items {
-				add(StatefulSetStatus(&items[i]))
-			}
-			return nil
-		}); err != nil {
-		return err
-	}
-	if err := eachPage(ctx, a.opts.pageSize, metav1.ListOptions{},
-		func(ctx context.Context, o metav1.ListOptions) ([]appsv1.DaemonSet, string, error) {
-			l, err := c.Kube.AppsV1().DaemonSets(metav1.NamespaceAll).List(ctx, o)
-			if err != nil {
-				return nil, "", err
-			}
-			return l.Items, l.Continue, nil
-		}, func(items []appsv1.DaemonSet) error {
-			for i := range items {
-				add(DaemonSetStatus(&items[i]))
-			}
-			return nil
-		}); err != nil {
+	if err := a.eachWorkload(ctx, c, metav1.NamespaceAll, add); err != nil {
 		return err
 	}
 	if err := eachPage(ctx, a.opts.pageSize, metav1.ListOptions{},

@@ -183,56 +183,60 @@ func (a *Activities) workloadStatuses(ctx context.Context, c *Clients, namespace
 		}
 	}
 	for _, ns := range namespaces {
-		err := eachPage(ctx, a.opts.pageSize, metav1.ListOptions{},
-			func(ctx context.Context, o metav1.ListOptions) ([]appsv1.Deployment, string, error) {
-				l, err := c.Kube.AppsV1().Deployments(ns).List(ctx, o)
-				if err != nil {
-					return nil, "", err
-				}
-				return l.Items, l.Continue, nil
-			}, func(items []appsv1.Deployment) error {
-				for i := range items {
-					keep(DeploymentStatus(&items[i]))
-				}
-				return nil
-			})
-		if err != nil {
-			return 0, nil, err
-		}
-		err = eachPage(ctx, a.opts.pageSize, metav1.ListOptions{},
-			func(ctx context.Context, o metav1.ListOptions) ([]appsv1.StatefulSet, string, error) {
-				l, err := c.Kube.AppsV1().StatefulSets(ns).List(ctx, o)
-				if err != nil {
-					return nil, "", err
-				}
-				return l.Items, l.Continue, nil
-			}, func(items []appsv1.StatefulSet) error {
-				for i := range items {
-					keep(StatefulSetStatus(&items[i]))
-				}
-				return nil
-			})
-		if err != nil {
-			return 0, nil, err
-		}
-		err = eachPage(ctx, a.opts.pageSize, metav1.ListOptions{},
-			func(ctx context.Context, o metav1.ListOptions) ([]appsv1.DaemonSet, string, error) {
-				l, err := c.Kube.AppsV1().DaemonSets(ns).List(ctx, o)
-				if err != nil {
-					return nil, "", err
-				}
-				return l.Items, l.Continue, nil
-			}, func(items []appsv1.DaemonSet) error {
-				for i := range items {
-					keep(DaemonSetStatus(&items[i]))
-				}
-				return nil
-			})
-		if err != nil {
+		if err := a.eachWorkload(ctx, c, ns, keep); err != nil {
 			return 0, nil, err
 		}
 	}
 	return total, notReady, nil
+}
+
+// eachWorkload pages through the Deployments, StatefulSets and DaemonSets
+// of namespace ns (metav1.NamespaceAll for every namespace) and hands each
+// one's availability to fn.
+func (a *Activities) eachWorkload(ctx context.Context, c *Clients, ns string, fn func(WorkloadStatus)) error {
+	if err := eachPage(ctx, a.opts.pageSize, metav1.ListOptions{},
+		func(ctx context.Context, o metav1.ListOptions) ([]appsv1.Deployment, string, error) {
+			l, err := c.Kube.AppsV1().Deployments(ns).List(ctx, o)
+			if err != nil {
+				return nil, "", err
+			}
+			return l.Items, l.Continue, nil
+		}, func(items []appsv1.Deployment) error {
+			for i := range items {
+				fn(DeploymentStatus(&items[i]))
+			}
+			return nil
+		}); err != nil {
+		return err
+	}
+	if err := eachPage(ctx, a.opts.pageSize, metav1.ListOptions{},
+		func(ctx context.Context, o metav1.ListOptions) ([]appsv1.StatefulSet, string, error) {
+			l, err := c.Kube.AppsV1().StatefulSets(ns).List(ctx, o)
+			if err != nil {
+				return nil, "", err
+			}
+			return l.Items, l.Continue, nil
+		}, func(items []appsv1.StatefulSet) error {
+			for i := range items {
+				fn(StatefulSetStatus(&items[i]))
+			}
+			return nil
+		}); err != nil {
+		return err
+	}
+	return eachPage(ctx, a.opts.pageSize, metav1.ListOptions{},
+		func(ctx context.Context, o metav1.ListOptions) ([]appsv1.DaemonSet, string, error) {
+			l, err := c.Kube.AppsV1().DaemonSets(ns).List(ctx, o)
+			if err != nil {
+				return nil, "", err
+			}
+			return l.Items, l.Continue, nil
+		}, func(items []appsv1.DaemonSet) error {
+			for i := range items {
+				fn(DaemonSetStatus(&items[i]))
+			}
+			return nil
+		})
 }
 
 // ---- scratch pod, service and PVC ----

@@ -51,7 +51,7 @@ func TestTransientClassification(t *testing.T) {
 		{"aws 500 internal", awsResponseError(500, "InternalFailure"), Transient},
 		{"aws ServiceUnavailable code only", &smithy.GenericAPIError{Code: "ServiceUnavailable"}, Transient},
 		{"aws 400 validation", awsResponseError(400, "ValidationError"), ""},
-		{"aws 501 not implemented", awsResponseError(501, "NotImplemented"), ""},
+		{"aws 501 NotImplemented code", awsResponseError(501, "NotImplemented"), ""},
 		{"aws 403", awsResponseError(403, "AccessDenied"), ""},
 		{"kube too many requests", apierrors.NewTooManyRequests("slow down", 1), Throttled},
 		{"kube server timeout", apierrors.NewServerTimeout(gr, "list", 1), Transient},
