@@ -205,6 +205,16 @@ func TestMigrationAgainstRealServers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Blue's vpc-cni add-on is on green with its IRSA role, ACTIVE (it only
+	// becomes so once the role trusts green's issuer), at the version the
+	// report gives with its reason.
+	if ad, err := eksc.DescribeAddon(ctx, &awseks.DescribeAddonInput{ClusterName: aws.String("green"), AddonName: aws.String("vpc-cni")}); err != nil {
+		t.Errorf("green's vpc-cni: %v", err)
+	} else if aws.ToString(ad.Addon.ServiceAccountRoleArn) != sb.Seed.IRSA.AddonRoleARN || ad.Addon.Status != ekstypes.AddonStatusActive {
+		t.Errorf("green's vpc-cni role %s status %s, want %s ACTIVE", aws.ToString(ad.Addon.ServiceAccountRoleArn), ad.Addon.Status, sb.Seed.IRSA.AddonRoleARN)
+	} else if len(rep.Addons) != 1 || rep.Addons[0].Version != aws.ToString(ad.Addon.AddonVersion) || rep.Addons[0].Reason == "" {
+		t.Errorf("report add-ons %+v, green runs %s", rep.Addons, aws.ToString(ad.Addon.AddonVersion))
+	}
 	if v := aws.ToString(green.Cluster.Version); v != "1.31" || green.Cluster.Tags["cutover.dev/migration"] != "demo" {
 		t.Errorf("green version %s tags %v", v, green.Cluster.Tags)
 	}

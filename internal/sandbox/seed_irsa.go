@@ -111,6 +111,14 @@ func seedIRSA(ctx context.Context, cfg aws.Config, s *Seed) error {
 			}
 		}
 	}
+	// Blue's vpc-cni add-on runs under its IRSA role, as EKS's guide sets
+	// it up: green must get the add-on with the same role, which only
+	// becomes ACTIVE once the role trusts green's issuer.
+	if _, err := eks.NewFromConfig(cfg).CreateAddon(ctx, &eks.CreateAddonInput{
+		ClusterName: aws.String(BlueCluster), AddonName: aws.String("vpc-cni"), ServiceAccountRoleArn: aws.String(r.AddonRoleARN),
+	}); err != nil {
+		return fmt.Errorf("create add-on vpc-cni on %s with role %s: %w", BlueCluster, r.AddonRoleARN, err)
+	}
 	return nil
 }
 
