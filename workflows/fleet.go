@@ -168,16 +168,14 @@ func readFleet(ctx workflow.Context, in converter.RawValue) (FleetSpec, error) {
 		}
 		return f, validateFleet(f)
 	}
-	if p == nil || len(p.GetData()) == 0 {
-		return f, spec.FieldErrors{{Field: spec.DocumentField, Reason: "is empty: the workflow input is the fleet as one JSON object"}}
-	}
-	if enc := string(p.GetMetadata()[converter.MetadataEncoding]); enc != converter.MetadataEncodingJSON {
-		return f, spec.FieldErrors{{Field: spec.DocumentField, Reason: fmt.Sprintf("must be JSON (payload encoding %q), got encoding %q", converter.MetadataEncodingJSON, enc)}}
+	data, err := jsonPayload(in, "the workflow input is the fleet as one JSON object")
+	if err != nil {
+		return f, spec.FieldErrors{{Field: spec.DocumentField, Reason: err.Error()}}
 	}
 	// CheckFleet is a pure function of the bytes: its reflection and
 	// encoding/json only read a value (no map order reaches the result).
 	//workflowcheck:ignore
-	if problems := CheckFleet(p.GetData(), &f); len(problems) > 0 {
+	if problems := CheckFleet(data, &f); len(problems) > 0 {
 		return f, problems
 	}
 	return f, nil

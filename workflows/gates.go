@@ -157,20 +157,17 @@ const maxMessageBytes = 16 << 10
 // with the spec's strict reader: unknown or duplicated keys, wrong types
 // and trailing data are refused, with their field.
 func decodeMessage(raw converter.RawValue, v any) error {
-	p := raw.Payload()
-	if p == nil || len(p.GetData()) == 0 {
-		return fmt.Errorf("the payload is empty: send a JSON object")
+	data, err := jsonPayload(raw, "send a JSON object")
+	if err != nil {
+		return fmt.Errorf("the payload %w", err)
 	}
-	if enc := string(p.GetMetadata()[converter.MetadataEncoding]); enc != converter.MetadataEncodingJSON {
-		return fmt.Errorf("the payload must be JSON (encoding %q), got encoding %q", converter.MetadataEncodingJSON, enc)
-	}
-	if len(p.GetData()) > maxMessageBytes {
-		return fmt.Errorf("the payload is %d bytes; at most %d", len(p.GetData()), maxMessageBytes)
+	if len(data) > maxMessageBytes {
+		return fmt.Errorf("the payload is %d bytes; at most %d", len(data), maxMessageBytes)
 	}
 	// DecodeStrict is a pure function of the bytes: its reflection and
 	// encoding/json only read a value (no map order reaches the result).
 	//workflowcheck:ignore
-	if _, errs := spec.DecodeStrict(p.GetData(), v); len(errs) > 0 {
+	if _, errs := spec.DecodeStrict(data, v); len(errs) > 0 {
 		return fmt.Errorf("the payload does not decode: %s", strings.Join(problemList(errs), "; "))
 	}
 	return nil

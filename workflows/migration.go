@@ -149,16 +149,14 @@ func readSpec(ctx workflow.Context, in converter.RawValue) (spec.MigrationSpec, 
 		s = s.WithDefaults()
 		return s, s.Validate()
 	}
-	if p == nil || len(p.GetData()) == 0 {
-		return spec.MigrationSpec{}, spec.FieldErrors{{Field: spec.DocumentField, Reason: "is empty: the workflow input is the migration spec as one JSON object"}}
-	}
-	if enc := string(p.GetMetadata()[converter.MetadataEncoding]); enc != converter.MetadataEncodingJSON {
-		return spec.MigrationSpec{}, spec.FieldErrors{{Field: spec.DocumentField, Reason: fmt.Sprintf("must be JSON (payload encoding %q), got encoding %q", converter.MetadataEncodingJSON, enc)}}
+	data, err := jsonPayload(in, "the workflow input is the migration spec as one JSON object")
+	if err != nil {
+		return spec.MigrationSpec{}, spec.FieldErrors{{Field: spec.DocumentField, Reason: err.Error()}}
 	}
 	// spec.Parse is a pure function of the bytes: its reflection and
 	// encoding/json only read a value (no map order reaches the result).
 	//workflowcheck:ignore
-	return spec.Parse(p.GetData())
+	return spec.Parse(data)
 }
 
 // run executes the phases and turns the outcome into the report or error.
