@@ -3,7 +3,6 @@ package kube
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -14,7 +13,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"sigs.k8s.io/yaml"
 
 	"github.com/cutover-dev/cutover/activities/kube/deprecations"
 	"github.com/cutover-dev/cutover/internal/activitylog"
@@ -42,7 +40,8 @@ const (
 	// managed node groups.
 	CheckSelfManagedNode = "self-managed-node"
 	// CheckAWSAuthIdentity: an identity mapped in the aws-auth ConfigMap;
-	// cutover copies EKS access entries, not aws-auth.
+	// cutover carries it to green's aws-auth, which green ignores when its
+	// authenticationMode is API (the mapping must then be an access entry).
 	CheckAWSAuthIdentity = "aws-auth-identity"
 )
 
@@ -198,18 +197,12 @@ func managedNode(n *corev1.Node) bool {
 		l["karpenter.sh/nodepool"] != "" || l["karpenter.sh/provisioner-name"] != ""
 }
 
-// awsAuthMapping is one entry of aws-auth's mapRoles or mapUsers.
-type awsAuthMapping struct {
-	RoleARN  string   `json:"rolearn"`
-	UserARN  string   `json:"userarn"`
-	Username string   `json:"username"`
-	Groups   []string `json:"groups"`
-}
-
 // awsAuth reports the identities blue grants access through the aws-auth
-// ConfigMap (node roles aside: EKS maps managed node groups itself).
+// ConfigMap (node roles aside: EKS maps managed node groups itself). They
+// are carried to green's aws-auth (CopyAWSAuth), which only grants access
+// while green's authenticationMode reads the ConfigMap.
 func (p *preflight) awsAuth(ctx context.Context) error {
-	cm, err := p.c.Kube.CoreV1().ConfigMaps("kube-system").Get(ctx, "aws-auth", metav1.GetOptions{})
+	cm, err := p.c.Kube.CoreV1().ConfigMaps(AWSAuthNamespace).Get(ctx, AWSAuthName, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
@@ -217,28 +210,20 @@ func (p *preflight) awsAuth(ctx context.Context) error {
 		return err
 	}
 	p.scanned++
-	for _, key := range []string{"mapRoles", "mapUsers"} {
-		raw := cm.Data[key]
-		if strings.TrimSpace(raw) == "" {
-			continue
-		}
-		var entries []awsAuthMapping
-		if err := yaml.Unmarshal([]byte(raw), &entries); err != nil {
-			p.found.add(finding.Finding{Check: CheckAWSAuthIdentity, Object: "v1 ConfigMap kube-system/aws-auth", Severity: finding.Warning,
-				Message: fmt.Sprintf("aws-auth %s does not parse: %v", key, err), Fix: "Fix the ConfigMap; EKS ignores entries it cannot read."})
+	for _, key := range []string{awsAuthRoles, awsAuthUsers} {
+		entries, err := parseAWSAuthMappings(key, cm.Data[key])
+		if err != nil {
+			p.found.add(finding.Finding{Check: CheckAWSAuthIdentity, Object: "v1 ConfigMap kube-system/aws-auth", Severity: finding.Error,
+				Message: fmt.Sprintf("%v: cutover cannot carry it to green's aws-auth", err), Fix: "Fix the ConfigMap; EKS ignores entries it cannot read, and copying it to green would fail."})
 			continue
 		}
 		for _, e := range entries {
-			if slices.Contains(e.Groups, "system:nodes") || slices.Contains(e.Groups, "system:node-proxier") {
+			if e.node() {
 				continue
 			}
-			who := e.RoleARN
-			if who == "" {
-				who = e.UserARN
-			}
-			p.found.add(finding.Finding{Check: CheckAWSAuthIdentity, Object: "v1 ConfigMap kube-system/aws-auth " + who, Severity: finding.Warning,
-				Message: fmt.Sprintf("%s is mapped in aws-auth %s as %q (groups %s): cutover copies EKS access entries, not aws-auth", who, key, e.Username, strings.Join(e.Groups, ",")),
-				Fix:     "Give it an EKS access entry on blue (it is then copied to green), or add it to green's aws-auth before the cutover gate."})
+			p.found.add(finding.Finding{Check: CheckAWSAuthIdentity, Object: "v1 ConfigMap kube-system/aws-auth " + e.ARN, Severity: finding.Info,
+				Message: fmt.Sprintf("%s is mapped in aws-auth %s as %q (groups %s): cutover carries it to green's aws-auth; if green's authenticationMode is API, green ignores aws-auth and the mapping must become an EKS access entry", e.ARN, key, e.Username, strings.Join(e.Groups, ",")),
+				Fix:     "Nothing to do while green's authenticationMode is API_AND_CONFIG_MAP or CONFIG_MAP. With API, give the identity an EKS access entry on blue (it is then copied to green)."})
 		}
 	}
 	return nil

@@ -331,6 +331,34 @@ func TestPreflightReportsWhatCutoverDoesNotCopy(t *testing.T) {
 	}
 	auth := findingsOf(res.Findings, CheckAWSAuthIdentity)
 	if len(auth) != 2 || !strings.Contains(auth[0].Message, "ci-deploy") || !strings.Contains(auth[1].Message, "user/alice") {
-		t.Errorf("aws-auth identities (node roles aside) %+v", auth)
+		t.Fatalf("aws-auth identities (node roles aside) %+v", auth)
+	}
+	for _, f := range auth {
+		if f.Severity != finding.Info {
+			t.Errorf("aws-auth %s: severity %s, want info (the mapping is carried to green)", f.Object, f.Severity)
+		}
+		for _, part := range []string{"carries it to green's aws-auth", "authenticationMode is API", "access entry"} {
+			if !strings.Contains(f.Message, part) {
+				t.Errorf("aws-auth %s: message %q lacks %q", f.Object, f.Message, part)
+			}
+		}
+	}
+	if !strings.Contains(auth[0].Message, `as "ci" (groups system:masters)`) {
+		t.Errorf("aws-auth ci-deploy: message %q lacks the username and groups", auth[0].Message)
+	}
+
+	// aws-auth data that does not parse would fail the copy to green:
+	// an error finding naming the key.
+	cm := must(blue.cs.CoreV1().ConfigMaps("kube-system").Get(ctx, "aws-auth", metav1.GetOptions{}))
+	cm.Data["mapUsers"] = "- userarn: [not, an, arn\n"
+	must(blue.cs.CoreV1().ConfigMaps("kube-system").Update(ctx, cm, metav1.UpdateOptions{}))
+	res, err = blue.activities().PreflightBlue(ctx, PreflightInput{Cluster: blue.ref, TargetVersion: "1.31"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth = findingsOf(res.Findings, CheckAWSAuthIdentity)
+	if len(auth) != 2 || !strings.Contains(auth[0].Message, "ci-deploy") || auth[0].Severity != finding.Info ||
+		auth[1].Severity != finding.Error || !strings.Contains(auth[1].Message, "aws-auth mapUsers does not parse") {
+		t.Errorf("aws-auth with an unparsable mapUsers: %+v, want ci-deploy (info) and an error naming mapUsers", auth)
 	}
 }
