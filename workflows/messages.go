@@ -162,6 +162,8 @@ type Plan struct {
 	Restore      []string      `json:"restore"`
 	// IRSARoles are the IAM roles whose trust green's issuer would join.
 	IRSARoles []string `json:"irsaRoles,omitempty"`
+	// PodIdentity are the Pod Identity associations green would get.
+	PodIdentity []eks.PodIdentityAssociation `json:"podIdentity,omitempty"`
 }
 
 // MigrationReport is the workflow's result. A rolled-back or failed

@@ -211,6 +211,7 @@ func (m *migration) forward(ctx workflow.Context) error {
 		}
 		m.reportDryRun(pre)
 		m.report.Plan.IRSARoles = roles
+		m.report.Plan.PodIdentity = m.podIdentityPlan(pre.blue.PodIdentityAssociations)
 		return nil
 	}
 	if err := m.blockOnFindings(pre); err != nil {

@@ -574,6 +574,41 @@ func TestDryRun(t *testing.T) {
 	if !slices.Equal(r.Plan.Gates, []string{"cutover", "retire"}) || !strings.Contains(r.Reason, "preflight would block") {
 		t.Errorf("plan gates %v reason %q", r.Plan.Gates, r.Reason)
 	}
+	if want := []eks.PodIdentityAssociation{{Namespace: "payments", ServiceAccount: "worker", RoleARN: "arn:aws:iam::123456789012:role/payments-worker"}}; !slices.Equal(r.Plan.PodIdentity, want) {
+		t.Errorf("plan Pod Identity %+v, want blue's association without its ID", r.Plan.PodIdentity)
+	}
+}
+
+// TestPodIdentityCopyOff: with green.copy.podIdentity false nothing is
+// copied, parity does not expect blue's associations on green, and a dry
+// run lists none.
+func TestPodIdentityCopyOff(t *testing.T) {
+	off := false
+	h := newHarness(t)
+	h.decideWhenOpen(workflows.Decision{Gate: "cutover", Approve: true, By: "alice"}, workflows.Decision{Gate: "retire", Approve: true, By: "alice"})
+	s := testSpec()
+	s.Green.Copy.PodIdentity = &off
+	r, err := h.run(s)
+	if err != nil {
+		t.Fatalf("workflow failed: %v", err)
+	}
+	if slices.Contains(h.world.Names(), "EnsurePodIdentityAssociations") {
+		t.Errorf("calls %v: Pod Identity copied although green.copy.podIdentity is false", h.world.Names())
+	}
+	for _, row := range r.Parity.Rows {
+		if row.Check == "pod-identity" {
+			t.Errorf("parity row %+v for an association that was not to be copied", row)
+		}
+	}
+	dry := newHarness(t)
+	s.DryRun = true
+	d, err := dry.run(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Plan == nil || len(d.Plan.PodIdentity) != 0 {
+		t.Errorf("dry-run plan %+v lists Pod Identity associations", d.Plan)
+	}
 }
 
 func TestApproveUpdateValidator(t *testing.T) {

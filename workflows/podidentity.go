@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/cutover-dev/cutover/activities/eks"
+	"github.com/cutover-dev/cutover/internal/spec"
 	"go.temporal.io/sdk/workflow"
 )
 
@@ -20,13 +21,14 @@ type podIdentityState struct {
 }
 
 // copyPodIdentity gives green's service accounts the Pod Identity
-// associations blue's have (namespace, service account, role). What is
+// associations blue's have (namespace, service account, role), unless
+// green.copy.podIdentity is false. What is
 // about to be created is recorded before the call, so a rollback after a
 // failed attempt deletes what that attempt made (only associations tagged
 // with this migration); once the call answers, the record is exactly what
 // it created.
 func (m *migration) copyPodIdentity(ctx workflow.Context) error {
-	if workflow.GetVersion(ctx, changePodIdentity, workflow.DefaultVersion, 1) != 1 {
+	if workflow.GetVersion(ctx, changePodIdentity, workflow.DefaultVersion, 1) != 1 || !spec.On(m.spec.Green.Copy.PodIdentity) {
 		return nil
 	}
 	m.podIdentity.copied = true
@@ -61,4 +63,16 @@ func (m *migration) deletePodIdentity(ctx workflow.Context) error {
 	}
 	m.logger.Info("Pod Identity associations deleted from green", "deleted", len(res.Deleted), "gone", len(res.Gone), "kept", len(res.Kept))
 	return nil
+}
+
+// podIdentityPlan is what a dry run says would be copied.
+func (m *migration) podIdentityPlan(blue []eks.PodIdentityAssociation) []eks.PodIdentityAssociation {
+	if !spec.On(m.spec.Green.Copy.PodIdentity) {
+		return nil
+	}
+	out := make([]eks.PodIdentityAssociation, 0, len(blue))
+	for _, a := range blue {
+		out = append(out, eks.PodIdentityAssociation{Namespace: a.Namespace, ServiceAccount: a.ServiceAccount, RoleARN: a.RoleARN})
+	}
+	return out
 }

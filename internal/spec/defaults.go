@@ -15,7 +15,7 @@ func (s MigrationSpec) WithDefaults() MigrationSpec {
 		s.Green.ClusterName = s.Blue.ClusterName + "-" + strings.ReplaceAll(s.Green.KubernetesVersion, ".", "-")
 	}
 	c := &s.Green.Copy
-	for _, p := range []**bool{&c.NodeGroups, &c.Addons, &c.AccessEntries, &c.Tags, &c.Logging} {
+	for _, p := range []**bool{&c.NodeGroups, &c.Addons, &c.AccessEntries, &c.Tags, &c.Logging, &c.PodIdentity, &c.AWSAuth, &c.ArgoCDAccess, &c.KarpenterDiscovery} {
 		if *p == nil {
 			*p = boolPtr(true)
 		}

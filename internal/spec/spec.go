@@ -94,7 +94,25 @@ type CopySpec struct {
 	AccessEntries *bool `json:"accessEntries,omitempty"`
 	Tags          *bool `json:"tags,omitempty"`
 	Logging       *bool `json:"logging,omitempty"`
+	// PodIdentity copies blue's EKS Pod Identity associations (namespace,
+	// service account, role) to green. Default true.
+	PodIdentity *bool `json:"podIdentity,omitempty"`
+	// AWSAuth carries the role and user mappings of blue's aws-auth
+	// ConfigMap (node roles aside) into green's. Default true.
+	AWSAuth *bool `json:"awsAuth,omitempty"`
+	// ArgoCDAccess gives the IAM identities the Argo CD that manages green
+	// reaches it with (the role it assumes, its IRSA roles) an access entry
+	// on green with AmazonEKSClusterAdminPolicy. Default true.
+	ArgoCDAccess *bool `json:"argoCDAccess,omitempty"`
+	// KarpenterDiscovery puts the karpenter.sh/discovery tag on the subnets
+	// and security groups green uses and adds green's value to the
+	// EC2NodeClasses restored into green. Default true (nothing is done when
+	// blue's subnets and security groups carry no discovery tag).
+	KarpenterDiscovery *bool `json:"karpenterDiscovery,omitempty"`
 }
+
+// On reports whether a copy switch is on (unset means the default, on).
+func On(b *bool) bool { return b == nil || *b }
 
 // GreenOverrides replace what is copied from blue.
 type GreenOverrides struct {
