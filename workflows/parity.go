@@ -17,8 +17,8 @@ const changeParity = "parity-phase"
 
 // ParityRow is one point of "is green a faithful copy of blue".
 type ParityRow struct {
-	// Check: namespace, workload, service-account, addon, access-entry,
-	// pod-identity, node-group, irsa-trust.
+	// Check: namespace, workload, service-account, cronjob, addon,
+	// access-entry, pod-identity, node-group, irsa-trust.
 	Check  string `json:"check"`
 	Object string `json:"object"`
 	Blue   string `json:"blue"`
@@ -47,8 +47,9 @@ func (p ParityReport) Failed() []ParityRow {
 }
 
 // compareParity is the parity check, a pure function of what was observed
-// on both sides: every namespace, workload and IRSA ServiceAccount of blue
-// is on green (workloads available where they are on blue, the same role),
+// on both sides: every namespace, workload, IRSA ServiceAccount and CronJob
+// of blue is on green (workloads available where they are on blue, the
+// same role, the same schedule),
 // and green has blue's add-ons, access entries, Pod Identity associations
 // (the same role) and node groups with at least blue's capacity. Rows are in blue's order.
 func compareParity(blueInv, greenInv kube.Inventory, blue, green eks.ClusterDescription) ParityReport {
@@ -102,6 +103,22 @@ func compareParity(blueInv, greenInv kube.Inventory, blue, green eks.ClusterDesc
 			r.Green, r.Fix = role, "annotate the ServiceAccount on green with blue's role"
 		default:
 			r.Green, r.OK = role, true
+		}
+		add(r)
+	}
+
+	greenCron := map[skey]kube.CronJobState{}
+	for _, cj := range greenInv.CronJobs {
+		greenCron[skey{cj.Namespace, cj.Name}] = cj
+	}
+	for _, cj := range blueInv.CronJobs {
+		r := ParityRow{Check: "cronjob", Object: cj.Namespace + "/" + cj.Name, Blue: cronText(cj), Green: "missing", Blocking: true,
+			Fix: "restore the CronJob into green (Velero includedNamespaces, or an Argo CD application)"}
+		if g, ok := greenCron[skey{cj.Namespace, cj.Name}]; ok {
+			r.Green, r.OK, r.Fix = cronText(g), true, ""
+			if g.Schedule != cj.Schedule || g.TimeZone != cj.TimeZone {
+				r.OK, r.Fix = false, "give the CronJob on green blue's schedule and time zone"
+			}
 		}
 		add(r)
 	}
@@ -177,6 +194,17 @@ func compareParity(blueInv, greenInv kube.Inventory, blue, green eks.ClusterDesc
 
 func availability(w kube.WorkloadStatus) string {
 	return fmt.Sprintf("%d/%d available", w.Available, w.Desired)
+}
+
+func cronText(cj kube.CronJobState) string {
+	s := cj.Schedule
+	if cj.TimeZone != "" {
+		s += " " + cj.TimeZone
+	}
+	if cj.Suspended {
+		s += " (suspended)"
+	}
+	return s
 }
 
 func addonText(a eks.Addon) string {
@@ -275,6 +303,11 @@ func (m *migration) movedByCutover(inv kube.Inventory) kube.Inventory {
 	for _, sa := range inv.ServiceAccounts {
 		if sa.Namespace != argo {
 			out.ServiceAccounts = append(out.ServiceAccounts, sa)
+		}
+	}
+	for _, cj := range inv.CronJobs {
+		if cj.Namespace != argo {
+			out.CronJobs = append(out.CronJobs, cj)
 		}
 	}
 	return out

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -46,6 +47,17 @@ type Inventory struct {
 	Workloads []WorkloadStatus `json:"workloads"`
 	// ServiceAccounts are those that carry an IAM role (IRSA annotation).
 	ServiceAccounts []ServiceAccountRole `json:"serviceAccounts,omitempty"`
+	// CronJobs are every CronJob, with its schedule and whether it is suspended.
+	CronJobs []CronJobState `json:"cronJobs,omitempty"`
+}
+
+// CronJobState is a CronJob as the parity check compares it.
+type CronJobState struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	Schedule  string `json:"schedule"`
+	TimeZone  string `json:"timeZone,omitempty"`
+	Suspended bool   `json:"suspended,omitempty"`
 }
 
 // ServiceAccountRole is a ServiceAccount and the IAM role it assumes.
@@ -55,8 +67,8 @@ type ServiceAccountRole struct {
 	RoleARN   string `json:"roleArn"`
 }
 
-// InventoryCluster lists the namespaces, workloads and IRSA ServiceAccounts
-// of a cluster. It only reads; transient API errors are retried.
+// InventoryCluster lists the namespaces, workloads, IRSA ServiceAccounts
+// and CronJobs of a cluster. It only reads; transient API errors are retried.
 func (a *Activities) InventoryCluster(ctx context.Context, in InventoryInput) (Inventory, error) {
 	c, err := a.clients(ctx, in.Cluster)
 	if err != nil {
@@ -89,7 +101,7 @@ func (a *Activities) InventoryCluster(ctx context.Context, in InventoryInput) (I
 		case <-time.After(a.opts.Poll):
 		}
 	}
-	a.log(ctx).Info("Took inventory", "cluster", in.Cluster.Name, "namespaces", len(inv.Namespaces), "workloads", len(inv.Workloads), "serviceAccounts", len(inv.ServiceAccounts))
+	a.log(ctx).Info("Took inventory", "cluster", in.Cluster.Name, "namespaces", len(inv.Namespaces), "workloads", len(inv.Workloads), "serviceAccounts", len(inv.ServiceAccounts), "cronJobs", len(inv.CronJobs))
 	return inv, nil
 }
 
@@ -167,7 +179,33 @@ func (a *Activities) inventory(ctx context.Context, c *Clients, only []string, i
 		}); err != nil {
 		return err
 	}
+	if err := eachPage(ctx, a.opts.pageSize, metav1.ListOptions{},
+		func(ctx context.Context, o metav1.ListOptions) ([]batchv1.CronJob, string, error) {
+			l, err := c.Kube.BatchV1().CronJobs(metav1.NamespaceAll).List(ctx, o)
+			if err != nil {
+				return nil, "", err
+			}
+			return l.Items, l.Continue, nil
+		}, func(items []batchv1.CronJob) error {
+			for i := range items {
+				cj := &items[i]
+				if keep(cj.Namespace) {
+					inv.CronJobs = append(inv.CronJobs, CronJobState{Namespace: cj.Namespace, Name: cj.Name, Schedule: cj.Spec.Schedule,
+						TimeZone: ptrValue(cj.Spec.TimeZone), Suspended: ptrValue(cj.Spec.Suspend)})
+				}
+			}
+			return nil
+		}); err != nil {
+		return err
+	}
 	sort.Strings(inv.Namespaces)
+	sort.Slice(inv.CronJobs, func(i, j int) bool {
+		x, y := inv.CronJobs[i], inv.CronJobs[j]
+		if x.Namespace != y.Namespace {
+			return x.Namespace < y.Namespace
+		}
+		return x.Name < y.Name
+	})
 	sort.Slice(inv.Workloads, func(i, j int) bool {
 		x, y := inv.Workloads[i], inv.Workloads[j]
 		if x.Namespace != y.Namespace {
@@ -186,4 +224,13 @@ func (a *Activities) inventory(ctx context.Context, c *Clients, only []string, i
 		return x.Name < y.Name
 	})
 	return nil
+}
+
+// ptrValue is *p, or T's zero value for a nil p.
+func ptrValue[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
 }

@@ -1,16 +1,19 @@
 package kube
 
 import (
+	"reflect"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // TestInventoryOnARealAPIServer takes stock of a real apiserver: namespaces
 // but the system ones, every workload with its availability, and the
-// ServiceAccounts that carry an IRSA role (system namespaces included).
+// ServiceAccounts that carry an IRSA role (system namespaces included), and
+// the CronJobs with their schedules.
 func TestInventoryOnARealAPIServer(t *testing.T) {
 	c := startCluster(t, "inventory")
 	ctx := ctxT(t)
@@ -36,6 +39,23 @@ func TestInventoryOnARealAPIServer(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	tz, suspend := "Europe/Paris", true
+	cronJob := func(ns, name, schedule string, tz *string, suspend *bool) *batchv1.CronJob {
+		return &batchv1.CronJob{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Spec: batchv1.CronJobSpec{
+			Schedule: schedule, TimeZone: tz, Suspend: suspend,
+			JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+				RestartPolicy: corev1.RestartPolicyNever, Containers: []corev1.Container{{Name: "run", Image: "busybox"}}}}}},
+		}}
+	}
+	for _, cj := range []*batchv1.CronJob{
+		cronJob("shop", "nightly-report", "0 2 * * *", nil, nil),
+		cronJob("batch", "cleanup", "*/15 * * * *", &tz, &suspend),
+		cronJob("kube-system", "system-job", "0 * * * *", nil, nil),
+	} {
+		if _, err := c.cs.BatchV1().CronJobs(cj.Namespace).Create(ctx, cj, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	inv, err := c.activities(WithPageSize(1)).InventoryCluster(ctx, InventoryInput{Cluster: c.ref})
 	if err != nil {
 		t.Fatal(err)
@@ -49,11 +69,18 @@ func TestInventoryOnARealAPIServer(t *testing.T) {
 	if len(inv.ServiceAccounts) != 2 || inv.ServiceAccounts[0].Namespace != "kube-system" || inv.ServiceAccounts[1].RoleARN != "arn:aws:iam::123456789012:role/orders" {
 		t.Errorf("service accounts %+v", inv.ServiceAccounts)
 	}
+	wantCron := []CronJobState{
+		{Namespace: "batch", Name: "cleanup", Schedule: "*/15 * * * *", TimeZone: "Europe/Paris", Suspended: true},
+		{Namespace: "shop", Name: "nightly-report", Schedule: "0 2 * * *"},
+	}
+	if !reflect.DeepEqual(inv.CronJobs, wantCron) {
+		t.Errorf("cron jobs %+v, want %+v", inv.CronJobs, wantCron)
+	}
 	only, err := c.activities().InventoryCluster(ctx, InventoryInput{Cluster: c.ref, Namespaces: []string{"batch"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(only.Namespaces) != 1 || len(only.Workloads) != 0 {
+	if len(only.Namespaces) != 1 || len(only.Workloads) != 0 || len(only.CronJobs) != 1 {
 		t.Errorf("limited inventory %+v", only)
 	}
 }
