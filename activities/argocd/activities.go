@@ -123,6 +123,7 @@ type options struct {
 	clusters.Settings[client.Client]
 	degradedGrace time.Duration
 	clusterConfig ClusterConfigFunc
+	roleARN       string
 }
 
 // Option configures the activities.
@@ -149,6 +150,13 @@ func WithClientTTL(d time.Duration) Option { return func(o *options) { o.ClientT
 // assume a role to reach green.
 func WithClusterConfig(f ClusterConfigFunc) Option { return func(o *options) { o.clusterConfig = f } }
 
+// WithArgoCDRoleARN sets the IAM role Argo CD assumes to reach the EKS
+// clusters cutover registers: the default cluster config becomes
+// EKSClusterConfig(arn) for EKS endpoints (StaticClusterConfig for the
+// others), and ArgoCDIdentities reports the role. A WithClusterConfig
+// replaces that default whatever the order of the options.
+func WithArgoCDRoleARN(arn string) Option { return func(o *options) { o.roleARN = arn } }
+
 // WithClientFactory replaces how clients are built (default NewClient).
 func WithClientFactory(f ClientFactory) Option { return func(o *options) { o.Factory = f } }
 
@@ -165,12 +173,12 @@ type Activities struct {
 // rest.Config; it is the only way the activities reach a cluster.
 func New(resolver clusters.Resolver, opts ...Option) *Activities {
 	defaults := clusters.DefaultSettings[client.Client](NewClient, 5*time.Second)
-	o := options{Settings: defaults, degradedGrace: 5 * time.Minute, clusterConfig: AutoClusterConfig}
+	o := options{Settings: defaults, degradedGrace: 5 * time.Minute}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	if o.clusterConfig == nil {
-		o.clusterConfig = AutoClusterConfig
+		o.clusterConfig = autoClusterConfig(o.roleARN)
 	}
 	base := clusters.NewBase("argocd", "client", resolver, &o.Settings, defaults)
 	return &Activities{opts: o, base: base}
@@ -198,3 +206,18 @@ func (a *Activities) cluster(ctx context.Context, ref clusters.Ref) (client.Clie
 }
 
 func (a *Activities) log(ctx context.Context) activitylog.Logger { return a.base.Log(ctx) }
+
+// autoClusterConfig is AutoClusterConfig with Argo CD assuming roleARN on
+// EKS endpoints (AutoClusterConfig itself when roleARN is empty).
+func autoClusterConfig(roleARN string) ClusterConfigFunc {
+	if roleARN == "" {
+		return AutoClusterConfig
+	}
+	eks := EKSClusterConfig(roleARN)
+	return func(ctx context.Context, ref clusters.Ref, cfg *rest.Config) (argov1.ClusterConfig, error) {
+		if isEKSEndpoint(cfg.Host) {
+			return eks(ctx, ref, cfg)
+		}
+		return StaticClusterConfig(ctx, ref, cfg)
+	}
+}
