@@ -141,8 +141,9 @@ func ReadCRDs(files []string) ([]*apiextv1.CustomResourceDefinition, error) {
 	return crds, nil
 }
 
-// InstallCRDs creates the Argo CD and Velero CRDs in the cluster (an
-// existing one is left as it is) and waits until each is Established.
+// InstallCRDs creates the Argo CD and Velero CRDs and Karpenter's
+// (KarpenterCRDs) in the cluster (an existing one is left as it is) and
+// waits until each is Established.
 func InstallCRDs(ctx context.Context, k *Kube) ([]string, error) {
 	files, err := CRDFiles(ctx)
 	if err != nil {
@@ -152,6 +153,7 @@ func InstallCRDs(ctx context.Context, k *Kube) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	crds = append(crds, KarpenterCRDs()...)
 	c, err := apiextclient.NewForConfig(k.RESTConfig())
 	if err != nil {
 		return nil, err

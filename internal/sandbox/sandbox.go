@@ -14,8 +14,8 @@ import (
 )
 
 // Sandbox is the whole local estate: Temporal, moto seeded with the blue
-// estate, and the blue and green Kubernetes clusters with the Argo CD and
-// Velero CRDs, blue's workloads seeded.
+// estate, and the blue and green Kubernetes clusters with the Argo CD,
+// Velero and Karpenter CRDs, blue's workloads seeded.
 type Sandbox struct {
 	Dir      string
 	Temporal *Temporal
@@ -119,8 +119,18 @@ func Up(ctx context.Context, o Options) (*Sandbox, error) {
 		objs, err := SeedBlue(ctx, sb.Blue, sb.Green)
 		if err != nil {
 			errs = append(errs, err)
-		} else if err := SeedIRSAServiceAccounts(ctx, sb.Blue, sb.Seed); err != nil {
-			errs = append(errs, err)
+		} else {
+			// The parts of blue's Kubernetes side that name the AWS seed.
+			for _, seed := range []func() error{
+				func() error { return SeedIRSAServiceAccounts(ctx, sb.Blue, sb.Seed) },
+				func() error { return SeedKarpenter(ctx, sb.Blue, sb.Seed, objs) },
+				func() error { return SeedAWSAuth(ctx, sb.Blue, sb.Seed, objs) },
+			} {
+				if err := seed(); err != nil {
+					errs = append(errs, err)
+					break
+				}
+			}
 		}
 		sb.BlueObjects = objs
 	}

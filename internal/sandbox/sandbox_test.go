@@ -4,13 +4,16 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
+	batchv1 "k8s.io/api/batch/v1"
 	apiextclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
@@ -22,6 +25,7 @@ import (
 var wantCRDs = []string{
 	"applications.argoproj.io", "applicationsets.argoproj.io", "appprojects.argoproj.io",
 	"backups.velero.io", "restores.velero.io", "backupstoragelocations.velero.io", "schedules.velero.io",
+	"nodepools.karpenter.sh", "ec2nodeclasses.karpenter.k8s.aws",
 }
 
 // TestSandboxUpDown brings the whole sandbox up, checks each server through
@@ -104,6 +108,33 @@ func TestSandboxUpDown(t *testing.T) {
 	}
 	if len(sb.BlueObjects.RemovedAPIs) == 0 || len(sb.BlueObjects.HelmReleases) == 0 {
 		t.Errorf("no removed-API objects seeded: %+v", sb.BlueObjects)
+	}
+	cj, err := blue.BatchV1().CronJobs("shop").Get(ctx, "nightly-report", metav1.GetOptions{})
+	if err != nil || cj.Spec.Schedule != "0 2 * * *" || cj.Spec.ConcurrencyPolicy != batchv1.ForbidConcurrent || !slices.Equal(sb.BlueObjects.CronJobs, []string{"shop/nightly-report"}) {
+		t.Errorf("CronJob shop/nightly-report: %v %+v (seed %v)", err, cj, sb.BlueObjects.CronJobs)
+	}
+	if cm, err := blue.CoreV1().ConfigMaps("kube-system").Get(ctx, "aws-auth", metav1.GetOptions{}); err != nil || sb.BlueObjects.AWSAuth != "kube-system/aws-auth" ||
+		!strings.Contains(cm.Data["mapRoles"], "rolearn: "+sb.Seed.NodeRoleARN+"\n") || !strings.Contains(cm.Data["mapUsers"], "userarn: "+sb.Seed.AWSAuth.BreakglassUserARN+"\n") {
+		t.Errorf("aws-auth: %v %+v", err, cm)
+	}
+	if sa, err := blue.CoreV1().ServiceAccounts("argocd").Get(ctx, "argocd-application-controller", metav1.GetOptions{}); err != nil ||
+		sa.Annotations["eks.amazonaws.com/role-arn"] != sb.Seed.IRSA.ArgoCDRoleARN || sb.Seed.IRSA.ArgoCDRoleARN == "" {
+		t.Errorf("Argo CD controller's ServiceAccount: %v %+v, want role %s", err, sa, sb.Seed.IRSA.ArgoCDRoleARN)
+	}
+	for _, k := range []struct {
+		gvr  schema.GroupVersionResource
+		want []string
+	}{{sandbox.NodePoolGVR, sb.BlueObjects.NodePools}, {sandbox.EC2NodeClassGVR, sb.BlueObjects.EC2NodeClasses}} {
+		list, err := dynamic.NewForConfigOrDie(sb.Blue.RESTConfig()).Resource(k.gvr).List(ctx, metav1.ListOptions{})
+		var have []string
+		if err == nil {
+			for _, o := range list.Items {
+				have = append(have, o.GetName())
+			}
+		}
+		if err != nil || !slices.Equal(have, k.want) || len(have) != 1 {
+			t.Errorf("blue's %s: %v %v, seed %v", k.gvr.Resource, err, have, k.want)
+		}
 	}
 
 	// Down leaves no process behind.

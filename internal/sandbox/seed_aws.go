@@ -97,10 +97,18 @@ type Seed struct {
 	PodIdentity PodIdentitySeed `json:"podIdentity"`
 	// Nodes is what blue's node groups run on: AL2 and a custom launch template (seed_nodes.go).
 	Nodes NodesSeed `json:"nodes"`
+	// Karpenter is blue's Karpenter discovery tags and the NodePool and
+	// EC2NodeClass that select them (seed_karpenter.go).
+	Karpenter KarpenterSeed `json:"karpenter"`
+	// AWSAuth is the IAM role and user blue's aws-auth ConfigMap maps
+	// besides the node role (seed_awsauth.go).
+	AWSAuth AWSAuthSeed `json:"awsAuth"`
 }
 
 // SeedAWS creates the blue estate in moto: VPC, three subnets in three AZs,
-// a security group, cluster and node IAM roles, EKS cluster "blue" (1.29)
+// a security group (subnets and group tagged for Karpenter's discovery),
+// cluster and node IAM roles, the IAM role and user aws-auth maps, EKS
+// cluster "blue" (1.29)
 // with two managed node groups, a Route53 zone with weighted CNAMEs
 // (blue 100, green 0), a CloudFront distribution with blue and green
 // origins whose default behavior uses blue, CloudWatch alarms in OK, and
@@ -122,7 +130,9 @@ func SeedAWS(ctx context.Context, m *Moto) (*Seed, error) {
 	}{
 		{"STS caller identity", seedIdentity},
 		{"VPC, subnets, security group", seedNetwork},
+		{"Karpenter discovery tags", seedKarpenter}, // seed_karpenter.go
 		{"IAM roles", seedIAM},
+		{"IAM identities mapped in aws-auth", seedAWSAuth}, // seed_awsauth.go
 		{"SSM EKS AMI parameters", checkAMIParameters},
 		{"EKS cluster and node groups", seedEKS},
 		{"node group on a custom launch template", seedNodes},             // seed_nodes.go

@@ -25,6 +25,11 @@ const (
 	// eks.amazonaws.com/role-arn annotation.
 	WorkloadRoleName       = "cutover-shop-orders"
 	WorkloadServiceAccount = "shop/orders"
+	// ArgoCDRoleName is the role of Argo CD's application controller
+	// (ServiceAccount ArgoCDServiceAccount), which Argo CD uses to reach
+	// EKS clusters.
+	ArgoCDRoleName       = "cutover-argocd-controller"
+	ArgoCDServiceAccount = ArgoCDNamespace + "/argocd-application-controller"
 	// UnrelatedRoleName trusts GitHub Actions' OIDC provider, not blue.
 	UnrelatedRoleName = "cutover-github-deploy"
 	// GitHubOIDCIssuer is GitHub Actions' OIDC issuer.
@@ -46,6 +51,10 @@ type IRSASeed struct {
 	// WorkloadRoleARN is the role of ServiceAccount shop/orders.
 	WorkloadRoleARN        string `json:"workloadRoleARN"`
 	WorkloadServiceAccount string `json:"workloadServiceAccount"`
+	// ArgoCDRoleARN is the role of ServiceAccount
+	// argocd/argocd-application-controller.
+	ArgoCDRoleARN        string `json:"argoCDRoleARN"`
+	ArgoCDServiceAccount string `json:"argoCDServiceAccount"`
 	// UnrelatedRoleARN trusts GitHub Actions' OIDC provider.
 	UnrelatedRoleARN  string   `json:"unrelatedRoleARN"`
 	GitHubProviderARN string   `json:"gitHubProviderARN"`
@@ -53,10 +62,10 @@ type IRSASeed struct {
 }
 
 // seedIRSA creates the IAM OIDC provider for blue's issuer (read from
-// DescribeCluster, so it runs after seedEKS), the vpc-cni add-on's role and
-// a workload's role trusting it for their service accounts, as the EKS
-// user guide writes them, and a role that trusts GitHub Actions' provider
-// instead.
+// DescribeCluster, so it runs after seedEKS), the vpc-cni add-on's role, a
+// workload's role and Argo CD's application controller's role trusting it
+// for their service accounts, as the EKS user guide writes them, and a
+// role that trusts GitHub Actions' provider instead.
 func seedIRSA(ctx context.Context, cfg aws.Config, s *Seed) error {
 	out, err := eks.NewFromConfig(cfg).DescribeCluster(ctx, &eks.DescribeClusterInput{Name: aws.String(BlueCluster)})
 	if err != nil {
@@ -68,7 +77,7 @@ func seedIRSA(ctx context.Context, cfg aws.Config, s *Seed) error {
 	}
 	r := &s.IRSA
 	r.Issuer = aws.ToString(c.Identity.Oidc.Issuer)
-	r.AddonServiceAccount, r.WorkloadServiceAccount = AddonServiceAccount, WorkloadServiceAccount
+	r.AddonServiceAccount, r.WorkloadServiceAccount, r.ArgoCDServiceAccount = AddonServiceAccount, WorkloadServiceAccount, ArgoCDServiceAccount
 	api := iam.NewFromConfig(cfg)
 	if r.ProviderARN, err = createOIDCProvider(ctx, api, r.Issuer, EKSOIDCThumbprint, map[string]string{"alpha.eksctl.io/cluster-name": BlueCluster}); err != nil {
 		return err
@@ -87,6 +96,9 @@ func seedIRSA(ctx context.Context, cfg aws.Config, s *Seed) error {
 		{WorkloadRoleName, irsaTrust(r.ProviderARN, host, "StringEquals", serviceAccountSubject(WorkloadServiceAccount)), "",
 			map[string]string{"orders-queue": fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sqs:SendMessage","sqs:ReceiveMessage","sqs:DeleteMessage"],"Resource":"arn:aws:sqs:%s:%s:orders"}]}`, s.Region, s.AccountID)},
 			&r.WorkloadRoleARN},
+		{ArgoCDRoleName, irsaTrust(r.ProviderARN, host, "StringEquals", serviceAccountSubject(ArgoCDServiceAccount)), "",
+			map[string]string{"describe-clusters": fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["eks:DescribeCluster","eks:ListClusters"],"Resource":"arn:aws:eks:%s:%s:cluster/*"}]}`, s.Region, s.AccountID)},
+			&r.ArgoCDRoleARN},
 		{UnrelatedRoleName, irsaTrust(r.GitHubProviderARN, strings.TrimPrefix(GitHubOIDCIssuer, "https://"), "StringLike", "repo:cutover-dev/shop:*"), "",
 			nil, &r.UnrelatedRoleARN},
 	}
@@ -164,10 +176,12 @@ func irsaTrust(provider, host, op, sub string) string {
 	return string(b)
 }
 
-// SeedIRSAServiceAccounts gives blue's Kubernetes side the workload's
-// ServiceAccount that assumes the seeded IRSA role (shop/orders, annotated
-// eks.amazonaws.com/role-arn). The add-on's role is the add-on's
-// serviceAccountRoleArn on the AWS side, as EKS manages its ServiceAccount.
+// SeedIRSAServiceAccounts gives blue's Kubernetes side the ServiceAccounts
+// that assume the seeded IRSA roles, annotated eks.amazonaws.com/role-arn:
+// the workload's (shop/orders) and Argo CD's application controller's
+// (argocd/argocd-application-controller). The add-on's role is the
+// add-on's serviceAccountRoleArn on the AWS side, as EKS manages its
+// ServiceAccount.
 func SeedIRSAServiceAccounts(ctx context.Context, blue *Kube, s *Seed) error {
 	cs, err := blue.Clientset()
 	if err != nil {
@@ -175,6 +189,7 @@ func SeedIRSAServiceAccounts(ctx context.Context, blue *Kube, s *Seed) error {
 	}
 	for _, sa := range []struct{ ref, role string }{
 		{s.IRSA.WorkloadServiceAccount, s.IRSA.WorkloadRoleARN},
+		{s.IRSA.ArgoCDServiceAccount, s.IRSA.ArgoCDRoleARN},
 	} {
 		ns, name, ok := strings.Cut(sa.ref, "/")
 		if !ok || sa.role == "" {

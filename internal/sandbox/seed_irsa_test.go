@@ -17,7 +17,8 @@ import (
 )
 
 // TestSeedIRSA: blue's IAM OIDC provider and the roles trusting it are in
-// moto, and cutover's IRSA plan finds exactly the two IRSA roles.
+// moto, and cutover's IRSA plan finds exactly the three IRSA roles (the
+// vpc-cni add-on's, shop/orders' and Argo CD's application controller's).
 func TestSeedIRSA(t *testing.T) {
 	ctx := context.Background()
 	m := sandboxtest.Moto(t)
@@ -31,6 +32,9 @@ func TestSeedIRSA(t *testing.T) {
 		r.ProviderARN != "arn:aws:iam::"+s.AccountID+":oidc-provider/"+host {
 		t.Fatalf("IRSA seed %+v", r)
 	}
+	if r.ArgoCDRoleARN != "arn:aws:iam::"+s.AccountID+":role/cutover-argocd-controller" || r.ArgoCDServiceAccount != "argocd/argocd-application-controller" {
+		t.Errorf("Argo CD controller's IRSA role %s for %s", r.ArgoCDRoleARN, r.ArgoCDServiceAccount)
+	}
 	cfg, _ := m.AWS().ForRegion(ctx, m.Region)
 	api := iam.NewFromConfig(cfg)
 	p, err := api.GetOpenIDConnectProvider(ctx, &iam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(r.ProviderARN)})
@@ -43,6 +47,7 @@ func TestSeedIRSA(t *testing.T) {
 	for role, want := range map[string]string{
 		sandbox.AddonRoleName:     "system:serviceaccount:kube-system:aws-node",
 		sandbox.WorkloadRoleName:  "system:serviceaccount:shop:orders",
+		sandbox.ArgoCDRoleName:    "system:serviceaccount:argocd:argocd-application-controller",
 		sandbox.UnrelatedRoleName: "repo:cutover-dev/shop:*",
 	} {
 		out, err := api.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(role)})
@@ -68,7 +73,7 @@ func TestSeedIRSA(t *testing.T) {
 	for _, rp := range plan.Roles {
 		roles = append(roles, rp.RoleName)
 	}
-	if !slices.Equal(roles, []string{sandbox.AddonRoleName, sandbox.WorkloadRoleName}) || plan.Blue.ARN != r.ProviderARN || !plan.Blue.Exists {
+	if !slices.Equal(roles, []string{sandbox.ArgoCDRoleName, sandbox.AddonRoleName, sandbox.WorkloadRoleName}) || plan.Blue.ARN != r.ProviderARN || !plan.Blue.Exists {
 		t.Fatalf("IRSA plan on the seeded blue: roles %v, blue %+v", roles, plan.Blue)
 	}
 }

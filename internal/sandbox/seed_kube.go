@@ -11,6 +11,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -68,6 +69,13 @@ type KubeSeed struct {
 	HelmReleases []string           `json:"helmReleases"`
 	Nodes        []string           `json:"nodes"`
 	RemovedAPIs  []RemovedAPIObject `json:"removedAPIs"`
+	CronJobs     []string           `json:"cronJobs"`
+	// AWSAuth is blue's aws-auth ConfigMap (SeedAWSAuth), also in ConfigMaps.
+	AWSAuth string `json:"awsAuth"`
+	// NodePools and EC2NodeClasses are blue's Karpenter objects
+	// (cluster-scoped names, SeedKarpenter).
+	NodePools      []string `json:"nodePools"`
+	EC2NodeClasses []string `json:"ec2NodeClasses"`
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -78,8 +86,9 @@ func lastApplied(obj map[string]any) string {
 }
 
 // SeedBlue creates blue's workloads: namespaces shop, payments and
-// monitoring with Deployments, a StatefulSet, a DaemonSet, Services, PDBs
-// (shop/api with maxUnavailable 0), ConfigMaps and Secrets; objects whose
+// monitoring with Deployments, a StatefulSet, a DaemonSet, a CronJob
+// (shop/nightly-report), Services, PDBs (shop/api with maxUnavailable 0),
+// ConfigMaps and Secrets; objects whose
 // last-applied configuration declares removed APIs (autoscaling/v2beta2
 // HPA, policy/v1beta1 PDB, flowcontrol v1beta3 FlowSchema); a Helm release
 // secret whose manifest declares removed APIs; Argo CD cluster secrets for
@@ -224,6 +233,40 @@ func SeedBlue(ctx context.Context, blue, green *Kube) (*KubeSeed, error) {
 		return nil, err
 	}
 	s.DaemonSets = append(s.DaemonSets, "monitoring/node-agent")
+
+	// A CronJob: the shop's nightly report.
+	reportLabels := map[string]string{"app.kubernetes.io/name": "nightly-report", "app.kubernetes.io/part-of": "shop"}
+	_, err = cs.BatchV1().CronJobs("shop").Create(ctx, &batchv1.CronJob{
+		ObjectMeta: metav1.ObjectMeta{Name: "nightly-report", Labels: reportLabels},
+		Spec: batchv1.CronJobSpec{
+			Schedule:                   "0 2 * * *",
+			ConcurrencyPolicy:          batchv1.ForbidConcurrent,
+			SuccessfulJobsHistoryLimit: ptr(int32(3)),
+			FailedJobsHistoryLimit:     ptr(int32(1)),
+			JobTemplate: batchv1.JobTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: reportLabels},
+				Spec: batchv1.JobSpec{
+					BackoffLimit: ptr(int32(2)),
+					Template: corev1.PodTemplateSpec{
+						ObjectMeta: metav1.ObjectMeta{Labels: reportLabels},
+						Spec: corev1.PodSpec{
+							RestartPolicy: corev1.RestartPolicyOnFailure,
+							NodeSelector:  map[string]string{"workload": "batch"},
+							Tolerations:   []corev1.Toleration{{Key: "dedicated", Operator: corev1.TolerationOpEqual, Value: "batch", Effect: corev1.TaintEffectNoSchedule}},
+							Containers: []corev1.Container{{
+								Name: "report", Image: "public.ecr.aws/docker/library/busybox:1.36",
+								Command: []string{"sh", "-c", "echo nightly report for $(date -u +%F)"},
+							}},
+						},
+					},
+				},
+			},
+		},
+	}, metav1.CreateOptions{})
+	if err := create("cronjob", "shop", "nightly-report", err); err != nil {
+		return nil, err
+	}
+	s.CronJobs = append(s.CronJobs, "shop/nightly-report")
 
 	// PDBs: shop/web minAvailable 2, shop/api maxUnavailable 0 (blocks
 	// drains), payments/ledger applied from policy/v1beta1.
