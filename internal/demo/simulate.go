@@ -9,6 +9,7 @@ import (
 
 	"github.com/cutover-dev/cutover/internal/sandbox"
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -142,8 +143,10 @@ func (s *Simulator) greenPlatform(ctx context.Context, c cluster) error {
 
 // velero completes backups on blue, syncs them to green as a shared
 // storage location would, and completes restores on green by copying the
-// backed-up namespaces' Deployments, StatefulSets, DaemonSets,
-// ServiceAccounts, Services and ConfigMaps.
+// backed-up namespaces' Deployments, StatefulSets, DaemonSets, CronJobs,
+// ServiceAccounts, Services and ConfigMaps, and, when the restore brings
+// cluster-scoped resources (clusterResourcesRestored), blue's Karpenter
+// NodePools and EC2NodeClasses.
 func (s *Simulator) velero(ctx context.Context, blue, green cluster) error {
 	backups, err := blue.dyn.Resource(backupGVR).Namespace(sandbox.VeleroNamespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
@@ -190,6 +193,16 @@ func (s *Simulator) velero(ctx context.Context, blue, green cluster) error {
 		namespaces, _, _ := unstructured.NestedStringSlice(r.Object, "spec", "includedNamespaces")
 		if err := copyWorkloads(ctx, blue.cs, green.cs, namespaces); err != nil {
 			return err
+		}
+		backupName, _, _ := unstructured.NestedString(r.Object, "spec", "backupName")
+		backup, err := green.dyn.Resource(backupGVR).Namespace(r.GetNamespace()).Get(ctx, backupName, metav1.GetOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return err
+		}
+		if err == nil && clusterResourcesRestored(r, backup) {
+			if err := copyClusterScoped(ctx, blue.dyn, green.dyn, sandbox.EC2NodeClassGVR, sandbox.NodePoolGVR); err != nil {
+				return err
+			}
 		}
 		_ = unstructured.SetNestedField(r.Object, "Completed", "status", "phase")
 		_ = unstructured.SetNestedField(r.Object, time.Now().UTC().Format(time.RFC3339), "status", "completionTimestamp")
@@ -253,6 +266,17 @@ func copyWorkloads(ctx context.Context, from, to kubernetes.Interface, namespace
 				return err
 			}
 		}
+		cjs, err := from.BatchV1().CronJobs(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		for _, x := range cjs.Items {
+			n := clean
+			n.Name, n.Namespace, n.Labels, n.Annotations = x.Name, x.Namespace, x.Labels, map[string]string{"velero.io/restore-name": "cutover"}
+			if _, err := to.BatchV1().CronJobs(ns).Create(ctx, &batchv1.CronJob{ObjectMeta: n, Spec: x.Spec}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+				return err
+			}
+		}
 		sas, err := from.CoreV1().ServiceAccounts(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return err
@@ -291,6 +315,49 @@ func copyWorkloads(ctx context.Context, from, to kubernetes.Interface, namespace
 			n := clean
 			n.Name, n.Namespace, n.Labels = cm.Name, cm.Namespace, cm.Labels
 			if _, err := to.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: n, Data: cm.Data}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// clusterResourcesRestored reports whether Velero would restore
+// cluster-scoped resources: the backup holds them (includeClusterResources
+// true, or unset with every namespace backed up) and the restore does not
+// exclude them (includeClusterResources unset or true).
+func clusterResourcesRestored(restore, backup *unstructured.Unstructured) bool {
+	if inc, found, _ := unstructured.NestedBool(restore.Object, "spec", "includeClusterResources"); found && !inc {
+		return false
+	}
+	inc, found, _ := unstructured.NestedBool(backup.Object, "spec", "includeClusterResources")
+	if found {
+		return inc
+	}
+	namespaces, _, _ := unstructured.NestedStringSlice(backup.Object, "spec", "includedNamespaces")
+	return len(namespaces) == 0 || (len(namespaces) == 1 && namespaces[0] == "*")
+}
+
+// copyClusterScoped copies blue's cluster-scoped objects of each resource
+// into green: name, labels and spec (server-set metadata and the status
+// stay behind, as Velero restores them).
+func copyClusterScoped(ctx context.Context, from, to dynamic.Interface, gvrs ...schema.GroupVersionResource) error {
+	for _, gvr := range gvrs {
+		list, err := from.Resource(gvr).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		for _, x := range list.Items {
+			meta := map[string]any{"name": x.GetName(), "annotations": map[string]any{"velero.io/restore-name": "cutover"}}
+			if l := x.GetLabels(); len(l) > 0 {
+				labels := map[string]any{}
+				for k, v := range l {
+					labels[k] = v
+				}
+				meta["labels"] = labels
+			}
+			c := &unstructured.Unstructured{Object: map[string]any{"apiVersion": x.GetAPIVersion(), "kind": x.GetKind(), "metadata": meta, "spec": x.Object["spec"]}}
+			if _, err := to.Resource(gvr).Create(ctx, c, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 				return err
 			}
 		}
