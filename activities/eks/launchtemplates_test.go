@@ -195,7 +195,7 @@ func TestLaunchTemplateVersionsAgainstMoto(t *testing.T) {
 		plan.Tags = map[string]string{TagMigration: s.Name}
 		ssmAPI, _ := a.ssmClient(ctx, m.region)
 		ec2API, _ := a.clients.(EC2ClientFactory).EC2(ctx, m.region)
-		got, err := a.greenLaunchTemplate(ctx, ec2API, ssmAPI, nil, "", motoGreenVersion, plan)
+		got, _, err := a.greenLaunchTemplate(ctx, ec2API, ssmAPI, nil, "", motoGreenVersion, "", plan)
 		if err != nil || got.Version != "2" {
 			t.Fatalf("second greenLaunchTemplate = %+v, %v; want version 2", got, err)
 		}
@@ -219,7 +219,7 @@ func TestLaunchTemplateVersionsAgainstMoto(t *testing.T) {
 	t.Run("a template without an AMI is kept", func(t *testing.T) {
 		name := m.name("plain")
 		id := template(name, "")
-		got, err := a.greenLaunchTemplate(ctx, ec2API, ssmAPI, nil, "", motoGreenVersion, ng(LaunchTemplate{Name: name, Version: "1"}))
+		got, _, err := a.greenLaunchTemplate(ctx, ec2API, ssmAPI, nil, "", motoGreenVersion, "", ng(LaunchTemplate{Name: name, Version: "1"}))
 		if err != nil || *got != (LaunchTemplate{Name: name, Version: "1"}) {
 			t.Fatalf("greenLaunchTemplate = %+v, %v; want it kept", got, err)
 		}
@@ -230,7 +230,7 @@ func TestLaunchTemplateVersionsAgainstMoto(t *testing.T) {
 
 	t.Run("an AMI already built for the target is kept", func(t *testing.T) {
 		id := template(m.name("current"), register("amazon-eks-node-al2023-x86_64-standard-"+motoGreenVersion+"-v20250519"))
-		got, err := a.greenLaunchTemplate(ctx, ec2API, ssmAPI, nil, "", motoGreenVersion, ng(LaunchTemplate{ID: id, Version: "1"}))
+		got, _, err := a.greenLaunchTemplate(ctx, ec2API, ssmAPI, nil, "", motoGreenVersion, "", ng(LaunchTemplate{ID: id, Version: "1"}))
 		if err != nil || got.Version != "1" {
 			t.Fatalf("greenLaunchTemplate = %+v, %v; want version 1 kept", got, err)
 		}
@@ -239,7 +239,7 @@ func TestLaunchTemplateVersionsAgainstMoto(t *testing.T) {
 	t.Run("an AMI that is not EKS-optimized is refused", func(t *testing.T) {
 		custom := register("acme-golden-node-2025-05")
 		id := template(m.name("golden"), custom)
-		_, err := a.greenLaunchTemplate(ctx, ec2API, ssmAPI, nil, "", motoGreenVersion, ng(LaunchTemplate{ID: id, Version: "1"}))
+		_, _, err := a.greenLaunchTemplate(ctx, ec2API, ssmAPI, nil, "", motoGreenVersion, "", ng(LaunchTemplate{ID: id, Version: "1"}))
 		if err == nil || !strings.Contains(err.Error(), custom) || !strings.Contains(err.Error(), "not an EKS-optimized AMI") || !definitive(err) {
 			t.Fatalf("err = %v, want a non-retryable refusal naming %s", err, custom)
 		}
@@ -249,7 +249,7 @@ func TestLaunchTemplateVersionsAgainstMoto(t *testing.T) {
 	})
 
 	t.Run("an unknown template is NotFound", func(t *testing.T) {
-		_, err := a.greenLaunchTemplate(ctx, ec2API, ssmAPI, nil, "", motoGreenVersion, ng(LaunchTemplate{ID: "lt-0123456789abcdef0", Version: "1"}))
+		_, _, err := a.greenLaunchTemplate(ctx, ec2API, ssmAPI, nil, "", motoGreenVersion, "", ng(LaunchTemplate{ID: "lt-0123456789abcdef0", Version: "1"}))
 		if failures.TypeOf(err) != failures.NotFound {
 			t.Fatalf("err = %v, want NotFound", err)
 		}

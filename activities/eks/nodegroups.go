@@ -185,7 +185,8 @@ func nodeGroupDiffs(want, have NodeGroup, target string) []string {
 // EnsureNodeGroups creates green's node groups as planned (blue's, at the
 // target version, on the recommended AMI release for that version from SSM;
 // launch-template groups keep their template, in a new version with the
-// target's AMI when blue's pins one: see greenLaunchTemplate), adopts those that already
+// target's AMI when blue's pins one: see greenLaunchTemplate; the result
+// lists those versions), adopts those that already
 // exist and match, fails with Conflict on those that do not, and waits until
 // all are ACTIVE. It heartbeats a Progress and resumes from it after a retry.
 func (a *Activities) EnsureNodeGroups(ctx context.Context, in EnsureNodeGroupsInput) (EnsureNodeGroupsResult, error) {
@@ -215,6 +216,8 @@ func (a *Activities) EnsureNodeGroups(ctx context.Context, in EnsureNodeGroupsIn
 	p.Step = StepNodeGroups
 	var ssmAPI SSMAPI
 	releases := map[string]string{}
+	// versions: the launch template versions of this migration, per node group.
+	versions := map[string]LaunchTemplateVersion{}
 	var res EnsureNodeGroupsResult
 
 	for _, ng := range want {
@@ -232,8 +235,12 @@ func (a *Activities) EnsureNodeGroups(ctx context.Context, in EnsureNodeGroupsIn
 			if err != nil {
 				return res, err
 			}
-			if ng.LaunchTemplate, err = a.launchTemplateFor(ctx, ref.Region, ssmAPI, api, ref.Name, in.TargetVersion, ng); err != nil {
+			var version *LaunchTemplateVersion
+			if ng.LaunchTemplate, version, err = a.launchTemplateFor(ctx, ref.Region, ssmAPI, api, ref.Name, in.TargetVersion, in.AMITypeUpgrade, ng); err != nil {
 				return res, err
+			}
+			if version != nil {
+				versions[ng.Name] = *version
 			}
 			log.Info("Creating node group", "cluster", ref.Name, "nodegroup", ng.Name, "version", in.TargetVersion,
 				"releaseVersion", release, "amiType", ng.AMIType)
@@ -257,6 +264,14 @@ func (a *Activities) EnsureNodeGroups(ctx context.Context, in EnsureNodeGroupsIn
 			}
 			if !slices.Contains(p.Created, ng.Name) {
 				log.Info("Adopting existing node group", "cluster", ref.Name, "nodegroup", ng.Name, "status", have.Status)
+			}
+			if _, ok := versions[ng.Name]; !ok && ng.LaunchTemplate != nil {
+				// Made by an earlier attempt: its template version, if this migration's.
+				if v, err := a.existingLaunchTemplateVersion(ctx, ref.Region, ng.Tags[TagMigration], have); err != nil {
+					return res, err
+				} else if v != nil {
+					versions[ng.Name] = *v
+				}
 			}
 		}
 		if !slices.Contains(p.Pending, ng.Name) && !slices.Contains(p.Done, ng.Name) {
@@ -303,6 +318,9 @@ func (a *Activities) EnsureNodeGroups(ctx context.Context, in EnsureNodeGroupsIn
 			res.Created = append(res.Created, ng.Name)
 		} else {
 			res.Adopted = append(res.Adopted, ng.Name)
+		}
+		if v, ok := versions[ng.Name]; ok {
+			res.LaunchTemplateVersions = append(res.LaunchTemplateVersions, v)
 		}
 	}
 	log.Info("Node groups are ACTIVE", "cluster", ref.Name, "created", res.Created, "adopted", res.Adopted, "polls", p.Polls)

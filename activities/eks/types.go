@@ -211,6 +211,11 @@ type EnsureNodeGroupsInput struct {
 	TargetVersion string       `json:"targetVersion"`
 	NodeGroups    []NodeGroup  `json:"nodeGroups"`
 	RequestToken  string       `json:"requestToken"`
+	// AMITypeUpgrade is the spec's green.nodeGroups.amiTypeUpgrade
+	// ("refuse", the default, or "successor"): with "successor", a launch
+	// template pinning an AMI whose family does not exist at the target
+	// version gets the successor family's AMI (AL2 -> AL2023).
+	AMITypeUpgrade string `json:"amiTypeUpgrade,omitempty"`
 }
 
 // EnsureNodeGroupsResult lists the node groups, created or adopted, once ACTIVE.
@@ -220,6 +225,77 @@ type EnsureNodeGroupsResult struct {
 	// that already existed and matched.
 	Created []string `json:"created,omitempty"`
 	Adopted []string `json:"adopted,omitempty"`
+	// LaunchTemplateVersions are the launch template versions this
+	// migration created for green's node groups (or found by their marker
+	// on a retry): what DeleteLaunchTemplateVersions removes on rollback.
+	LaunchTemplateVersions []LaunchTemplateVersion `json:"launchTemplateVersions,omitempty"`
+}
+
+// LaunchTemplateVersion is a version of a launch template created for one
+// of green's node groups.
+type LaunchTemplateVersion struct {
+	NodeGroup        string `json:"nodeGroup"`
+	LaunchTemplateID string `json:"launchTemplateId"`
+	Version          string `json:"version"`
+	// Created: this call created it (false: an earlier attempt did, found
+	// by the version's description).
+	Created bool `json:"created,omitempty"`
+}
+
+// DeleteLaunchTemplateVersionsInput deletes the launch template versions a
+// migration created (rollback, after green's node groups are gone).
+type DeleteLaunchTemplateVersionsInput struct {
+	// Cluster is green; its region is the templates' region.
+	Cluster  clusters.Ref            `json:"cluster"`
+	Versions []LaunchTemplateVersion `json:"versions"`
+	// Migration: only versions described with its marker are deleted.
+	Migration string `json:"migration"`
+}
+
+// DeleteLaunchTemplateVersionsResult names versions as "<template ID>:<version>".
+type DeleteLaunchTemplateVersionsResult struct {
+	Deleted []string `json:"deleted,omitempty"`
+	// Gone: the version or its template does not exist (any more).
+	Gone []string `json:"gone,omitempty"`
+	// Kept: a template's default version, or a version that is not this
+	// migration's; left as they are.
+	Kept []string `json:"kept,omitempty"`
+}
+
+// PlanLaunchTemplatesInput asks what green's node groups on launch
+// templates will get, without creating anything.
+type PlanLaunchTemplatesInput struct {
+	// Blue is blue's cluster; its region is the templates' region, its
+	// name the findings' cluster.
+	Blue          clusters.Ref `json:"blue"`
+	TargetVersion string       `json:"targetVersion"`
+	// NodeGroups are green's planned node groups (those without a launch
+	// template are left out of the plan).
+	NodeGroups []NodeGroup `json:"nodeGroups"`
+	// AMITypeUpgrade is the spec's green.nodeGroups.amiTypeUpgrade: "refuse" or "successor".
+	AMITypeUpgrade string `json:"amiTypeUpgrade,omitempty"`
+}
+
+// PlanLaunchTemplatesResult is one plan per node group on a launch
+// template, and the findings of preflight (launch-template-unsupported).
+type PlanLaunchTemplatesResult struct {
+	Plans    []LaunchTemplatePlan `json:"plans"`
+	Findings []Finding            `json:"findings,omitempty"`
+}
+
+// LaunchTemplatePlan is what green's node group gets from blue's launch template.
+type LaunchTemplatePlan struct {
+	NodeGroup        string `json:"nodeGroup"`
+	LaunchTemplateID string `json:"launchTemplateId"`
+	// SourceVersion is blue's version (the source of a new version).
+	SourceVersion string `json:"sourceVersion"`
+	// BlueAMI is the AMI blue's version pins ("" for none); GreenAMI the
+	// one green's node group will run when the template pins one.
+	BlueAMI  string `json:"blueAmi,omitempty"`
+	GreenAMI string `json:"greenAmi,omitempty"`
+	// Action is "keep", "new-version" or "refuse".
+	Action string `json:"action"`
+	Reason string `json:"reason"`
 }
 
 // EnsureAddonsInput installs green's add-ons.
