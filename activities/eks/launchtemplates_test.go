@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -18,7 +19,9 @@ import (
 	awseks "github.com/aws/aws-sdk-go-v2/service/eks"
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 
+	"github.com/cutover-dev/cutover/internal/clusters"
 	"github.com/cutover-dev/cutover/internal/failures"
+	"github.com/cutover-dev/cutover/internal/finding"
 	"github.com/cutover-dev/cutover/internal/sandbox"
 	"github.com/cutover-dev/cutover/internal/sandbox/sandboxtest"
 )
@@ -338,4 +341,223 @@ func TestRewriteBootstrap(t *testing.T) {
 			t.Errorf("%s: rewriteBootstrap =\n%s (changed %v)\nwant\n%s", tt.name, got, changed, tt.want)
 		}
 	}
+}
+
+// launchTemplateFakes: templates over the fake EC2 and the AMI parameters
+// in the fake SSM. lt-plain pins no AMI; lt-al2 pins blue's AL2 AMI for
+// 1.29; lt-al2-boot too, with AL2 bootstrap.sh user data; lt-golden a
+// custom AMI; lt-current an AL2023 AMI for 1.30.
+func launchTemplateFakes() (*fakeEC2, *fakeSSM) {
+	e := newFakeEC2()
+	e.images["ami-blue"] = "amazon-eks-node-1.29-v20250519"
+	e.images["ami-golden"] = "acme-golden-node-2025-05"
+	e.images["ami-current"] = "amazon-eks-node-al2023-x86_64-standard-1.30-v20250519"
+	e.template("lt-plain", [2]string{"", "blue's"})
+	e.template("lt-al2", [2]string{"ami-blue", "blue's"})
+	e.template("lt-al2-boot", [2]string{"ami-blue", "blue's"})
+	e.templates["lt-al2-boot"][0].LaunchTemplateData.UserData = aws.String(base64.StdEncoding.EncodeToString([]byte("#!/bin/bash\n/etc/eks/bootstrap.sh prod\n")))
+	e.template("lt-golden", [2]string{"ami-golden", "blue's"})
+	e.template("lt-current", [2]string{"ami-current", "blue's"})
+	param := func(v, typ string) string { p, _ := amiImageParameter(DefaultSSMRoot, v, typ); return p }
+	s := &fakeSSM{params: map[string]string{
+		param("1.30", "AL2_x86_64"):             "ami-al2-130",
+		param("1.33", "AL2023_x86_64_STANDARD"): "ami-al2023-133",
+	}}
+	return e, s
+}
+
+func templatedGroup(name, lt string) NodeGroup {
+	return NodeGroup{Name: name, NodeRoleARN: "arn:aws:iam::123456789012:role/nodes", SubnetIDs: []string{"subnet-b"}, AMIType: "CUSTOM",
+		LaunchTemplate: &LaunchTemplate{ID: lt, Version: "1"}, Scaling: Scaling{Min: 1, Max: 1, Desired: 1},
+		Tags: map[string]string{TagManagedBy: "cutover", TagMigration: "m1"}}
+}
+
+// TestPlanGreenLaunchTemplates: the preflight plan of every kind of
+// template, read only, and the same decision greenLaunchTemplate acts on.
+func TestPlanGreenLaunchTemplates(t *testing.T) {
+	tests := []struct {
+		name, lt, target, upgrade string
+		action, greenAMI          string
+		reason, fix               []string
+		severity                  finding.Severity // of the finding, "" for none
+	}{
+		{name: "no AMI", lt: "lt-plain", target: "1.30", action: LaunchTemplateKeep, reason: []string{"pins no AMI"}},
+		{name: "blue's AMI", lt: "lt-al2", target: "1.30", action: LaunchTemplateNewVersion, greenAMI: "ami-al2-130",
+			reason: []string{"ami-blue", "AL2_x86_64 for Kubernetes 1.29", "ami-al2-130"}},
+		{name: "already for the target", lt: "lt-current", target: "1.30", action: LaunchTemplateKeep, greenAMI: "ami-current", reason: []string{"already built for Kubernetes 1.30"}},
+		{name: "not EKS-optimized", lt: "lt-golden", target: "1.30", action: LaunchTemplateRefuse, severity: finding.Error,
+			reason: []string{"ami-golden", "not an EKS-optimized AMI"}, fix: []string{"lt-golden", "Kubernetes 1.30"}},
+		{name: "AL2 at 1.33 refused", lt: "lt-al2", target: "1.33", upgrade: "refuse", action: LaunchTemplateRefuse, severity: finding.Error,
+			reason: []string{"no AL2_x86_64 AMI for Kubernetes 1.33"}, fix: []string{`green.nodeGroups.amiTypeUpgrade to "successor"`, "AL2023_x86_64_STANDARD"}},
+		{name: "AL2 at 1.33 on the successor", lt: "lt-al2", target: "1.33", upgrade: "successor", action: LaunchTemplateNewVersion, greenAMI: "ami-al2023-133",
+			severity: finding.Info, reason: []string{"does not exist at 1.33", "ami-al2023-133", "successor"}},
+		{name: "successor with AL2 user data", lt: "lt-al2-boot", target: "1.33", upgrade: "successor", action: LaunchTemplateRefuse, severity: finding.Error,
+			reason: []string{"bootstrap.sh", "AL2023_x86_64_STANDARD"}, fix: []string{"nodeadm NodeConfig"}},
+		{name: "missing template", lt: "lt-gone", target: "1.30", action: LaunchTemplateRefuse, severity: finding.Error, reason: []string{"lt-gone"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, s := launchTemplateFakes()
+			a := newFakeEC2Activities(newFakeEKS(), s, e)
+			env := newActivityEnv(t, a)
+			ng := templatedGroup("custom", tt.lt)
+			res, err := run[PlanLaunchTemplatesResult](t, env, a.PlanGreenLaunchTemplates, PlanLaunchTemplatesInput{
+				Blue: clusters.Ref{Name: "prod", Region: "eu-west-1"}, TargetVersion: tt.target, AMITypeUpgrade: tt.upgrade,
+				NodeGroups: []NodeGroup{ng, greenNodeGroups()[0]},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Plans) != 1 {
+				t.Fatalf("plans = %+v, want one (the group without a template has none)", res.Plans)
+			}
+			p := res.Plans[0]
+			if p.NodeGroup != "custom" || p.LaunchTemplateID != tt.lt || p.SourceVersion != "1" || p.Action != tt.action || p.GreenAMI != tt.greenAMI {
+				t.Fatalf("plan = %+v, want %s with green AMI %q", p, tt.action, tt.greenAMI)
+			}
+			for _, r := range tt.reason {
+				if !strings.Contains(p.Reason, r) {
+					t.Errorf("reason %q lacks %q", p.Reason, r)
+				}
+			}
+			if tt.severity == "" {
+				if len(res.Findings) != 0 {
+					t.Fatalf("findings = %+v, want none", res.Findings)
+				}
+			} else {
+				if len(res.Findings) != 1 {
+					t.Fatalf("findings = %+v, want one", res.Findings)
+				}
+				f := res.Findings[0]
+				if f.Check != CheckLaunchTemplateUnsupported || f.Severity != tt.severity || f.Object != "nodegroup/custom" || f.Cluster != "prod" || !strings.Contains(f.Message, p.Reason) {
+					t.Fatalf("finding = %+v", f)
+				}
+				for _, x := range tt.fix {
+					if !strings.Contains(f.Fix, x) {
+						t.Errorf("fix %q lacks %q", f.Fix, x)
+					}
+				}
+			}
+			if n := e.opCalls("CreateLaunchTemplateVersion"); n != 0 {
+				t.Fatalf("the plan created %d versions", n)
+			}
+
+			// greenLaunchTemplate acts on the same decision.
+			got, v, err := a.greenLaunchTemplate(context.Background(), e, s, nil, "green", tt.target, tt.upgrade, ng)
+			switch tt.action {
+			case LaunchTemplateRefuse:
+				if err == nil || err.Error() != p.Reason && !strings.Contains(err.Error(), p.Reason) || !definitive(err) {
+					t.Fatalf("greenLaunchTemplate err = %v, want the plan's reason %q, definitive", err, p.Reason)
+				}
+			case LaunchTemplateKeep:
+				if err != nil || *got != *ng.LaunchTemplate || v != nil {
+					t.Fatalf("greenLaunchTemplate = %+v, %+v, %v; want the template kept", got, v, err)
+				}
+			case LaunchTemplateNewVersion:
+				if err != nil || got.Version != "2" || v == nil || !v.Created || v.Version != "2" {
+					t.Fatalf("greenLaunchTemplate = %+v, %+v, %v; want version 2 created", got, v, err)
+				}
+				if image := aws.ToString(e.templates[tt.lt][1].LaunchTemplateData.ImageId); image != p.GreenAMI {
+					t.Fatalf("green's version pins %s, the plan said %s", image, p.GreenAMI)
+				}
+			}
+		})
+	}
+}
+
+func TestPlanGreenLaunchTemplatesReadErrors(t *testing.T) {
+	e, s := launchTemplateFakes()
+	e.errs["DescribeLaunchTemplateVersions"] = []error{apiError("UnauthorizedOperation")}
+	a := newFakeEC2Activities(newFakeEKS(), s, e)
+	env := newActivityEnv(t, a)
+	_, err := run[PlanLaunchTemplatesResult](t, env, a.PlanGreenLaunchTemplates, PlanLaunchTemplatesInput{
+		Blue: clusters.Ref{Name: "prod", Region: "eu-west-1"}, TargetVersion: "1.30", NodeGroups: []NodeGroup{templatedGroup("custom", "lt-al2")},
+	})
+	wantErrType(t, err, failures.AccessDenied, true)
+	_, err = run[PlanLaunchTemplatesResult](t, env, a.PlanGreenLaunchTemplates, PlanLaunchTemplatesInput{Blue: clusters.Ref{Name: "prod", Region: "eu-west-1"}})
+	wantErrType(t, err, failures.InvalidParameter, true)
+}
+
+// TestEnsureNodeGroupsLaunchTemplateVersions: the result lists the version
+// made for green's node group; a retry that finds the node group lists it
+// again (found by its marker, not created); AMITypeUpgrade reaches the
+// decision.
+func TestEnsureNodeGroupsLaunchTemplateVersions(t *testing.T) {
+	e, s := launchTemplateFakes()
+	f := newFakeEKS()
+	a := newFakeEC2Activities(f, s, e)
+	env := newActivityEnv(t, a)
+	in := EnsureNodeGroupsInput{Cluster: clusters.Ref{Name: "green", Region: "eu-west-1"}, TargetVersion: "1.33", AMITypeUpgrade: "successor",
+		NodeGroups: []NodeGroup{templatedGroup("custom", "lt-al2"), templatedGroup("plain", "lt-plain")}, RequestToken: "wf/run"}
+	res, err := run[EnsureNodeGroupsResult](t, env, a.EnsureNodeGroups, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []LaunchTemplateVersion{{NodeGroup: "custom", LaunchTemplateID: "lt-al2", Version: "2", Created: true}}
+	if !reflect.DeepEqual(res.LaunchTemplateVersions, want) {
+		t.Fatalf("launch template versions = %+v, want %+v", res.LaunchTemplateVersions, want)
+	}
+	if got := aws.ToString(e.templates["lt-al2"][1].LaunchTemplateData.ImageId); got != "ami-al2023-133" {
+		t.Fatalf("green's version pins %s, want the AL2023 successor's ami-al2023-133", got)
+	}
+	if lt := f.createNodegroup[0].LaunchTemplate; aws.ToString(lt.Id) != "lt-al2" || aws.ToString(lt.Version) != "2" {
+		t.Fatalf("green's node group custom is created on %+v, want lt-al2 version 2", lt)
+	}
+
+	again, err := run[EnsureNodeGroupsResult](t, env, a.EnsureNodeGroups, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want[0].Created = false
+	if !reflect.DeepEqual(again.LaunchTemplateVersions, want) || e.versionCount("lt-al2") != 2 || len(f.createNodegroup) != 2 {
+		t.Fatalf("retry: versions %+v (%d in the template, %d creates)", again.LaunchTemplateVersions, e.versionCount("lt-al2"), len(f.createNodegroup))
+	}
+
+	// Without the successor the AL2 template is refused before anything is created.
+	in.AMITypeUpgrade, in.NodeGroups = "refuse", []NodeGroup{templatedGroup("other", "lt-al2")}
+	_, err = run[EnsureNodeGroupsResult](t, env, a.EnsureNodeGroups, in)
+	wantErrType(t, err, failures.NotFound, true)
+	if len(f.createNodegroup) != 2 {
+		t.Fatalf("a refused node group was created")
+	}
+}
+
+func TestDeleteLaunchTemplateVersions(t *testing.T) {
+	e := newFakeEC2()
+	marker := launchTemplateMarker("m1", "custom", "1.30")
+	e.template("lt-1", [2]string{"ami-blue", "blue's"}, [2]string{"ami-green", marker}, [2]string{"ami-green", launchTemplateMarker("m2", "custom", "1.30")})
+	e.template("lt-2", [2]string{"ami-green", launchTemplateMarker("m1", "other", "1.30")})
+	a := newFakeEC2Activities(newFakeEKS(), nil, e)
+	env := newActivityEnv(t, a)
+	in := DeleteLaunchTemplateVersionsInput{Cluster: clusters.Ref{Name: "green", Region: "eu-west-1"}, Migration: "m1", Versions: []LaunchTemplateVersion{
+		{NodeGroup: "custom", LaunchTemplateID: "lt-1", Version: "2"},
+		{NodeGroup: "custom", LaunchTemplateID: "lt-1", Version: "3"}, // another migration's
+		{NodeGroup: "custom", LaunchTemplateID: "lt-1", Version: "1"}, // blue's, the default
+		{NodeGroup: "other", LaunchTemplateID: "lt-2", Version: "1"},  // the migration's, but the default
+		{NodeGroup: "custom", LaunchTemplateID: "lt-1", Version: "9"},
+		{NodeGroup: "custom", LaunchTemplateID: "lt-gone", Version: "2"},
+	}}
+	res, err := run[DeleteLaunchTemplateVersionsResult](t, env, a.DeleteLaunchTemplateVersions, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := DeleteLaunchTemplateVersionsResult{Deleted: []string{"lt-1:2"}, Kept: []string{"lt-1:3", "lt-1:1", "lt-2:1"}, Gone: []string{"lt-1:9", "lt-gone:2"}}
+	if !reflect.DeepEqual(res, want) {
+		t.Fatalf("result %+v, want %+v", res, want)
+	}
+	if len(e.deleteLTV) != 1 || aws.ToString(e.deleteLTV[0].LaunchTemplateId) != "lt-1" || !reflect.DeepEqual(e.deleteLTV[0].Versions, []string{"2"}) ||
+		e.versionCount("lt-1") != 2 || e.versionCount("lt-2") != 1 {
+		t.Fatalf("deletes %+v; versions left lt-1 %d, lt-2 %d", e.deleteLTV, e.versionCount("lt-1"), e.versionCount("lt-2"))
+	}
+	// Again: the deleted one is gone, nothing more deleted.
+	again, err := run[DeleteLaunchTemplateVersionsResult](t, env, a.DeleteLaunchTemplateVersions, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(again.Gone, "lt-1:2") || len(again.Deleted) != 0 || len(e.deleteLTV) != 1 {
+		t.Fatalf("second delete = %+v", again)
+	}
+
+	_, err = run[DeleteLaunchTemplateVersionsResult](t, env, a.DeleteLaunchTemplateVersions, DeleteLaunchTemplateVersionsInput{Cluster: in.Cluster, Versions: in.Versions})
+	wantErrType(t, err, failures.InvalidParameter, true)
 }
