@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -144,9 +145,9 @@ func (s *Simulator) greenPlatform(ctx context.Context, c cluster) error {
 // velero completes backups on blue, syncs them to green as a shared
 // storage location would, and completes restores on green by copying the
 // backed-up namespaces' Deployments, StatefulSets, DaemonSets, CronJobs,
-// ServiceAccounts, Services and ConfigMaps, and, when the restore brings
-// cluster-scoped resources (clusterResourcesRestored), blue's Karpenter
-// NodePools and EC2NodeClasses.
+// ServiceAccounts, Services and ConfigMaps, and blue's Karpenter NodePools
+// and EC2NodeClasses when Velero would restore them
+// (clusterResourceRestored).
 func (s *Simulator) velero(ctx context.Context, blue, green cluster) error {
 	backups, err := blue.dyn.Resource(backupGVR).Namespace(sandbox.VeleroNamespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
@@ -199,9 +200,14 @@ func (s *Simulator) velero(ctx context.Context, blue, green cluster) error {
 		if err != nil && !apierrors.IsNotFound(err) {
 			return err
 		}
-		if err == nil && clusterResourcesRestored(r, backup) {
-			if err := copyClusterScoped(ctx, blue.dyn, green.dyn, sandbox.EC2NodeClassGVR, sandbox.NodePoolGVR); err != nil {
-				return err
+		if err == nil {
+			for _, gvr := range []schema.GroupVersionResource{sandbox.EC2NodeClassGVR, sandbox.NodePoolGVR} {
+				if !clusterResourceRestored(r, backup, gvr.GroupResource()) {
+					continue
+				}
+				if err := copyClusterScoped(ctx, blue.dyn, green.dyn, gvr); err != nil {
+					return err
+				}
 			}
 		}
 		_ = unstructured.SetNestedField(r.Object, "Completed", "status", "phase")
@@ -322,13 +328,28 @@ func copyWorkloads(ctx context.Context, from, to kubernetes.Interface, namespace
 	return nil
 }
 
-// clusterResourcesRestored reports whether Velero would restore
-// cluster-scoped resources: the backup holds them (includeClusterResources
-// true, or unset with every namespace backed up) and the restore does not
-// exclude them (includeClusterResources unset or true).
-func clusterResourcesRestored(restore, backup *unstructured.Unstructured) bool {
+// clusterResourceRestored reports whether Velero would restore the
+// cluster-scoped resource gr: the backup holds it and the restore does not
+// exclude cluster-scoped resources (includeClusterResources unset or
+// true). The backup holds it when its includedClusterScopedResources names
+// it (or "*") and excludedClusterScopedResources does not; without those,
+// when includeClusterResources is true, or unset with every namespace
+// backed up.
+func clusterResourceRestored(restore, backup *unstructured.Unstructured, gr schema.GroupResource) bool {
 	if inc, found, _ := unstructured.NestedBool(restore.Object, "spec", "includeClusterResources"); found && !inc {
 		return false
+	}
+	names := func(field string) ([]string, bool) {
+		l, found, _ := unstructured.NestedStringSlice(backup.Object, "spec", field)
+		return l, found && len(l) > 0
+	}
+	named := func(l []string) bool {
+		return slices.Contains(l, "*") || slices.Contains(l, gr.String()) || slices.Contains(l, gr.Resource)
+	}
+	included, newStyle := names("includedClusterScopedResources")
+	excluded, hasExcluded := names("excludedClusterScopedResources")
+	if newStyle || hasExcluded {
+		return named(included) && !named(excluded)
 	}
 	inc, found, _ := unstructured.NestedBool(backup.Object, "spec", "includeClusterResources")
 	if found {

@@ -14,7 +14,7 @@ import (
 	"github.com/cutover-dev/cutover/internal/sandbox/sandboxtest"
 )
 
-func TestClusterResourcesRestored(t *testing.T) {
+func TestClusterResourceRestored(t *testing.T) {
 	obj := func(spec map[string]any) *unstructured.Unstructured {
 		return &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
 	}
@@ -31,8 +31,14 @@ func TestClusterResourcesRestored(t *testing.T) {
 		{"restore asks, backup lacks them", map[string]any{"includeClusterResources": true}, map[string]any{"includedNamespaces": []any{"shop"}}, false},
 		{"restore excludes them", map[string]any{"includeClusterResources": false}, map[string]any{"includeClusterResources": true}, false},
 		{"backup excludes them", map[string]any{}, map[string]any{"includeClusterResources": false}, false},
+		{"backup names the resource", map[string]any{}, map[string]any{"includedNamespaces": []any{"shop"}, "includedClusterScopedResources": []any{"nodepools.karpenter.sh"}}, true},
+		{"backup names it without group", map[string]any{}, map[string]any{"includedClusterScopedResources": []any{"nodepools"}}, true},
+		{"backup names every cluster-scoped resource", map[string]any{}, map[string]any{"includedNamespaces": []any{"shop"}, "includedClusterScopedResources": []any{"*"}}, true},
+		{"backup names another resource", map[string]any{}, map[string]any{"includedClusterScopedResources": []any{"ec2nodeclasses.karpenter.k8s.aws"}}, false},
+		{"backup excludes the resource", map[string]any{}, map[string]any{"includedClusterScopedResources": []any{"*"}, "excludedClusterScopedResources": []any{"nodepools.karpenter.sh"}}, false},
+		{"restore excludes a named resource", map[string]any{"includeClusterResources": false}, map[string]any{"includedClusterScopedResources": []any{"*"}}, false},
 	} {
-		if got := clusterResourcesRestored(obj(c.restore), obj(c.backup)); got != c.want {
+		if got := clusterResourceRestored(obj(c.restore), obj(c.backup), sandbox.NodePoolGVR.GroupResource()); got != c.want {
 			t.Errorf("%s: restored = %v, want %v", c.name, got, c.want)
 		}
 	}
@@ -40,7 +46,7 @@ func TestClusterResourcesRestored(t *testing.T) {
 
 // TestSimulatedRestoreCopies: a simulated Velero restore copies blue's
 // CronJob into green, and blue's Karpenter NodePool and EC2NodeClass only
-// when the backup and restore include cluster-scoped resources, with
+// when the backup names them in includedClusterScopedResources, with
 // blue's spec and without blue's status or server-set metadata.
 func TestSimulatedRestoreCopies(t *testing.T) {
 	ctx := context.Background()
@@ -118,8 +124,9 @@ func TestSimulatedRestoreCopies(t *testing.T) {
 		}
 	}
 
-	// With includeClusterResources: Karpenter's objects, blue's spec only.
-	restore("with-cluster", map[string]any{"includedNamespaces": []any{"shop"}, "includeClusterResources": true})
+	// With Karpenter's resources named: its objects, blue's spec only.
+	restore("with-cluster", map[string]any{"includedNamespaces": []any{"shop"},
+		"includedClusterScopedResources": []any{"nodepools.karpenter.sh", "ec2nodeclasses.karpenter.k8s.aws"}})
 	for _, c := range []struct {
 		gvr  schema.GroupVersionResource
 		name string
