@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -156,7 +157,18 @@ func (a *Activities) listNames(ctx context.Context, c *Clients, gvr schema.Group
 	opts := metav1.ListOptions{Limit: a.opts.pageSize}
 	for {
 		var page *unstructured.UnstructuredList
-		err := a.retryAPI(ctx, "list "+gvr.Resource, func(ctx context.Context) error {
+		// An apiserver that does not serve the resource answers 404 with a
+		// body that is not a Status, which reads as an unexpected server
+		// error (transient): here it is the answer "not installed".
+		err := failures.RetryIf(ctx, failures.Backoff{
+			Initial: a.opts.apiRetryWait,
+			Max:     10 * time.Second,
+			Budget:  a.opts.apiRetryBudget,
+			OnRetry: func(err error, attempt int, wait time.Duration) {
+				a.log(ctx).Warn("Kubernetes API call failed transiently, retrying", "what", "list "+gvr.Resource, "attempt", attempt, "wait", wait.String(), "error", err)
+				activitylog.Heartbeat(ctx, Progress{Step: "retry", Detail: fmt.Sprintf("list %s: attempt %d: %v", gvr.Resource, attempt, err)})
+			},
+		}, func(err error) bool { return !apierrors.IsNotFound(err) && failures.IsTransient(err) }, func(ctx context.Context) error {
 			var err error
 			page, err = c.Dynamic.Resource(gvr).List(ctx, opts)
 			return err
