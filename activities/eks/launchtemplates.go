@@ -211,15 +211,6 @@ const (
 // whose launch template green cannot get a version for.
 const CheckLaunchTemplateUnsupported = "launch-template-unsupported"
 
-// amiTypeSuccessors are the AMI types that replace those EKS stops
-// publishing (Amazon Linux 2 from Kubernetes 1.33: AL2023, the NVIDIA
-// variant for GPU nodes).
-var amiTypeSuccessors = map[string]string{
-	string(ekstypes.AMITypesAl2X8664):    string(ekstypes.AMITypesAl2023X8664Standard),
-	string(ekstypes.AMITypesAl2X8664Gpu): string(ekstypes.AMITypesAl2023X8664Nvidia),
-	string(ekstypes.AMITypesAl2Arm64):    string(ekstypes.AMITypesAl2023Arm64Standard),
-}
-
 // launchTemplateDecision is what green's node group gets from blue's launch
 // template: the one decision greenLaunchTemplate acts on and
 // PlanGreenLaunchTemplates reports.
@@ -313,7 +304,7 @@ func (a *Activities) decideLaunchTemplate(ctx context.Context, ec2API EC2API, ss
 	param, _ := amiImageParameter(a.ssmRoot, target, amiType)
 	p, err := ssmAPI.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(param)})
 	if isNotFound(err) {
-		succ := amiTypeSuccessors[amiType]
+		succ := spec.AMITypeSuccessorOf(amiType)
 		if succ == "" || amiTypeUpgrade != spec.AMITypeUpgradeSuccessor {
 			fix := fmt.Sprintf("add a version of launch template %s with an AMI for Kubernetes %s and point blue's node group %s at it", d.Plan.LaunchTemplateID, target, ng.Name)
 			if succ != "" {
