@@ -49,6 +49,10 @@ type BackupInput struct {
 	Existing           bool     `json:"existing"`
 	IncludedNamespaces []string `json:"includedNamespaces,omitempty"`
 	ExcludedNamespaces []string `json:"excludedNamespaces,omitempty"`
+	// IncludedClusterScopedResources are cluster-scoped resources
+	// ("nodepools.karpenter.sh") the backup takes beside the namespaces'
+	// objects (Velero's includedClusterScopedResources).
+	IncludedClusterScopedResources []string `json:"includedClusterScopedResources,omitempty"`
 }
 
 // BackupResult is the completed backup.
@@ -71,6 +75,10 @@ type RestoreInput struct {
 	ExcludedNamespaces     []string     `json:"excludedNamespaces,omitempty"`
 	RestorePVs             bool         `json:"restorePVs"`
 	ExistingResourcePolicy string       `json:"existingResourcePolicy"`
+	// IncludeClusterResources restores the backup's cluster-scoped
+	// resources too: with a namespace filter Velero restores none of them
+	// unless told to.
+	IncludeClusterResources bool `json:"includeClusterResources,omitempty"`
 }
 
 // RestoreResult is the finished restore.

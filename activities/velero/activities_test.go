@@ -175,7 +175,8 @@ func testBackup(t *testing.T, w *world) {
 	defer cancel()
 	acts := velero.New(w.resolver, velero.WithPollInterval(50*time.Millisecond))
 	e := newEnv(acts)
-	in := velero.BackupInput{Cluster: blueRef, Namespace: ns, Name: "cutover-m1", IncludedNamespaces: []string{"shop", "payments"}, ExcludedNamespaces: []string{"kube-system"}}
+	in := velero.BackupInput{Cluster: blueRef, Namespace: ns, Name: "cutover-m1", IncludedNamespaces: []string{"shop", "payments"}, ExcludedNamespaces: []string{"kube-system"},
+		IncludedClusterScopedResources: []string{"nodepools.karpenter.sh", "ec2nodeclasses.karpenter.k8s.aws"}}
 
 	wait := play(ctx, finishBackup(t, w.blueC, in.Name, velerov1.BackupStatus{
 		Phase: velerov1.BackupPhaseCompleted, Progress: &velerov1.BackupProgress{TotalItems: 42, ItemsBackedUp: 42},
@@ -192,7 +193,8 @@ func testBackup(t *testing.T, w *world) {
 	if err := w.blueC.Get(ctx, client.ObjectKey{Namespace: ns, Name: in.Name}, &b); err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(b.Spec.IncludedNamespaces, ",") != "shop,payments" || strings.Join(b.Spec.ExcludedNamespaces, ",") != "kube-system" || b.Spec.StorageLocation != "default" {
+	if strings.Join(b.Spec.IncludedNamespaces, ",") != "shop,payments" || strings.Join(b.Spec.ExcludedNamespaces, ",") != "kube-system" || b.Spec.StorageLocation != "default" ||
+		strings.Join(b.Spec.IncludedClusterScopedResources, ",") != "nodepools.karpenter.sh,ec2nodeclasses.karpenter.k8s.aws" {
 		t.Errorf("backup spec = %+v", b.Spec)
 	}
 	if !e.saw("backup", "*") {
@@ -217,6 +219,14 @@ func testBackup(t *testing.T, w *world) {
 	_, err = e.backup(t, acts, in3)
 	if failures.TypeOf(err) != failures.Conflict || !strings.Contains(err.Error(), "includedNamespaces") {
 		t.Errorf("different spec: %v, want Conflict naming includedNamespaces", err)
+	}
+	// Same name, without the cluster-scoped resources: Conflict too (a
+	// backup without them would leave green without blue's NodePools).
+	in4 := in
+	in4.IncludedClusterScopedResources = nil
+	_, err = e.backup(t, acts, in4)
+	if failures.TypeOf(err) != failures.Conflict || !strings.Contains(err.Error(), "includedClusterScopedResources") {
+		t.Errorf("different cluster-scoped resources: %v, want Conflict naming includedClusterScopedResources", err)
 	}
 }
 
@@ -264,7 +274,7 @@ func testRestore(t *testing.T, w *world) {
 	acts := velero.New(w.resolver, velero.WithPollInterval(50*time.Millisecond))
 	e := newEnv(acts)
 	in := velero.RestoreInput{Cluster: greenRef, Namespace: ns, BackupName: "cutover-m2", RestoreName: "cutover-m2-to-green",
-		IncludedNamespaces: []string{"shop"}, RestorePVs: true, ExistingResourcePolicy: "update"}
+		IncludedNamespaces: []string{"shop"}, RestorePVs: true, ExistingResourcePolicy: "update", IncludeClusterResources: true}
 
 	// Green's Velero syncs the backup from the storage location after a
 	// while; then it runs the restore.
@@ -323,7 +333,8 @@ func testRestore(t *testing.T, w *world) {
 	if err := w.greenC.Get(ctx, client.ObjectKey{Namespace: ns, Name: in.RestoreName}, &r); err != nil {
 		t.Fatal(err)
 	}
-	if r.Spec.BackupName != in.BackupName || r.Spec.RestorePVs == nil || !*r.Spec.RestorePVs || r.Spec.ExistingResourcePolicy != velerov1.PolicyTypeUpdate || strings.Join(r.Spec.IncludedNamespaces, ",") != "shop" {
+	if r.Spec.BackupName != in.BackupName || r.Spec.RestorePVs == nil || !*r.Spec.RestorePVs || r.Spec.ExistingResourcePolicy != velerov1.PolicyTypeUpdate || strings.Join(r.Spec.IncludedNamespaces, ",") != "shop" ||
+		r.Spec.IncludeClusterResources == nil || !*r.Spec.IncludeClusterResources {
 		t.Errorf("restore spec = %+v", r.Spec)
 	}
 
@@ -331,6 +342,12 @@ func testRestore(t *testing.T, w *world) {
 	res, err = e.restore(t, acts, in)
 	if err != nil || res.Created || res.Phase != "Completed" {
 		t.Errorf("second RestoreVeleroBackup = %+v, %v", res, err)
+	}
+	// Same name, without the cluster-scoped resources: Conflict.
+	noCluster := in
+	noCluster.IncludeClusterResources = false
+	if _, err := e.restore(t, acts, noCluster); failures.TypeOf(err) != failures.Conflict || !strings.Contains(err.Error(), "includeClusterResources") {
+		t.Errorf("restore without cluster resources: %v, want Conflict naming includeClusterResources", err)
 	}
 	// Same name, different spec: Conflict.
 	in.RestorePVs = false

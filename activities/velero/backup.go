@@ -52,9 +52,10 @@ func (a *Activities) EnsureVeleroBackup(ctx context.Context, in BackupInput) (Ba
 		b = velerov1.Backup{
 			ObjectMeta: metav1.ObjectMeta{Name: in.Name, Namespace: in.Namespace, Labels: map[string]string{LabelManagedBy: ManagedBy}},
 			Spec: velerov1.BackupSpec{
-				IncludedNamespaces: slices.Clone(in.IncludedNamespaces),
-				ExcludedNamespaces: slices.Clone(in.ExcludedNamespaces),
-				StorageLocation:    a.opts.storageLocation,
+				IncludedNamespaces:             slices.Clone(in.IncludedNamespaces),
+				ExcludedNamespaces:             slices.Clone(in.ExcludedNamespaces),
+				IncludedClusterScopedResources: slices.Clone(in.IncludedClusterScopedResources),
+				StorageLocation:                a.opts.storageLocation,
 			},
 		}
 		if err := c.Create(ctx, &b); err != nil {
@@ -150,6 +151,9 @@ func (a *Activities) backupDiff(s *velerov1.BackupSpec, in BackupInput) string {
 	}
 	if !sameSet(s.ExcludedNamespaces, in.ExcludedNamespaces, false) {
 		diff = append(diff, fmt.Sprintf("excludedNamespaces (%v, want %v)", s.ExcludedNamespaces, in.ExcludedNamespaces))
+	}
+	if !sameSet(s.IncludedClusterScopedResources, in.IncludedClusterScopedResources, false) {
+		diff = append(diff, fmt.Sprintf("includedClusterScopedResources (%v, want %v)", s.IncludedClusterScopedResources, in.IncludedClusterScopedResources))
 	}
 	if loc := s.StorageLocation; loc != "" && loc != a.opts.storageLocation {
 		diff = append(diff, fmt.Sprintf("storageLocation (%s, want %s)", loc, a.opts.storageLocation))

@@ -185,13 +185,18 @@ func (a *Activities) waitBackupSynced(ctx context.Context, c client.Client, in R
 
 func restoreSpec(in RestoreInput) velerov1.RestoreSpec {
 	pvs := in.RestorePVs
-	return velerov1.RestoreSpec{
+	s := velerov1.RestoreSpec{
 		BackupName:             in.BackupName,
 		IncludedNamespaces:     slices.Clone(in.IncludedNamespaces),
 		ExcludedNamespaces:     slices.Clone(in.ExcludedNamespaces),
 		RestorePVs:             &pvs,
 		ExistingResourcePolicy: velerov1.PolicyType(in.ExistingResourcePolicy),
 	}
+	if in.IncludeClusterResources {
+		yes := true
+		s.IncludeClusterResources = &yes
+	}
+	return s
 }
 
 // restoreDiff names what differs between an existing restore's spec and
@@ -206,6 +211,9 @@ func restoreDiff(s *velerov1.RestoreSpec, in RestoreInput) string {
 	}
 	if !sameSet(s.ExcludedNamespaces, in.ExcludedNamespaces, false) {
 		diff = append(diff, fmt.Sprintf("excludedNamespaces (%v, want %v)", s.ExcludedNamespaces, in.ExcludedNamespaces))
+	}
+	if have := s.IncludeClusterResources != nil && *s.IncludeClusterResources; have != in.IncludeClusterResources {
+		diff = append(diff, fmt.Sprintf("includeClusterResources (%v, want %v)", have, in.IncludeClusterResources))
 	}
 	if s.RestorePVs == nil || *s.RestorePVs != in.RestorePVs {
 		got := "unset"
