@@ -56,15 +56,22 @@ type Options struct {
 	// Sandbox tunes waits for bare kube-apiservers without kubelets or
 	// controllers: the scratch pod is not waited on to run, and polls are short.
 	Sandbox bool
-	Logger  *slog.Logger
+	// ArgoCDRoleARN is the IAM role Argo CD assumes to reach the EKS
+	// clusters cutover registers with it (awsAuthConfig.roleARN); the
+	// migration gives it an access entry on green. Empty: Argo CD uses its
+	// own identity (its IRSA role), which the migration finds by itself.
+	ArgoCDRoleARN string
+	Logger        *slog.Logger
 }
 
-// FromEnv reads CUTOVER_AWS_ENDPOINT, CUTOVER_KUBECONFIG_DIR and CUTOVER_SANDBOX.
+// FromEnv reads CUTOVER_AWS_ENDPOINT, CUTOVER_KUBECONFIG_DIR, CUTOVER_SANDBOX
+// and CUTOVER_ARGOCD_ROLE_ARN.
 func FromEnv(logger *slog.Logger) Options {
 	return Options{
 		AWSEndpoint:   os.Getenv("CUTOVER_AWS_ENDPOINT"),
 		KubeconfigDir: os.Getenv("CUTOVER_KUBECONFIG_DIR"),
 		Sandbox:       os.Getenv("CUTOVER_SANDBOX") == "true" || os.Getenv("CUTOVER_SANDBOX") == "1",
+		ArgoCDRoleARN: os.Getenv("CUTOVER_ARGOCD_ROLE_ARN"),
 		Logger:        logger,
 	}
 }
@@ -91,6 +98,9 @@ func Activities(o Options) []any {
 		veleroOpts = []velero.Option{velero.WithLogger(logger)}
 		trafOpts   []traffic.Option
 	)
+	if o.ArgoCDRoleARN != "" {
+		argoOpts = append(argoOpts, argocd.WithArgoCDRoleARN(o.ArgoCDRoleARN))
+	}
 	if o.Sandbox {
 		logger.Info("Sandbox mode: short polls, scratch pods are not waited on to run")
 		eksOpts = append(eksOpts, eks.WithPollInterval(time.Second))
