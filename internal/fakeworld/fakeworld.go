@@ -10,6 +10,7 @@ package fakeworld
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/cutover-dev/cutover/activities/argocd"
@@ -67,11 +68,18 @@ type World struct {
 	// GetTrafficWeights reports once all traffic is on green (a record
 	// someone else changed).
 	BlueWeightAtRetire int
+	// PinnedLaunchTemplates makes blue's launch templates pin blue's AMI:
+	// green's node groups on one get a new version ("2") from
+	// EnsureNodeGroups, which DeleteLaunchTemplateVersions deletes.
+	PinnedLaunchTemplates bool
 
 	calls     []Call
 	greenDesc *eks.ClusterDescription
-	weights   traffic.Weights
-	green     bool
+	// access are the access entries ensured on the greens of other runs
+	// (a fleet's), which DescribeEKSCluster reports with blue's copy.
+	access  map[string][]eks.AccessEntry
+	weights traffic.Weights
+	green   bool
 }
 
 // Activities is the activity side of a World: register it with a worker
@@ -187,6 +195,12 @@ func (a *Activities) DescribeEKSCluster(_ context.Context, in eks.DescribeInput)
 		}
 		return g, nil
 	}
+	if extra := w.access[in.Cluster.Name]; len(extra) > 0 {
+		b := w.Blue
+		b.Name = in.Cluster.Name
+		b.AccessEntries = append(slices.Clone(b.AccessEntries), extra...)
+		return b, nil
+	}
 	return w.Blue, nil
 }
 
@@ -246,7 +260,15 @@ func (a *Activities) EnsureNodeGroups(_ context.Context, in eks.EnsureNodeGroups
 	if err := w.record("EnsureNodeGroups", in); err != nil {
 		return eks.EnsureNodeGroupsResult{}, err
 	}
-	return eks.EnsureNodeGroupsResult{NodeGroups: in.NodeGroups}, nil
+	res := eks.EnsureNodeGroupsResult{NodeGroups: in.NodeGroups}
+	if w.PinnedLaunchTemplates {
+		for _, ng := range in.NodeGroups {
+			if ng.LaunchTemplate != nil {
+				res.LaunchTemplateVersions = append(res.LaunchTemplateVersions, eks.LaunchTemplateVersion{NodeGroup: ng.Name, LaunchTemplateID: ng.LaunchTemplate.ID, Version: "2", Created: true})
+			}
+		}
+	}
+	return res, nil
 }
 
 // EnsureAddons implements the EKS activity.
@@ -264,9 +286,27 @@ func (a *Activities) EnsureAccessEntries(_ context.Context, in eks.EnsureAccessE
 	if err := w.record("EnsureAccessEntries", in); err != nil {
 		return eks.EnsureAccessEntriesResult{}, err
 	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	var p []string
 	for _, e := range in.Entries {
 		p = append(p, e.PrincipalARN)
+		// Green's entries appear in its DescribeEKSCluster (those of its
+		// plan are there from EnsureGreenCluster).
+		has := func(es []eks.AccessEntry) bool {
+			return slices.ContainsFunc(es, func(have eks.AccessEntry) bool { return have.PrincipalARN == e.PrincipalARN })
+		}
+		switch {
+		case w.greenDesc != nil && in.Cluster.Name == w.greenDesc.Name:
+			if !has(w.greenDesc.AccessEntries) {
+				w.greenDesc.AccessEntries = append(w.greenDesc.AccessEntries, e)
+			}
+		case !has(w.Blue.AccessEntries) && !has(w.access[in.Cluster.Name]):
+			if w.access == nil {
+				w.access = map[string][]eks.AccessEntry{}
+			}
+			w.access[in.Cluster.Name] = append(w.access[in.Cluster.Name], e)
+		}
 	}
 	return eks.EnsureAccessEntriesResult{Principals: p}, nil
 }
