@@ -164,6 +164,15 @@ type Plan struct {
 	IRSARoles []string `json:"irsaRoles,omitempty"`
 	// PodIdentity are the Pod Identity associations green would get.
 	PodIdentity []eks.PodIdentityAssociation `json:"podIdentity,omitempty"`
+	// LaunchTemplates say, per node group on a launch template, whether
+	// green keeps blue's version, gets a new one (with which AMI) or is refused.
+	LaunchTemplates []eks.LaunchTemplatePlan `json:"launchTemplates,omitempty"`
+	// ArgoCDAccess are the IAM roles Argo CD reaches green with, which
+	// would get an access entry on green.
+	ArgoCDAccess []string `json:"argoCDAccess,omitempty"`
+	// AWSAuth are blue's aws-auth mappings (node roles aside) that would
+	// be carried into green's.
+	AWSAuth []kube.AWSAuthMapping `json:"awsAuth,omitempty"`
 }
 
 // MigrationReport is the workflow's result. A rolled-back or failed

@@ -94,6 +94,7 @@ type migration struct {
 	done        changes
 	irsa        irsaState
 	podIdentity podIdentityState
+	estate      estateState
 	target      traffic.Target
 }
 
@@ -212,6 +213,9 @@ func (m *migration) forward(ctx workflow.Context) error {
 		m.reportDryRun(pre)
 		m.report.Plan.IRSARoles = roles
 		m.report.Plan.PodIdentity = m.podIdentityPlan(pre.blue.PodIdentityAssociations)
+		if err := m.estatePlan(ctx, m.report.Plan); err != nil {
+			return err
+		}
 		return nil
 	}
 	if err := m.blockOnFindings(pre); err != nil {
@@ -279,6 +283,9 @@ func (m *migration) preflight(ctx workflow.Context) (preflightResult, error) {
 	m.addFindings(pf.Findings)
 	m.addFindings(amiTypeFindings(blue, s))
 	m.addFindings(uncopiedFindings(blue))
+	if err := m.checkLaunchTemplates(ctx, blue); err != nil {
+		return preflightResult{}, err
+	}
 	policy := finding.Policy{BlockOn: s.Preflight.BlockOn, IgnoreChecks: s.Preflight.IgnoreChecks}
 	return preflightResult{blue: blue, plan: planGreen(blue, s), blocking: policy.Blocking(m.report.Findings)}, nil
 }
@@ -344,16 +351,28 @@ func (m *migration) buildGreen(ctx workflow.Context, plan eks.GreenPlan) error {
 			return err
 		}
 	}
+	if err := m.grantArgoCDAccess(ctx, plan); err != nil {
+		return err
+	}
+	if err := m.copyAWSAuth(ctx, plan); err != nil {
+		return err
+	}
 	if err := m.copyPodIdentity(ctx); err != nil {
+		return err
+	}
+	if err := m.tagKarpenterDiscovery(ctx, plan); err != nil {
 		return err
 	}
 	if len(plan.Cluster.NodeGroups) > 0 {
 		m.progress(fmt.Sprintf("Creating %d node groups", len(plan.Cluster.NodeGroups)))
-		if err := run(ctx, nodeWaitOptions, eksA.EnsureNodeGroups, eks.EnsureNodeGroupsInput{
+		ngs, err := call[eks.EnsureNodeGroupsResult](ctx, nodeWaitOptions, eksA.EnsureNodeGroups, eks.EnsureNodeGroupsInput{
 			Cluster: m.green(), TargetVersion: s.Green.KubernetesVersion, NodeGroups: plan.Cluster.NodeGroups, RequestToken: m.requestToken(),
-		}); err != nil {
+			AMITypeUpgrade: s.Green.NodeGroups.AMITypeUpgrade,
+		})
+		if err != nil {
 			return err
 		}
+		m.recordLaunchTemplateVersions(ctx, ngs)
 	}
 	if len(plan.Cluster.Addons) > 0 {
 		m.progress(fmt.Sprintf("Installing %d add-ons", len(plan.Cluster.Addons)))
@@ -381,7 +400,10 @@ func (m *migration) buildGreen(ctx workflow.Context, plan eks.GreenPlan) error {
 // blue restored into green, then the Argo CD applications.
 func (m *migration) restoreWorkloads(ctx workflow.Context) error {
 	m.enter(ctx, PhaseRestoreWorkloads)
-	return m.restore(ctx)
+	if err := m.restore(ctx); err != nil {
+		return err
+	}
+	return m.retargetKarpenterNodeClasses(ctx)
 }
 
 // smokeTest proves green before any traffic moves.
@@ -435,6 +457,7 @@ func (m *migration) restore(ctx workflow.Context) error {
 		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, withTimeout(restoreOptions, s.Velero.Timeout.D())), veleroA.EnsureVeleroBackup, velero.BackupInput{
 			Cluster: m.blue(), Namespace: s.Velero.Namespace, Name: backup, Existing: existing,
 			IncludedNamespaces: s.Velero.IncludedNamespaces, ExcludedNamespaces: s.Velero.ExcludedNamespaces,
+			IncludedClusterScopedResources: m.veleroClusterResources(),
 		}).Get(ctx, &b); err != nil {
 			return err
 		}
@@ -444,6 +467,7 @@ func (m *migration) restore(ctx workflow.Context) error {
 			Cluster: m.green(), Namespace: s.Velero.Namespace, BackupName: backup, RestoreName: backup + "-to-" + s.Green.ClusterName,
 			IncludedNamespaces: s.Velero.IncludedNamespaces, ExcludedNamespaces: s.Velero.ExcludedNamespaces,
 			RestorePVs: *s.Velero.RestorePVs, ExistingResourcePolicy: s.Velero.ExistingResourcePolicy,
+			IncludeClusterResources: len(m.veleroClusterResources()) > 0,
 		}).Get(ctx, &r); err != nil {
 			return err
 		}
@@ -594,6 +618,7 @@ func (m *migration) retireBlue(ctx workflow.Context) error {
 		return err
 	}
 	m.retireBlueIRSA(ctx)
+	m.retireBlueKarpenter(ctx)
 	return nil
 }
 

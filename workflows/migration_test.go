@@ -13,6 +13,7 @@ import (
 	"github.com/cutover-dev/cutover/activities/kube"
 	"github.com/cutover-dev/cutover/activities/notify"
 	"github.com/cutover-dev/cutover/activities/traffic"
+	"github.com/cutover-dev/cutover/activities/velero"
 	"github.com/cutover-dev/cutover/internal/failures"
 	"github.com/cutover-dev/cutover/internal/fakeworld"
 	"github.com/cutover-dev/cutover/internal/finding"
@@ -161,12 +162,27 @@ func TestHappyPath(t *testing.T) {
 	got := without(h.world.Names(), "Notify", "CheckTrafficHealth", "WaitTrafficPropagated")
 	want := []string{"DescribeEKSCluster", "EKSUpgradeInsights", "PreflightBlue",
 		"EnsureGreenCluster", "WaitEKSClusterActive", "PlanIRSATrust", "EnsureGreenOIDCProvider", "ApplyIRSATrust",
-		"EnsureAccessEntries", "EnsurePodIdentityAssociations", "EnsureNodeGroups", "EnsureAddons", "VerifyGreen",
+		"EnsureAccessEntries", "ArgoCDIdentities", "EnsureAccessEntries", "CopyAWSAuth", "EnsurePodIdentityAssociations", "EnsureKarpenterDiscovery",
+		"EnsureNodeGroups", "EnsureAddons", "VerifyGreen",
 		"EnsureVeleroBackup", "RestoreVeleroBackup", "RestoreArgoApplications", "WaitArgoSynced",
 		"InventoryCluster", "InventoryCluster", "DescribeEKSCluster", "DescribeEKSCluster", "SmokeTestGreen",
 		"SetTrafficWeights", "SetTrafficWeights", "SetTrafficWeights", "GetTrafficWeights", "RetireEKSCluster", "RetireBlueIRSATrust"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("calls\n got %v\nwant %v", got, want)
+	}
+	// The role Argo CD reaches green with gets cluster admin on green
+	// (beside blue's copied entries), and parity checked it; blue's
+	// aws-auth mappings were carried and compared too.
+	argo := h.world.Inputs("EnsureAccessEntries")[1].(eks.EnsureAccessEntriesInput)
+	if len(argo.Entries) != 1 || argo.Entries[0].PrincipalARN != "arn:aws:iam::123456789012:role/argocd-application-controller" ||
+		len(argo.Entries[0].Policies) != 1 || argo.Entries[0].Policies[0].PolicyARN != workflows.ArgoCDAccessPolicy || argo.Entries[0].Policies[0].ScopeType != "cluster" {
+		t.Errorf("Argo CD's access entry %+v", argo)
+	}
+	if !hasParityRow(r.Parity, "argocd-access", "arn:aws:iam::123456789012:role/argocd-application-controller") {
+		t.Errorf("parity %+v: want a passed argocd-access row", r.Parity)
+	}
+	if !slices.ContainsFunc(r.Parity.Rows, func(row workflows.ParityRow) bool { return row.Check == "aws-auth" && row.OK }) {
+		t.Errorf("parity %+v: want passed aws-auth rows", r.Parity)
 	}
 	// Blue's Pod Identity associations are copied to green (namespace,
 	// service account, role; green makes its own IDs), and parity checked them.
@@ -562,7 +578,7 @@ func TestDryRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := without(h.world.Names(), "Notify")
-	if !slices.Equal(got, []string{"DescribeEKSCluster", "EKSUpgradeInsights", "PreflightBlue", "PlanIRSATrust"}) {
+	if !slices.Equal(got, []string{"DescribeEKSCluster", "EKSUpgradeInsights", "PreflightBlue", "PlanIRSATrust", "ArgoCDIdentities", "ReadAWSAuth"}) {
 		t.Fatalf("dry run made calls %v", got)
 	}
 	if in := h.world.Inputs("PlanIRSATrust")[0].(eks.PlanIRSAInput); in.Green.Name != "" {
@@ -576,6 +592,127 @@ func TestDryRun(t *testing.T) {
 	}
 	if want := []eks.PodIdentityAssociation{{Namespace: "payments", ServiceAccount: "worker", RoleARN: "arn:aws:iam::123456789012:role/payments-worker"}}; !slices.Equal(r.Plan.PodIdentity, want) {
 		t.Errorf("plan Pod Identity %+v, want blue's association without its ID", r.Plan.PodIdentity)
+	}
+	if !slices.Equal(r.Plan.ArgoCDAccess, []string{"arn:aws:iam::123456789012:role/argocd-application-controller"}) || len(r.Plan.AWSAuth) == 0 ||
+		slices.ContainsFunc(r.Plan.AWSAuth, func(m kube.AWSAuthMapping) bool { return slices.Contains(m.Groups, "system:nodes") }) {
+		t.Errorf("plan Argo CD access %v, aws-auth %+v: want Argo CD's role and blue's mappings without the node role", r.Plan.ArgoCDAccess, r.Plan.AWSAuth)
+	}
+}
+
+// TestKarpenterDiscovery: blue's subnets and security group carry its
+// Karpenter discovery tag. Green shares them, so they keep blue's value
+// while blue lives; green's EC2NodeClasses get green's value beside blue's
+// after the restore; the Velero backup and restore carry Karpenter's
+// cluster-scoped objects; once blue is deleted the shared resources move
+// to green's value.
+func TestKarpenterDiscovery(t *testing.T) {
+	h := newHarness(t)
+	h.world.UseKarpenter()
+	h.decideWhenOpen(workflows.Decision{Gate: "cutover", Approve: true, By: "alice"}, workflows.Decision{Gate: "retire", Approve: true, By: "alice"})
+	r, err := h.run(testSpec())
+	if err != nil {
+		t.Fatalf("workflow failed: %v", err)
+	}
+	names := h.world.Names()
+	if i, j := slices.Index(names, "WaitArgoSynced"), slices.Index(names, "RetargetKarpenterNodeClasses"); j < 0 || j < i {
+		t.Errorf("calls %v: want RetargetKarpenterNodeClasses after the restore", names)
+	}
+	if names[len(names)-1] != "RetagKarpenterDiscovery" && !slices.Contains(names[slices.Index(names, "RetireEKSCluster"):], "RetagKarpenterDiscovery") {
+		t.Errorf("calls %v: want RetagKarpenterDiscovery after blue is deleted", names)
+	}
+	for id, v := range h.world.KarpenterTags() {
+		if v != "green" {
+			t.Errorf("%s carries %s=%s after blue's retirement, want green", id, eks.KarpenterDiscoveryKey, v)
+		}
+	}
+	b := h.world.Inputs("EnsureVeleroBackup")[0].(velero.BackupInput)
+	rs := h.world.Inputs("RestoreVeleroBackup")[0].(velero.RestoreInput)
+	if !slices.Contains(b.IncludedClusterScopedResources, "ec2nodeclasses.karpenter.k8s.aws") || !rs.IncludeClusterResources {
+		t.Errorf("backup %+v restore %+v: want Karpenter's cluster-scoped objects carried", b, rs)
+	}
+	if !slices.ContainsFunc(r.Parity.Rows, func(row workflows.ParityRow) bool { return row.Check == "karpenter-nodeclass" && row.OK }) ||
+		!slices.ContainsFunc(r.Parity.Rows, func(row workflows.ParityRow) bool { return row.Check == "karpenter-discovery" && row.OK }) {
+		t.Errorf("parity rows %+v: want Karpenter discovery and node class rows", r.Parity.Rows)
+	}
+
+	// Blue without Karpenter: nothing is tagged and the backup stays namespaced.
+	plain := newHarness(t)
+	plain.decideWhenOpen(workflows.Decision{Gate: "cutover", Approve: true, By: "alice"}, workflows.Decision{Gate: "retire", Approve: true, By: "alice"})
+	if _, err := plain.run(testSpec()); err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(plain.world.Names(), "RetargetKarpenterNodeClasses") || len(plain.world.Inputs("EnsureVeleroBackup")[0].(velero.BackupInput).IncludedClusterScopedResources) > 0 {
+		t.Errorf("calls %v: Karpenter handled for a blue without it", plain.world.Names())
+	}
+}
+
+// TestLaunchTemplateVersionsDeletedWithGreen: a node group on a launch
+// template that pins blue's AMI is checked in preflight and gets a new
+// version for green; a rollback that deletes green deletes that version
+// after green's node groups are gone.
+func TestLaunchTemplateVersionsDeletedWithGreen(t *testing.T) {
+	h := newHarness(t)
+	h.world.PinnedLaunchTemplates = true
+	h.world.Blue.NodeGroups[0].LaunchTemplate = &eks.LaunchTemplate{ID: "lt-0123456789abcdef0", Version: "1"}
+	h.world.GreenInventoryDrift = func(inv *kube.Inventory) { inv.Workloads = nil }
+	s := testSpec()
+	s.Rollback.Green = spec.FateDelete
+	if _, err := h.run(s); err == nil {
+		t.Fatal("want parity to fail")
+	}
+	names := h.world.Names()
+	if plan := h.world.Inputs("PlanGreenLaunchTemplates"); len(plan) != 1 || slices.Index(names, "PlanGreenLaunchTemplates") > slices.Index(names, "EnsureGreenCluster") {
+		t.Errorf("calls %v: want the launch templates checked in preflight, before green is built", names)
+	}
+	del := h.world.Inputs("DeleteLaunchTemplateVersions")
+	if len(del) != 1 || names[len(names)-2] != "DeleteLaunchTemplateVersions" || names[len(names)-3] != "RetireEKSCluster" {
+		t.Fatalf("calls %v: want green's launch template version deleted after green", names)
+	}
+	want := []eks.LaunchTemplateVersion{{NodeGroup: "general", LaunchTemplateID: "lt-0123456789abcdef0", Version: "2", Created: true}}
+	if in := del[0].(eks.DeleteLaunchTemplateVersionsInput); !slices.Equal(in.Versions, want) || in.Migration != "shop-prod" {
+		t.Errorf("DeleteLaunchTemplateVersions %+v, want %+v", in, want)
+	}
+
+	// Green kept: its node groups still use the version, so it stays.
+	kept := newHarness(t)
+	kept.world.PinnedLaunchTemplates = true
+	kept.world.Blue.NodeGroups[0].LaunchTemplate = &eks.LaunchTemplate{ID: "lt-0123456789abcdef0", Version: "1"}
+	kept.world.GreenInventoryDrift = func(inv *kube.Inventory) { inv.Workloads = nil }
+	if _, err := kept.run(testSpec()); err == nil {
+		t.Fatal("want parity to fail")
+	}
+	if slices.Contains(kept.world.Names(), "DeleteLaunchTemplateVersions") {
+		t.Errorf("calls %v: a version deleted while green (kept) uses it", kept.world.Names())
+	}
+}
+
+// TestKarpenterTagsRemovedOnRollback: green on a subnet of its own gets
+// green's discovery tag there; the rollback removes exactly that tag, and
+// blue's shared ones are untouched.
+func TestKarpenterTagsRemovedOnRollback(t *testing.T) {
+	h := newHarness(t)
+	h.world.UseKarpenter()
+	h.world.GreenInventoryDrift = func(inv *kube.Inventory) { inv.Workloads = nil }
+	s := testSpec()
+	s.Green.Overrides.SubnetIDs = []string{"subnet-0f0e0d0c0b0a0908", "subnet-1a2b3c4d"} // its own and one of blue's
+	if _, err := h.run(s); err == nil {
+		t.Fatal("want parity to fail")
+	}
+	rm := h.world.Inputs("RemoveKarpenterDiscovery")
+	if len(rm) != 1 {
+		t.Fatalf("calls %v: want the rollback to remove green's discovery tags", h.world.Names())
+	}
+	if in := rm[0].(eks.RemoveKarpenterDiscoveryInput); in.Value != "green" || len(in.Resources) != 1 || in.Resources[0].ID != "subnet-0f0e0d0c0b0a0908" {
+		t.Errorf("rollback removes %+v, want only the tag of green's own subnet", in)
+	}
+	tags := h.world.KarpenterTags()
+	if v, ok := tags["subnet-0f0e0d0c0b0a0908"]; ok {
+		t.Errorf("green's subnet still carries %s=%s after the rollback", eks.KarpenterDiscoveryKey, v)
+	}
+	for id, v := range tags {
+		if v != "blue" {
+			t.Errorf("%s carries %s=%s after the rollback, want blue's", id, eks.KarpenterDiscoveryKey, v)
+		}
 	}
 }
 

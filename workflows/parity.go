@@ -256,6 +256,7 @@ func (m *migration) parity(ctx workflow.Context) error {
 	}
 	p := compareParity(blueInv, greenInv, m.copied(blue), green)
 	p.Rows = append(p.Rows, m.irsaParityRows()...)
+	p.Rows = append(p.Rows, m.estateParityRows(green)...)
 	p.Passed = len(p.Failed()) == 0
 	m.report.Parity = &p
 	m.status.Parity = &p

@@ -17,7 +17,9 @@ import (
 // chat heard of each traffic step; v2: before inputs were read strictly and
 // an aborted run failed with its report; v3: before the Parity phase; v4:
 // before IRSA trust was copied to green; v5: before Pod Identity
-// associations were copied to green) and
+// associations were copied to green; v6: before launch templates were
+// checked in preflight and aws-auth, Argo CD's access and Karpenter
+// discovery were carried to green) and
 // stay to prove those runs still replay.
 func TestReplayHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))

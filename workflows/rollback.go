@@ -57,6 +57,14 @@ type changes struct {
 	// PodIdentity are the Pod Identity associations this run creates on
 	// green: before the call what it asks for, after it what it created.
 	PodIdentity []eks.PodIdentityAssociation
+	// KarpenterTags are the subnets and security groups this run tags with
+	// green's Karpenter discovery value KarpenterValue: before the call
+	// every one it may tag, after it those it tagged.
+	KarpenterTags  []eks.TaggedResource
+	KarpenterValue string
+	// LaunchTemplateVersions are the launch-template versions this run
+	// created for green's node groups.
+	LaunchTemplateVersions []eks.LaunchTemplateVersion
 }
 
 // rollbackStep is one thing a rollback does, in order.
@@ -67,14 +75,19 @@ const (
 	stepRevertArgoCD      rollbackStep = "revert-argocd"
 	stepDeletePodIdentity rollbackStep = "delete-pod-identity"
 	stepRevertIRSA        rollbackStep = "revert-irsa"
+	stepRemoveKarpenter   rollbackStep = "remove-karpenter-tags"
 	stepDeleteGreen       rollbackStep = "delete-green"
+	stepDeleteLTVersions  rollbackStep = "delete-launch-template-versions"
 )
 
 // rollbackPlan is what undoing the run's changes takes: nothing (ok false)
 // when blue is being retired or nothing was changed; otherwise traffic back
 // to blue first, then Argo CD back at blue, then the Pod Identity
 // associations cutover made on green deleted, then green's IRSA trust and
-// OIDC provider removed, then green deleted if the spec says so. It is pure: the workflow executes it, tests table it.
+// OIDC provider removed, then green's Karpenter discovery tags removed,
+// then green deleted if the spec says so and with it the launch-template
+// versions made for its node groups (in use while green lives). It is
+// pure: the workflow executes it, tests table it.
 func rollbackPlan(done changes, s spec.MigrationSpec) (steps []rollbackStep, ok bool) {
 	if done.BlueRetiring || (!done.GreenCreated && !done.TrafficMoved) {
 		return nil, false
@@ -91,8 +104,14 @@ func rollbackPlan(done changes, s spec.MigrationSpec) (steps []rollbackStep, ok 
 	if len(done.IRSAStatements) > 0 || done.GreenOIDCProvider != "" {
 		steps = append(steps, stepRevertIRSA)
 	}
+	if len(done.KarpenterTags) > 0 {
+		steps = append(steps, stepRemoveKarpenter)
+	}
 	if done.GreenCreated && s.Rollback.Green == spec.FateDelete {
 		steps = append(steps, stepDeleteGreen)
+		if len(done.LaunchTemplateVersions) > 0 {
+			steps = append(steps, stepDeleteLTVersions)
+		}
 	}
 	return steps, true
 }
@@ -194,6 +213,10 @@ func (m *migration) rollbackStep(ctx workflow.Context, step rollbackStep, reason
 		return m.deletePodIdentity(ctx)
 	case stepRevertIRSA:
 		return m.revertIRSATrust(ctx)
+	case stepRemoveKarpenter:
+		return m.removeKarpenterTags(ctx)
+	case stepDeleteLTVersions:
+		return m.deleteLaunchTemplateVersions(ctx)
 	case stepDeleteGreen:
 		m.progress("Deleting green as rollback.green = delete")
 		return run(ctx, clusterWaitOptions, eksA.RetireEKSCluster, eks.RetireInput{
