@@ -119,6 +119,10 @@ func TestMigrationAgainstRealServers(t *testing.T) {
 	}
 	specFile := sb.Dir + "/demo-spec.json"
 
+	// Run 0: to 1.33, where EKS has no Amazon Linux 2, preflight refuses
+	// blue's AL2 node groups and AL2 launch template before anything is built.
+	assertAL2RefusedInPreflight(ctx, t, sb, eksc, cutover) // al2_test.go
+
 	// Run 1: an alarm fires at 50% green; traffic goes back to blue.
 	if code, o := cutover("start", "-f", specFile); code != 0 {
 		t.Fatalf("start: %s", o)
@@ -158,7 +162,7 @@ func TestMigrationAgainstRealServers(t *testing.T) {
 		t.Fatalf("green is kept on rollback: %v", err)
 	} else {
 		greenIssuer := strings.TrimPrefix(aws.ToString(kept.Cluster.Identity.Oidc.Issuer), "https://")
-		for _, roleARN := range []string{sb.Seed.IRSA.AddonRoleARN, sb.Seed.IRSA.WorkloadRoleARN} {
+		for _, roleARN := range []string{sb.Seed.IRSA.AddonRoleARN, sb.Seed.IRSA.WorkloadRoleARN, sb.Seed.IRSA.ArgoCDRoleARN} {
 			doc := trustPolicy(ctx, t, iam.NewFromConfig(awsCfg), roleARN)
 			if strings.Contains(doc, greenIssuer) || !strings.Contains(doc, strings.TrimPrefix(sb.Seed.IRSA.Issuer, "https://")) {
 				t.Errorf("after rollback role %s trusts %s", roleARN, doc)
@@ -234,8 +238,8 @@ func TestMigrationAgainstRealServers(t *testing.T) {
 		}
 	}
 	// Parity compared green with blue and passed, row by row, including
-	// blue's IRSA ServiceAccount (restored with its role) and both roles'
-	// trust of green's issuer.
+	// blue's IRSA ServiceAccount (restored with its role) and the three
+	// roles' trust of green's issuer (add-on, workload, Argo CD's controller).
 	if rep.Parity == nil || !rep.Parity.Passed || len(rep.Parity.Rows) == 0 {
 		t.Errorf("parity %+v", rep.Parity)
 	} else {
@@ -248,7 +252,7 @@ func TestMigrationAgainstRealServers(t *testing.T) {
 				trust++
 			}
 		}
-		if sa != 1 || trust != 2 {
+		if sa != 1 || trust != 3 {
 			t.Errorf("parity rows for IRSA: service account %d, trust %d; rows %+v", sa, trust, rep.Parity.Rows)
 		}
 	}
@@ -275,13 +279,14 @@ func TestMigrationAgainstRealServers(t *testing.T) {
 	if !haveGreen || haveBlue {
 		t.Errorf("OIDC providers %v: want green's (%s) and not blue's", provs.OpenIDConnectProviderList, greenIssuer)
 	}
-	for _, roleARN := range []string{sb.Seed.IRSA.AddonRoleARN, sb.Seed.IRSA.WorkloadRoleARN} {
+	for _, roleARN := range []string{sb.Seed.IRSA.AddonRoleARN, sb.Seed.IRSA.WorkloadRoleARN, sb.Seed.IRSA.ArgoCDRoleARN} {
 		name := roleARN[strings.LastIndex(roleARN, "/")+1:]
 		doc := trustPolicy(ctx, t, iamc, roleARN)
 		if !strings.Contains(doc, greenIssuer) || strings.Contains(doc, strings.TrimPrefix(sb.Seed.IRSA.Issuer, "https://")) {
 			t.Errorf("role %s trust policy %s: want green's issuer only", name, doc)
 		}
 	}
+	assertGreenEstate(ctx, t, awsCfg, sb, "green", rep) // estate_test.go
 	gcs, err := sb.Green.Clientset()
 	if err != nil {
 		t.Fatal(err)

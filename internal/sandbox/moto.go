@@ -176,19 +176,26 @@ func (m *Moto) Pids() []int { return []int{m.proc.Pid()} }
 
 // EKSVersions are the Kubernetes versions whose EKS-optimized AMI
 // parameters the sandbox serves.
-var EKSVersions = []string{"1.29", "1.30", "1.31", "1.32"}
+var EKSVersions = []string{"1.29", "1.30", "1.31", "1.32", "1.33"}
+
+// lastAL2Minor is the last Kubernetes 1.<minor> with Amazon Linux 2 AMIs:
+// AWS publishes none for 1.33 and later, so neither does the sandbox.
+const lastAL2Minor = 32
 
 // EKSOptimizedAMIParameters returns the public SSM parameters
 // /aws/service/eks/optimized-ami/<ver>/amazon-linux-2/recommended/{release_version,image_id}
-// (and the amazon-linux-2023 x86_64 standard ones) the sandbox's moto serves.
+// (up to 1.32) and the amazon-linux-2023 x86_64 standard ones (every
+// version) the sandbox's moto serves.
 func EKSOptimizedAMIParameters() map[string]string {
 	out := map[string]string{}
 	for i, v := range EKSVersions {
 		release := fmt.Sprintf("%s.%d-20250519", v, 10+i)
 		ami := fmt.Sprintf("ami-0e%02d5a1b2c3d4e5f%d", 29+i, i)
-		al2 := "/aws/service/eks/optimized-ami/" + v + "/amazon-linux-2/recommended/"
-		out[al2+"release_version"] = release
-		out[al2+"image_id"] = ami
+		if 29+i <= lastAL2Minor {
+			al2 := "/aws/service/eks/optimized-ami/" + v + "/amazon-linux-2/recommended/"
+			out[al2+"release_version"] = release
+			out[al2+"image_id"] = ami
+		}
 		al2023 := "/aws/service/eks/optimized-ami/" + v + "/amazon-linux-2023/x86_64/standard/recommended/"
 		out[al2023+"release_version"] = release
 		out[al2023+"image_id"] = fmt.Sprintf("ami-0f%02d5a1b2c3d4e5f%d", 29+i, i)
