@@ -127,10 +127,17 @@ func transientKind(err error) (typ, reason string, ok bool) {
 			return Throttled, "too many requests", true
 		case apierrors.IsServerTimeout(err), apierrors.IsTimeout(err):
 			return Transient, "apiserver timeout", true
-		case apierrors.IsInternalError(err), apierrors.IsServiceUnavailable(err), apierrors.IsUnexpectedServerError(err):
+		case apierrors.IsInternalError(err), apierrors.IsServiceUnavailable(err):
 			return Transient, "apiserver error", true
 		}
-		if code := status.Status().Code; code >= 500 && code != http.StatusNotImplemented {
+		// A response that is not a Status (client-go's "unexpected server
+		// response") is judged by its code: a 404 of a resource the
+		// apiserver does not serve is an answer, a 502 from a proxy a fault.
+		code := status.Status().Code
+		if apierrors.IsUnexpectedServerError(err) && code == 0 {
+			return Transient, "apiserver error", true
+		}
+		if code >= 500 && code != http.StatusNotImplemented {
 			return Transient, fmt.Sprintf("apiserver HTTP %d", code), true
 		}
 		return "", "", false

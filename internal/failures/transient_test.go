@@ -59,6 +59,8 @@ func TestTransientClassification(t *testing.T) {
 		{"kube internal", apierrors.NewInternalError(errors.New("etcd")), Transient},
 		{"kube unavailable", apierrors.NewServiceUnavailable("down"), Transient},
 		{"kube unexpected server error", apierrors.NewGenericServerResponse(502, "get", gr, "x", "bad gateway", 0, true), Transient},
+		{"kube unexpected 404 (resource not served)", apierrors.NewGenericServerResponse(404, "list", gr, "", "404 page not found", 0, true), ""},
+		{"kube unexpected 403", apierrors.NewGenericServerResponse(403, "list", gr, "", "forbidden", 0, true), ""},
 		{"kube not found", apierrors.NewNotFound(gr, "x"), ""},
 		{"kube forbidden", apierrors.NewForbidden(gr, "x", errors.New("no")), ""},
 		{"kube conflict", apierrors.NewConflict(gr, "x", errors.New("changed")), ""},
