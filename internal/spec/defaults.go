@@ -47,6 +47,21 @@ func (s MigrationSpec) WithDefaults() MigrationSpec {
 	if s.Velero.Timeout == 0 {
 		s.Velero.Timeout = Duration(time.Hour)
 	}
+	if s.Velero.StorageLocation == "" {
+		s.Velero.StorageLocation = "default"
+	}
+	if s.Velero.ReadOnlyDuringRestore == nil {
+		s.Velero.ReadOnlyDuringRestore = boolPtr(true)
+	}
+	if s.Jobs.CronJobs == nil {
+		s.Jobs.CronJobs = boolPtr(true)
+	}
+	if s.Jobs.MoveAtStep == 0 && len(s.Traffic.Steps) > 0 {
+		s.Jobs.MoveAtStep = s.Traffic.Steps[len(s.Traffic.Steps)-1]
+	}
+	if s.ArgoCD.MoveToGreen == nil {
+		s.ArgoCD.MoveToGreen = boolPtr(true)
+	}
 	if s.Smoke.Kubernetes.WorkloadsReady == nil {
 		s.Smoke.Kubernetes.WorkloadsReady = boolPtr(true)
 	}

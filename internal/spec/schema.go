@@ -39,7 +39,7 @@ var required = map[string]bool{
 	"HTTPProbe.Name": true, "HTTPProbe.URL": true,
 	"Route53Spec.HostedZoneID": true, "Route53Spec.RecordName": true, "Route53Spec.GreenTarget": true,
 	"CloudFrontSpec.DistributionID": true, "CloudFrontSpec.BlueOriginID": true, "CloudFrontSpec.GreenOriginID": true,
-	"K6Spec.ConfigMap": true,
+	"K6Spec.ConfigMap": true, "SingletonSpec.Namespace": true, "SingletonSpec.Selector": true,
 }
 
 // constraints are the validator's rules that JSON Schema can say, by

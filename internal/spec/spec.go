@@ -23,6 +23,9 @@ type MigrationSpec struct {
 	ArgoCD ArgoCDSpec `json:"argocd"`
 	// Velero restores a Velero backup of blue into green.
 	Velero VeleroSpec `json:"velero"`
+	// Jobs keeps CronJobs and singleton workloads from running on both
+	// clusters at once.
+	Jobs JobsSpec `json:"jobs"`
 	// Smoke proves green before any traffic goes to it.
 	Smoke SmokeSpec `json:"smoke"`
 	// Traffic moves users from blue to green.
@@ -156,6 +159,12 @@ type ArgoCDSpec struct {
 	SyncTimeout Duration `json:"syncTimeout,omitempty"`
 	// Prune lets the sync delete resources no longer in git. Default false.
 	Prune bool `json:"prune,omitempty"`
+	// MoveToGreen: when the Argo CD that manages green runs inside blue
+	// (retarget mode), install the same Argo CD version on green, carry its
+	// settings and applications (re-pointed to in-cluster) and stop blue's
+	// before blue is retired. Default true; false refuses, in preflight,
+	// to retire blue while it hosts the Argo CD that manages green.
+	MoveToGreen *bool `json:"moveToGreen,omitempty"`
 }
 
 // VeleroSpec restores a Velero backup of blue into green.
@@ -177,6 +186,36 @@ type VeleroSpec struct {
 	ExistingResourcePolicy string `json:"existingResourcePolicy,omitempty"`
 	// Timeout bounds backup and restore each. Default "1h".
 	Timeout Duration `json:"timeout,omitempty"`
+	// StorageLocation is the BackupStorageLocation both clusters' Velero
+	// share. Default "default".
+	StorageLocation string `json:"storageLocation,omitempty"`
+	// ReadOnlyDuringRestore sets green's BackupStorageLocation to ReadOnly
+	// while the restore runs (and back afterwards), so green never writes
+	// into blue's backups. Default true.
+	ReadOnlyDuringRestore *bool `json:"readOnlyDuringRestore,omitempty"`
+}
+
+// JobsSpec holds what must run in one cluster only. After the restore,
+// green's CronJobs are suspended and its singletons scaled to zero; at the
+// traffic step MoveAtStep they are released on green and held on blue; a
+// rollback puts both back as they were.
+type JobsSpec struct {
+	// CronJobs holds green's CronJobs (of the restored namespaces). Default true.
+	CronJobs *bool `json:"cronJobs,omitempty"`
+	// Singletons are Deployments and StatefulSets that must run in one
+	// cluster only (a queue consumer, a leader-elected scheduler).
+	Singletons []SingletonSpec `json:"singletons,omitempty"`
+	// MoveAtStep is the traffic step (its green percentage, one of
+	// traffic.steps) at which they move to green. Default: the last step.
+	MoveAtStep int `json:"moveAtStep,omitempty"`
+}
+
+// SingletonSpec selects workloads by label in one namespace.
+type SingletonSpec struct {
+	// Namespace of the workloads. Required.
+	Namespace string `json:"namespace,omitempty"`
+	// Selector is a label selector over Deployments and StatefulSets. Required.
+	Selector string `json:"selector,omitempty"`
 }
 
 // SmokeSpec proves green.

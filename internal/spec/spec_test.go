@@ -70,6 +70,12 @@ func TestValidate(t *testing.T) {
 			s.Velero.ExcludedNamespaces = []string{"shop"}
 		}, []string{"velero.includedNamespaces[0]"}},
 		{"k6 without script", func(s *MigrationSpec) { s.Smoke.K6 = &K6Spec{} }, []string{"smoke.k6.configMap"}},
+		{"jobs move at a step that is not one", func(s *MigrationSpec) { s.Traffic.Steps = []int{10, 50, 100}; s.Jobs.MoveAtStep = 30 }, []string{"jobs.moveAtStep"}},
+		{"jobs move at a step", func(s *MigrationSpec) { s.Traffic.Steps = []int{10, 50, 100}; s.Jobs.MoveAtStep = 50 }, nil},
+		{"singleton without selector or namespace", func(s *MigrationSpec) {
+			s.Jobs.Singletons = []SingletonSpec{{Namespace: "shop", Selector: "app=consumer"}, {Namespace: "Shop", Selector: " "}}
+		}, []string{"jobs.singletons[1].namespace", "jobs.singletons[1].selector"}},
+		{"bad storage location", func(s *MigrationSpec) { s.Velero.StorageLocation = "Default BSL" }, []string{"velero.storageLocation"}},
 		{"bad webhook", func(s *MigrationSpec) { s.Notify.WebhookURL = "hooks.example.com" }, []string{"notify.webhookUrl"}},
 	}
 	for _, tt := range tests {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -189,6 +190,20 @@ func (s MigrationSpec) Validate() error {
 			if ns == ex {
 				c.add(fmt.Sprintf("velero.includedNamespaces[%d]", i), "namespace %q is also in velero.excludedNamespaces", ns)
 			}
+		}
+	}
+
+	if l := s.Velero.StorageLocation; l != "" && !dnsSubdomain(l) {
+		c.add("velero.storageLocation", "must be a BackupStorageLocation name, got %q", l)
+	}
+	if m := s.Jobs.MoveAtStep; m != 0 && !slices.Contains(s.Traffic.Steps, m) {
+		c.add("jobs.moveAtStep", "must be one of traffic.steps %v (the green percentage at which jobs move to green), got %d", s.Traffic.Steps, m)
+	}
+	for i, sg := range s.Jobs.Singletons {
+		f := fmt.Sprintf("jobs.singletons[%d]", i)
+		k8sName(c, f+".namespace", sg.Namespace)
+		if strings.TrimSpace(sg.Selector) == "" || hasControl(sg.Selector) {
+			c.add(f+".selector", "must be a label selector such as \"app=consumer\" (an empty one would select every workload), got %q", sg.Selector)
 		}
 	}
 
