@@ -124,6 +124,9 @@ type options struct {
 	degradedGrace time.Duration
 	clusterConfig ClusterConfigFunc
 	roleARN       string
+	// installManifest returns Argo CD's install.yaml of a version
+	// (InstallArgoCD); nil means FetchInstallManifest.
+	installManifest InstallManifestFunc
 }
 
 // Option configures the activities.
@@ -156,6 +159,13 @@ func WithClusterConfig(f ClusterConfigFunc) Option { return func(o *options) { o
 // others), and ArgoCDIdentities reports the role. A WithClusterConfig
 // replaces that default whatever the order of the options.
 func WithArgoCDRoleARN(arn string) Option { return func(o *options) { o.roleARN = arn } }
+
+// WithInstallManifest replaces where InstallArgoCD gets the upstream
+// manifests/install.yaml of a version (default FetchInstallManifest, from
+// GitHub).
+func WithInstallManifest(f func(ctx context.Context, version string) ([]byte, error)) Option {
+	return func(o *options) { o.installManifest = f }
+}
 
 // WithClientFactory replaces how clients are built (default NewClient).
 func WithClientFactory(f ClientFactory) Option { return func(o *options) { o.Factory = f } }
