@@ -90,7 +90,7 @@ type HeldObject struct {
 	HeldBy string `json:"heldBy,omitempty"`
 }
 
-func (o HeldObject) String() string { return o.Kind + " " + o.Namespace + "/" + o.Name }
+func (o HeldObject) label() string { return o.Kind + " " + o.Namespace + "/" + o.Name }
 
 // key identifies the object, whatever its values.
 func (o HeldObject) key() string { return o.Kind + "/" + o.Namespace + "/" + o.Name }
@@ -192,7 +192,7 @@ func (s jobState) recorded() (HeldObject, error) {
 	o := HeldObject{Kind: s.Kind, Namespace: s.Namespace, Name: s.Name}
 	var b heldBefore
 	if err := json.Unmarshal([]byte(s.heldBefore), &b); err != nil {
-		return o, failures.New(failures.InvalidParameter, "%s: annotation %s is not cutover's record: %v", o, AnnotationHeldBefore, err)
+		return o, failures.New(failures.InvalidParameter, "%s: annotation %s is not cutover's record: %v", o.label(), AnnotationHeldBefore, err)
 	}
 	switch {
 	case s.Kind == kindCronJob && b.Suspend != nil:
@@ -200,7 +200,7 @@ func (s jobState) recorded() (HeldObject, error) {
 	case s.Kind != kindCronJob && b.Replicas != nil && *b.Replicas >= 0:
 		o.ReplicasBefore = *b.Replicas
 	default:
-		return o, failures.New(failures.InvalidParameter, "%s: annotation %s is not cutover's record: %s", o, AnnotationHeldBefore, s.heldBefore)
+		return o, failures.New(failures.InvalidParameter, "%s: annotation %s is not cutover's record: %s", o.label(), AnnotationHeldBefore, s.heldBefore)
 	}
 	return o, nil
 }
@@ -346,7 +346,7 @@ func readJob(ctx context.Context, c *Clients, o HeldObject) (jobState, bool, err
 			meta, s.replicas = st, ptrOr(st.Spec.Replicas, 1)
 		}
 	default:
-		return s, false, failures.New(failures.Validation, "%s: unknown kind (want %s, %s or %s)", o, kindCronJob, kindDeployment, kindStatefulSet)
+		return s, false, failures.New(failures.Validation, "%s: unknown kind (want %s, %s or %s)", o.label(), kindCronJob, kindDeployment, kindStatefulSet)
 	}
 	if apierrors.IsNotFound(err) {
 		return s, false, nil
@@ -372,7 +372,7 @@ func patchJob(ctx context.Context, c *Clients, o HeldObject, patch []byte) error
 	case kindStatefulSet:
 		_, err = c.Kube.AppsV1().StatefulSets(o.Namespace).Patch(ctx, o.Name, types.MergePatchType, patch, opts)
 	default:
-		err = failures.New(failures.Validation, "%s: unknown kind", o)
+		err = failures.New(failures.Validation, "%s: unknown kind", o.label())
 	}
 	return err
 }
@@ -426,11 +426,11 @@ func (a *Activities) HoldJobs(ctx context.Context, in HoldJobsInput) (HoldJobsRe
 		return res, err
 	}
 	for i, o := range objs {
-		activitylog.Heartbeat(ctx, Progress{Step: "hold-jobs", Objects: i, Detail: o.String()})
+		activitylog.Heartbeat(ctx, Progress{Step: "hold-jobs", Objects: i, Detail: o.label()})
 		var action holdAction
 		var got HeldObject
 		gone := false
-		err := a.retryAPI(ctx, "hold "+o.String(), func(ctx context.Context) error {
+		err := a.retryAPI(ctx, "hold "+o.label(), func(ctx context.Context) error {
 			return retry.OnError(jobsConflictBackoff, apierrors.IsConflict, func() error {
 				s, found, err := readJob(ctx, c, o)
 				if err != nil || !found {
@@ -445,7 +445,7 @@ func (a *Activities) HoldJobs(ctx context.Context, in HoldJobsInput) (HoldJobsRe
 				}
 				patch, err := holdPatch(s, in.Migration, got)
 				if err != nil {
-					return fmt.Errorf("encode the hold of %s: %w", o, err)
+					return fmt.Errorf("encode the hold of %s: %w", o.label(), err)
 				}
 				err = patchJob(ctx, c, o, patch)
 				switch {
@@ -453,34 +453,34 @@ func (a *Activities) HoldJobs(ctx context.Context, in HoldJobsInput) (HoldJobsRe
 					gone = true
 					return nil
 				case apierrors.IsConflict(err):
-					log.Debug("Object changed while it was held, holding again on a fresh read", "cluster", in.Cluster.Name, "object", o.String())
-					activitylog.Heartbeat(ctx, Progress{Step: "hold-jobs", Objects: i, Detail: "conflict, again: " + o.String()})
+					log.Debug("Object changed while it was held, holding again on a fresh read", "cluster", in.Cluster.Name, "object", o.label())
+					activitylog.Heartbeat(ctx, Progress{Step: "hold-jobs", Objects: i, Detail: "conflict, again: " + o.label()})
 				}
 				return err
 			})
 		})
 		if apierrors.IsConflict(err) {
-			return res, failures.Wrap(failures.ResourceInUse, err, "hold %s on cluster %s: it kept changing", o, in.Cluster)
+			return res, failures.Wrap(failures.ResourceInUse, err, "hold %s on cluster %s: it kept changing", o.label(), in.Cluster)
 		}
 		if err != nil {
-			return res, kubeError(err, "hold %s on cluster %s", o, in.Cluster)
+			return res, kubeError(err, "hold %s on cluster %s", o.label(), in.Cluster)
 		}
 		switch {
 		case gone:
-			log.Info("Object deleted before it was held", "cluster", in.Cluster.Name, "object", o.String())
+			log.Info("Object deleted before it was held", "cluster", in.Cluster.Name, "object", o.label())
 		case action == holdWrite:
-			log.Info("Held", "cluster", in.Cluster.Name, "object", o.String(), "migration", in.Migration, "suspendedBefore", got.SuspendedBefore, "replicasBefore", got.ReplicasBefore)
+			log.Info("Held", "cluster", in.Cluster.Name, "object", o.label(), "migration", in.Migration, "suspendedBefore", got.SuspendedBefore, "replicasBefore", got.ReplicasBefore)
 			res.Held = append(res.Held, got)
 		case action == holdAgain:
-			log.Warn("Someone resumed an object this migration holds: held again", "cluster", in.Cluster.Name, "object", o.String(), "migration", in.Migration)
+			log.Warn("Someone resumed an object this migration holds: held again", "cluster", in.Cluster.Name, "object", o.label(), "migration", in.Migration)
 			res.Held = append(res.Held, got)
 		case action == holdKept:
 			res.Held = append(res.Held, got)
 		case action == holdForeign:
-			log.Warn("Object held by another migration: left as it is", "cluster", in.Cluster.Name, "object", o.String(), "heldBy", got.HeldBy, "migration", in.Migration)
+			log.Warn("Object held by another migration: left as it is", "cluster", in.Cluster.Name, "object", o.label(), "heldBy", got.HeldBy, "migration", in.Migration)
 			res.AlreadyHeld = append(res.AlreadyHeld, got)
 		default:
-			log.Info("Object already suspended or at zero replicas: left as it is", "cluster", in.Cluster.Name, "object", o.String())
+			log.Info("Object already suspended or at zero replicas: left as it is", "cluster", in.Cluster.Name, "object", o.label())
 			res.AlreadyHeld = append(res.AlreadyHeld, got)
 		}
 	}
@@ -638,11 +638,11 @@ func (a *Activities) ReleaseJobs(ctx context.Context, in ReleaseJobsInput) (Rele
 		return res, err
 	}
 	for i, o := range in.Objects {
-		activitylog.Heartbeat(ctx, Progress{Step: "release-jobs", Objects: i, Detail: o.String()})
+		activitylog.Heartbeat(ctx, Progress{Step: "release-jobs", Objects: i, Detail: o.label()})
 		var action releaseAction
 		var got HeldObject
 		gone := false
-		err := a.retryAPI(ctx, "release "+o.String(), func(ctx context.Context) error {
+		err := a.retryAPI(ctx, "release "+o.label(), func(ctx context.Context) error {
 			return retry.OnError(jobsConflictBackoff, apierrors.IsConflict, func() error {
 				s, found, err := readJob(ctx, c, o)
 				if err != nil || !found {
@@ -653,12 +653,12 @@ func (a *Activities) ReleaseJobs(ctx context.Context, in ReleaseJobsInput) (Rele
 					return err
 				}
 				if got.SuspendedBefore != o.SuspendedBefore || got.ReplicasBefore != o.ReplicasBefore {
-					log.Warn("The object's record of the hold differs from the input: released to the recorded value", "cluster", in.Cluster.Name, "object", o.String(),
+					log.Warn("The object's record of the hold differs from the input: released to the recorded value", "cluster", in.Cluster.Name, "object", o.label(),
 						"recordedSuspended", got.SuspendedBefore, "recordedReplicas", got.ReplicasBefore, "inputSuspended", o.SuspendedBefore, "inputReplicas", o.ReplicasBefore)
 				}
 				patch, err := releasePatch(s, got)
 				if err != nil {
-					return fmt.Errorf("encode the release of %s: %w", o, err)
+					return fmt.Errorf("encode the release of %s: %w", o.label(), err)
 				}
 				err = patchJob(ctx, c, o, patch)
 				switch {
@@ -666,29 +666,29 @@ func (a *Activities) ReleaseJobs(ctx context.Context, in ReleaseJobsInput) (Rele
 					gone = true
 					return nil
 				case apierrors.IsConflict(err):
-					log.Debug("Object changed while it was released, releasing again on a fresh read", "cluster", in.Cluster.Name, "object", o.String())
-					activitylog.Heartbeat(ctx, Progress{Step: "release-jobs", Objects: i, Detail: "conflict, again: " + o.String()})
+					log.Debug("Object changed while it was released, releasing again on a fresh read", "cluster", in.Cluster.Name, "object", o.label())
+					activitylog.Heartbeat(ctx, Progress{Step: "release-jobs", Objects: i, Detail: "conflict, again: " + o.label()})
 				}
 				return err
 			})
 		})
 		if apierrors.IsConflict(err) {
-			return res, failures.Wrap(failures.ResourceInUse, err, "release %s on cluster %s: it kept changing", o, in.Cluster)
+			return res, failures.Wrap(failures.ResourceInUse, err, "release %s on cluster %s: it kept changing", o.label(), in.Cluster)
 		}
 		if err != nil {
-			return res, kubeError(err, "release %s on cluster %s", o, in.Cluster)
+			return res, kubeError(err, "release %s on cluster %s", o.label(), in.Cluster)
 		}
 		switch {
 		case gone:
-			log.Info("Held object was deleted", "cluster", in.Cluster.Name, "object", o.String())
+			log.Info("Held object was deleted", "cluster", in.Cluster.Name, "object", o.label())
 			res.Gone = append(res.Gone, o)
 		case action == releaseWrite:
-			log.Info("Released", "cluster", in.Cluster.Name, "object", o.String(), "migration", in.Migration, "suspended", got.SuspendedBefore, "replicas", got.ReplicasBefore)
+			log.Info("Released", "cluster", in.Cluster.Name, "object", o.label(), "migration", in.Migration, "suspended", got.SuspendedBefore, "replicas", got.ReplicasBefore)
 			res.Released = append(res.Released, got)
 		case action == releaseDone:
 			res.Released = append(res.Released, got)
 		default:
-			log.Warn("Held object changed since the hold: left as it is", "cluster", in.Cluster.Name, "object", o.String(), "migration", in.Migration)
+			log.Warn("Held object changed since the hold: left as it is", "cluster", in.Cluster.Name, "object", o.label(), "migration", in.Migration)
 			res.Changed = append(res.Changed, got)
 		}
 	}
