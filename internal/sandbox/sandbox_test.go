@@ -137,6 +137,32 @@ func TestSandboxUpDown(t *testing.T) {
 		}
 	}
 
+	// Velero's server Deployment and storage location on both clusters, the
+	// same storage on each, and a second SeedVelero changes nothing.
+	for _, k := range []*sandbox.Kube{sb.Blue, sb.Green} {
+		if err := sandbox.SeedVelero(ctx, k); err != nil {
+			t.Errorf("%s: SeedVelero again: %v", k.Name, err)
+		}
+		cs, _ := k.Clientset()
+		d, err := cs.AppsV1().Deployments(sandbox.VeleroNamespace).Get(ctx, "velero", metav1.GetOptions{})
+		if err != nil || d.Spec.Replicas == nil || *d.Spec.Replicas != 1 || len(d.Spec.Template.Spec.Containers) != 1 ||
+			d.Spec.Template.Spec.Containers[0].Image != "velero/velero:v1.16.2" ||
+			!slices.Equal(d.Spec.Template.Spec.Containers[0].Args, []string{"server", "--features=EnableAPIGroupVersions"}) {
+			t.Errorf("%s: Deployment velero/velero: %v %+v", k.Name, err, d)
+		}
+		bsl, err := dynamic.NewForConfigOrDie(k.RESTConfig()).Resource(sandbox.BackupStorageLocationGVR).Namespace(sandbox.VeleroNamespace).Get(ctx, "default", metav1.GetOptions{})
+		if err != nil {
+			t.Errorf("%s: BackupStorageLocation velero/default: %v", k.Name, err)
+			continue
+		}
+		spec, _ := bsl.Object["spec"].(map[string]any)
+		store, _ := spec["objectStorage"].(map[string]any)
+		status, _ := bsl.Object["status"].(map[string]any)
+		if spec["accessMode"] != "ReadWrite" || spec["provider"] != "aws" || store["bucket"] != sb.Seed.BackupBucket || store["prefix"] != sandbox.BackupPrefix || status["phase"] != "Available" {
+			t.Errorf("%s: BackupStorageLocation velero/default = %v", k.Name, bsl.Object)
+		}
+	}
+
 	// Down leaves no process behind.
 	if err := sb.Down(); err != nil {
 		t.Fatalf("Down: %v", err)

@@ -452,9 +452,29 @@ func teamOf(ns string) string {
 	}
 }
 
-// SeedVelero creates the velero namespace and a BackupStorageLocation
-// "default" (aws provider, bucket BackupBucket). There is no Velero server:
-// Backups and Restores are stored, nothing processes them.
+// Velero as the sandbox installs it on both clusters.
+const (
+	// VeleroImage is the image of the seeded Velero server Deployment.
+	VeleroImage = "velero/velero:v1.16.2"
+	// VeleroDeployment is the name of the server's Deployment and container.
+	VeleroDeployment = "velero"
+	// VeleroFeatures is the server's --features (as velero install
+	// --features=EnableAPIGroupVersions writes it).
+	VeleroFeatures = "EnableAPIGroupVersions"
+	// VeleroStorageLocation is the seeded BackupStorageLocation.
+	VeleroStorageLocation = "default"
+	// BackupPrefix is the prefix in BackupBucket of the location, the same
+	// on both clusters: green's Velero reads blue's backups from it.
+	BackupPrefix = "cutover"
+)
+
+// SeedVelero creates the velero namespace, the Velero server's Deployment
+// "velero" (image VeleroImage, args server --features=VeleroFeatures, one
+// replica) and a BackupStorageLocation "default" (aws provider, bucket
+// BackupBucket, prefix BackupPrefix, accessMode ReadWrite, phase
+// Available). No Velero server runs: the Deployment has no pods, Backups
+// and Restores are stored, nothing processes them. Objects that exist are
+// left as they are (a BackupStorageLocation without a phase gets one).
 func SeedVelero(ctx context.Context, k *Kube) error {
 	cs, err := k.Clientset()
 	if err != nil {
@@ -463,30 +483,60 @@ func SeedVelero(ctx context.Context, k *Kube) error {
 	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: VeleroNamespace}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("cluster %s: create namespace velero: %w", k.Name, err)
 	}
+	labels := map[string]string{"component": "velero", "deploy": "velero"}
+	one := int32(1)
+	dep := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: VeleroDeployment, Namespace: VeleroNamespace, Labels: map[string]string{"component": "velero"}},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: &one,
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"deploy": "velero"}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{
+					Name:    VeleroDeployment,
+					Image:   VeleroImage,
+					Command: []string{"/velero"},
+					Args:    []string{"server", "--features=" + VeleroFeatures},
+					Ports:   []corev1.ContainerPort{{Name: "metrics", ContainerPort: 8085}},
+				}}},
+			},
+		},
+	}
+	if _, err := cs.AppsV1().Deployments(VeleroNamespace).Create(ctx, dep, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("cluster %s: create Deployment velero/velero: %w", k.Name, err)
+	}
 	dyn, err := dynamic.NewForConfig(k.RESTConfig())
 	if err != nil {
 		return err
 	}
 	bsl := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "velero.io/v1", "kind": "BackupStorageLocation",
-		"metadata": map[string]any{"name": "default", "namespace": VeleroNamespace},
+		"metadata": map[string]any{"name": VeleroStorageLocation, "namespace": VeleroNamespace},
 		"spec": map[string]any{
 			"provider":      "aws",
 			"default":       true,
-			"objectStorage": map[string]any{"bucket": BackupBucket, "prefix": k.Name},
+			"accessMode":    "ReadWrite",
+			"objectStorage": map[string]any{"bucket": BackupBucket, "prefix": BackupPrefix},
 			"config":        map[string]any{"region": DefaultRegion},
 		},
 	}}
-	created, err := dyn.Resource(BackupStorageLocationGVR).Namespace(VeleroNamespace).Create(ctx, bsl, metav1.CreateOptions{})
-	if err != nil {
-		if apierrors.IsAlreadyExists(err) {
-			return nil
+	locs := dyn.Resource(BackupStorageLocationGVR).Namespace(VeleroNamespace)
+	created, err := locs.Create(ctx, bsl, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		// A previous run created it; it may have stopped before the status.
+		created, err = locs.Get(ctx, VeleroStorageLocation, metav1.GetOptions{})
+		if err == nil {
+			if phase, _, _ := unstructured.NestedString(created.Object, "status", "phase"); phase != "" {
+				return nil
+			}
 		}
+	}
+	if err != nil {
 		return fmt.Errorf("cluster %s: create BackupStorageLocation: %w", k.Name, err)
 	}
 	// The CRD has no status subresource: status is written with the object.
 	created.Object["status"] = map[string]any{"phase": "Available", "lastValidationTime": time.Now().UTC().Format(time.RFC3339)}
-	if _, err := dyn.Resource(BackupStorageLocationGVR).Namespace(VeleroNamespace).Update(ctx, created, metav1.UpdateOptions{}); err != nil {
+	if _, err := locs.Update(ctx, created, metav1.UpdateOptions{}); err != nil {
 		return fmt.Errorf("cluster %s: BackupStorageLocation status: %w", k.Name, err)
 	}
 	return nil
