@@ -173,6 +173,8 @@ type Plan struct {
 	// AWSAuth are blue's aws-auth mappings (node roles aside) that would
 	// be carried into green's.
 	AWSAuth []kube.AWSAuthMapping `json:"awsAuth,omitempty"`
+	// ArgoCD says where Argo CD runs and what will happen to it.
+	ArgoCD string `json:"argocd,omitempty"`
 }
 
 // MigrationReport is the workflow's result. A rolled-back or failed
@@ -193,7 +195,11 @@ type MigrationReport struct {
 	// Parity is the before/after table of blue and green.
 	Parity *ParityReport `json:"parity,omitempty"`
 	// Addons are green's add-ons: the version each got, and why.
-	Addons []eks.AddonChoice  `json:"addons,omitempty"`
+	Addons []eks.AddonChoice `json:"addons,omitempty"`
+	// Jobs are the CronJobs and singletons held and released, and where.
+	Jobs []JobEvent `json:"jobs,omitempty"`
+	// ArgoCD says what became of the Argo CD that managed green.
+	ArgoCD string             `json:"argocd,omitempty"`
 	Errors []string           `json:"errors,omitempty"`
 	Plan   *Plan              `json:"plan,omitempty"`
 	Spec   spec.MigrationSpec `json:"spec"`

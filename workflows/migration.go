@@ -95,7 +95,10 @@ type migration struct {
 	irsa        irsaState
 	podIdentity podIdentityState
 	estate      estateState
+	runbook     runbookState
 	target      traffic.Target
+	// blueVersion is blue's Kubernetes version, as preflight read it.
+	blueVersion string
 }
 
 type gate struct {
@@ -216,6 +219,7 @@ func (m *migration) forward(ctx workflow.Context) error {
 		if err := m.estatePlan(ctx, m.report.Plan); err != nil {
 			return err
 		}
+		m.report.Plan.ArgoCD = m.argoCDPlan()
 		return nil
 	}
 	if err := m.blockOnFindings(pre); err != nil {
@@ -284,6 +288,10 @@ func (m *migration) preflight(ctx workflow.Context) (preflightResult, error) {
 	m.addFindings(amiTypeFindings(blue, s))
 	m.addFindings(uncopiedFindings(blue))
 	if err := m.checkLaunchTemplates(ctx, blue); err != nil {
+		return preflightResult{}, err
+	}
+	m.blueVersion = blue.Version
+	if err := m.checkArgoCD(ctx); err != nil {
 		return preflightResult{}, err
 	}
 	policy := finding.Policy{BlockOn: s.Preflight.BlockOn, IgnoreChecks: s.Preflight.IgnoreChecks}
@@ -403,7 +411,10 @@ func (m *migration) restoreWorkloads(ctx workflow.Context) error {
 	if err := m.restore(ctx); err != nil {
 		return err
 	}
-	return m.retargetKarpenterNodeClasses(ctx)
+	if err := m.retargetKarpenterNodeClasses(ctx); err != nil {
+		return err
+	}
+	return m.holdJobsOnGreen(ctx)
 }
 
 // smokeTest proves green before any traffic moves.
@@ -452,6 +463,9 @@ func (m *migration) restore(ctx workflow.Context) error {
 		if !existing {
 			backup = "cutover-" + s.Name
 		}
+		if err := m.checkVelero(ctx); err != nil {
+			return err
+		}
 		m.progress("Backing up blue with Velero")
 		var b velero.BackupResult
 		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, withTimeout(restoreOptions, s.Velero.Timeout.D())), veleroA.EnsureVeleroBackup, velero.BackupInput{
@@ -461,14 +475,21 @@ func (m *migration) restore(ctx workflow.Context) error {
 		}).Get(ctx, &b); err != nil {
 			return err
 		}
+		if _, err := m.bslReadOnly(ctx); err != nil {
+			return err
+		}
 		m.progress("Restoring the Velero backup into green")
 		var r velero.RestoreResult
-		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, withTimeout(restoreOptions, s.Velero.Timeout.D())), veleroA.RestoreVeleroBackup, velero.RestoreInput{
+		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, withTimeout(restoreOptions, s.Velero.Timeout.D())), veleroA.RestoreVeleroBackup, velero.RestoreInput{
 			Cluster: m.green(), Namespace: s.Velero.Namespace, BackupName: backup, RestoreName: backup + "-to-" + s.Green.ClusterName,
 			IncludedNamespaces: s.Velero.IncludedNamespaces, ExcludedNamespaces: s.Velero.ExcludedNamespaces,
 			RestorePVs: *s.Velero.RestorePVs, ExistingResourcePolicy: s.Velero.ExistingResourcePolicy,
 			IncludeClusterResources: len(m.veleroClusterResources()) > 0,
-		}).Get(ctx, &r); err != nil {
+		}).Get(ctx, &r)
+		if berr := m.bslRestore(ctx); err == nil {
+			err = berr
+		}
+		if err != nil {
 			return err
 		}
 		if r.Errors > 0 {
@@ -520,6 +541,9 @@ func (m *migration) shiftTraffic(ctx workflow.Context) error {
 		}
 		m.progress(fmt.Sprintf("Step %d/%d: moving %d%% of traffic to green", n, len(steps), w))
 		if err := m.setWeights(ctx, ctx, trafficSetOptions, propagateOptions, w, n, fmt.Sprintf("step %d/%d", n, len(steps))); err != nil {
+			return err
+		}
+		if err := m.moveJobs(ctx, w); err != nil {
 			return err
 		}
 		// Runs recorded before chat heard of each step replay without it.
@@ -602,6 +626,9 @@ func (m *migration) retireBlue(ctx workflow.Context) error {
 	if s.Retire.Blue == spec.FateKeep {
 		m.progress("Keeping blue as the spec asks (retire.blue = keep)")
 		return nil
+	}
+	if err := m.moveArgoCD(ctx); err != nil {
+		return err
 	}
 	var w traffic.Weights
 	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, guardReadOptions), trafA.GetTrafficWeights, m.target).Get(ctx, &w); err != nil {

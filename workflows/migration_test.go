@@ -160,13 +160,15 @@ func TestHappyPath(t *testing.T) {
 	}
 	// The order of the world-changing calls is the contract.
 	got := without(h.world.Names(), "Notify", "CheckTrafficHealth", "WaitTrafficPropagated")
-	want := []string{"DescribeEKSCluster", "EKSUpgradeInsights", "PreflightBlue",
+	want := []string{"DescribeEKSCluster", "EKSUpgradeInsights", "PreflightBlue", "LocateArgoCD",
 		"EnsureGreenCluster", "WaitEKSClusterActive", "PlanIRSATrust", "EnsureGreenOIDCProvider", "ApplyIRSATrust",
 		"EnsureAccessEntries", "ArgoCDIdentities", "EnsureAccessEntries", "CopyAWSAuth", "EnsurePodIdentityAssociations", "EnsureKarpenterDiscovery",
 		"EnsureNodeGroups", "EnsureAddons", "VerifyGreen",
-		"EnsureVeleroBackup", "RestoreVeleroBackup", "RestoreArgoApplications", "WaitArgoSynced",
+		"CheckVelero", "EnsureVeleroBackup", "SetBSLAccessMode", "RestoreVeleroBackup", "SetBSLAccessMode", "RestoreArgoApplications", "WaitArgoSynced", "HoldJobs",
 		"InventoryCluster", "InventoryCluster", "DescribeEKSCluster", "DescribeEKSCluster", "SmokeTestGreen",
-		"SetTrafficWeights", "SetTrafficWeights", "SetTrafficWeights", "GetTrafficWeights", "RetireEKSCluster", "RetireBlueIRSATrust"}
+		"SetTrafficWeights", "SetTrafficWeights", "SetTrafficWeights", "HoldJobs", "ReleaseJobs",
+		"InstallArgoCD", "CopyArgoCDSettings", "WaitArgoSynced", "HandOverArgoCD",
+		"GetTrafficWeights", "RetireEKSCluster", "RetireBlueIRSATrust"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("calls\n got %v\nwant %v", got, want)
 	}
@@ -305,8 +307,15 @@ func TestRejectRetireGateRollsTrafficBack(t *testing.T) {
 		t.Fatalf("want green deleted after traffic returned, got %+v", retire)
 	}
 	names := without(h.world.Names(), "Notify", "CheckTrafficHealth", "WaitTrafficPropagated")
-	if tail := names[len(names)-5:]; !slices.Equal(tail, []string{"SetTrafficWeights", "RevertArgoApplications", "DeletePodIdentityAssociations", "RevertIRSATrust", "RetireEKSCluster"}) {
-		t.Errorf("rollback order %v: traffic to blue, then Argo CD back to blue, then the Pod Identity associations cutover made and green's IRSA trust removed, then green deleted (all: %v)", tail, names)
+	if tail := names[len(names)-7:]; !slices.Equal(tail, []string{"SetTrafficWeights", "HoldJobs", "ReleaseJobs", "RevertArgoApplications", "DeletePodIdentityAssociations", "RevertIRSATrust", "RetireEKSCluster"}) {
+		t.Errorf("rollback order %v: traffic to blue, then the jobs back on blue (green's held first), then Argo CD back to blue, then the Pod Identity associations cutover made and green's IRSA trust removed, then green deleted (all: %v)", tail, names)
+	}
+	// The jobs run on blue again, not on green.
+	if held := h.world.HeldJobs("green"); len(held) == 0 {
+		t.Errorf("after the rollback green's jobs are not held")
+	}
+	if held := h.world.HeldJobs("blue"); len(held) != 0 {
+		t.Errorf("after the rollback blue's jobs are held: %+v", held)
 	}
 	if del := h.world.Inputs("DeletePodIdentityAssociations")[0].(eks.DeletePodIdentityInput); len(del.Associations) != 1 || del.Associations[0].AssociationID == "" ||
 		del.Migration != "shop-prod" || del.Cluster.Name != "green" {
@@ -578,7 +587,7 @@ func TestDryRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := without(h.world.Names(), "Notify")
-	if !slices.Equal(got, []string{"DescribeEKSCluster", "EKSUpgradeInsights", "PreflightBlue", "PlanIRSATrust", "ArgoCDIdentities", "ReadAWSAuth"}) {
+	if !slices.Equal(got, []string{"DescribeEKSCluster", "EKSUpgradeInsights", "PreflightBlue", "LocateArgoCD", "PlanIRSATrust", "ArgoCDIdentities", "ReadAWSAuth"}) {
 		t.Fatalf("dry run made calls %v", got)
 	}
 	if in := h.world.Inputs("PlanIRSATrust")[0].(eks.PlanIRSAInput); in.Green.Name != "" {

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/cutover-dev/cutover/activities/eks"
@@ -238,7 +239,7 @@ func (m *migration) parity(ctx workflow.Context) error {
 	blueInv = m.movedByCutover(blueInv)
 	var expect []kube.WorkloadRef
 	for _, w := range blueInv.Workloads {
-		if w.Ready {
+		if w.Ready && !m.heldOnGreen(w.Kind, w.Namespace, w.Name) {
 			expect = append(expect, kube.WorkloadRef{Kind: w.Kind, Namespace: w.Namespace, Name: w.Name})
 		}
 	}
@@ -257,6 +258,7 @@ func (m *migration) parity(ctx workflow.Context) error {
 	p := compareParity(blueInv, greenInv, m.copied(blue), green)
 	p.Rows = append(p.Rows, m.irsaParityRows()...)
 	p.Rows = append(p.Rows, m.estateParityRows(green)...)
+	m.expectHeldSingletons(p.Rows)
 	p.Passed = len(p.Failed()) == 0
 	m.report.Parity = &p
 	m.status.Parity = &p
@@ -272,6 +274,23 @@ func (m *migration) parity(ctx workflow.Context) error {
 		return failures.WithDetails(failures.ParityFailed, msg, failed)
 	}
 	return nil
+}
+
+// expectHeldSingletons marks the workload rows of green's singletons that
+// cutover holds at zero replicas until the jobs move: they are as expected.
+func (m *migration) expectHeldSingletons(rows []ParityRow) {
+	for i := range rows {
+		r := &rows[i]
+		if r.Check != "workload" || r.OK {
+			continue
+		}
+		kind, rest, _ := strings.Cut(r.Object, " ")
+		ns, name, _ := strings.Cut(rest, "/")
+		if m.heldOnGreen(kind, ns, name) {
+			r.OK, r.Fix = true, ""
+			r.Green += fmt.Sprintf(" (held at zero by cutover until traffic reaches %d%%)", m.spec.Jobs.MoveAtStep)
+		}
+	}
 }
 
 // parityWaitOptions: green's inventory waits (heartbeating) for the

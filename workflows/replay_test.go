@@ -19,7 +19,9 @@ import (
 // before IRSA trust was copied to green; v5: before Pod Identity
 // associations were copied to green; v6: before launch templates were
 // checked in preflight and aws-auth, Argo CD's access and Karpenter
-// discovery were carried to green) and
+// discovery were carried to green; v7: before Velero was checked and its
+// storage location read-only during the restore, jobs held on one cluster
+// at a time, and the Argo CD in blue moved to green) and
 // stay to prove those runs still replay.
 func TestReplayHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))

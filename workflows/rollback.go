@@ -6,6 +6,7 @@ import (
 
 	"github.com/cutover-dev/cutover/activities/argocd"
 	"github.com/cutover-dev/cutover/activities/eks"
+	"github.com/cutover-dev/cutover/activities/kube"
 	"github.com/cutover-dev/cutover/activities/notify"
 	"github.com/cutover-dev/cutover/internal/failures"
 	"github.com/cutover-dev/cutover/internal/spec"
@@ -65,6 +66,20 @@ type changes struct {
 	// LaunchTemplateVersions are the launch-template versions this run
 	// created for green's node groups.
 	LaunchTemplateVersions []eks.LaunchTemplateVersion
+	// BSLReadOnly: green's backup storage location is (being) set
+	// read-only for the restore; BSLModeBefore is the mode to put back.
+	BSLReadOnly   bool
+	BSLModeBefore string
+	// JobsHeldOnGreen are green's CronJobs and singletons held after the
+	// restore, JobsReleasedOnGreen whether they were released at the move
+	// step, JobsHeldOnBlue blue's held then.
+	JobsHeldOnGreen     []kube.HeldObject
+	JobsReleasedOnGreen bool
+	JobsHeldOnBlue      []kube.HeldObject
+	// ArgoCopied: blue's Argo CD settings and applications are (being)
+	// copied to green; ArgoHandedOver: blue's Argo CD is (being) stopped.
+	ArgoCopied     bool
+	ArgoHandedOver bool
 }
 
 // rollbackStep is one thing a rollback does, in order.
@@ -72,6 +87,9 @@ type rollbackStep string
 
 const (
 	stepTrafficToBlue     rollbackStep = "traffic-to-blue"
+	stepJobsBack          rollbackStep = "jobs-back"
+	stepArgoCDBack        rollbackStep = "argocd-back"
+	stepBSLBack           rollbackStep = "bsl-access-mode"
 	stepRevertArgoCD      rollbackStep = "revert-argocd"
 	stepDeletePodIdentity rollbackStep = "delete-pod-identity"
 	stepRevertIRSA        rollbackStep = "revert-irsa"
@@ -82,7 +100,9 @@ const (
 
 // rollbackPlan is what undoing the run's changes takes: nothing (ok false)
 // when blue is being retired or nothing was changed; otherwise traffic back
-// to blue first, then Argo CD back at blue, then the Pod Identity
+// to blue first, then the jobs (green's held again, blue's released), then
+// blue's Argo CD started again and its copies removed from green, green's
+// backup storage location put back, then Argo CD back at blue, then the Pod Identity
 // associations cutover made on green deleted, then green's IRSA trust and
 // OIDC provider removed, then green's Karpenter discovery tags removed,
 // then green deleted if the spec says so and with it the launch-template
@@ -94,6 +114,15 @@ func rollbackPlan(done changes, s spec.MigrationSpec) (steps []rollbackStep, ok 
 	}
 	if done.TrafficMoved {
 		steps = append(steps, stepTrafficToBlue)
+	}
+	if done.JobsReleasedOnGreen || len(done.JobsHeldOnBlue) > 0 {
+		steps = append(steps, stepJobsBack)
+	}
+	if done.ArgoCopied || done.ArgoHandedOver {
+		steps = append(steps, stepArgoCDBack)
+	}
+	if done.BSLReadOnly {
+		steps = append(steps, stepBSLBack)
 	}
 	if done.ArgoRetargeted {
 		steps = append(steps, stepRevertArgoCD)
@@ -213,6 +242,12 @@ func (m *migration) rollbackStep(ctx workflow.Context, step rollbackStep, reason
 		return m.deletePodIdentity(ctx)
 	case stepRevertIRSA:
 		return m.revertIRSATrust(ctx)
+	case stepJobsBack:
+		return m.jobsBack(ctx)
+	case stepArgoCDBack:
+		return m.argoCDBack(ctx)
+	case stepBSLBack:
+		return m.bslRestore(ctx)
 	case stepRemoveKarpenter:
 		return m.removeKarpenterTags(ctx)
 	case stepDeleteLTVersions:

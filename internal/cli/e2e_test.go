@@ -212,10 +212,16 @@ func TestDryRunThroughCLI(t *testing.T) {
 		!strings.Contains(out, "IAM role shop-orders: trust green's OIDC issuer too") {
 		t.Fatalf("result: %d\n%s", code, out)
 	}
-	// A dry run only reads: blue, its insights and objects, and the IAM
-	// roles green's issuer would join (planned without green).
+	if !strings.Contains(out, "Pod Identity payments/worker") || !strings.Contains(out, "access entry for Argo CD's role") || !strings.Contains(out, "aws-auth role") {
+		t.Errorf("result lists no Pod Identity, Argo CD access or aws-auth plan:\n%s", out)
+	}
+	// A dry run only reads: blue, its insights, objects, launch templates,
+	// aws-auth and Argo CD, and the IAM roles green's issuer would join
+	// (planned without green).
+	reads := []string{"DescribeEKSCluster", "EKSUpgradeInsights", "PreflightBlue", "PlanGreenLaunchTemplates", "LocateArgoCD",
+		"PlanIRSATrust", "ArgoCDIdentities", "ReadAWSAuth", "Notify"}
 	for _, name := range d.world.Names() {
-		if name != "DescribeEKSCluster" && name != "EKSUpgradeInsights" && name != "PreflightBlue" && name != "PlanIRSATrust" && name != "Notify" {
+		if !slices.Contains(reads, name) {
 			t.Errorf("a dry run called %s", name)
 		}
 	}

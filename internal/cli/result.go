@@ -109,5 +109,20 @@ func printPlan(w io.Writer, p *workflows.Plan) {
 	for _, r := range p.IRSARoles {
 		fmt.Fprintf(w, "  IAM role %s: trust green's OIDC issuer too (IRSA)\n", r)
 	}
+	for _, a := range p.PodIdentity {
+		fmt.Fprintf(w, "  Pod Identity %s/%s: role %s\n", a.Namespace, a.ServiceAccount, a.RoleARN)
+	}
+	for _, lt := range p.LaunchTemplates {
+		fmt.Fprintf(w, "  launch template %s of node group %s: %s (%s)\n", lt.LaunchTemplateID, lt.NodeGroup, lt.Action, lt.Reason)
+	}
+	for _, r := range p.ArgoCDAccess {
+		fmt.Fprintf(w, "  access entry for Argo CD's role %s (cluster admin)\n", r)
+	}
+	for _, m := range p.AWSAuth {
+		fmt.Fprintf(w, "  aws-auth %s %s: carried to green\n", m.Kind, m.ARN)
+	}
+	if p.ArgoCD != "" {
+		fmt.Fprintf(w, "  argocd: %s\n", p.ArgoCD)
+	}
 	fmt.Fprintf(w, "  traffic steps (green %%): %v; gates: %s; blue afterwards: %s\n", p.TrafficSteps, strings.Join(p.Gates, ", "), p.RetireBlue)
 }

@@ -1,0 +1,173 @@
+package workflows_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/cutover-dev/cutover/activities/argocd"
+	"github.com/cutover-dev/cutover/activities/eks"
+	"github.com/cutover-dev/cutover/activities/kube"
+	"github.com/cutover-dev/cutover/internal/failures"
+	"github.com/cutover-dev/cutover/internal/finding"
+	"github.com/cutover-dev/cutover/internal/spec"
+	"github.com/cutover-dev/cutover/workflows"
+)
+
+// TestArgoCDMovedBeforeBlueRetires: the Argo CD in blue is installed on
+// green at its version, its settings and applications carried, synced
+// there, and blue's stopped, all before blue's deletion starts.
+func TestArgoCDMovedBeforeBlueRetires(t *testing.T) {
+	h := newHarness(t)
+	approveAll(h)
+	r, err := h.run(testSpec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := h.world.Names()
+	order := []string{"InstallArgoCD", "CopyArgoCDSettings", "HandOverArgoCD", "RetireEKSCluster"}
+	for i := 1; i < len(order); i++ {
+		if slices.Index(names, order[i-1]) < 0 || slices.Index(names, order[i-1]) > slices.Index(names, order[i]) {
+			t.Fatalf("calls %v: want %v in that order", names, order)
+		}
+	}
+	if h.world.ArgoCDInstalled("green") == "" || !strings.Contains(r.ArgoCD, "moved to green") {
+		t.Errorf("green's Argo CD %q, report %q", h.world.ArgoCDInstalled("green"), r.ArgoCD)
+	}
+
+	dry := newHarness(t)
+	s := testSpec()
+	s.DryRun = true
+	d, err := dry.run(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(d.Plan.ArgoCD, "runs in blue") || !strings.Contains(d.Plan.ArgoCD, "installed on green") {
+		t.Errorf("dry-run plan says %q about Argo CD", d.Plan.ArgoCD)
+	}
+}
+
+// TestArgoCDInBlueWithoutMoveBlocks: with argocd.moveToGreen false,
+// retiring blue would delete the Argo CD that manages green: preflight
+// refuses before anything is built.
+func TestArgoCDInBlueWithoutMoveBlocks(t *testing.T) {
+	off := false
+	h := newHarness(t)
+	s := testSpec()
+	s.ArgoCD.MoveToGreen = &off
+	_, err := h.run(s)
+	typ, r := failureReport(t, err)
+	if typ != failures.PreflightBlocked || !slices.ContainsFunc(r.Findings, func(f finding.Finding) bool {
+		return f.Check == workflows.CheckArgoCDInBlue && f.Severity == finding.Error && strings.Contains(f.Fix, "argocd.moveToGreen")
+	}) {
+		t.Fatalf("type %q findings %+v", typ, r.Findings)
+	}
+	if slices.Contains(h.world.Names(), "EnsureGreenCluster") {
+		t.Error("green was built although preflight refused")
+	}
+	// Blue kept: Argo CD may stay in blue.
+	kept := newHarness(t)
+	approveAll(kept)
+	s.Retire.Blue = spec.FateKeep
+	if _, err := kept.run(s); err != nil {
+		t.Fatalf("with retire.blue keep: %v", err)
+	}
+	if slices.Contains(kept.world.Names(), "InstallArgoCD") {
+		t.Errorf("calls %v: Argo CD moved although blue is kept", kept.world.Names())
+	}
+}
+
+// TestArgoCDHandOverFailureRollsBack: when blue's Argo CD cannot be
+// stopped, the migration rolls back: blue's Argo CD runs again, the copies
+// on green are removed (their resources stay), traffic returns to blue.
+func TestArgoCDHandOverFailureRollsBack(t *testing.T) {
+	h := newHarness(t)
+	approveAll(h)
+	h.world.FailWhen = func(name string, in any) error {
+		if hin, ok := in.(argocd.HandOverInput); ok && name == "HandOverArgoCD" && !hin.Back {
+			return failures.New(failures.AccessDenied, "not allowed to scale statefulsets in argocd")
+		}
+		return nil
+	}
+	_, err := h.run(testSpec())
+	typ, _ := failureReport(t, err)
+	if typ != failures.RolledBack && typ != failures.RollbackFailed {
+		t.Fatalf("type %q: %v", typ, err)
+	}
+	names := h.world.Names()
+	if !slices.Contains(names, "RemoveArgoCDCopies") || slices.Index(names, "RemoveArgoCDCopies") < slices.Index(names, "CopyArgoCDSettings") {
+		t.Errorf("calls %v: want the copies on green removed by the rollback", names)
+	}
+	back := h.world.Inputs("HandOverArgoCD")
+	if len(back) != 2 || !back[1].(argocd.HandOverInput).Back {
+		t.Errorf("hand-over calls %+v: want blue's Argo CD started again by the rollback", back)
+	}
+	for _, in := range h.world.Inputs("RetireEKSCluster") {
+		if in.(eks.RetireInput).Role == "blue" {
+			t.Errorf("blue was retired after a failed hand-over: %v", names)
+		}
+	}
+}
+
+// TestJobsMoveAtTheNamedStep: green's CronJobs and singletons are held
+// after the restore; at jobs.moveAtStep blue's are held, then green's
+// released, before the next step.
+func TestJobsMoveAtTheNamedStep(t *testing.T) {
+	h := newHarness(t)
+	approveAll(h)
+	s := testSpec()
+	s.Jobs.MoveAtStep = 50
+	s.Jobs.Singletons = []spec.SingletonSpec{{Namespace: "shop", Selector: "app=consumer"}}
+	r, err := h.run(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seq []string
+	for _, c := range h.world.Calls() {
+		switch c.Name {
+		case "SetTrafficWeights", "HoldJobs", "ReleaseJobs":
+			seq = append(seq, c.Name)
+		}
+	}
+	want := []string{"HoldJobs", "SetTrafficWeights", "SetTrafficWeights", "HoldJobs", "ReleaseJobs", "SetTrafficWeights"}
+	if !slices.Equal(seq, want) {
+		t.Fatalf("sequence %v, want green held after the restore, then at 50%% blue held and green released", seq)
+	}
+	first := h.world.Inputs("HoldJobs")[0].(kube.HoldJobsInput)
+	if first.Cluster.Name != "green" || !first.CronJobs || len(first.Singletons) != 1 || first.Singletons[0].Selector != "app=consumer" {
+		t.Errorf("first hold %+v, want green's CronJobs and the singleton", first)
+	}
+	if second := h.world.Inputs("HoldJobs")[1].(kube.HoldJobsInput); second.Cluster.Name != "blue" {
+		t.Errorf("second hold on %s, want blue", second.Cluster.Name)
+	}
+	if len(h.world.HeldJobs("green")) != 0 || len(h.world.HeldJobs("blue")) == 0 {
+		t.Errorf("at the end: held on green %v, on blue %v", h.world.HeldJobs("green"), h.world.HeldJobs("blue"))
+	}
+	if len(r.Jobs) == 0 {
+		t.Error("the report lists no job moves")
+	}
+}
+
+// TestBSLReadOnlyDuringRestore: green's storage location is read-only for
+// the restore and back afterwards, also when the restore fails.
+func TestBSLReadOnlyDuringRestore(t *testing.T) {
+	h := newHarness(t)
+	approveAll(h)
+	if _, err := h.run(testSpec()); err != nil {
+		t.Fatal(err)
+	}
+	names := h.world.Names()
+	i := slices.Index(names, "RestoreVeleroBackup")
+	if i < 1 || names[i-1] != "SetBSLAccessMode" || names[i+1] != "SetBSLAccessMode" || h.world.BSLMode("green") != "ReadWrite" {
+		t.Fatalf("calls %v, green's location %s: want read-only around the restore, then ReadWrite", names, h.world.BSLMode("green"))
+	}
+
+	failed := newHarness(t)
+	failed.world.Errors = map[string]error{"RestoreVeleroBackup": failures.New(failures.VeleroRestoreFailed, "restore failed")}
+	if _, err := failed.run(testSpec()); err == nil {
+		t.Fatal("want the restore failure")
+	}
+	if got := failed.world.BSLMode("green"); got != "ReadWrite" {
+		t.Errorf("after a failed restore green's location is %s, want ReadWrite", got)
+	}
+}
