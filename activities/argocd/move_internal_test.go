@@ -108,7 +108,7 @@ func TestImageTag(t *testing.T) {
 		"quay.io/argoproj/argocd@sha256:0123abcd":          "",
 		"registry.local:5000/argocd":                       "",
 		"registry.local:5000/argoproj/argocd:v2.13.0":      "v2.13.0",
-		"argocd":                                           "",
+		"argocd": "",
 	} {
 		if got := ImageTag(in); got != want {
 			t.Errorf("ImageTag(%q) = %q, want %q", in, got, want)

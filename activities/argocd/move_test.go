@@ -88,7 +88,9 @@ func run[T any](t *testing.T, e *moveEnv, fn any, in any) (T, error) {
 	return res, err
 }
 
-func clientset(t *testing.T, c interface{ Clientset() (*kubernetes.Clientset, error) }) *kubernetes.Clientset {
+func clientset(t *testing.T, c interface {
+	Clientset() (*kubernetes.Clientset, error)
+}) *kubernetes.Clientset {
 	t.Helper()
 	cs, err := c.Clientset()
 	if err != nil {
