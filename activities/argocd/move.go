@@ -39,6 +39,11 @@ const (
 	// ResourcesFinalizer makes Argo CD delete an Application's resources
 	// with it.
 	ResourcesFinalizer = "resources-finalizer.argocd.argoproj.io"
+
+	// DefaultProject is the AppProject Argo CD creates when it starts; a
+	// copy replaces its spec (as argocd admin import does) and
+	// RemoveArgoCDCopies leaves it.
+	DefaultProject = "default"
 )
 
 // SettingsConfigMaps are the ConfigMaps CopyArgoCDSettings carries when
@@ -111,7 +116,7 @@ func copyMeta(m metav1.ObjectMeta, from clusters.Ref, migration string) metav1.O
 	return metav1.ObjectMeta{Name: m.Name, Namespace: m.Namespace, Labels: maps.Clone(m.Labels), Annotations: ann}
 }
 
-// copyOf builds the objects the Argo CD on To gets.
+// copier builds the objects the Argo CD on To gets.
 type copier struct {
 	from      clusters.Ref
 	migration string
@@ -231,7 +236,8 @@ func metaContent(o client.Object) map[string]any {
 // operation or owner references, keep From's finalizers exactly, and
 // carry AnnotationCopiedBy; a copy of this migration is updated, any other
 // object of the same name is left and reported in Conflicts (ConfigMaps
-// excepted: InstallArgoCD created them). A second run writes nothing.
+// and the default AppProject excepted: InstallArgoCD and Argo CD itself
+// created them, so they are updated). A second run writes nothing.
 func (a *Activities) CopyArgoCDSettings(ctx context.Context, in CopySettingsInput) (CopySettingsResult, error) {
 	ctx, stop := activitylog.KeepAlive(ctx)
 	defer stop()
@@ -364,7 +370,7 @@ func (a *Activities) CopyArgoCDSettings(ctx context.Context, in CopySettingsInpu
 		r, err := putCopy(ctx, toC, want, func() *argov1.AppProject { return &argov1.AppProject{} },
 			func(cur, want *argov1.AppProject) { setMeta(cur, want); cur.Spec = want.Spec },
 			func(c *argov1.AppProject) any { return []any{metaContent(c), c.Spec} },
-			in.Migration, false)
+			in.Migration, want.Name == DefaultProject)
 		if err != nil {
 			return res, apiError(err, "copy Argo CD project %s/%s to %s", in.Namespace, want.Name, in.To.Name)
 		}
@@ -607,7 +613,7 @@ func (a *Activities) RemoveArgoCDCopies(ctx context.Context, in RemoveCopiesInpu
 		}
 		sort.Slice(objs, func(i, j int) bool { return objs[i].GetName() < objs[j].GetName() })
 		for _, o := range objs {
-			if o.GetAnnotations()[AnnotationCopiedBy] != in.Migration {
+			if o.GetAnnotations()[AnnotationCopiedBy] != in.Migration || step.kind == kindProject && o.GetName() == DefaultProject {
 				continue
 			}
 			if err := a.removeCopy(ctx, c, o, step.orphan); err != nil {

@@ -352,6 +352,12 @@ func testCopySettings(t *testing.T, w *world, acts *argocd.Activities) {
 	set.Spec.Template.Spec = argov1.ApplicationSpec{Project: "shop", Destination: argov1.ApplicationDestination{Name: "green-prod", Namespace: "{{name}}"},
 		Source: &argov1.ApplicationSource{RepoURL: "https://github.com/example/shop-deploy.git", Path: "{{name}}"}}
 	mustCreate(t, w.blueC, set)
+	// Green's Argo CD made its default project when it started; blue's is
+	// restricted.
+	mustCreate(t, w.blueC, &argov1.AppProject{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: ns},
+		Spec: argov1.AppProjectSpec{SourceRepos: []string{"https://github.com/example/*"}, Destinations: []argov1.ApplicationDestination{{Name: "green-prod", Namespace: "*"}}}})
+	mustCreate(t, w.greenC, &argov1.AppProject{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: ns},
+		Spec: argov1.AppProjectSpec{SourceRepos: []string{"*"}, Destinations: []argov1.ApplicationDestination{{Server: "*", Namespace: "*"}}}})
 	// Green's Argo CD already has an application of that name, not a copy.
 	mine := app(ns, "conflicting", "default", nil, argov1.ApplicationDestination{Server: argocd.InClusterServer, Namespace: "mine"})
 	mustCreate(t, w.greenC, mine)
@@ -365,12 +371,12 @@ func testCopySettings(t *testing.T, w *world, acts *argocd.Activities) {
 	want := argocd.CopySettingsResult{
 		ConfigMaps:      []string{"argocd-cm", "argocd-rbac-cm"},
 		Secrets:         []string{"creds-example", "repo-shop", "staging"},
-		Projects:        []string{"shop"},
+		Projects:        []string{"default", "shop"},
 		Applications:    []string{"api", "stage", "web"},
 		ApplicationSets: []string{"team-set"},
 		Conflicts:       []string{"Application conflicting: exists on green and was not copied by migration m1"},
 		Changed: []string{"ConfigMap argocd-cm", "ConfigMap argocd-rbac-cm", "Secret creds-example", "Secret repo-shop", "Secret staging",
-			"AppProject shop", "ApplicationSet team-set", "Application api", "Application stage", "Application web"},
+			"AppProject default", "AppProject shop", "ApplicationSet team-set", "Application api", "Application stage", "Application web"},
 		Skipped: []string{"Application blue-local: targets blue (" + argocd.InClusterServer + ")"},
 	}
 	if !reflect.DeepEqual(res, want) {
@@ -409,6 +415,12 @@ func testCopySettings(t *testing.T, w *world, acts *argocd.Activities) {
 	wantDest := []argov1.ApplicationDestination{{Server: argocd.InClusterServer, Namespace: "*"}, {Server: argocd.InClusterServer, Namespace: "shop"}, {Server: "https://staging.example.com", Namespace: "*"}}
 	if !reflect.DeepEqual(proj.Spec.Destinations, wantDest) {
 		t.Errorf("project destinations %+v", proj.Spec.Destinations)
+	}
+	var def argov1.AppProject
+	if err := w.greenC.Get(ctx, client.ObjectKey{Namespace: ns, Name: "default"}, &def); err != nil ||
+		!reflect.DeepEqual(def.Spec.SourceRepos, []string{"https://github.com/example/*"}) ||
+		!reflect.DeepEqual(def.Spec.Destinations, []argov1.ApplicationDestination{{Server: argocd.InClusterServer, Namespace: "*"}}) {
+		t.Errorf("green's default project %+v, %v; want blue's, re-pointed", def.Spec, err)
 	}
 	// Applications re-pointed, without status or operation, finalizers as blue has them.
 	g := getApp(t, w.greenC, ns, "web")
@@ -590,6 +602,10 @@ func testRemoveCopies(t *testing.T, w *world, acts *argocd.Activities) {
 	var cm corev1.ConfigMap
 	if err := w.greenC.Get(ctx, client.ObjectKey{Namespace: ns, Name: "argocd-cm"}, &cm); err != nil {
 		t.Errorf("argocd-cm was removed: %v", err)
+	}
+	var def argov1.AppProject
+	if err := w.greenC.Get(ctx, client.ObjectKey{Namespace: ns, Name: "default"}, &def); err != nil {
+		t.Errorf("the default project was removed: %v", err)
 	}
 	if g := getApp(t, w.greenC, ns, "conflicting"); g.Spec.Destination.Namespace != "mine" {
 		t.Errorf("green's own application: %+v", g.Spec.Destination)
