@@ -87,7 +87,8 @@ func (m *migration) checkArgoCD(ctx workflow.Context) error {
 		return nil
 	}
 	m.progress("Finding where Argo CD runs")
-	loc, err := call[argocd.Location](ctx, readOptions, argoA.LocateArgoCD, argocd.LocateInput{Blue: m.blue(), Green: m.green(), Namespace: s.ArgoCD.Namespace})
+	// Green is not built yet: only blue is looked at.
+	loc, err := call[argocd.Location](ctx, readOptions, argoA.LocateArgoCD, argocd.LocateInput{Blue: m.blue(), Namespace: s.ArgoCD.Namespace})
 	if err != nil {
 		return err
 	}

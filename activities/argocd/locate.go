@@ -34,7 +34,9 @@ const (
 // LocateInput asks where the Argo CD of Namespace runs: on the hub (when
 // given), on blue or on green.
 type LocateInput struct {
-	Blue  clusters.Ref  `json:"blue"`
+	Blue clusters.Ref `json:"blue"`
+	// Green is empty before green is built: then only blue (and the hub)
+	// are looked at.
 	Green clusters.Ref  `json:"green"`
 	Hub   *clusters.Ref `json:"hub,omitempty"`
 	// Namespace is Argo CD's namespace (normally argocd).
@@ -149,8 +151,8 @@ func (a *Activities) LocateArgoCD(ctx context.Context, in LocateInput) (Location
 	if in.Namespace == "" {
 		return Location{}, failures.New(failures.Validation, "argocd.namespace: required")
 	}
-	if in.Blue.Name == "" || in.Green.Name == "" {
-		return Location{}, failures.New(failures.Validation, "argocd: blue and green clusters are required")
+	if in.Blue.Name == "" {
+		return Location{}, failures.New(failures.Validation, "argocd: blue's cluster is required")
 	}
 	log := a.log(ctx)
 	type place struct {
@@ -161,7 +163,11 @@ func (a *Activities) LocateArgoCD(ctx context.Context, in LocateInput) (Location
 	if in.Hub != nil && in.Hub.Name != "" {
 		places = append(places, place{WhereHub, *in.Hub})
 	}
-	places = append(places, place{WhereBlue, in.Blue}, place{WhereGreen, in.Green})
+	places = append(places, place{WhereBlue, in.Blue})
+	if in.Green.Name != "" {
+		// Empty before green is built (preflight): nothing targets it yet.
+		places = append(places, place{WhereGreen, in.Green})
+	}
 
 	loc := Location{Where: WhereNone, Evidence: []string{}}
 	var found *place
@@ -211,6 +217,10 @@ func (a *Activities) LocateArgoCD(ctx context.Context, in LocateInput) (Location
 	}
 	if found == nil {
 		log.Info("Argo CD runs on none of the clusters", "blue", in.Blue.Name, "green", in.Green.Name, "namespace", in.Namespace)
+		return loc, nil
+	}
+	if in.Green.Name == "" {
+		log.Info("Located Argo CD", "cluster", found.ref.Name, "where", loc.Where, "namespace", in.Namespace, "version", loc.Version)
 		return loc, nil
 	}
 
