@@ -56,6 +56,8 @@ func Spec(seed *sandbox.Seed, version string) spec.MigrationSpec {
 		ArgoCD:    spec.ArgoCDSpec{Mode: spec.ArgoCDModeRetarget, Namespace: sandbox.ArgoCDNamespace, SyncTimeout: spec.Duration(5 * time.Minute)},
 		Velero:    spec.VeleroSpec{Enabled: true, Namespace: sandbox.VeleroNamespace, IncludedNamespaces: []string{"shop", "payments", "monitoring"}, Timeout: spec.Duration(5 * time.Minute)},
 		Smoke:     spec.SmokeSpec{Timeout: spec.Duration(5 * time.Minute)},
+		// Blue runs the CronJobs until half the traffic is on green.
+		Jobs: spec.JobsSpec{MoveAtStep: 50},
 		Traffic: spec.TrafficSpec{
 			Provider: spec.ProviderRoute53,
 			Route53: &spec.Route53Spec{HostedZoneID: seed.HostedZoneID, RecordName: seed.RecordName, GreenTarget: seed.GreenTarget,
@@ -80,6 +82,8 @@ type Demo struct {
 	Spec    spec.MigrationSpec
 	// WorkflowID of the started migration ("" when not started).
 	WorkflowID string
+	// Simulator plays Velero, Argo CD and the kubelets.
+	Simulator *Simulator
 
 	worker  worker.Worker
 	stopSim context.CancelFunc
@@ -165,7 +169,12 @@ func Start(ctx context.Context, o Options) (*Demo, error) {
 	}
 	d.Client = c
 	w := wiring.NewWorker(c, workflows.TaskQueue, worker.Options{})
-	wiring.Register(w, wiring.Activities(wiring.Options{AWSEndpoint: sb.Moto.Endpoint, KubeconfigDir: sb.KubeconfigDir(), Sandbox: true, Logger: o.Logger})...)
+	manifest, err := sandbox.ArgoCDInstallManifest(ctx)
+	if err != nil {
+		return fail(fmt.Errorf("demo: Argo CD's install manifest: %w", err))
+	}
+	wiring.Register(w, wiring.Activities(wiring.Options{AWSEndpoint: sb.Moto.Endpoint, KubeconfigDir: sb.KubeconfigDir(), Sandbox: true,
+		ArgoCDInstallManifest: manifest, Logger: o.Logger})...)
 	if err := w.Start(); err != nil {
 		c.Close()
 		return fail(err)
@@ -173,6 +182,7 @@ func Start(ctx context.Context, o Options) (*Demo, error) {
 	d.worker = w
 
 	sim := &Simulator{Blue: sb.Blue, Green: sb.Green, GreenVersion: o.TargetVersion, Logger: o.Logger.With("component", "simulator")}
+	d.Simulator = sim
 	simCtx, stopSim := context.WithCancel(context.Background())
 	d.stopSim, d.simDone = stopSim, make(chan struct{})
 	go func() { defer close(d.simDone); _ = sim.Run(simCtx) }()

@@ -129,10 +129,13 @@ func TestMigrationAgainstRealServers(t *testing.T) {
 	}
 	id := d.Spec.WorkflowID()
 	waitFor(id, "the cutover gate", gateOpen("cutover"))
+	// Green's restored CronJobs are held: blue runs them until 50%.
+	assertJobsOn(ctx, t, sb, "blue", "run 1 at the cutover gate") // runbook_test.go
 	if code, o := cutover("approve", id, "--gate", "cutover", "--by", "alice"); code != 0 {
 		t.Fatalf("approve: %s", o)
 	}
 	waitFor(id, "50% on green", func(st workflows.Status) bool { return st.Traffic.Green == 50 })
+	assertJobsOn(ctx, t, sb, "green", "run 1 at 50%")
 	if b, g := weights(); b != 50 || g != 50 {
 		t.Errorf("Route53 weights at step 2: blue %d green %d", b, g)
 	}
@@ -147,6 +150,7 @@ func TestMigrationAgainstRealServers(t *testing.T) {
 	if b, g := weights(); b != 100 || g != 0 {
 		t.Fatalf("after rollback Route53 weights are blue %d green %d", b, g)
 	}
+	assertJobsOn(ctx, t, sb, "blue", "after the rollback")
 	if _, err := eksc.DescribeCluster(ctx, &awseks.DescribeClusterInput{Name: aws.String("blue")}); err != nil {
 		t.Fatalf("blue must survive a rollback: %v", err)
 	}
@@ -182,6 +186,7 @@ func TestMigrationAgainstRealServers(t *testing.T) {
 		t.Fatalf("approve: %s", o)
 	}
 	waitFor(id, "the retire gate", gateOpen("retire"))
+	assertJobsOn(ctx, t, sb, "green", "run 2 at the retire gate")
 	if b, g := weights(); b != 0 || g != 100 {
 		t.Errorf("before retire Route53 weights are blue %d green %d", b, g)
 	}
@@ -287,6 +292,8 @@ func TestMigrationAgainstRealServers(t *testing.T) {
 		}
 	}
 	assertGreenEstate(ctx, t, awsCfg, sb, "green", rep) // estate_test.go
+	assertVeleroReadOnlyDuringRestore(ctx, t, d)        // runbook_test.go
+	assertArgoCDMoved(ctx, t, sb, rep)
 	gcs, err := sb.Green.Clientset()
 	if err != nil {
 		t.Fatal(err)

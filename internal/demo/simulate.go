@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cutover-dev/cutover/internal/sandbox"
@@ -39,6 +40,19 @@ type Simulator struct {
 	Logger       *slog.Logger
 	// Interval between reconciliations. Default 1s.
 	Interval time.Duration
+
+	mu sync.Mutex
+	// restoreBSL is the access mode of green's backup storage location
+	// each restore ran under.
+	restoreBSL map[string]string
+}
+
+// RestoreBSLMode is the access mode green's backup storage location had
+// while the simulator ran the restore ("" when it has not run it).
+func (s *Simulator) RestoreBSLMode(restore string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.restoreBSL[restore]
 }
 
 type cluster struct {
@@ -79,7 +93,8 @@ func (s *Simulator) Run(ctx context.Context) error {
 		}{
 			{"green nodes and add-ons", func(ctx context.Context) error { return s.greenPlatform(ctx, green) }},
 			{"velero", func(ctx context.Context) error { return s.velero(ctx, blue, green) }},
-			{"argocd", func(ctx context.Context) error { return s.argocd(ctx, blue) }},
+			{"argocd on blue", func(ctx context.Context) error { return s.argocd(ctx, blue, s.Blue.Name, false) }},
+			{"argocd on green", func(ctx context.Context) error { return s.argocd(ctx, green, s.Green.Name, true) }},
 			{"workloads", func(ctx context.Context) error { return s.Green.MarkWorkloadsReady(ctx) }},
 		} {
 			if err := step.fn(ctx); err != nil && ctx.Err() == nil {
@@ -191,6 +206,22 @@ func (s *Simulator) velero(ctx context.Context, blue, green cluster) error {
 		if phase != "" && phase != "New" && phase != "InProgress" {
 			continue
 		}
+		// What Velero's restore would write to the storage location
+		// depends on its access mode: the test asserts it was read-only.
+		bsl, err := green.dyn.Resource(sandbox.BackupStorageLocationGVR).Namespace(r.GetNamespace()).Get(ctx, "default", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		mode, _, _ := unstructured.NestedString(bsl.Object, "spec", "accessMode")
+		if mode == "" {
+			mode = "ReadWrite"
+		}
+		s.mu.Lock()
+		if s.restoreBSL == nil {
+			s.restoreBSL = map[string]string{}
+		}
+		s.restoreBSL[r.GetName()] = mode
+		s.mu.Unlock()
 		namespaces, _, _ := unstructured.NestedStringSlice(r.Object, "spec", "includedNamespaces")
 		if err := copyWorkloads(ctx, blue.cs, green.cs, namespaces); err != nil {
 			return err
@@ -386,38 +417,60 @@ func copyClusterScoped(ctx context.Context, from, to dynamic.Interface, gvrs ...
 	return nil
 }
 
-// argocd plays the application controller on blue (retarget mode): an
-// application with a sync operation is synced to its current destination.
-func (s *Simulator) argocd(ctx context.Context, blue cluster) error {
-	apps, err := blue.dyn.Resource(applicationGVR).Namespace(sandbox.ArgoCDNamespace).List(ctx, metav1.ListOptions{})
+// argocd plays the application controller of the Argo CD in c's argocd
+// namespace while it runs (its StatefulSet argocd-application-controller
+// is not scaled to zero; where installed says, it must exist): an
+// application with a sync operation is synced to its current destination,
+// and one never compared yet (copied there) is compared as Synced and
+// Healthy, its resources being the restored ones.
+func (s *Simulator) argocd(ctx context.Context, c cluster, name string, installed bool) error {
+	sts, err := c.cs.AppsV1().StatefulSets(sandbox.ArgoCDNamespace).Get(ctx, "argocd-application-controller", metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		if installed {
+			return nil
+		}
+	case err != nil:
+		return err
+	case sts.Spec.Replicas != nil && *sts.Spec.Replicas == 0:
+		return nil // stopped: nothing reconciles here
+	}
+	apps, err := c.dyn.Resource(applicationGVR).Namespace(sandbox.ArgoCDNamespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
+		if installed && apierrors.IsNotFound(err) {
+			return nil
+		}
 		return err
 	}
 	for i := range apps.Items {
 		a := &apps.Items[i]
-		if _, has := a.Object["operation"]; !has {
+		syncStatus, _, _ := unstructured.NestedString(a.Object, "status", "sync", "status")
+		if _, has := a.Object["operation"]; !has && syncStatus != "" {
 			continue
 		}
 		dest, _, _ := unstructured.NestedMap(a.Object, "spec", "destination")
-		sync, _, _ := unstructured.NestedMap(a.Object, "operation", "sync")
+		sync, operated, _ := unstructured.NestedMap(a.Object, "operation", "sync")
 		delete(a.Object, "operation")
 		now := time.Now().UTC().Format(time.RFC3339)
 		status, _, _ := unstructured.NestedMap(a.Object, "status")
 		if status == nil {
 			status = map[string]any{}
 		}
-		status["operationState"] = map[string]any{"phase": "Succeeded", "message": "successfully synced (all tasks run)", "startedAt": now, "finishedAt": now,
-			"operation": map[string]any{"sync": sync}}
+		if operated {
+			status["operationState"] = map[string]any{"phase": "Succeeded", "message": "successfully synced (all tasks run)", "startedAt": now, "finishedAt": now,
+				"operation": map[string]any{"sync": sync}}
+		}
+		status["reconciledAt"] = now
 		status["sync"] = map[string]any{"status": "Synced", "comparedTo": map[string]any{"destination": dest, "source": a.Object["spec"].(map[string]any)["source"]}}
 		status["health"] = map[string]any{"status": "Healthy"}
 		a.Object["status"] = status
-		if _, err := blue.dyn.Resource(applicationGVR).Namespace(a.GetNamespace()).Update(ctx, a, metav1.UpdateOptions{}); err != nil {
+		if _, err := c.dyn.Resource(applicationGVR).Namespace(a.GetNamespace()).Update(ctx, a, metav1.UpdateOptions{}); err != nil {
 			if apierrors.IsConflict(err) {
 				continue
 			}
 			return err
 		}
-		s.Logger.Info("Simulated Argo CD sync", "blue", s.Blue.Name, "application", a.GetName(), "destination", fmt.Sprint(dest["server"], dest["name"]))
+		s.Logger.Info("Simulated Argo CD sync", "cluster", name, "application", a.GetName(), "destination", fmt.Sprint(dest["server"], dest["name"]))
 	}
 	return nil
 }

@@ -33,6 +33,9 @@ type State struct {
 	Processes       []Process         `json:"processes"`
 	Seed            *Seed             `json:"seed"`
 	BlueObjects     *KubeSeed         `json:"blueObjects"`
+	// ArgoCDInstallManifest is where the sandbox's worker reads Argo CD's
+	// install.yaml (the module cache; see ArgoCDInstallManifest).
+	ArgoCDInstallManifest string `json:"argoCDInstallManifest,omitempty"`
 }
 
 // Env is the environment that points the CLI and the worker at the
@@ -52,6 +55,8 @@ func (s *State) Env() map[string]string {
 		"CUTOVER_SANDBOX": "true",
 		// The CLI's links point at this Temporal's UI.
 		"CUTOVER_UI_URL": uiURL(s.TemporalUI),
+		// Argo CD moved to green is installed from the module cache.
+		"CUTOVER_ARGOCD_INSTALL_MANIFEST": s.ArgoCDInstallManifest,
 	}
 }
 
@@ -154,6 +159,9 @@ func cliUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Clusters:        map[string]string{sb.Blue.Name: sb.Blue.Server, sb.Green.Name: sb.Green.Server},
 		KubeTokenMaxAge: sb.Blue.TokenMaxAge.String(),
 		Processes:       sb.Processes(), Seed: sb.Seed, BlueObjects: sb.BlueObjects,
+	}
+	if st.ArgoCDInstallManifest, err = ArgoCDInstallManifest(ctx); err != nil {
+		return errors.Join(fmt.Errorf("sandbox: Argo CD's install manifest: %w", err), sb.Down())
 	}
 	if err := writeState(st); err != nil {
 		return errors.Join(err, sb.Down())

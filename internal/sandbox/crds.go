@@ -115,6 +115,22 @@ func moduleDir(ctx context.Context, mod string) (string, error) {
 	return "", fmt.Errorf("module %s@%s is not in the module cache", mod, version)
 }
 
+// ArgoCDInstallManifest is the path template ("{version}" for the Argo CD
+// version) of upstream Argo CD's manifests/install.yaml in the module
+// cache, for the pinned module's version: what the sandbox's worker
+// installs on green when it moves the Argo CD in blue (no network needed).
+func ArgoCDInstallManifest(ctx context.Context) (string, error) {
+	dir, err := moduleDir(ctx, "github.com/argoproj/argo-cd/v2")
+	if err != nil {
+		return "", err
+	}
+	at := strings.LastIndex(dir, "@")
+	if at < 0 {
+		return "", fmt.Errorf("module directory %s carries no version", dir)
+	}
+	return filepath.Join(dir[:at]+"@{version}", "manifests", "install.yaml"), nil
+}
+
 // ReadCRDs decodes every CustomResourceDefinition in files.
 func ReadCRDs(files []string) ([]*apiextv1.CustomResourceDefinition, error) {
 	var crds []*apiextv1.CustomResourceDefinition

@@ -125,6 +125,7 @@ func Up(ctx context.Context, o Options) (*Sandbox, error) {
 				func() error { return SeedIRSAServiceAccounts(ctx, sb.Blue, sb.Seed) },
 				func() error { return SeedKarpenter(ctx, sb.Blue, sb.Seed, objs) },
 				func() error { return SeedAWSAuth(ctx, sb.Blue, sb.Seed, objs) },
+				func() error { return SeedArgoCDInstall(ctx, sb.Blue, objs) },
 			} {
 				if err := seed(); err != nil {
 					errs = append(errs, err)

@@ -5,8 +5,12 @@
 package wiring
 
 import (
+	"context"
+	"errors"
+	"io/fs"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/cutover-dev/cutover/activities/argocd"
@@ -61,18 +65,24 @@ type Options struct {
 	// migration gives it an access entry on green. Empty: Argo CD uses its
 	// own identity (its IRSA role), which the migration finds by itself.
 	ArgoCDRoleARN string
-	Logger        *slog.Logger
+	// ArgoCDInstallManifest is a file path template ("{version}" stands
+	// for the Argo CD version, e.g. v2.14.21) of Argo CD's install.yaml,
+	// installed on green when the Argo CD in blue moves there. Empty: the
+	// upstream manifest of that version from GitHub.
+	ArgoCDInstallManifest string
+	Logger                *slog.Logger
 }
 
-// FromEnv reads CUTOVER_AWS_ENDPOINT, CUTOVER_KUBECONFIG_DIR, CUTOVER_SANDBOX
-// and CUTOVER_ARGOCD_ROLE_ARN.
+// FromEnv reads CUTOVER_AWS_ENDPOINT, CUTOVER_KUBECONFIG_DIR, CUTOVER_SANDBOX,
+// CUTOVER_ARGOCD_ROLE_ARN and CUTOVER_ARGOCD_INSTALL_MANIFEST.
 func FromEnv(logger *slog.Logger) Options {
 	return Options{
-		AWSEndpoint:   os.Getenv("CUTOVER_AWS_ENDPOINT"),
-		KubeconfigDir: os.Getenv("CUTOVER_KUBECONFIG_DIR"),
-		Sandbox:       os.Getenv("CUTOVER_SANDBOX") == "true" || os.Getenv("CUTOVER_SANDBOX") == "1",
-		ArgoCDRoleARN: os.Getenv("CUTOVER_ARGOCD_ROLE_ARN"),
-		Logger:        logger,
+		AWSEndpoint:           os.Getenv("CUTOVER_AWS_ENDPOINT"),
+		KubeconfigDir:         os.Getenv("CUTOVER_KUBECONFIG_DIR"),
+		Sandbox:               os.Getenv("CUTOVER_SANDBOX") == "true" || os.Getenv("CUTOVER_SANDBOX") == "1",
+		ArgoCDRoleARN:         os.Getenv("CUTOVER_ARGOCD_ROLE_ARN"),
+		ArgoCDInstallManifest: os.Getenv("CUTOVER_ARGOCD_INSTALL_MANIFEST"),
+		Logger:                logger,
 	}
 }
 
@@ -101,6 +111,10 @@ func Activities(o Options) []any {
 	if o.ArgoCDRoleARN != "" {
 		argoOpts = append(argoOpts, argocd.WithArgoCDRoleARN(o.ArgoCDRoleARN))
 	}
+	if o.ArgoCDInstallManifest != "" {
+		argoOpts = append(argoOpts, argocd.WithInstallManifest(manifestFile(o.ArgoCDInstallManifest)))
+		logger.Info("Installing Argo CD from local manifests", "template", o.ArgoCDInstallManifest)
+	}
 	if o.Sandbox {
 		logger.Info("Sandbox mode: short polls, scratch pods are not waited on to run")
 		eksOpts = append(eksOpts, eks.WithPollInterval(time.Second))
@@ -116,5 +130,19 @@ func Activities(o Options) []any {
 		velero.New(resolver, veleroOpts...),
 		traffic.NewFromAWS(aws, trafOpts...),
 		notify.New(notify.WithLogger(logger)),
+	}
+}
+
+// manifestFile reads Argo CD's install manifest of a version from a file
+// path template ("{version}" replaced); a missing file is a definitive
+// NotFound naming the version and the path.
+func manifestFile(template string) func(ctx context.Context, version string) ([]byte, error) {
+	return func(_ context.Context, version string) ([]byte, error) {
+		path := strings.ReplaceAll(template, "{version}", version)
+		b, err := os.ReadFile(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, failures.New(failures.NotFound, "argo cd %s: no install manifest at %s (CUTOVER_ARGOCD_INSTALL_MANIFEST)", version, path)
+		}
+		return b, err
 	}
 }
