@@ -429,41 +429,15 @@ func (a *Activities) HoldJobs(ctx context.Context, in HoldJobsInput) (HoldJobsRe
 		activitylog.Heartbeat(ctx, Progress{Step: "hold-jobs", Objects: i, Detail: o.label()})
 		var action holdAction
 		var got HeldObject
-		gone := false
-		err := a.retryAPI(ctx, "hold "+o.label(), func(ctx context.Context) error {
-			return retry.OnError(jobsConflictBackoff, apierrors.IsConflict, func() error {
-				s, found, err := readJob(ctx, c, o)
-				if err != nil || !found {
-					gone = !found && err == nil
-					return err
-				}
-				if action, got, err = decideHold(s, in.Migration); err != nil {
-					return err
-				}
-				if action != holdWrite && action != holdAgain {
-					return nil
-				}
-				patch, err := holdPatch(s, in.Migration, got)
-				if err != nil {
-					return fmt.Errorf("encode the hold of %s: %w", o.label(), err)
-				}
-				err = patchJob(ctx, c, o, patch)
-				switch {
-				case apierrors.IsNotFound(err):
-					gone = true
-					return nil
-				case apierrors.IsConflict(err):
-					log.Debug("Object changed while it was held, holding again on a fresh read", "cluster", in.Cluster.Name, "object", o.label())
-					activitylog.Heartbeat(ctx, Progress{Step: "hold-jobs", Objects: i, Detail: "conflict, again: " + o.label()})
-				}
-				return err
-			})
+		gone, err := a.writeJob(ctx, c, in.Cluster, o, "hold", i, func(s jobState) ([]byte, error) {
+			var err error
+			if action, got, err = decideHold(s, in.Migration); err != nil || (action != holdWrite && action != holdAgain) {
+				return nil, err
+			}
+			return holdPatch(s, in.Migration, got)
 		})
-		if apierrors.IsConflict(err) {
-			return res, failures.Wrap(failures.ResourceInUse, err, "hold %s on cluster %s: it kept changing", o.label(), in.Cluster)
-		}
 		if err != nil {
-			return res, kubeError(err, "hold %s on cluster %s", o.label(), in.Cluster)
+			return res, err
 		}
 		switch {
 		case gone:
@@ -641,42 +615,19 @@ func (a *Activities) ReleaseJobs(ctx context.Context, in ReleaseJobsInput) (Rele
 		activitylog.Heartbeat(ctx, Progress{Step: "release-jobs", Objects: i, Detail: o.label()})
 		var action releaseAction
 		var got HeldObject
-		gone := false
-		err := a.retryAPI(ctx, "release "+o.label(), func(ctx context.Context) error {
-			return retry.OnError(jobsConflictBackoff, apierrors.IsConflict, func() error {
-				s, found, err := readJob(ctx, c, o)
-				if err != nil || !found {
-					gone = !found && err == nil
-					return err
-				}
-				if action, got, err = decideRelease(s, o, in.Migration); err != nil || action != releaseWrite {
-					return err
-				}
-				if got.SuspendedBefore != o.SuspendedBefore || got.ReplicasBefore != o.ReplicasBefore {
-					log.Warn("The object's record of the hold differs from the input: released to the recorded value", "cluster", in.Cluster.Name, "object", o.label(),
-						"recordedSuspended", got.SuspendedBefore, "recordedReplicas", got.ReplicasBefore, "inputSuspended", o.SuspendedBefore, "inputReplicas", o.ReplicasBefore)
-				}
-				patch, err := releasePatch(s, got)
-				if err != nil {
-					return fmt.Errorf("encode the release of %s: %w", o.label(), err)
-				}
-				err = patchJob(ctx, c, o, patch)
-				switch {
-				case apierrors.IsNotFound(err):
-					gone = true
-					return nil
-				case apierrors.IsConflict(err):
-					log.Debug("Object changed while it was released, releasing again on a fresh read", "cluster", in.Cluster.Name, "object", o.label())
-					activitylog.Heartbeat(ctx, Progress{Step: "release-jobs", Objects: i, Detail: "conflict, again: " + o.label()})
-				}
-				return err
-			})
+		gone, err := a.writeJob(ctx, c, in.Cluster, o, "release", i, func(s jobState) ([]byte, error) {
+			var err error
+			if action, got, err = decideRelease(s, o, in.Migration); err != nil || action != releaseWrite {
+				return nil, err
+			}
+			if got.SuspendedBefore != o.SuspendedBefore || got.ReplicasBefore != o.ReplicasBefore {
+				log.Warn("The object's record of the hold differs from the input: released to the recorded value", "cluster", in.Cluster.Name, "object", o.label(),
+					"recordedSuspended", got.SuspendedBefore, "recordedReplicas", got.ReplicasBefore, "inputSuspended", o.SuspendedBefore, "inputReplicas", o.ReplicasBefore)
+			}
+			return releasePatch(s, got)
 		})
-		if apierrors.IsConflict(err) {
-			return res, failures.Wrap(failures.ResourceInUse, err, "release %s on cluster %s: it kept changing", o.label(), in.Cluster)
-		}
 		if err != nil {
-			return res, kubeError(err, "release %s on cluster %s", o.label(), in.Cluster)
+			return res, err
 		}
 		switch {
 		case gone:
@@ -694,4 +645,43 @@ func (a *Activities) ReleaseJobs(ctx context.Context, in ReleaseJobsInput) (Rele
 	}
 	log.Info("Released jobs", "cluster", in.Cluster.Name, "migration", in.Migration, "released", len(res.Released), "gone", len(res.Gone), "changed", len(res.Changed))
 	return res, nil
+}
+
+// writeJob reads o, asks decide for the patch to write (nil: nothing to
+// write) and writes it guarded by the resourceVersion read, deciding again
+// on a fresh read when the write loses a race. It reports whether o is
+// gone; an object that kept changing is ResourceInUse, other errors are
+// classified.
+func (a *Activities) writeJob(ctx context.Context, c *Clients, cluster clusters.Ref, o HeldObject, verb string, i int, decide func(jobState) ([]byte, error)) (gone bool, err error) {
+	step := verb + "-jobs"
+	err = a.retryAPI(ctx, verb+" "+o.label(), func(ctx context.Context) error {
+		return retry.OnError(jobsConflictBackoff, apierrors.IsConflict, func() error {
+			s, found, err := readJob(ctx, c, o)
+			if err != nil || !found {
+				gone = !found && err == nil
+				return err
+			}
+			patch, err := decide(s)
+			if err != nil || patch == nil {
+				return err
+			}
+			err = patchJob(ctx, c, o, patch)
+			switch {
+			case apierrors.IsNotFound(err):
+				gone = true
+				return nil
+			case apierrors.IsConflict(err):
+				a.log(ctx).Debug("Object changed meanwhile, deciding again on a fresh read", "cluster", cluster.Name, "object", o.label(), "step", step)
+				activitylog.Heartbeat(ctx, Progress{Step: step, Objects: i, Detail: "conflict, again: " + o.label()})
+			}
+			return err
+		})
+	})
+	if apierrors.IsConflict(err) {
+		return gone, failures.Wrap(failures.ResourceInUse, err, "%s %s on cluster %s: it kept changing", verb, o.label(), cluster)
+	}
+	if err != nil {
+		return gone, kubeError(err, "%s %s on cluster %s", verb, o.label(), cluster)
+	}
+	return gone, nil
 }
