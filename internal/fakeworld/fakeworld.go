@@ -72,6 +72,10 @@ type World struct {
 	// green's node groups on one get a new version ("2") from
 	// EnsureNodeGroups, which DeleteLaunchTemplateVersions deletes.
 	PinnedLaunchTemplates bool
+	// GreenVeleroWithoutAPIGroupVersions makes green's Velero server run
+	// without EnableAPIGroupVersions: CheckVelero then reports
+	// velero-api-group-versions when blue and green versions differ.
+	GreenVeleroWithoutAPIGroupVersions bool
 
 	calls     []Call
 	greenDesc *eks.ClusterDescription
@@ -95,8 +99,9 @@ func New() *World {
 	return &World{
 		Blue: eks.ClusterDescription{
 			Name: "blue", Region: "eu-west-1", Version: "1.29", Status: "ACTIVE",
-			ARN:     "arn:aws:eks:eu-west-1:123456789012:cluster/blue",
-			RoleARN: "arn:aws:iam::123456789012:role/eks-cluster",
+			ARN:      "arn:aws:eks:eu-west-1:123456789012:cluster/blue",
+			Endpoint: "https://0A1B2C3D4E5F.gr7.eu-west-1.eks.amazonaws.com",
+			RoleARN:  "arn:aws:iam::123456789012:role/eks-cluster",
 			VPC: eks.VPCConfig{SubnetIDs: []string{"subnet-0a1b2c3d", "subnet-1a2b3c4d"}, SecurityGroupIDs: []string{"sg-0a1b2c3d"},
 				EndpointPublicAccess: true, EndpointPrivateAccess: true},
 			Logging: []string{"api", "audit"},

@@ -2,10 +2,12 @@ package fakeworld
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
 	"github.com/cutover-dev/cutover/activities/velero"
 	"github.com/cutover-dev/cutover/internal/failures"
+	"github.com/cutover-dev/cutover/internal/finding"
 )
 
 // The Velero preflight and storage-location activities of the fake world.
@@ -77,7 +79,8 @@ func (w *World) bsl(cluster, name string) *fakeBSL {
 }
 
 // CheckVelero implements the Velero activity: both clusters have Velero
-// and the same storage location; no findings.
+// and the same storage location; no findings unless
+// GreenVeleroWithoutAPIGroupVersions and the Kubernetes versions differ.
 func (a *Activities) CheckVelero(_ context.Context, in velero.CheckVeleroInput) (velero.CheckVeleroResult, error) {
 	w := a.w
 	if err := w.record("CheckVelero", in); err != nil {
@@ -100,7 +103,16 @@ func (a *Activities) CheckVelero(_ context.Context, in velero.CheckVeleroInput) 
 				AccessMode: w.bsl(cluster, name).mode, Phase: "Available"},
 		}
 	}
-	return velero.CheckVeleroResult{Blue: install(in.Blue.Name), Green: install(in.Green.Name)}, nil
+	res := velero.CheckVeleroResult{Blue: install(in.Blue.Name), Green: install(in.Green.Name)}
+	if w.GreenVeleroWithoutAPIGroupVersions {
+		res.Green.Features = nil
+		if in.BlueVersion != in.GreenVersion {
+			res.Findings = append(res.Findings, finding.Finding{Check: velero.CheckAPIGroupVersions, Cluster: in.Green.Name, Object: "Deployment " + in.Namespace + "/velero",
+				Severity: finding.Error, Source: "velero", Message: fmt.Sprintf("blue runs Kubernetes %s and green %s, and green's Velero server lacks %s", in.BlueVersion, in.GreenVersion, velero.FeatureEnableAPIGroupVersions),
+				Fix: "add --features=" + velero.FeatureEnableAPIGroupVersions + " to green's Velero server"})
+		}
+	}
+	return res, nil
 }
 
 // SetBSLAccessMode implements the Velero activity: the location of
