@@ -199,8 +199,12 @@ type MigrationReport struct {
 	// Jobs are the CronJobs and singletons held and released, and where.
 	Jobs []JobEvent `json:"jobs,omitempty"`
 	// ArgoCD says what became of the Argo CD that managed green.
-	ArgoCD string             `json:"argocd,omitempty"`
-	Errors []string           `json:"errors,omitempty"`
-	Plan   *Plan              `json:"plan,omitempty"`
-	Spec   spec.MigrationSpec `json:"spec"`
+	ArgoCD string `json:"argocd,omitempty"`
+	// StillPointsAtBlue is what on green still names blue after the move
+	// (CI/CD targets, monitoring endpoints, identities): the runbook's
+	// last steps, for a person.
+	StillPointsAtBlue []kube.BlueReference `json:"stillPointsAtBlue,omitempty"`
+	Errors            []string             `json:"errors,omitempty"`
+	Plan              *Plan                `json:"plan,omitempty"`
+	Spec              spec.MigrationSpec   `json:"spec"`
 }

@@ -97,8 +97,9 @@ type migration struct {
 	estate      estateState
 	runbook     runbookState
 	target      traffic.Target
-	// blueVersion is blue's Kubernetes version, as preflight read it.
-	blueVersion string
+	// blueVersion, blueEndpoint and blueARN are blue's Kubernetes version,
+	// API endpoint and cluster ARN, as preflight read them.
+	blueVersion, blueEndpoint, blueARN string
 }
 
 type gate struct {
@@ -290,7 +291,7 @@ func (m *migration) preflight(ctx workflow.Context) (preflightResult, error) {
 	if err := m.checkLaunchTemplates(ctx, blue); err != nil {
 		return preflightResult{}, err
 	}
-	m.blueVersion = blue.Version
+	m.blueVersion, m.blueEndpoint, m.blueARN = blue.Version, blue.Endpoint, blue.ARN
 	if err := m.checkArgoCD(ctx); err != nil {
 		return preflightResult{}, err
 	}
@@ -452,7 +453,11 @@ func (m *migration) retire(ctx workflow.Context) error {
 		return err
 	}
 	m.enter(ctx, PhaseRetireBlue)
-	return m.retireBlue(ctx)
+	if err := m.retireBlue(ctx); err != nil {
+		return err
+	}
+	m.findBlueReferences(ctx)
+	return nil
 }
 
 func (m *migration) restore(ctx workflow.Context) error {

@@ -168,7 +168,7 @@ func TestHappyPath(t *testing.T) {
 		"InventoryCluster", "InventoryCluster", "DescribeEKSCluster", "DescribeEKSCluster", "SmokeTestGreen",
 		"SetTrafficWeights", "SetTrafficWeights", "SetTrafficWeights", "HoldJobs", "ReleaseJobs",
 		"InstallArgoCD", "CopyArgoCDSettings", "WaitArgoSynced", "HandOverArgoCD",
-		"GetTrafficWeights", "RetireEKSCluster", "RetireBlueIRSATrust"}
+		"GetTrafficWeights", "RetireEKSCluster", "RetireBlueIRSATrust", "FindBlueReferences"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("calls\n got %v\nwant %v", got, want)
 	}
@@ -179,6 +179,10 @@ func TestHappyPath(t *testing.T) {
 	if len(argo.Entries) != 1 || argo.Entries[0].PrincipalARN != "arn:aws:iam::123456789012:role/argocd-application-controller" ||
 		len(argo.Entries[0].Policies) != 1 || argo.Entries[0].Policies[0].PolicyARN != workflows.ArgoCDAccessPolicy || argo.Entries[0].Policies[0].ScopeType != "cluster" {
 		t.Errorf("Argo CD's access entry %+v", argo)
+	}
+	// What still points at blue is listed for a person.
+	if len(r.StillPointsAtBlue) != 1 || r.StillPointsAtBlue[0].Category != "monitoring" {
+		t.Errorf("still points at blue %+v, want the fake's remote-write URL", r.StillPointsAtBlue)
 	}
 	if !hasParityRow(r.Parity, "argocd-access", "arn:aws:iam::123456789012:role/argocd-application-controller") {
 		t.Errorf("parity %+v: want a passed argocd-access row", r.Parity)

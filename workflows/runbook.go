@@ -355,3 +355,36 @@ func (m *migration) argoCDBack(ctx workflow.Context) error {
 	}
 	return nil
 }
+
+// changeAfterTheMove versions the last step of the runbook: listing what
+// on green still points at blue.
+const changeAfterTheMove = "after-the-move"
+
+// findBlueReferences lists, once traffic is on green and blue retired (or
+// kept), what on green still names blue: CI/CD deploy targets in Argo CD,
+// monitoring endpoints and labels, identities. People fix those; a
+// failure to look is reported, not fatal.
+func (m *migration) findBlueReferences(ctx workflow.Context) {
+	if workflow.GetVersion(ctx, changeAfterTheMove, workflow.DefaultVersion, 1) != 1 {
+		return
+	}
+	s := m.spec
+	m.progress("Looking for what on green still points at blue")
+	blue := kube.BlueIdentity{Name: s.Blue.ClusterName, Endpoint: m.blueEndpoint, ARN: m.blueARN}
+	if m.irsa.plan != nil {
+		blue.OIDCIssuer = m.irsa.plan.Blue.Issuer
+	}
+	res, err := call[kube.FindBlueReferencesResult](ctx, scanOptions, kubeA.FindBlueReferences, kube.FindBlueReferencesInput{
+		Cluster: m.green(), Blue: blue, Namespaces: s.Velero.IncludedNamespaces, ArgoCDNamespace: s.ArgoCD.Namespace,
+	})
+	if err != nil {
+		m.report.Errors = append(m.report.Errors, "look for what still points at blue: "+err.Error())
+		m.logger.Warn("Could not look for what still points at blue", "cluster", s.Green.ClusterName, "error", err)
+		return
+	}
+	m.report.StillPointsAtBlue = res.References
+	if res.Truncated {
+		m.report.Errors = append(m.report.Errors, fmt.Sprintf("more than %d places on green still point at blue; the report lists the first", len(res.References)))
+	}
+	m.logger.Info("Looked for what still points at blue", "cluster", s.Green.ClusterName, "references", len(res.References), "scanned", res.Scanned)
+}

@@ -8,6 +8,7 @@ import (
 	"github.com/cutover-dev/cutover/activities/argocd"
 	"github.com/cutover-dev/cutover/activities/eks"
 	"github.com/cutover-dev/cutover/activities/kube"
+	"github.com/cutover-dev/cutover/activities/velero"
 	"github.com/cutover-dev/cutover/internal/failures"
 	"github.com/cutover-dev/cutover/internal/finding"
 	"github.com/cutover-dev/cutover/internal/spec"
@@ -169,5 +170,29 @@ func TestBSLReadOnlyDuringRestore(t *testing.T) {
 	}
 	if got := failed.world.BSLMode("green"); got != "ReadWrite" {
 		t.Errorf("after a failed restore green's location is %s, want ReadWrite", got)
+	}
+}
+
+// TestCrossVersionRestoreWithoutAPIGroupVersionsIsRefused: blue 1.29 to
+// green 1.31 with green's Velero lacking EnableAPIGroupVersions stops the
+// migration with the finding before any backup or restore, and rolls back.
+func TestCrossVersionRestoreWithoutAPIGroupVersionsIsRefused(t *testing.T) {
+	h := newHarness(t)
+	h.world.GreenVeleroWithoutAPIGroupVersions = true
+	_, err := h.run(testSpec())
+	typ, r := failureReport(t, err)
+	if typ != failures.RolledBack {
+		t.Fatalf("type %q: %v", typ, err)
+	}
+	if !slices.ContainsFunc(r.Findings, func(f finding.Finding) bool {
+		return f.Check == velero.CheckAPIGroupVersions && f.Severity == finding.Error
+	}) ||
+		!strings.Contains(r.Reason, "Velero is not ready") {
+		t.Errorf("reason %q findings %+v", r.Reason, r.Findings)
+	}
+	for _, name := range []string{"EnsureVeleroBackup", "RestoreVeleroBackup", "SetBSLAccessMode"} {
+		if slices.Contains(h.world.Names(), name) {
+			t.Errorf("calls %v: %s after Velero was found not ready", h.world.Names(), name)
+		}
 	}
 }

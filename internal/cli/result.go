@@ -86,6 +86,15 @@ func (s *session) printResult(ctx context.Context, c client.Client, id string) e
 		for _, fd := range r.Findings {
 			fmt.Fprintf(w, "  [%s] %s %s: %s\n", fd.Severity, fd.Check, fd.Object, fd.Message)
 		}
+		for _, b := range r.StillPointsAtBlue {
+			fmt.Fprintf(w, "  still points at blue (%s): %s %s names blue's %s; %s\n", b.Category, b.Object, b.Field, b.Match, b.Fix)
+		}
+		for _, j := range r.Jobs {
+			fmt.Fprintf(w, "  jobs: %s %s %s\n", j.Kind, j.Object, j.What)
+		}
+		if r.ArgoCD != "" {
+			fmt.Fprintf(w, "  argocd: %s\n", r.ArgoCD)
+		}
 	}
 	if r.Outcome == workflows.OutcomeSucceeded || r.Outcome == workflows.OutcomeDryRun {
 		return nil
