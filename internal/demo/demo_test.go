@@ -5,9 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -24,6 +27,7 @@ import (
 	"github.com/cutover-dev/cutover/internal/demo"
 	"github.com/cutover-dev/cutover/internal/finding"
 	"github.com/cutover-dev/cutover/internal/sandbox"
+	"github.com/cutover-dev/cutover/internal/spec"
 	"github.com/cutover-dev/cutover/workflows"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
@@ -117,13 +121,30 @@ func TestMigrationAgainstRealServers(t *testing.T) {
 		}
 		return blue, green
 	}
-	specFile := sb.Dir + "/demo-spec.json"
+	// The demo's spec with a gate before each traffic step after the
+	// first: the test sets the alarm while the gate before the last step
+	// waits at 50%, so no poll has to catch a bake of a second or two.
+	stepGated := d.Spec
+	yes := true
+	stepGated.Approvals.EachStep = spec.GateSpec{Enabled: &yes, Timeout: spec.Duration(time.Hour)}
+	specFile := filepath.Join(t.TempDir(), "demo-step-gated.json")
+	if b, err := json.MarshalIndent(stepGated, "", "  "); err != nil {
+		t.Fatal(err)
+	} else if err := os.WriteFile(specFile, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	approve := func(id, gate string, extra ...string) {
+		t.Helper()
+		if code, o := cutover(append([]string{"approve", id, "--gate", gate, "--by", "alice"}, extra...)...); code != 0 {
+			t.Fatalf("approve %s: %s", gate, o)
+		}
+	}
 
 	// Run 0: to 1.33, where EKS has no Amazon Linux 2, preflight refuses
 	// blue's AL2 node groups and AL2 launch template before anything is built.
 	assertAL2RefusedInPreflight(ctx, t, sb, eksc, cutover) // al2_test.go
 
-	// Run 1: an alarm fires at 50% green; traffic goes back to blue.
+	// Run 1: an alarm fires after 50% green; traffic goes back to blue.
 	if code, o := cutover("start", "-f", specFile); code != 0 {
 		t.Fatalf("start: %s", o)
 	}
@@ -131,10 +152,10 @@ func TestMigrationAgainstRealServers(t *testing.T) {
 	waitFor(id, "the cutover gate", gateOpen("cutover"))
 	// Green's restored CronJobs are held: blue runs them until 50%.
 	assertJobsOn(ctx, t, sb, "blue", "run 1 at the cutover gate") // runbook_test.go
-	if code, o := cutover("approve", id, "--gate", "cutover", "--by", "alice"); code != 0 {
-		t.Fatalf("approve: %s", o)
-	}
-	waitFor(id, "50% on green", func(st workflows.Status) bool { return st.Traffic.Green == 50 })
+	approve(id, "cutover")
+	waitFor(id, "the gate before step 2", gateOpen(spec.StepGateName(2)))
+	approve(id, spec.StepGateName(2))
+	waitFor(id, "the gate before step 3, at 50% on green", gateOpen(spec.StepGateName(3)))
 	assertJobsOn(ctx, t, sb, "green", "run 1 at 50%")
 	if b, g := weights(); b != 50 || g != 50 {
 		t.Errorf("Route53 weights at step 2: blue %d green %d", b, g)
@@ -143,6 +164,7 @@ func TestMigrationAgainstRealServers(t *testing.T) {
 	if _, err := cw.SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{AlarmName: aws.String(alarm), StateValue: cwtypes.StateValueAlarm, StateReason: aws.String("5xx above 2%")}); err != nil {
 		t.Fatal(err)
 	}
+	approve(id, spec.StepGateName(3))
 	code, o := cutover("watch", id)
 	if code != cli.ExitFailed || !strings.Contains(o, "Outcome: rolled-back") || !strings.Contains(o, "alarm "+alarm+" is in ALARM") {
 		t.Fatalf("run 1 should roll back on the alarm, exit %d:\n%s", code, o)
@@ -182,8 +204,10 @@ func TestMigrationAgainstRealServers(t *testing.T) {
 		t.Fatalf("restart: %s", o)
 	}
 	waitFor(id, "the cutover gate", gateOpen("cutover"))
-	if code, o := cutover("approve", id, "--gate", "cutover", "--by", "alice", "--comment", "second try"); code != 0 {
-		t.Fatalf("approve: %s", o)
+	approve(id, "cutover", "--comment", "second try")
+	for _, n := range []int{2, 3} {
+		waitFor(id, fmt.Sprintf("the gate before step %d", n), gateOpen(spec.StepGateName(n)))
+		approve(id, spec.StepGateName(n))
 	}
 	waitFor(id, "the retire gate", gateOpen("retire"))
 	assertJobsOn(ctx, t, sb, "green", "run 2 at the retire gate")
@@ -294,6 +318,7 @@ func TestMigrationAgainstRealServers(t *testing.T) {
 	assertGreenEstate(ctx, t, awsCfg, sb, "green", rep) // estate_test.go
 	assertVeleroReadOnlyDuringRestore(ctx, t, d)        // runbook_test.go
 	assertArgoCDMoved(ctx, t, sb, rep)
+	assertStillPointsAtBlue(t, rep)
 	gcs, err := sb.Green.Clientset()
 	if err != nil {
 		t.Fatal(err)

@@ -127,3 +127,15 @@ func assertArgoCDMoved(ctx context.Context, t *testing.T, sb *sandbox.Sandbox, r
 		t.Errorf("report says %q about Argo CD", rep.ArgoCD)
 	}
 }
+
+// assertStillPointsAtBlue: the report lists blue's Prometheus external
+// label, restored onto green, as a monitoring reference for a person.
+func assertStillPointsAtBlue(t *testing.T, rep workflows.MigrationReport) {
+	t.Helper()
+	for _, r := range rep.StillPointsAtBlue {
+		if r.Object == "v1 ConfigMap monitoring/"+sandbox.PrometheusConfig && r.Category == "monitoring" && r.Match == "name" && r.Fix != "" {
+			return
+		}
+	}
+	t.Errorf("the report's still-points-at-blue list %+v lacks monitoring/%s", rep.StillPointsAtBlue, sandbox.PrometheusConfig)
+}

@@ -30,7 +30,10 @@ const (
 	// LastAppliedAnnotation is kubectl's client-side apply annotation.
 	LastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
 	ArgoCDNamespace       = "argocd"
-	VeleroNamespace       = "velero"
+	// PrometheusConfig is the monitoring ConfigMap whose external label
+	// names blue.
+	PrometheusConfig = "prometheus-config"
+	VeleroNamespace  = "velero"
 )
 
 // Argo CD and Velero resources, read through the dynamic client.
@@ -175,6 +178,18 @@ func SeedBlue(ctx context.Context, blue, green *Kube) (*KubeSeed, error) {
 		}
 		s.ConfigMaps = append(s.ConfigMaps, a.ns+"/"+a.name+"-config")
 	}
+	// Monitoring names its cluster, as Prometheus setups do with an
+	// external label: after the move it still says blue (the runbook's
+	// "fix monitoring" step, which the report lists).
+	_, err = cs.CoreV1().ConfigMaps("monitoring").Create(ctx, &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: PrometheusConfig, Labels: map[string]string{"app.kubernetes.io/name": "prometheus"}},
+		Data: map[string]string{"prometheus.yml": "global:\n  scrape_interval: 30s\n  external_labels:\n    cluster: " + blue.Name + "\n" +
+			"remote_write:\n  - url: https://metrics.example.com/api/v1/write\n"},
+	}, metav1.CreateOptions{})
+	if err := create("configmap", "monitoring", PrometheusConfig, err); err != nil {
+		return nil, err
+	}
+	s.ConfigMaps = append(s.ConfigMaps, "monitoring/"+PrometheusConfig)
 	for _, sec := range []struct{ ns, name string }{{"shop", "api-credentials"}, {"payments", "ledger-db"}} {
 		_, err := cs.CoreV1().Secrets(sec.ns).Create(ctx, &corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Name: sec.name},
