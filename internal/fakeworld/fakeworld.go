@@ -301,12 +301,11 @@ func (a *Activities) EnsureAccessEntries(_ context.Context, in eks.EnsureAccessE
 		has := func(es []eks.AccessEntry) bool {
 			return slices.ContainsFunc(es, func(have eks.AccessEntry) bool { return have.PrincipalARN == e.PrincipalARN })
 		}
-		switch {
-		case w.greenDesc != nil && in.Cluster.Name == w.greenDesc.Name:
-			if !has(w.greenDesc.AccessEntries) {
-				w.greenDesc.AccessEntries = append(w.greenDesc.AccessEntries, e)
-			}
-		case !has(w.Blue.AccessEntries) && !has(w.access[in.Cluster.Name]):
+		if w.greenDesc != nil && in.Cluster.Name == w.greenDesc.Name && !has(w.greenDesc.AccessEntries) {
+			w.greenDesc.AccessEntries = append(w.greenDesc.AccessEntries, e)
+		}
+		// Kept per cluster too: a fleet's next green replaces greenDesc.
+		if !has(w.Blue.AccessEntries) && !has(w.access[in.Cluster.Name]) {
 			if w.access == nil {
 				w.access = map[string][]eks.AccessEntry{}
 			}
