@@ -295,6 +295,9 @@ func (m *migration) preflight(ctx workflow.Context) (preflightResult, error) {
 	if err := m.checkArgoCD(ctx); err != nil {
 		return preflightResult{}, err
 	}
+	if err := m.checkTraffic(ctx); err != nil {
+		return preflightResult{}, err
+	}
 	policy := finding.Policy{BlockOn: s.Preflight.BlockOn, IgnoreChecks: s.Preflight.IgnoreChecks}
 	return preflightResult{blue: blue, plan: planGreen(blue, s), blocking: policy.Blocking(m.report.Findings)}, nil
 }

@@ -22,7 +22,8 @@ import (
 // discovery were carried to green; v7: before Velero was checked and its
 // storage location read-only during the restore, jobs held on one cluster
 // at a time, and the Argo CD in blue moved to green; v8: before what still
-// points at blue was listed) and
+// points at blue was listed; v9: before the traffic prerequisites were
+// checked in preflight) and
 // stay to prove those runs still replay.
 func TestReplayHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))

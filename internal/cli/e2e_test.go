@@ -218,7 +218,7 @@ func TestDryRunThroughCLI(t *testing.T) {
 	// A dry run only reads: blue, its insights, objects, launch templates,
 	// aws-auth and Argo CD, and the IAM roles green's issuer would join
 	// (planned without green).
-	reads := []string{"DescribeEKSCluster", "EKSUpgradeInsights", "PreflightBlue", "PlanGreenLaunchTemplates", "LocateArgoCD",
+	reads := []string{"DescribeEKSCluster", "EKSUpgradeInsights", "PreflightBlue", "PlanGreenLaunchTemplates", "LocateArgoCD", "CheckTrafficPrerequisites",
 		"PlanIRSATrust", "ArgoCDIdentities", "ReadAWSAuth", "Notify"}
 	for _, name := range d.world.Names() {
 		if !slices.Contains(reads, name) {

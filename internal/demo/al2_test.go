@@ -84,6 +84,11 @@ func assertAL2RefusedInPreflight(ctx context.Context, t *testing.T, sb *sandbox.
 			t.Errorf("finding %+v does not name the spec field that allows the successor", f)
 		}
 	}
+	// A missing alarm would block here too, with its field path: the
+	// traffic section is checked in preflight against moto.
+	if slices.ContainsFunc(rep.Findings, func(f finding.Finding) bool { return f.Source == "traffic" }) {
+		t.Errorf("traffic findings on the seeded estate: %+v", rep.Findings)
+	}
 	clusters, err := eksc.ListClusters(ctx, &awseks.ListClustersInput{})
 	if err != nil {
 		t.Fatal(err)

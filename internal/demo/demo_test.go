@@ -229,6 +229,13 @@ func TestMigrationAgainstRealServers(t *testing.T) {
 	if rep.Outcome != workflows.OutcomeSucceeded || len(rep.TrafficHistory) != 3 {
 		t.Fatalf("report %+v", rep)
 	}
+	// The seeded zone, weighted pair and alarms are as a migration starts
+	// from: the traffic preflight found nothing.
+	for _, f := range rep.Findings {
+		if f.Source == "traffic" {
+			t.Errorf("traffic preflight finding on the seeded estate: %+v", f)
+		}
+	}
 	if !slices.ContainsFunc(rep.Findings, func(f finding.Finding) bool { return f.Check == "removed-api" }) {
 		t.Errorf("preflight did not report blue's removed APIs: %+v", rep.Findings)
 	}
