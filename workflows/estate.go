@@ -287,7 +287,7 @@ func (m *migration) copyAWSAuth(ctx workflow.Context, plan eks.GreenPlan) error 
 			return err
 		}
 		for _, mp := range blue.Mappings {
-			if nodeMapping(mp) {
+			if mp.Node() {
 				continue
 			}
 			m.addFindings([]finding.Finding{{Check: CheckAWSAuthNotCarried, Cluster: s.Green.ClusterName, Object: mp.ARN, Severity: finding.Warning, Source: "kube",
@@ -309,12 +309,6 @@ func (m *migration) copyAWSAuth(ctx workflow.Context, plan eks.GreenPlan) error 
 	}
 	m.logger.Info("aws-auth carried to green", "cluster", s.Green.ClusterName, "added", len(res.Added), "present", len(res.Present), "conflicts", len(res.Conflicts))
 	return nil
-}
-
-// nodeMapping is an aws-auth mapping of a node role, which EKS writes for
-// green's own node groups.
-func nodeMapping(mp kube.AWSAuthMapping) bool {
-	return slices.Contains(mp.Groups, "system:nodes") || slices.Contains(mp.Groups, "system:node-proxier")
 }
 
 // estateParityRows say whether green has what cutover carried around EKS:
@@ -390,7 +384,7 @@ func (m *migration) estatePlan(ctx workflow.Context, p *Plan) error {
 		return err
 	}
 	for _, mp := range blue.Mappings {
-		if !nodeMapping(mp) {
+		if !mp.Node() {
 			p.AWSAuth = append(p.AWSAuth, mp)
 		}
 	}

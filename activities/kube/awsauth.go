@@ -59,10 +59,10 @@ func (m AWSAuthMapping) String() string {
 	return fmt.Sprintf("%s %s as %q (groups %s)", m.Kind, m.ARN, m.Username, strings.Join(m.Groups, ","))
 }
 
-// node reports a node identity (a node group's instance role, a Fargate
+// Node reports a node identity (a node group's instance role, a Fargate
 // pod execution role): EKS maps green's own node roles, so these are never
 // carried over.
-func (m AWSAuthMapping) node() bool {
+func (m AWSAuthMapping) Node() bool {
 	return slices.ContainsFunc(m.Groups, func(g string) bool {
 		return g == "system:bootstrappers" || g == "system:nodes" || g == "system:node-proxier"
 	})
@@ -458,7 +458,7 @@ func (a *Activities) mergeAWSAuth(ctx context.Context, c *Clients, in CopyAWSAut
 		switch {
 		case last[m.key()] != i:
 			continue
-		case m.node():
+		case m.Node():
 			res.Skipped = append(res.Skipped, m)
 			continue
 		}

@@ -100,7 +100,7 @@ func TestAWSAuthMappingCompare(t *testing.T) {
 		}
 	}
 	for groups, node := range map[string]bool{"system:bootstrappers,system:nodes": true, "system:node-proxier": true, "system:masters": false, "": false} {
-		if got := (AWSAuthMapping{Groups: strings.Split(groups, ",")}).node(); got != node {
+		if got := (AWSAuthMapping{Groups: strings.Split(groups, ",")}).Node(); got != node {
 			t.Errorf("groups %q: node = %v, want %v", groups, got, node)
 		}
 	}

@@ -191,7 +191,7 @@ func (a *Activities) inventory(ctx context.Context, c *Clients, only []string, i
 				cj := &items[i]
 				if keep(cj.Namespace) {
 					inv.CronJobs = append(inv.CronJobs, CronJobState{Namespace: cj.Namespace, Name: cj.Name, Schedule: cj.Spec.Schedule,
-						TimeZone: ptrValue(cj.Spec.TimeZone), Suspended: ptrValue(cj.Spec.Suspend)})
+						TimeZone: ptrOr(cj.Spec.TimeZone, ""), Suspended: ptrOr(cj.Spec.Suspend, false)})
 				}
 			}
 			return nil
@@ -224,13 +224,4 @@ func (a *Activities) inventory(ctx context.Context, c *Clients, only []string, i
 		return x.Name < y.Name
 	})
 	return nil
-}
-
-// ptrValue is *p, or T's zero value for a nil p.
-func ptrValue[T any](p *T) T {
-	var zero T
-	if p == nil {
-		return zero
-	}
-	return *p
 }

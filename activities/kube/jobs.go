@@ -333,7 +333,7 @@ func readJob(ctx context.Context, c *Clients, o HeldObject) (jobState, bool, err
 	case kindCronJob:
 		var cj *batchv1.CronJob
 		if cj, err = c.Kube.BatchV1().CronJobs(o.Namespace).Get(ctx, o.Name, metav1.GetOptions{}); err == nil {
-			meta, s.suspended = cj, ptrValue(cj.Spec.Suspend)
+			meta, s.suspended = cj, ptrOr(cj.Spec.Suspend, false)
 		}
 	case kindDeployment:
 		var d *appsv1.Deployment

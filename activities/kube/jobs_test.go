@@ -254,7 +254,7 @@ func TestHoldAndReleaseJobs(t *testing.T) {
 	suspended := func(t *testing.T, ns, name string) (bool, *batchv1.CronJob) {
 		t.Helper()
 		cj := must(c.cs.BatchV1().CronJobs(ns).Get(ctx, name, metav1.GetOptions{}))
-		return ptrValue(cj.Spec.Suspend), cj
+		return ptrOr(cj.Spec.Suspend, false), cj
 	}
 	replicas := func(t *testing.T, kind, ns, name string) (int32, metav1.Object) {
 		t.Helper()

@@ -218,7 +218,7 @@ func (p *preflight) awsAuth(ctx context.Context) error {
 			continue
 		}
 		for _, e := range entries {
-			if e.node() {
+			if e.Node() {
 				continue
 			}
 			p.found.add(finding.Finding{Check: CheckAWSAuthIdentity, Object: "v1 ConfigMap kube-system/aws-auth " + e.ARN, Severity: finding.Info,
