@@ -62,6 +62,11 @@ func (s MigrationSpec) WithDefaults() MigrationSpec {
 	if s.ArgoCD.MoveToGreen == nil {
 		s.ArgoCD.MoveToGreen = boolPtr(true)
 	}
+	if h := s.ArgoCD.Hub; h != nil && h.Region == "" {
+		hub := *h // the caller's spec is not changed behind its back
+		hub.Region = s.Blue.Region
+		s.ArgoCD.Hub = &hub
+	}
 	if s.Smoke.Kubernetes.WorkloadsReady == nil {
 		s.Smoke.Kubernetes.WorkloadsReady = boolPtr(true)
 	}

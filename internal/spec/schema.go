@@ -39,7 +39,7 @@ var required = map[string]bool{
 	"HTTPProbe.Name": true, "HTTPProbe.URL": true,
 	"Route53Spec.HostedZoneID": true, "Route53Spec.RecordName": true, "Route53Spec.GreenTarget": true,
 	"CloudFrontSpec.DistributionID": true, "CloudFrontSpec.BlueOriginID": true, "CloudFrontSpec.GreenOriginID": true,
-	"K6Spec.ConfigMap": true, "SingletonSpec.Namespace": true, "SingletonSpec.Selector": true,
+	"K6Spec.ConfigMap": true, "ArgoCDHubSpec.ClusterName": true, "SingletonSpec.Namespace": true, "SingletonSpec.Selector": true,
 }
 
 // constraints are the validator's rules that JSON Schema can say, by
@@ -55,6 +55,8 @@ func constraints() map[string]map[string]any {
 		"BlueSpec.ClusterName":            {"pattern": clusterNameRE.String(), "maxLength": 100},
 		"BlueSpec.Region":                 {"enum": regionList()},
 		"GreenSpec.ClusterName":           {"pattern": clusterNameRE.String(), "maxLength": 100},
+		"ArgoCDHubSpec.ClusterName":       {"pattern": clusterNameRE.String(), "maxLength": 100},
+		"ArgoCDHubSpec.Region":            {"enum": regionList()},
 		"GreenSpec.KubernetesVersion":     {"enum": KnownVersionNames()},
 		"GreenOverrides.SubnetIDs":        {"items": map[string]any{"type": "string", "pattern": subnetRE.String()}},
 		"GreenOverrides.SecurityGroupIDs": {"items": map[string]any{"type": "string", "pattern": sgRE.String()}},

@@ -165,6 +165,19 @@ type ArgoCDSpec struct {
 	// before blue is retired. Default true; false refuses, in preflight,
 	// to retire blue while it hosts the Argo CD that manages green.
 	MoveToGreen *bool `json:"moveToGreen,omitempty"`
+	// Hub names the cluster Argo CD runs on when it is neither blue nor
+	// green (a management cluster): retarget changes the Applications and
+	// ApplicationSets there, and blue's retirement leaves it alone. Default:
+	// Argo CD is looked for in blue.
+	Hub *ArgoCDHubSpec `json:"hub,omitempty"`
+}
+
+// ArgoCDHubSpec is the management cluster Argo CD runs on.
+type ArgoCDHubSpec struct {
+	// ClusterName is the EKS cluster name of the hub, neither blue nor green. Required.
+	ClusterName string `json:"clusterName,omitempty"`
+	// Region of the hub. Default blue's region.
+	Region string `json:"region,omitempty"`
 }
 
 // VeleroSpec restores a Velero backup of blue into green.
@@ -193,6 +206,11 @@ type VeleroSpec struct {
 	// while the restore runs (and back afterwards), so green never writes
 	// into blue's backups. Default true.
 	ReadOnlyDuringRestore *bool `json:"readOnlyDuringRestore,omitempty"`
+	// InstallOnGreen installs on green, when Velero does not run there, the
+	// Velero blue runs: same version, ServiceAccount (and its IAM role),
+	// credentials and StorageLocation. Default false: a green without
+	// Velero stops the migration before the backup.
+	InstallOnGreen bool `json:"installOnGreen,omitempty"`
 }
 
 // JobsSpec holds what must run in one cluster only. After the restore,

@@ -77,6 +77,11 @@ func TestValidate(t *testing.T) {
 		}, []string{"jobs.singletons[1].namespace", "jobs.singletons[1].selector"}},
 		{"bad storage location", func(s *MigrationSpec) { s.Velero.StorageLocation = "Default BSL" }, []string{"velero.storageLocation"}},
 		{"bad webhook", func(s *MigrationSpec) { s.Notify.WebhookURL = "hooks.example.com" }, []string{"notify.webhookUrl"}},
+		{"hub without a name", func(s *MigrationSpec) { s.ArgoCD.Hub = &ArgoCDHubSpec{} }, []string{"argocd.hub.clusterName"}},
+		{"hub is blue", func(s *MigrationSpec) { s.ArgoCD.Hub = &ArgoCDHubSpec{ClusterName: s.Blue.ClusterName} }, []string{"argocd.hub.clusterName"}},
+		{"hub in a bad region", func(s *MigrationSpec) { s.ArgoCD.Hub = &ArgoCDHubSpec{ClusterName: "mgmt", Region: "mars-1"} }, []string{"argocd.hub.region"}},
+		{"hub with Argo CD off", func(s *MigrationSpec) { s.ArgoCD.Hub = &ArgoCDHubSpec{ClusterName: "mgmt"}; s.ArgoCD.Mode = ArgoCDModeNone }, []string{"argocd.hub"}},
+		{"hub", func(s *MigrationSpec) { s.ArgoCD.Hub = &ArgoCDHubSpec{ClusterName: "mgmt"} }, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

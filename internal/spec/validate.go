@@ -170,6 +170,22 @@ func (s MigrationSpec) Validate() error {
 	if hasControl(s.ArgoCD.Selector) {
 		c.add("argocd.selector", "must be a label selector without control characters, got %q", s.ArgoCD.Selector)
 	}
+	if h := s.ArgoCD.Hub; h != nil {
+		validateCluster(c, "argocd.hub.clusterName", h.ClusterName)
+		switch h.ClusterName {
+		case "":
+		case s.Blue.ClusterName:
+			c.add("argocd.hub.clusterName", "must differ from blue.clusterName %q: leave argocd.hub out when Argo CD runs in blue", s.Blue.ClusterName)
+		case s.Green.ClusterName:
+			c.add("argocd.hub.clusterName", "must differ from green.clusterName %q", s.Green.ClusterName)
+		}
+		if h.Region != "" && !knownRegions[h.Region] {
+			c.add("argocd.hub.region", "must be an AWS region of the SDK's partition data such as \"eu-west-1\", got %q", h.Region)
+		}
+		if s.ArgoCD.Mode == ArgoCDModeNone {
+			c.add("argocd.hub", "is set but argocd.mode is \"none\"")
+		}
+	}
 
 	c.oneOf("velero.existingResourcePolicy", s.Velero.ExistingResourcePolicy, "none", "update")
 	bounded(c, "velero.timeout", s.Velero.Timeout, Duration(maxPhaseTimeout))
