@@ -510,18 +510,25 @@ func (m *migration) restore(ctx workflow.Context) error {
 	if s.ArgoCD.Mode == spec.ArgoCDModeNone {
 		return nil
 	}
+	wherever := m.runbookOn(ctx) && m.argoWhereverOn(ctx)
+	if wherever && s.ArgoCD.Mode == spec.ArgoCDModeCopy {
+		return m.copyArgoCD(ctx)
+	}
 	m.progress("Restoring Argo CD applications into green")
 	m.done.ArgoRetargeted = s.ArgoCD.Mode == spec.ArgoCDModeRetarget
+	argoCluster := m.blue()
+	if wherever {
+		argoCluster = m.argoCluster()
+	}
 	var apps argocd.RestoreResult
 	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, mutateOptions), argoA.RestoreArgoApplications, argocd.RestoreInput{
-		ArgoCluster: m.blue(), Blue: m.blue(), Green: m.green(), Mode: s.ArgoCD.Mode, Namespace: s.ArgoCD.Namespace, Selector: s.ArgoCD.Selector, Prune: s.ArgoCD.Prune,
+		ArgoCluster: argoCluster, Blue: m.blue(), Green: m.green(), Mode: s.ArgoCD.Mode, Namespace: s.ArgoCD.Namespace, Selector: s.ArgoCD.Selector, Prune: s.ArgoCD.Prune,
 	}).Get(ctx, &apps); err != nil {
 		return err
 	}
 	if len(apps.Applications) == 0 {
 		return nil
 	}
-	argoCluster := m.blue()
 	if s.ArgoCD.Mode == spec.ArgoCDModeCopy {
 		argoCluster = m.green()
 	}

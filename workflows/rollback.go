@@ -231,7 +231,7 @@ func (m *migration) rollbackStep(ctx workflow.Context, step rollbackStep, reason
 		}
 		m.progress("Pointing Argo CD applications back at blue")
 		rev, err := call[argocd.RevertResult](ctx, rollbackSetOptions, argoA.RevertArgoApplications, argocd.RevertInput{
-			ArgoCluster: m.blue(), Namespace: m.spec.ArgoCD.Namespace, Selector: m.spec.ArgoCD.Selector, Prune: m.spec.ArgoCD.Prune,
+			ArgoCluster: m.argoCluster(), Namespace: m.spec.ArgoCD.Namespace, Selector: m.spec.ArgoCD.Selector, Prune: m.spec.ArgoCD.Prune,
 		})
 		if err != nil {
 			return err

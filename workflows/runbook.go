@@ -40,6 +40,8 @@ var argoMoveOptions = workflow.ActivityOptions{
 type runbookState struct {
 	// argo is where the Argo CD that manages green runs (preflight).
 	argo *argocd.Location
+	// wherever caches the changeArgoCDWherever version once asked.
+	wherever *bool
 }
 
 func (m *migration) runbookOn(ctx workflow.Context) bool {
@@ -87,12 +89,20 @@ func (m *migration) checkArgoCD(ctx workflow.Context) error {
 		return nil
 	}
 	m.progress("Finding where Argo CD runs")
-	// Green is not built yet: only blue is looked at.
-	loc, err := call[argocd.Location](ctx, readOptions, argoA.LocateArgoCD, argocd.LocateInput{Blue: m.blue(), Namespace: s.ArgoCD.Namespace})
+	// Green is not built yet: only the hub and blue are looked at.
+	in := argocd.LocateInput{Blue: m.blue(), Namespace: s.ArgoCD.Namespace}
+	wherever := m.argoWhereverOn(ctx)
+	if wherever {
+		in.Hub = m.hub()
+	}
+	loc, err := call[argocd.Location](ctx, readOptions, argoA.LocateArgoCD, in)
 	if err != nil {
 		return err
 	}
 	m.runbook.argo = &loc
+	if wherever {
+		m.checkArgoCDHub(loc)
+	}
 	if m.argoCDMoves() || loc.Where != "blue" || s.ArgoCD.Mode != spec.ArgoCDModeRetarget || s.Retire.Blue != spec.FateDelete {
 		return nil
 	}
@@ -115,6 +125,9 @@ func (m *migration) argoCDPlan() string {
 	l := m.runbook.argo
 	if l == nil {
 		return ""
+	}
+	if p, ok := m.hubPlan(); ok {
+		return p
 	}
 	switch {
 	case m.argoCDMoves():

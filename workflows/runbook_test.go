@@ -1,6 +1,7 @@
 package workflows_test
 
 import (
+	"github.com/cutover-dev/cutover/internal/fakeworld"
 	"slices"
 	"strings"
 	"testing"
@@ -194,5 +195,127 @@ func TestCrossVersionRestoreWithoutAPIGroupVersionsIsRefused(t *testing.T) {
 		if slices.Contains(h.world.Names(), name) {
 			t.Errorf("calls %v: %s after Velero was found not ready", h.world.Names(), name)
 		}
+	}
+}
+
+// TestArgoCDOnHubRetargetsThere: with argocd.hub, Argo CD is located on
+// the hub and the applications are retargeted (and, on rollback, reverted)
+// there; nothing is installed on green and no Argo CD is stopped.
+func TestArgoCDOnHubRetargetsThere(t *testing.T) {
+	h := newHarness(t)
+	h.world.SetArgoCDOnHub("mgmt")
+	h.world.UnhealthyAtGreen = 50
+	approveAll(h)
+	s := testSpec()
+	s.ArgoCD.Hub = &spec.ArgoCDHubSpec{ClusterName: "mgmt"}
+	_, err := h.run(s)
+	if typ, _ := failureReport(t, err); typ != failures.RolledBack {
+		t.Fatalf("type %q (%v); want a rollback", typ, err)
+	}
+	loc := h.world.Inputs("LocateArgoCD")
+	if len(loc) == 0 || loc[0].(argocd.LocateInput).Hub == nil || loc[0].(argocd.LocateInput).Hub.Name != "mgmt" || loc[0].(argocd.LocateInput).Hub.Region != s.Blue.Region {
+		t.Fatalf("LocateArgoCD inputs %+v: want the hub mgmt in blue's region", loc)
+	}
+	for _, in := range h.world.Inputs("RestoreArgoApplications") {
+		if in.(argocd.RestoreInput).ArgoCluster.Name != "mgmt" {
+			t.Errorf("retarget ran on %+v, want the hub", in.(argocd.RestoreInput).ArgoCluster)
+		}
+	}
+	for _, in := range h.world.Inputs("WaitArgoSynced") {
+		if in.(argocd.WaitSyncedInput).ArgoCluster.Name != "mgmt" {
+			t.Errorf("waited for applications on %+v, want the hub", in.(argocd.WaitSyncedInput).ArgoCluster)
+		}
+	}
+	rev := h.world.Inputs("RevertArgoApplications")
+	if len(rev) != 1 || rev[0].(argocd.RevertInput).ArgoCluster.Name != "mgmt" {
+		t.Errorf("revert inputs %+v: want one on the hub", rev)
+	}
+	for _, n := range []string{"InstallArgoCD", "HandOverArgoCD", "CopyArgoCDSettings"} {
+		if slices.Contains(h.world.Names(), n) {
+			t.Errorf("%s ran although Argo CD lives on a hub", n)
+		}
+	}
+
+	// Dry run: the plan says where Argo CD runs and what happens there.
+	dry := newHarness(t)
+	dry.world.SetArgoCDOnHub("mgmt")
+	s.DryRun = true
+	d, err := dry.run(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(d.Plan.ArgoCD, "runs on hub mgmt") {
+		t.Errorf("dry-run plan says %q about Argo CD", d.Plan.ArgoCD)
+	}
+}
+
+// TestArgoCDHubNamedButAbsentBlocks: argocd.hub names a cluster where no
+// Argo CD runs: preflight refuses instead of retargeting blue's.
+func TestArgoCDHubNamedButAbsentBlocks(t *testing.T) {
+	h := newHarness(t)
+	s := testSpec()
+	s.ArgoCD.Hub = &spec.ArgoCDHubSpec{ClusterName: "mgmt"}
+	_, err := h.run(s)
+	typ, r := failureReport(t, err)
+	if typ != failures.PreflightBlocked || !slices.ContainsFunc(r.Findings, func(f finding.Finding) bool {
+		return f.Check == workflows.CheckArgoCDNotOnHub && f.Cluster == "mgmt" && f.Severity == finding.Error
+	}) {
+		t.Fatalf("type %q findings %+v", typ, r.Findings)
+	}
+	if slices.Contains(h.world.Names(), "EnsureGreenCluster") {
+		t.Error("green was built although preflight refused")
+	}
+}
+
+// TestArgoCDCopyMode: copy mode installs blue's Argo CD version on green
+// (none runs there), copies what targets blue re-pointed to in-cluster,
+// waits for green's Argo CD to sync it, never stops blue's; a rollback
+// removes exactly the copies.
+func TestArgoCDCopyMode(t *testing.T) {
+	h := newHarness(t)
+	approveAll(h)
+	s := testSpec()
+	s.ArgoCD.Mode = spec.ArgoCDModeCopy
+	r, err := h.run(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst := h.world.Inputs("InstallArgoCD")
+	if len(inst) != 1 || inst[0].(argocd.InstallInput).Cluster.Name != "green" || inst[0].(argocd.InstallInput).Version != fakeworld.ArgoCDVersion {
+		t.Fatalf("InstallArgoCD inputs %+v: want blue's version on green", inst)
+	}
+	cp := h.world.Inputs("CopyArgoCDSettings")
+	if len(cp) != 1 || cp[0].(argocd.CopySettingsInput).Retarget == nil || cp[0].(argocd.CopySettingsInput).Retarget.Name != "blue" || cp[0].(argocd.CopySettingsInput).From.Name != "blue" {
+		t.Fatalf("CopyArgoCDSettings inputs %+v: want what targets blue copied from blue", cp)
+	}
+	names := h.world.Names()
+	if slices.Contains(names, "HandOverArgoCD") || slices.Contains(names, "RestoreArgoApplications") {
+		t.Errorf("calls %v: copy mode must neither stop blue's Argo CD nor retarget", names)
+	}
+	if slices.Index(names, "CopyArgoCDSettings") > slices.Index(names, "SetTrafficWeights") {
+		t.Errorf("calls %v: the copy must be synced before traffic moves", names)
+	}
+	waits := h.world.Inputs("WaitArgoSynced")
+	if len(waits) == 0 || waits[0].(argocd.WaitSyncedInput).ArgoCluster.Name != "green" {
+		t.Errorf("waits %+v: want green's Argo CD", waits)
+	}
+	if !strings.Contains(r.ArgoCD, "copy mode") || !strings.Contains(r.ArgoCD, "installed "+fakeworld.ArgoCDVersion) {
+		t.Errorf("report says %q", r.ArgoCD)
+	}
+
+	// A rollback removes the copies from green and reverts nothing on blue.
+	rb := newHarness(t)
+	approveAll(rb)
+	rb.world.UnhealthyAtGreen = 50
+	_, err = rb.run(s)
+	if typ, _ := failureReport(t, err); typ != failures.RolledBack {
+		t.Fatalf("type %q (%v); want a rollback", typ, err)
+	}
+	rm := rb.world.Inputs("RemoveArgoCDCopies")
+	if len(rm) != 1 || rm[0].(argocd.RemoveCopiesInput).To.Name != "green" || rb.world.ArgoCDCopiedBy("green") != "" {
+		t.Errorf("RemoveArgoCDCopies inputs %+v, copies left by %q", rm, rb.world.ArgoCDCopiedBy("green"))
+	}
+	if slices.Contains(rb.world.Names(), "RevertArgoApplications") {
+		t.Errorf("calls %v: copy mode changed nothing on blue to revert", rb.world.Names())
 	}
 }

@@ -59,6 +59,10 @@ type Location struct {
 	// GreenApplications are the Applications and ApplicationSets
 	// ("ApplicationSet name") of that Argo CD that target green.
 	GreenApplications []string `json:"greenApplications,omitempty"`
+	// OnGreen reports whether an Argo CD application controller runs on
+	// green (whichever one is located), GreenVersion its tag.
+	OnGreen      bool   `json:"onGreen,omitempty"`
+	GreenVersion string `json:"greenVersion,omitempty"`
 }
 
 // Workload kinds of the Argo CD components (apps/v1, read unstructured:
@@ -206,6 +210,9 @@ func (a *Activities) LocateArgoCD(ctx context.Context, in LocateInput) (Location
 		}
 		if ctrl == nil {
 			continue
+		}
+		if p.where == WhereGreen {
+			loc.OnGreen, loc.GreenVersion = true, ImageTag(ctrl.image)
 		}
 		if found != nil {
 			loc.Evidence = append(loc.Evidence, fmt.Sprintf("%s: Argo CD also runs here; the one on %s is the one located", p.where, found.where))

@@ -63,6 +63,13 @@ type CopySettingsInput struct {
 	// Selector limits the Applications and ApplicationSets ("" = all).
 	Selector  string `json:"selector,omitempty"`
 	Migration string `json:"migration"`
+	// Retarget, when set (copy mode), copies only the Applications and
+	// ApplicationSets that target this cluster (blue), re-pointed to
+	// in-cluster on To; the others stay with the Argo CD on From alone, so
+	// no application is reconciled by two Argo CDs. Unset (the move),
+	// those that target To are re-pointed and those that target From are
+	// skipped.
+	Retarget *clusters.Ref `json:"retarget,omitempty"`
 }
 
 // CopySettingsResult lists the names of the objects on To that are this
@@ -280,6 +287,30 @@ func (a *Activities) CopyArgoCDSettings(ctx context.Context, in CopySettingsInpu
 	}
 	fromT := newTarget(fromCfg.Host, true, secrets)
 	toT := newTarget(toCfg.Host, false, secrets)
+	// skip says why an Application or ApplicationSet of destination d is
+	// not copied ("" when it is).
+	skip := func(d argov1.ApplicationDestination) string {
+		if fromT.matches(d) {
+			return "targets " + in.From.Name
+		}
+		return ""
+	}
+	var retargetT target
+	if in.Retarget != nil {
+		_, rcfg, err := a.cluster(ctx, *in.Retarget)
+		if err != nil {
+			return res, err
+		}
+		// What targets Retarget becomes in-cluster on To.
+		retargetT = newTarget(rcfg.Host, *in.Retarget == in.From, secrets)
+		toT = retargetT
+		skip = func(d argov1.ApplicationDestination) string {
+			if !retargetT.matches(d) {
+				return "does not target " + in.Retarget.Name
+			}
+			return ""
+		}
+	}
 	k := copier{from: in.From, migration: in.Migration, toT: toT}
 
 	p := MoveProgress{}
@@ -344,8 +375,8 @@ func (a *Activities) CopyArgoCDSettings(ctx context.Context, in CopySettingsInpu
 		src := &srcSecrets.Items[i]
 		if src.Labels[LabelSecretType] == SecretTypeCluster {
 			server := normServer(string(src.Data["server"]))
-			if fromT.servers[server] || toT.servers[server] {
-				continue // From's and To's own: To is in-cluster there.
+			if fromT.servers[server] || toT.servers[server] || normServer(toCfg.Host) == server {
+				continue // From's and To's own (and Retarget's): To is in-cluster there.
 			}
 		}
 		want := &corev1.Secret{ObjectMeta: copyMeta(src.ObjectMeta, in.From, in.Migration), Type: src.Type, Data: src.Data}
@@ -385,8 +416,8 @@ func (a *Activities) CopyArgoCDSettings(ctx context.Context, in CopySettingsInpu
 	sort.Slice(sets.Items, func(i, j int) bool { return sets.Items[i].Name < sets.Items[j].Name })
 	for i := range sets.Items {
 		src := &sets.Items[i]
-		if d := src.Spec.Template.Spec.Destination; fromT.matches(d) {
-			res.Skipped = append(res.Skipped, fmt.Sprintf("%s %s: its template targets %s (%s)", kindApplicationSet, src.Name, in.From.Name, d.Server+d.Name))
+		if d := src.Spec.Template.Spec.Destination; skip(d) != "" {
+			res.Skipped = append(res.Skipped, fmt.Sprintf("%s %s: its template %s (%s)", kindApplicationSet, src.Name, skip(d), d.Server+d.Name))
 			continue
 		}
 		want := k.applicationSet(src)
@@ -405,9 +436,9 @@ func (a *Activities) CopyArgoCDSettings(ctx context.Context, in CopySettingsInpu
 	}
 	for i := range apps {
 		src := &apps[i]
-		if d := src.Spec.Destination; fromT.matches(d) {
-			res.Skipped = append(res.Skipped, fmt.Sprintf("%s %s: targets %s (%s)", kindApplication, src.Name, in.From.Name, d.Server+d.Name))
-			log.Info("Not copying an Argo CD application that targets the cluster it is copied from", "cluster", in.From.Name, "app", src.Name)
+		if d := src.Spec.Destination; skip(d) != "" {
+			res.Skipped = append(res.Skipped, fmt.Sprintf("%s %s: %s (%s)", kindApplication, src.Name, skip(d), d.Server+d.Name))
+			log.Info("Not copying an Argo CD application", "cluster", in.From.Name, "app", src.Name, "why", skip(d))
 			continue
 		}
 		want := k.application(src)

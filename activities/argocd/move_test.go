@@ -142,6 +142,7 @@ func TestArgoCDMove(t *testing.T) {
 	if !t.Run("Copy", func(t *testing.T) { testCopySettings(t, w, acts) }) {
 		return
 	}
+	t.Run("CopyMode", func(t *testing.T) { testCopyMode(t, w, acts) })
 	t.Run("HandOver", func(t *testing.T) { testHandOver(t, w, acts) })
 	t.Run("RemoveCopies", func(t *testing.T) { testRemoveCopies(t, w, acts) })
 }

@@ -40,6 +40,8 @@ type argoMoveWorld struct {
 	// replicas of blue's controllers, by component name.
 	replicas map[string]int
 	before   map[string]int // recorded by HandOverArgoCD
+	// hub is the cluster Argo CD runs on instead of blue ("" = blue).
+	hub string
 }
 
 var (
@@ -56,6 +58,14 @@ func argoMove(w *World) *argoMoveWorld {
 		argoMoveWorlds[w] = m
 	}
 	return m
+}
+
+// SetArgoCDOnHub makes the fake world's Argo CD run on the cluster hub
+// instead of blue: LocateArgoCD finds it there when asked about that hub.
+func (w *World) SetArgoCDOnHub(hub string) {
+	argoMoveMu.Lock()
+	defer argoMoveMu.Unlock()
+	argoMove(w).hub = hub
 }
 
 // ArgoCDInstalled returns the Argo CD version InstallArgoCD installed on
@@ -101,17 +111,28 @@ func (a *Activities) LocateArgoCD(_ context.Context, in argocd.LocateInput) (arg
 	}
 	argoMoveMu.Lock()
 	green := argoMove(a.w).installed[in.Green.Name]
+	hub := argoMove(a.w).hub
 	argoMoveMu.Unlock()
 	loc := argocd.Location{Where: argocd.WhereBlue, Version: ArgoCDVersion}
-	if in.Hub != nil {
+	onHub := hub != "" && in.Hub != nil && in.Hub.Name == hub
+	switch {
+	case onHub:
+		loc.Where = argocd.WhereHub
+		loc.Evidence = append(loc.Evidence,
+			fmt.Sprintf("hub: StatefulSet %s/%s (quay.io/argoproj/argocd:%s)", in.Namespace, argocd.ApplicationController, ArgoCDVersion),
+			fmt.Sprintf("hub: %d Applications", len(argoMoveApplications)), "blue: no namespace "+in.Namespace)
+	case in.Hub != nil:
 		loc.Evidence = append(loc.Evidence, "hub: no namespace "+in.Namespace)
 	}
-	loc.Evidence = append(loc.Evidence,
-		fmt.Sprintf("blue: StatefulSet %s/%s (quay.io/argoproj/argocd:%s)", in.Namespace, argocd.ApplicationController, ArgoCDVersion),
-		fmt.Sprintf("blue: %d Applications", len(argoMoveApplications)))
-	if green != "" {
+	if !onHub {
+		loc.Evidence = append(loc.Evidence,
+			fmt.Sprintf("blue: StatefulSet %s/%s (quay.io/argoproj/argocd:%s)", in.Namespace, argocd.ApplicationController, ArgoCDVersion),
+			fmt.Sprintf("blue: %d Applications", len(argoMoveApplications)))
+	}
+	if green != "" && in.Green.Name != "" {
+		loc.OnGreen, loc.GreenVersion = true, green
 		loc.Evidence = append(loc.Evidence, fmt.Sprintf("green: StatefulSet %s/%s (quay.io/argoproj/argocd:%s)", in.Namespace, argocd.ApplicationController, green),
-			"green: Argo CD also runs here; the one on blue is the one located")
+			"green: Argo CD also runs here; the one on "+loc.Where+" is the one located")
 	} else {
 		loc.Evidence = append(loc.Evidence, "green: no namespace "+in.Namespace)
 	}
