@@ -344,12 +344,16 @@ func (a *Activities) CopyArgoCDSettings(ctx context.Context, in CopySettingsInpu
 		r, err := putCopy(ctx, toC, want, func() *corev1.ConfigMap { return &corev1.ConfigMap{} },
 			func(cur, want *corev1.ConfigMap) {
 				cur.Data, cur.BinaryData = want.Data, want.BinaryData
+				// Blue's labels added to green's; none at all stays nil, so
+				// a retry compares equal and writes nothing.
 				lbls := maps.Clone(want.Labels)
 				if lbls == nil {
 					lbls = map[string]string{}
 				}
 				maps.Copy(lbls, cur.Labels)
-				cur.Labels = lbls
+				if len(lbls) > 0 {
+					cur.Labels = lbls
+				}
 				if cur.Annotations == nil {
 					cur.Annotations = map[string]string{}
 				}
