@@ -32,6 +32,10 @@ func testCopyMode(t *testing.T, w *world, acts *argocd.Activities) {
 		app(ns, "stage", "shop", nil, argov1.ApplicationDestination{Name: "staging", Namespace: "stage"}),
 		app(ns, "already-green", "shop", nil, argov1.ApplicationDestination{Server: w.green.Server, Namespace: "g"}),
 	)
+	const role = "arn:aws:iam::123456789012:role/argocd-controller"
+	mustCreate(t, w.blueC, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: argocd.ApplicationController, Namespace: ns,
+		Annotations: map[string]string{argocd.AnnotationIRSARole: role}}})
+	mustCreate(t, w.greenC, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: argocd.ApplicationController, Namespace: ns}})
 	set := &argov1.ApplicationSet{ObjectMeta: metav1.ObjectMeta{Name: "blue-set", Namespace: ns}}
 	set.Spec.Generators = []argov1.ApplicationSetGenerator{{List: &argov1.ListGenerator{}}}
 	set.Spec.Template.Spec = argov1.ApplicationSpec{Project: "shop", Destination: argov1.ApplicationDestination{Name: "blue", Namespace: "{{name}}"},
@@ -48,6 +52,11 @@ func testCopyMode(t *testing.T, w *world, acts *argocd.Activities) {
 	if !reflect.DeepEqual(res.Applications, []string{"local", "web"}) || !reflect.DeepEqual(res.ApplicationSets, []string{"blue-set"}) ||
 		!reflect.DeepEqual(res.Secrets, []string{"staging"}) || len(res.Skipped) != 2 {
 		t.Errorf("copy mode result %+v: want blue's two applications and its set copied, staging's Secret, the others skipped", res)
+	}
+	var sa corev1.ServiceAccount
+	if err := w.greenC.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: argocd.ApplicationController}, &sa); err != nil || sa.Annotations[argocd.AnnotationIRSARole] != role ||
+		!reflect.DeepEqual(res.ServiceAccounts, []string{argocd.ApplicationController}) {
+		t.Errorf("green's controller ServiceAccount %v (%v), result %v: want blue's IAM role", sa.Annotations, err, res.ServiceAccounts)
 	}
 	for _, name := range []string{"web", "local"} {
 		if g := getApp(t, w.greenC, ns, name); g.Spec.Destination.Server != argocd.InClusterServer || g.Spec.Destination.Name != "" {

@@ -80,6 +80,10 @@ type CopySettingsResult struct {
 	Projects        []string `json:"projects"`
 	Applications    []string `json:"applications"`
 	ApplicationSets []string `json:"applicationSets"`
+	// ServiceAccounts are To's Argo CD ServiceAccounts given the IAM role
+	// (AnnotationIRSARole) From's of the same name has, so green's Argo CD
+	// reaches what blue's did (the role's trust of green is the IRSA step's).
+	ServiceAccounts []string `json:"serviceAccounts,omitempty"`
 	// Conflicts are objects To has that this migration did not copy; they
 	// are left as they are ("Kind name: why").
 	Conflicts []string `json:"conflicts,omitempty"`
@@ -366,6 +370,49 @@ func (a *Activities) CopyArgoCDSettings(ctx context.Context, in CopySettingsInpu
 			return res, apiError(err, "copy ConfigMap %s/%s to %s", in.Namespace, name, in.To.Name)
 		}
 		record(kindConfigMap, name, r, &res.ConfigMaps)
+	}
+
+	// The IAM roles of Argo CD's ServiceAccounts (IRSA), onto the ones
+	// To's install has.
+	var sas corev1.ServiceAccountList
+	if err := fromC.List(ctx, &sas, client.InNamespace(in.Namespace)); err != nil {
+		return res, apiError(err, "list ServiceAccounts in %s on %s", in.Namespace, in.From.Name)
+	}
+	sort.Slice(sas.Items, func(i, j int) bool { return sas.Items[i].Name < sas.Items[j].Name })
+	for _, src := range sas.Items {
+		role := src.Annotations[AnnotationIRSARole]
+		if role == "" {
+			continue
+		}
+		changed := false
+		err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+			changed = false
+			var cur corev1.ServiceAccount
+			if err := toC.Get(ctx, client.ObjectKey{Namespace: in.Namespace, Name: src.Name}, &cur); err != nil {
+				return err
+			}
+			if cur.Annotations[AnnotationIRSARole] == role {
+				return nil
+			}
+			orig := cur.DeepCopy()
+			if cur.Annotations == nil {
+				cur.Annotations = map[string]string{}
+			}
+			cur.Annotations[AnnotationIRSARole] = role
+			changed = true
+			return toC.Patch(ctx, &cur, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{}))
+		})
+		if apierrors.IsNotFound(err) {
+			continue // not part of To's install
+		}
+		if err != nil {
+			return res, apiError(err, "set the IAM role of ServiceAccount %s/%s on %s", in.Namespace, src.Name, in.To.Name)
+		}
+		if changed {
+			res.Changed = append(res.Changed, "ServiceAccount "+src.Name)
+			log.Info("Gave Argo CD's ServiceAccount its IAM role", "cluster", in.To.Name, "serviceAccount", src.Name, "role", role)
+		}
+		res.ServiceAccounts = append(res.ServiceAccounts, src.Name)
 	}
 
 	// Repository and cluster Secrets.
