@@ -272,6 +272,9 @@ func (m *migration) gate(ctx workflow.Context, name, phase string) error {
 	if phase != m.status.Phase {
 		m.enter(ctx, phase)
 	}
+	if cfg.OnTimeout == spec.OnTimeoutWait && workflow.GetVersion(ctx, changeGateWait, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		cfg.OnTimeout = spec.OnTimeoutReject // the default of runs started before "wait"
+	}
 	now := workflow.Now(ctx)
 	g := &gate{name: name, cfg: cfg, openedAt: now, deadline: now.Add(cfg.Timeout.D())}
 	m.gates = append(m.gates, g)
@@ -285,6 +288,26 @@ func (m *migration) gate(ctx workflow.Context, name, phase string) error {
 	}
 	for !g.decided {
 		remaining := g.deadline.Sub(workflow.Now(ctx))
+		if remaining <= 0 && cfg.OnTimeout == spec.OnTimeoutWait {
+			if !g.overdue {
+				g.overdue = true
+				m.logger.Warn("Gate timed out; it keeps waiting for a decision", "gate", name, "onTimeout", cfg.OnTimeout)
+				m.progress(fmt.Sprintf("Gate %q passed its timeout (%s) and keeps waiting for a decision; traffic stays where it is", name, cfg.Timeout))
+			}
+			// Remind every reminder interval, or every timeout without one.
+			wait := cfg.Timeout.D()
+			if reminder > 0 {
+				wait = reminder
+			}
+			decided, err := workflow.AwaitWithTimeout(ctx, wait, func() bool { return g.decided })
+			if err != nil {
+				return err // canceled by abort
+			}
+			if !decided {
+				m.notifyGate(ctx, notify.KindReminder, g)
+			}
+			continue
+		}
 		if remaining <= 0 {
 			g.decided = true
 			g.record = ApprovalRecord{Gate: name, Approved: cfg.OnTimeout == spec.OnTimeoutApprove, By: "timeout", At: workflow.Now(ctx), OpenedAt: g.openedAt, Via: "timeout",
@@ -332,9 +355,20 @@ func commentSuffix(c string) string {
 	return ": " + c
 }
 
+// changeGateWait versions onTimeout "wait" (the retire gate's default
+// since): runs started before it reject on timeout, as they did.
+const changeGateWait = "gate-timeout-wait"
+
 func (m *migration) notifyGate(ctx workflow.Context, kind string, g *gate) {
-	text := fmt.Sprintf("Migration %s (%s → %s, Kubernetes %s) waits for approval of gate %q. Approve or reject before %s; then it is %s.",
-		m.spec.Name, m.spec.Blue.ClusterName, m.spec.Green.ClusterName, m.spec.Green.KubernetesVersion, g.name, g.deadline.UTC().Format(time.RFC3339), g.cfg.OnTimeout+"ed")
+	then := "then it is " + g.cfg.OnTimeout + "ed"
+	switch {
+	case g.overdue:
+		then = "its timeout passed at " + g.deadline.UTC().Format(time.RFC3339) + "; it keeps waiting, traffic stays where it is"
+	case g.cfg.OnTimeout == spec.OnTimeoutWait:
+		then = "after that it keeps waiting, traffic stays where it is"
+	}
+	text := fmt.Sprintf("Migration %s (%s → %s, Kubernetes %s) waits for approval of gate %q. Approve or reject before %s; %s.",
+		m.spec.Name, m.spec.Blue.ClusterName, m.spec.Green.ClusterName, m.spec.Green.KubernetesVersion, g.name, g.deadline.UTC().Format(time.RFC3339), then)
 	if kind == notify.KindReminder {
 		text = "Reminder: " + text
 	}

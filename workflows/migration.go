@@ -109,6 +109,8 @@ type gate struct {
 	deadline time.Time
 	decided  bool
 	record   ApprovalRecord
+	// overdue: past the deadline of a gate that keeps waiting.
+	overdue bool
 }
 
 func newMigration(ctx workflow.Context, in spec.MigrationSpec) *migration {

@@ -138,6 +138,11 @@ func (s MigrationSpec) WithDefaults() MigrationSpec {
 		s.Traffic.Route53 = &rr
 	}
 	s.Approvals.Cutover = gateDefaults(s.Approvals.Cutover, true)
+	if s.Approvals.Retire.OnTimeout == "" {
+		// Traffic is all on green by then: nobody answering must not roll
+		// a finished cutover back.
+		s.Approvals.Retire.OnTimeout = OnTimeoutWait
+	}
 	s.Approvals.Retire = gateDefaults(s.Approvals.Retire, true)
 	s.Approvals.EachStep = gateDefaults(s.Approvals.EachStep, false)
 	if s.Approvals.ReminderInterval == nil {

@@ -362,6 +362,10 @@ const (
 const (
 	OnTimeoutReject  = "reject"
 	OnTimeoutApprove = "approve"
+	// OnTimeoutWait keeps the gate open past its timeout, reminding, with
+	// traffic where it is: the retire gate's default, so nobody answering
+	// never rolls a finished cutover back.
+	OnTimeoutWait = "wait"
 )
 
 // ApprovalsSpec configures the human gates.
@@ -384,7 +388,8 @@ type GateSpec struct {
 	Approvers []string `json:"approvers,omitempty"`
 	// Timeout after which OnTimeout applies. Default "24h".
 	Timeout Duration `json:"timeout,omitempty"`
-	// OnTimeout: "reject" (default) or "approve".
+	// OnTimeout: "reject", "approve" or "wait" (keep waiting and
+	// reminding). Default "wait" for the retire gate, "reject" for the others.
 	OnTimeout string `json:"onTimeout,omitempty"`
 }
 

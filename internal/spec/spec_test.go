@@ -63,7 +63,7 @@ func TestValidate(t *testing.T) {
 			s.Rollback.Green = "pause"
 		}, []string{"preflight.blockOn", "argocd.mode", "retire.blue", "rollback.green"}},
 		{"bad AMI type upgrade", func(s *MigrationSpec) { s.Green.NodeGroups.AMITypeUpgrade = "latest" }, []string{"green.nodeGroups.amiTypeUpgrade"}},
-		{"gate onTimeout", func(s *MigrationSpec) { s.Approvals.Cutover.OnTimeout = "wait" }, []string{"approvals.cutover.onTimeout"}},
+		{"gate onTimeout", func(s *MigrationSpec) { s.Approvals.Cutover.OnTimeout = "later" }, []string{"approvals.cutover.onTimeout"}},
 		{"short reminder", func(s *MigrationSpec) { d := Duration(10 * time.Second); s.Approvals.ReminderInterval = &d }, []string{"approvals.reminderInterval"}},
 		{"velero namespaces overlap", func(s *MigrationSpec) {
 			s.Velero.IncludedNamespaces = []string{"shop"}

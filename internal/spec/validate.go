@@ -438,7 +438,7 @@ func validateGate(c *collector, field string, g GateSpec) {
 		return
 	}
 	bounded(c, field+".timeout", g.Timeout, Duration(maxGateTimeout))
-	c.oneOf(field+".onTimeout", g.OnTimeout, OnTimeoutReject, OnTimeoutApprove)
+	c.oneOf(field+".onTimeout", g.OnTimeout, OnTimeoutReject, OnTimeoutApprove, OnTimeoutWait)
 	seen := map[string]bool{}
 	for i, a := range g.Approvers {
 		f := fmt.Sprintf("%s.approvers[%d]", field, i)

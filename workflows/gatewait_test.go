@@ -1,0 +1,63 @@
+package workflows_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cutover-dev/cutover/activities/notify"
+	"github.com/cutover-dev/cutover/internal/spec"
+	"github.com/cutover-dev/cutover/workflows"
+)
+
+// TestRetireGateKeepsWaitingPastItsTimeout: nobody answers the retire gate
+// (default onTimeout "wait"): past its 24 h timeout the migration keeps
+// waiting with all traffic on green, reminding, and never rolls back; a
+// late approval retires blue.
+func TestRetireGateKeepsWaitingPastItsTimeout(t *testing.T) {
+	h := newHarness(t)
+	h.decideWhenOpen(workflows.Decision{Gate: "cutover", Approve: true, By: "bob"})
+	var at30h workflows.Status
+	h.env.RegisterDelayedCallback(func() {
+		v, err := h.env.QueryWorkflow(workflows.QueryStatus)
+		if err != nil || v.Get(&at30h) != nil {
+			t.Errorf("status query: %v", err)
+			return
+		}
+		h.env.SignalWorkflow(workflows.SignalApproval, workflows.Decision{Gate: "retire", Approve: true, By: "alice", Comment: "late"})
+	}, 30*time.Hour)
+	s := testSpec()
+	s.Approvals.Retire.OnTimeout = "" // the default
+	r, err := h.run(s)
+	if err != nil {
+		t.Fatalf("the migration should finish after the late approval: %v", err)
+	}
+	if len(at30h.PendingGates) != 1 || at30h.PendingGates[0].Gate != "retire" || at30h.PendingGates[0].OnTimeout != spec.OnTimeoutWait {
+		t.Fatalf("at 30 h: pending %+v, want the retire gate still waiting", at30h.PendingGates)
+	}
+	if !strings.Contains(at30h.Progress, "keeps waiting") {
+		t.Errorf("progress at 30 h %q", at30h.Progress)
+	}
+	if got := h.world.Weights(); got.Green != 100 {
+		t.Errorf("weights %+v, want all traffic on green", got)
+	}
+	var rec *workflows.ApprovalRecord
+	for i := range r.Approvals {
+		if r.Approvals[i].Gate == "retire" {
+			rec = &r.Approvals[i]
+		}
+	}
+	if rec == nil || rec.By != "alice" || !rec.Approved {
+		t.Errorf("retire approval %+v, want alice's late approval", rec)
+	}
+	var overdue int
+	for _, in := range h.world.Inputs("Notify") {
+		m := in.(notify.Message)
+		if m.Kind == notify.KindReminder && m.Gate == "retire" && strings.Contains(m.Text, "keeps waiting, traffic stays") {
+			overdue++
+		}
+	}
+	if overdue == 0 {
+		t.Error("no reminder said the retire gate passed its timeout and keeps waiting")
+	}
+}
