@@ -10,7 +10,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -23,7 +25,10 @@ type Probe struct {
 	Name string `json:"name,omitempty"`
 	// URL to GET, http or https.
 	URL string `json:"url,omitempty"`
-	// Host header, to reach green before DNS points at it.
+	// Host is the production hostname, to reach green before DNS points
+	// at it: the request goes to URL's address but carries Host in its
+	// Host header and, for https, as the TLS server name the certificate
+	// is verified against (a dial override, like curl --connect-to).
 	Host string `json:"host,omitempty"`
 	// ExpectStatus is the wanted status code; 0 means 200.
 	ExpectStatus int `json:"expectStatus,omitempty"`
@@ -72,6 +77,14 @@ func (r Runner) one(ctx context.Context, p Probe) Result {
 		delay = time.Second
 	}
 	res := Result{Name: p.Name, URL: p.URL}
+	if p.Host != "" {
+		c, target, err := connectTo(client, p)
+		if err != nil {
+			res.Attempts, res.Message = 1, err.Error()
+			return res
+		}
+		client, p.URL = c, target
+	}
 	attempts := p.Retries + 1
 	for i := 1; i <= attempts; i++ {
 		res.Attempts = i
@@ -88,13 +101,63 @@ func (r Runner) one(ctx context.Context, p Probe) Result {
 	return res
 }
 
+// connectTo returns a client that dials p.URL's address for p.Host (same
+// port), and p.URL with p.Host in place of its host: the TLS server name
+// and the certificate check say the production name (and the Host header,
+// set in attempt) while the connection goes to green's address.
+func connectTo(base *http.Client, p Probe) (*http.Client, string, error) {
+	u, err := url.Parse(p.URL)
+	if err != nil || u.Host == "" {
+		return nil, "", fmt.Errorf("bad probe URL %q: %v", p.URL, err)
+	}
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+	}
+	if strings.ContainsAny(p.Host, "/:@ ") {
+		return nil, "", fmt.Errorf("probe host %q must be a hostname without port or path", p.Host)
+	}
+	dialAddr := net.JoinHostPort(u.Hostname(), port)
+	asAddr := net.JoinHostPort(p.Host, port)
+	var tr *http.Transport
+	switch t := base.Transport.(type) {
+	case nil:
+		tr = http.DefaultTransport.(*http.Transport).Clone()
+	case *http.Transport:
+		tr = t.Clone()
+	default:
+		return nil, "", fmt.Errorf("probe %s: host %q needs an *http.Transport to override the dial, the client has %T", p.Name, p.Host, base.Transport)
+	}
+	dial := tr.DialContext
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: 30 * time.Second}).DialContext
+	}
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if addr == asAddr {
+			addr = dialAddr
+		}
+		return dial(ctx, network, addr)
+	}
+	c := *base
+	c.Transport = tr
+	if u.Port() != "" {
+		u.Host = asAddr
+	} else {
+		u.Host = p.Host
+	}
+	return &c, u.String(), nil
+}
+
 func attempt(ctx context.Context, client *http.Client, p Probe) (bool, int, time.Duration, string) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.URL, nil)
 	if err != nil {
 		return false, 0, 0, fmt.Sprintf("bad request: %v", err)
 	}
 	if p.Host != "" {
-		req.Host = p.Host
+		req.Host = p.Host // the name alone, whatever port the URL has
 	}
 	req.Header.Set("User-Agent", "cutover-probe")
 	start := time.Now()

@@ -266,7 +266,10 @@ type HTTPProbe struct {
 	Name string `json:"name,omitempty"`
 	// URL to GET. Required, http or https.
 	URL string `json:"url,omitempty"`
-	// Host header, to reach green before DNS points at it.
+	// Host is the production hostname, to reach green before DNS points at
+	// it: the request goes to URL's address with Host as its Host header
+	// and, for https, as the TLS server name the certificate is verified
+	// against (like curl --connect-to).
 	Host string `json:"host,omitempty"`
 	// ExpectStatus is the wanted status code. Default 200.
 	ExpectStatus int `json:"expectStatus,omitempty"`
