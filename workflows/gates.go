@@ -385,6 +385,10 @@ func (m *migration) send(ctx workflow.Context, msg notify.Message) {
 	msg.Migration = m.spec.Name
 	msg.SlackChannel = m.spec.Notify.SlackChannel
 	msg.WebhookURL = m.spec.Notify.WebhookURL
+	if m.asyncPosts(ctx) {
+		m.enqueuePost(ctx, msg)
+		return
+	}
 	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, notifyOptions), notifyA.Notify, msg).Get(ctx, nil); err != nil {
 		m.logger.Warn("Notification failed", "kind", msg.Kind, "error", err)
 		m.report.Errors = append(m.report.Errors, "notify "+msg.Kind+": "+failures.Message(err))

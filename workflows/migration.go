@@ -65,6 +65,7 @@ func BlueGreenMigration(ctx workflow.Context, in converter.RawValue) (*Migration
 		return nil, err
 	}
 	report, err := m.run(ctx, specErr)
+	m.drainPosts(ctx)
 	// Let in-flight approve updates answer before the run closes.
 	if werr := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); werr != nil && err == nil {
 		err = werr
@@ -96,6 +97,7 @@ type migration struct {
 	podIdentity podIdentityState
 	estate      estateState
 	runbook     runbookState
+	posts       postQueue
 	target      traffic.Target
 	// blueVersion, blueEndpoint and blueARN are blue's Kubernetes version,
 	// API endpoint and cluster ARN, as preflight read them.

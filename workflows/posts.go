@@ -1,0 +1,77 @@
+package workflows
+
+import (
+	"time"
+
+	"github.com/cutover-dev/cutover/activities/notify"
+	"github.com/cutover-dev/cutover/internal/failures"
+	"go.temporal.io/sdk/workflow"
+)
+
+// changeAsyncPosts versions chat posts that never block the run: send
+// queues the post and returns; one workflow goroutine delivers the queue
+// in order (a chat outage delays only the chat), and the run waits for the
+// queue to drain before it closes. Runs started before it awaited every
+// post where it was sent.
+const changeAsyncPosts = "notify-async"
+
+// postsDrainTimeout bounds the wait for queued posts when the run closes.
+const postsDrainTimeout = 10 * time.Minute
+
+// postQueue is the chat posts not delivered yet.
+type postQueue struct {
+	// on caches the changeAsyncPosts version once asked.
+	on      *bool
+	started bool
+	queue   []notify.Message
+	posting bool
+}
+
+func (m *migration) asyncPosts(ctx workflow.Context) bool {
+	if m.posts.on == nil {
+		on := workflow.GetVersion(ctx, changeAsyncPosts, workflow.DefaultVersion, 1) == 1
+		m.posts.on = &on
+	}
+	return *m.posts.on
+}
+
+// enqueuePost queues msg for the delivery goroutine, starting it on the
+// first post. It runs on a context of its own (disconnected from the
+// caller's), so an abort never cancels a post about it.
+func (m *migration) enqueuePost(ctx workflow.Context, msg notify.Message) {
+	m.posts.queue = append(m.posts.queue, msg)
+	if m.posts.started {
+		return
+	}
+	m.posts.started = true
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	workflow.Go(dctx, func(gctx workflow.Context) {
+		for {
+			if err := workflow.Await(gctx, func() bool { return len(m.posts.queue) > 0 }); err != nil {
+				return
+			}
+			msg := m.posts.queue[0]
+			m.posts.posting = true
+			err := workflow.ExecuteActivity(workflow.WithActivityOptions(gctx, notifyOptions), notifyA.Notify, msg).Get(gctx, nil)
+			m.posts.queue = m.posts.queue[1:]
+			m.posts.posting = false
+			if err != nil {
+				m.logger.Warn("Notification failed", "kind", msg.Kind, "error", err)
+				m.report.Errors = append(m.report.Errors, "notify "+msg.Kind+": "+failures.Message(err))
+			}
+		}
+	})
+}
+
+// drainPosts waits (bounded) for the queued posts to be delivered, so
+// the outcome's post is not lost when the run closes.
+func (m *migration) drainPosts(ctx workflow.Context) {
+	if !m.posts.started {
+		return
+	}
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	ok, _ := workflow.AwaitWithTimeout(dctx, postsDrainTimeout, func() bool { return len(m.posts.queue) == 0 && !m.posts.posting })
+	if !ok {
+		m.logger.Warn("Chat posts still undelivered when the run closed", "posts", len(m.posts.queue))
+	}
+}
