@@ -46,7 +46,7 @@ func TestWorldChangingActivitiesHaveHeartbeatTimeouts(t *testing.T) {
 		"EnsureNodeGroups": time.Minute, "EnsureAddons": time.Minute,
 		"EnsureVeleroBackup": time.Minute, "RestoreVeleroBackup": time.Minute, "RestoreArgoApplications": 30 * time.Second,
 		"SmokeTestGreen": time.Minute, "SetTrafficWeights": 15 * time.Second, "WaitTrafficPropagated": 30 * time.Second,
-		"CheckTrafficHealth": 20 * time.Second, "Notify": 10 * time.Second, "RetireEKSCluster": time.Minute,
+		"WatchTrafficHealth": 30 * time.Second, "Notify": 10 * time.Second, "RetireEKSCluster": time.Minute,
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -92,18 +92,18 @@ func TestHealthReadBudgetReachesTheReading(t *testing.T) {
 			if _, err := h.run(sp); err != nil {
 				t.Fatalf("workflow failed: %v", err)
 			}
-			inputs := h.world.Inputs("CheckTrafficHealth")
+			inputs := h.world.Inputs("WatchTrafficHealth")
 			if len(inputs) == 0 {
-				t.Fatal("no health reading")
+				t.Fatal("no health watch")
 			}
 			for _, in := range inputs {
-				if got := in.(traffic.HealthInput).ReadBudget.D(); got != c.want {
+				if got := in.(traffic.WatchInput).Health.ReadBudget.D(); got != c.want {
 					t.Fatalf("reading with budget %s, want %s", got, c.want)
 				}
 			}
 			s.mu.Lock()
 			defer s.mu.Unlock()
-			for _, info := range s.info["CheckTrafficHealth"] {
+			for _, info := range s.info["WatchTrafficHealth"] {
 				if info.StartToCloseTimeout <= c.want {
 					t.Fatalf("StartToClose %s leaves no room for a %s read budget", info.StartToCloseTimeout, c.want)
 				}
@@ -117,7 +117,7 @@ func TestHealthReadBudgetReachesTheReading(t *testing.T) {
 // the migration goes on.
 func TestFailedHealthReadIsRetriedNotRolledBack(t *testing.T) {
 	h := newHarness(t)
-	h.world.FailTimes = map[string]int{"CheckTrafficHealth": 2, "SetTrafficWeights": 1, "Notify": 1}
+	h.world.FailTimes = map[string]int{"WatchTrafficHealth": 2, "SetTrafficWeights": 1, "Notify": 1}
 	h.decideWhenOpen(
 		workflows.Decision{Gate: "cutover", Approve: true, By: "alice"},
 		workflows.Decision{Gate: "retire", Approve: true, By: "alice"},

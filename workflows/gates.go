@@ -286,7 +286,19 @@ func (m *migration) gate(ctx workflow.Context, name, phase string) error {
 	if r := m.spec.Approvals.ReminderInterval; r != nil {
 		reminder = r.D()
 	}
+	// With traffic on green, alarms and probes are watched while it waits:
+	// an unhealthy reading ends the wait and rolls back, as during a bake.
+	unhealthy, stopWatch := m.gateWatch(ctx, name)
+	defer stopWatch()
+	closed := func() bool { return g.decided || unhealthy() != nil }
 	for !g.decided {
+		if err := unhealthy(); err != nil {
+			g.decided = true
+			g.record = ApprovalRecord{Gate: name, Approved: false, By: "watch", At: workflow.Now(ctx), OpenedAt: g.openedAt, Via: "watch", Comment: failures.Message(err)}
+			m.logger.Warn("Unhealthy while a gate waited", "gate", name, "error", err)
+			m.notify(ctx, notify.KindGateDecided, name, fmt.Sprintf("Gate %q of %s closed: %s while it waited; rolling back.", name, m.spec.Name, failures.Message(err)))
+			return err
+		}
 		remaining := g.deadline.Sub(workflow.Now(ctx))
 		if remaining <= 0 && cfg.OnTimeout == spec.OnTimeoutWait {
 			if !g.overdue {
@@ -299,11 +311,11 @@ func (m *migration) gate(ctx workflow.Context, name, phase string) error {
 			if reminder > 0 {
 				wait = reminder
 			}
-			decided, err := workflow.AwaitWithTimeout(ctx, wait, func() bool { return g.decided })
+			decided, err := workflow.AwaitWithTimeout(ctx, wait, closed)
 			if err != nil {
 				return err // canceled by abort
 			}
-			if !decided {
+			if !decided && !closed() {
 				m.notifyGate(ctx, notify.KindReminder, g)
 			}
 			continue
@@ -319,11 +331,11 @@ func (m *migration) gate(ctx workflow.Context, name, phase string) error {
 		if reminder > 0 && reminder < wait {
 			wait = reminder
 		}
-		decided, err := workflow.AwaitWithTimeout(ctx, wait, func() bool { return g.decided })
+		decided, err := workflow.AwaitWithTimeout(ctx, wait, closed)
 		if err != nil {
 			return err // canceled by abort
 		}
-		if !decided && workflow.Now(ctx).Before(g.deadline) {
+		if !decided && !closed() && workflow.Now(ctx).Before(g.deadline) {
 			m.notifyGate(ctx, notify.KindReminder, g)
 		}
 	}

@@ -1,6 +1,8 @@
 package workflows_test
 
 import (
+	"github.com/cutover-dev/cutover/activities/eks"
+	"github.com/cutover-dev/cutover/internal/failures"
 	"strings"
 	"testing"
 	"time"
@@ -59,5 +61,39 @@ func TestRetireGateKeepsWaitingPastItsTimeout(t *testing.T) {
 	}
 	if overdue == 0 {
 		t.Error("no reminder said the retire gate passed its timeout and keeps waiting")
+	}
+}
+
+// TestAlarmWhileRetireGateWaitsRollsBack: all traffic is on green and the
+// retire gate waits; an alarm raised then is seen by the gate's watch and
+// rolls traffic back to blue, without anyone deciding the gate.
+func TestAlarmWhileRetireGateWaitsRollsBack(t *testing.T) {
+	h := newHarness(t)
+	h.world.SetUnhealthyWhile(`while gate "retire"`)
+	h.decideWhenOpen(workflows.Decision{Gate: "cutover", Approve: true, By: "bob"})
+	_, err := h.run(testSpec())
+	typ, r := failureReport(t, err)
+	if typ != failures.RolledBack {
+		t.Fatalf("type %q (%v): want a rollback", typ, err)
+	}
+	if !strings.Contains(r.Reason, `while gate "retire" waits`) || !strings.Contains(r.Reason, "in ALARM") {
+		t.Errorf("reason %q", r.Reason)
+	}
+	if got := h.world.Weights(); got.Blue != 100 {
+		t.Errorf("traffic not back on blue: %+v", got)
+	}
+	var rec *workflows.ApprovalRecord
+	for i := range r.Approvals {
+		if r.Approvals[i].Gate == "retire" {
+			rec = &r.Approvals[i]
+		}
+	}
+	if rec == nil || rec.Approved || rec.Via != "watch" {
+		t.Errorf("retire gate record %+v: want it closed by the watch", rec)
+	}
+	for _, in := range h.world.Inputs("RetireEKSCluster") {
+		if in.(eks.RetireInput).Role == "blue" {
+			t.Error("blue was retired")
+		}
 	}
 }

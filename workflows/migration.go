@@ -98,6 +98,7 @@ type migration struct {
 	estate      estateState
 	runbook     runbookState
 	posts       postQueue
+	watching    watchState
 	target      traffic.Target
 	// blueVersion, blueEndpoint and blueARN are blue's Kubernetes version,
 	// API endpoint and cluster ARN, as preflight read them.
@@ -597,6 +598,9 @@ func (m *migration) setWeights(ctx, waitCtx workflow.Context, setOpts, waitOpts 
 // A reading that cannot be taken (throttled, 5xx, timeouts) is retried by
 // the activity for traffic.healthReadBudget before it counts as unhealthy.
 func (m *migration) watch(ctx workflow.Context, d, interval time.Duration, what string) error {
+	if m.continuousWatch(ctx) {
+		return m.watchPeriod(ctx, d, what, false)
+	}
 	deadline := workflow.Now(ctx).Add(d)
 	in := healthInput(m.spec)
 	opts := healthOptionsFor(in.ReadBudget.D())

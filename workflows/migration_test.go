@@ -159,7 +159,7 @@ func TestHappyPath(t *testing.T) {
 		t.Fatalf("outcome %q", r.Outcome)
 	}
 	// The order of the world-changing calls is the contract.
-	got := without(h.world.Names(), "Notify", "CheckTrafficHealth", "WaitTrafficPropagated")
+	got := without(h.world.Names(), "Notify", "CheckTrafficHealth", "WatchTrafficHealth", "WaitTrafficPropagated")
 	want := []string{"DescribeEKSCluster", "EKSUpgradeInsights", "PreflightBlue", "LocateArgoCD", "CheckTrafficPrerequisites",
 		"EnsureGreenCluster", "WaitEKSClusterActive", "PlanIRSATrust", "EnsureGreenOIDCProvider", "ApplyIRSATrust",
 		"EnsureAccessEntries", "ArgoCDIdentities", "EnsureAccessEntries", "CopyAWSAuth", "EnsurePodIdentityAssociations", "EnsureKarpenterDiscovery",
@@ -230,12 +230,12 @@ func TestHappyPath(t *testing.T) {
 	if retire.Cluster.Name != "blue" || retire.Guard == nil || retire.Guard.SetIdentifier != "blue" {
 		t.Errorf("retire input %+v", retire)
 	}
-	// Bakes read the alarms and probes.
-	health := h.world.Inputs("CheckTrafficHealth")
-	if len(health) < 3 {
-		t.Fatalf("only %d health checks", len(health))
+	// Bakes and the soak are watched, one watch each (three steps, the soak).
+	health := h.world.Inputs("WatchTrafficHealth")
+	if len(health) != 4 {
+		t.Fatalf("%d health watches, want 4", len(health))
 	}
-	hin := health[0].(traffic.HealthInput)
+	hin := health[0].(traffic.WatchInput).Health
 	if !slices.Equal(hin.Alarms, []string{"shop-5xx-rate"}) || len(hin.Probes) != 1 {
 		t.Errorf("health input %+v", hin)
 	}

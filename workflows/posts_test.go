@@ -50,7 +50,7 @@ func TestChatOutageNeverDelaysTheWatch(t *testing.T) {
 			continue
 		}
 		for _, next := range calls[i+1:] {
-			if next.name == "CheckTrafficHealth" {
+			if next.name == "WatchTrafficHealth" {
 				if gap := next.at.Sub(c.at); gap > 5*time.Second {
 					t.Errorf("a health reading started %s after the weights were set (chat is down)", gap)
 				}

@@ -90,6 +90,26 @@ func Record(ctx context.Context, c client.Client, outDir string, logf func(strin
 }
 
 func recordOne(ctx context.Context, c client.Client, outDir string, sc Scenario, logf func(string, ...any)) error {
+	hist, err := Run(ctx, c, sc, nil)
+	if err != nil {
+		return err
+	}
+	b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(hist)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(outDir, sc.Name+".json")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		return err
+	}
+	logf("Recorded history scenario=%s events=%d path=%s", sc.Name, len(hist.Events), path)
+	return nil
+}
+
+// Run runs one scenario on the server c points at, answering its gates,
+// and returns the run's history. adjust, when given, changes the spec
+// after the scenario's own Spec.
+func Run(ctx context.Context, c client.Client, sc Scenario, adjust func(*spec.MigrationSpec)) (*historypb.History, error) {
 	world := fakeworld.New()
 	if sc.World != nil {
 		sc.World(world)
@@ -101,13 +121,16 @@ func recordOne(ctx context.Context, c client.Client, outDir string, sc Scenario,
 	w := wiring.NewWorker(c, queue, worker.Options{})
 	wiring.Register(w, world.Activities())
 	if err := w.Start(); err != nil {
-		return err
+		return nil, err
 	}
 	defer w.Stop()
 
 	s := BaseSpec(sc.Name)
 	if sc.Spec != nil {
 		sc.Spec(&s)
+	}
+	if adjust != nil {
+		adjust(&s)
 	}
 	opts := client.StartWorkflowOptions{ID: "record-" + sc.Name + fmt.Sprint(time.Now().UnixNano()), TaskQueue: queue}
 	var run client.WorkflowRun
@@ -118,21 +141,21 @@ func recordOne(ctx context.Context, c client.Client, outDir string, sc Scenario,
 		run, err = c.ExecuteWorkflow(ctx, opts, workflows.WorkflowType, s)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	pending := sc.Decisions
 	aborted := false
 	for {
 		desc, err := c.DescribeWorkflowExecution(ctx, run.GetID(), run.GetRunID())
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 			break
 		}
 		if sc.AbortAtGreen > 0 && !aborted && world.Weights().Green == sc.AbortAtGreen {
 			if err := c.SignalWorkflow(ctx, run.GetID(), run.GetRunID(), workflows.SignalAbort, workflows.Abort{By: "oncall", Reason: "recorded abort"}); err != nil {
-				return err
+				return nil, err
 			}
 			aborted = true
 		}
@@ -145,10 +168,10 @@ func recordOne(ctx context.Context, c client.Client, outDir string, sc Scenario,
 							h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: run.GetID(), RunID: run.GetRunID(),
 								UpdateName: workflows.UpdateApprove, Args: []any{pending[0]}, WaitForStage: client.WorkflowUpdateStageCompleted})
 							if err != nil {
-								return err
+								return nil, err
 							}
 							if err := h.Get(ctx, nil); err != nil {
-								return err
+								return nil, err
 							}
 							pending = pending[1:]
 							break
@@ -164,18 +187,9 @@ func recordOne(ctx context.Context, c client.Client, outDir string, sc Scenario,
 	for iter.HasNext() {
 		ev, err := iter.Next()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		hist.Events = append(hist.Events, ev)
 	}
-	b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(hist)
-	if err != nil {
-		return err
-	}
-	path := filepath.Join(outDir, sc.Name+".json")
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		return err
-	}
-	logf("Recorded history scenario=%s events=%d path=%s", sc.Name, len(hist.Events), path)
-	return nil
+	return hist, nil
 }
