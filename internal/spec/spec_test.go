@@ -80,7 +80,10 @@ func TestValidate(t *testing.T) {
 		{"hub without a name", func(s *MigrationSpec) { s.ArgoCD.Hub = &ArgoCDHubSpec{} }, []string{"argocd.hub.clusterName"}},
 		{"hub is blue", func(s *MigrationSpec) { s.ArgoCD.Hub = &ArgoCDHubSpec{ClusterName: s.Blue.ClusterName} }, []string{"argocd.hub.clusterName"}},
 		{"hub in a bad region", func(s *MigrationSpec) { s.ArgoCD.Hub = &ArgoCDHubSpec{ClusterName: "mgmt", Region: "mars-1"} }, []string{"argocd.hub.region"}},
-		{"hub with Argo CD off", func(s *MigrationSpec) { s.ArgoCD.Hub = &ArgoCDHubSpec{ClusterName: "mgmt"}; s.ArgoCD.Mode = ArgoCDModeNone }, []string{"argocd.hub"}},
+		{"hub with Argo CD off", func(s *MigrationSpec) {
+			s.ArgoCD.Hub = &ArgoCDHubSpec{ClusterName: "mgmt"}
+			s.ArgoCD.Mode = ArgoCDModeNone
+		}, []string{"argocd.hub"}},
 		{"hub", func(s *MigrationSpec) { s.ArgoCD.Hub = &ArgoCDHubSpec{ClusterName: "mgmt"} }, nil},
 	}
 	for _, tt := range tests {
