@@ -23,7 +23,9 @@ import (
 // storage location read-only during the restore, jobs held on one cluster
 // at a time, and the Argo CD in blue moved to green; v8: before what still
 // points at blue was listed; v9: before the traffic prerequisites were
-// checked in preflight) and
+// checked in preflight; v10: before Argo CD on a hub and copy mode by
+// install, the retire gate's "wait" on timeout, chat posts that never
+// block, and one watch activity per watched period) and
 // stay to prove those runs still replay.
 func TestReplayHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
