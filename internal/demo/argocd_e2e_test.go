@@ -140,8 +140,9 @@ func (e *e2e) stepGated(s spec.MigrationSpec) string {
 	return path
 }
 
-// rollBackAtHalf starts the migration, lets it reach 10% on green, sets
-// the alarm and lets it move to 50%: it must roll back.
+// rollBackAtHalf starts the migration, lets it reach 10% on green and
+// sets the alarm while the gate before step 2 waits: the gate's watch must
+// roll back without anyone deciding it.
 func (e *e2e) rollBackAtHalf(s spec.MigrationSpec) {
 	e.t.Helper()
 	if code, o := e.cutover("start", "-f", e.stepGated(s)); code != 0 {
@@ -151,9 +152,8 @@ func (e *e2e) rollBackAtHalf(s spec.MigrationSpec) {
 	e.approveWhenOpen(id, "cutover")
 	e.waitGate(id, spec.StepGateName(2))
 	alarm := e.setAlarm(cwtypes.StateValueAlarm)
-	e.approveWhenOpen(id, spec.StepGateName(2))
 	code, o := e.cutover("watch", id)
-	if code != cli.ExitFailed || !strings.Contains(o, "Outcome: rolled-back") || !strings.Contains(o, "alarm "+alarm) {
+	if code != cli.ExitFailed || !strings.Contains(o, "Outcome: rolled-back") || !strings.Contains(o, "alarm "+alarm) || !strings.Contains(o, "while gate") {
 		e.t.Fatalf("the run should roll back on the alarm, exit %d:\n%s", code, o)
 	}
 	e.setAlarm(cwtypes.StateValueOk)

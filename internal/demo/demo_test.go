@@ -164,9 +164,10 @@ func TestMigrationAgainstRealServers(t *testing.T) {
 	if _, err := cw.SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{AlarmName: aws.String(alarm), StateValue: cwtypes.StateValueAlarm, StateReason: aws.String("5xx above 2%")}); err != nil {
 		t.Fatal(err)
 	}
-	approve(id, spec.StepGateName(3))
+	// Nobody approves step 3: the gate's own watch sees the alarm and rolls back.
 	code, o := cutover("watch", id)
-	if code != cli.ExitFailed || !strings.Contains(o, "Outcome: rolled-back") || !strings.Contains(o, "alarm "+alarm+" is in ALARM") {
+	if code != cli.ExitFailed || !strings.Contains(o, "Outcome: rolled-back") || !strings.Contains(o, "alarm "+alarm+" is in ALARM") ||
+		!strings.Contains(o, `while gate "`+spec.StepGateName(3)+`" waits`) {
 		t.Fatalf("run 1 should roll back on the alarm, exit %d:\n%s", code, o)
 	}
 	if b, g := weights(); b != 100 || g != 0 {
