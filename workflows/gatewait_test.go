@@ -1,7 +1,10 @@
 package workflows_test
 
 import (
+	"slices"
+
 	"github.com/cutover-dev/cutover/activities/eks"
+	"github.com/cutover-dev/cutover/activities/traffic"
 	"github.com/cutover-dev/cutover/internal/failures"
 	"strings"
 	"testing"
@@ -95,5 +98,70 @@ func TestAlarmWhileRetireGateWaitsRollsBack(t *testing.T) {
 		if in.(eks.RetireInput).Role == "blue" {
 			t.Error("blue was retired")
 		}
+	}
+}
+
+// TestPlainRecordConvertedAndBack: blue's simple record becomes the
+// weighted pair before the first step; with afterMigration "simple" it is
+// a simple record at green once blue is retired, and at blue again on a
+// rollback; with the default it stays weighted.
+func TestPlainRecordConvertedAndBack(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		after    string
+		alarm    bool
+		wantAt   string
+		wantCall bool
+	}{
+		{"kept weighted", "", false, "", false},
+		{"simple at green", spec.AfterMigrationSimple, false, "green", true},
+		{"simple at blue on rollback", spec.AfterMigrationSimple, true, "blue", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.world.SetPlainRecord()
+			if c.alarm {
+				h.world.UnhealthyAtGreen = 50
+			}
+			approveAll(h)
+			s := testSpec()
+			s.Traffic.Route53.AfterMigration = c.after
+			_, err := h.run(s)
+			if c.alarm {
+				if typ, _ := failureReport(t, err); typ != failures.RolledBack {
+					t.Fatalf("type %q (%v)", typ, err)
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			names := h.world.Names()
+			conv := slices.Index(names, "ConvertToWeighted")
+			if conv < 0 || conv > slices.Index(names, "SetTrafficWeights") {
+				t.Fatalf("calls %v: want the conversion before the first step", names)
+			}
+			if got := h.world.PlainRecordAt(); got != c.wantAt {
+				t.Errorf("the record is simple at %q, want %q", got, c.wantAt)
+			}
+			if slices.Contains(names, "ConvertToSimple") != c.wantCall {
+				t.Errorf("calls %v: ConvertToSimple called %v, want %v", names, !c.wantCall, c.wantCall)
+			}
+			if c.wantAt == "blue" {
+				in := h.world.Inputs("ConvertToSimple")[0].(traffic.ToSimpleInput)
+				if in.Original == nil || in.Original.TTL != 300 {
+					t.Errorf("rollback input %+v: want blue's record as it was", in)
+				}
+			}
+		})
+	}
+	// Preflight is told the record will be converted (not a blocking finding).
+	h := newHarness(t)
+	s := testSpec()
+	s.DryRun = true
+	if _, err := h.run(s); err != nil {
+		t.Fatal(err)
+	}
+	in := h.world.Inputs("CheckTrafficPrerequisites")
+	if len(in) != 1 || !in[0].(traffic.CheckInput).ConvertPlain {
+		t.Errorf("CheckTrafficPrerequisites inputs %+v: want ConvertPlain", in)
 	}
 }

@@ -24,7 +24,7 @@ func trafficTarget(s spec.MigrationSpec) traffic.Target {
 		t.Route53 = &traffic.Route53Records{
 			HostedZoneID: r.HostedZoneID, RecordName: r.RecordName, RecordType: r.RecordType,
 			BlueSetIdentifier: r.BlueSetIdentifier, GreenSetIdentifier: r.GreenSetIdentifier,
-			GreenTarget: r.GreenTarget, TTL: r.TTL,
+			GreenTarget: r.GreenTarget, TTL: r.TTL, AfterMigration: r.AfterMigration,
 		}
 	}
 	if c := s.Traffic.CloudFront; c != nil {

@@ -99,6 +99,7 @@ type migration struct {
 	runbook     runbookState
 	posts       postQueue
 	watching    watchState
+	plain       plainState
 	target      traffic.Target
 	// blueVersion, blueEndpoint and blueARN are blue's Kubernetes version,
 	// API endpoint and cluster ARN, as preflight read them.
@@ -549,6 +550,9 @@ const changeNotifySteps = "notify-traffic-steps"
 // shiftTraffic moves green's share through the spec's steps, baking each.
 func (m *migration) shiftTraffic(ctx workflow.Context) error {
 	m.enter(ctx, PhaseShiftTraffic)
+	if err := m.convertPlainRecord(ctx); err != nil {
+		return err
+	}
 	steps := m.spec.Traffic.Steps
 	for i, w := range steps {
 		n := i + 1
@@ -669,7 +673,7 @@ func (m *migration) retireBlue(ctx workflow.Context) error {
 	}
 	m.retireBlueIRSA(ctx)
 	m.retireBlueKarpenter(ctx)
-	return nil
+	return m.simpleRecordAt(ctx, "green", trafficSetOptions, propagateOptions)
 }
 
 func (m *migration) dryRunPlan(g eks.GreenPlan) *Plan {

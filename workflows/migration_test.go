@@ -166,7 +166,7 @@ func TestHappyPath(t *testing.T) {
 		"EnsureNodeGroups", "EnsureAddons", "VerifyGreen",
 		"CheckVelero", "EnsureVeleroBackup", "SetBSLAccessMode", "RestoreVeleroBackup", "SetBSLAccessMode", "RestoreArgoApplications", "WaitArgoSynced", "HoldJobs",
 		"InventoryCluster", "InventoryCluster", "DescribeEKSCluster", "DescribeEKSCluster", "SmokeTestGreen",
-		"SetTrafficWeights", "SetTrafficWeights", "SetTrafficWeights", "HoldJobs", "ReleaseJobs",
+		"ConvertToWeighted", "SetTrafficWeights", "SetTrafficWeights", "SetTrafficWeights", "HoldJobs", "ReleaseJobs",
 		"InstallArgoCD", "CopyArgoCDSettings", "WaitArgoSynced", "HandOverArgoCD",
 		"GetTrafficWeights", "RetireEKSCluster", "RetireBlueIRSATrust", "FindBlueReferences"}
 	if !slices.Equal(got, want) {

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"github.com/cutover-dev/cutover/activities/traffic"
 	"time"
 
 	"github.com/cutover-dev/cutover/activities/argocd"
@@ -76,6 +77,10 @@ type changes struct {
 	JobsHeldOnGreen     []kube.HeldObject
 	JobsReleasedOnGreen bool
 	JobsHeldOnBlue      []kube.HeldObject
+	// PlainConverted: blue's simple record was made a weighted pair;
+	// PlainOriginal is the simple record as it was.
+	PlainConverted bool
+	PlainOriginal  *traffic.PlainRecord
 	// ArgoCopied: blue's Argo CD settings and applications are (being)
 	// copied to green; ArgoHandedOver: blue's Argo CD is (being) stopped.
 	ArgoCopied     bool
@@ -89,6 +94,7 @@ const (
 	stepTrafficToBlue     rollbackStep = "traffic-to-blue"
 	stepJobsBack          rollbackStep = "jobs-back"
 	stepArgoCDBack        rollbackStep = "argocd-back"
+	stepSimpleRecordBack  rollbackStep = "simple-record-back"
 	stepBSLBack           rollbackStep = "bsl-access-mode"
 	stepRevertArgoCD      rollbackStep = "revert-argocd"
 	stepDeletePodIdentity rollbackStep = "delete-pod-identity"
@@ -114,6 +120,9 @@ func rollbackPlan(done changes, s spec.MigrationSpec) (steps []rollbackStep, ok 
 	}
 	if done.TrafficMoved {
 		steps = append(steps, stepTrafficToBlue)
+	}
+	if done.PlainConverted && s.Traffic.Route53 != nil && s.Traffic.Route53.AfterMigration == spec.AfterMigrationSimple {
+		steps = append(steps, stepSimpleRecordBack)
 	}
 	if done.JobsReleasedOnGreen || len(done.JobsHeldOnBlue) > 0 {
 		steps = append(steps, stepJobsBack)
@@ -246,6 +255,8 @@ func (m *migration) rollbackStep(ctx workflow.Context, step rollbackStep, reason
 		return m.jobsBack(ctx)
 	case stepArgoCDBack:
 		return m.argoCDBack(ctx)
+	case stepSimpleRecordBack:
+		return m.simpleRecordAt(ctx, "blue", rollbackSetOptions, rollbackWaitOptions)
 	case stepBSLBack:
 		return m.bslRestore(ctx)
 	case stepRemoveKarpenter:

@@ -62,6 +62,10 @@ type Route53Records struct {
 	GreenTarget string `json:"greenTarget,omitempty"`
 	// TTL of the records in seconds.
 	TTL int64 `json:"ttl,omitempty"`
+	// AfterMigration is the spec's choice for a converted simple record
+	// ("weighted" or "simple"); the workflow acts on it, the activities
+	// only carry it.
+	AfterMigration string `json:"afterMigration,omitempty"`
 }
 
 // CloudFrontOrigins names the distribution and its origins.

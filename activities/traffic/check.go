@@ -24,6 +24,9 @@ const (
 	// CheckRecordNotWeighted: the record name has a simple record of the
 	// type, or blue's or green's set identifier uses another routing policy.
 	CheckRecordNotWeighted = "traffic-record-not-weighted"
+	// CheckRecordConverted: a simple record that will be converted into the
+	// weighted pair (information).
+	CheckRecordConverted = "traffic-record-converted"
 	// CheckWeightsNotInitial (warning): traffic is not all on blue today.
 	CheckWeightsNotInitial = "traffic-weights-not-initial"
 	// CheckDistributionMissing: traffic.cloudfront.distributionId names no distribution.
@@ -48,6 +51,10 @@ const FindingSource = "traffic"
 type CheckInput struct {
 	Target Target   `json:"target"`
 	Alarms []string `json:"alarms,omitempty"`
+	// ConvertPlain: the workflow converts a simple record into the weighted
+	// pair (ConvertToWeighted), so a simple record is reported as what will
+	// happen, not as a blocking finding.
+	ConvertPlain bool `json:"convertPlain,omitempty"`
 }
 
 // CheckResult lists what is missing or not as cutover needs it; no
@@ -77,7 +84,7 @@ func (a *Activities) CheckTrafficPrerequisites(ctx context.Context, in CheckInpu
 		if err != nil {
 			return CheckResult{}, err
 		}
-		got, err := checkRoute53(ctx, api, r)
+		got, err := checkRoute53(ctx, api, r, in.ConvertPlain)
 		if err != nil {
 			return CheckResult{}, err
 		}
@@ -123,7 +130,7 @@ func trafficFinding(check string, sev finding.Severity, object, fix, format stri
 
 // checkRoute53 reads the records named RecordName (every type, so a wrong
 // recordType can be told apart from a missing record).
-func checkRoute53(ctx context.Context, api Route53API, r Route53Records) ([]finding.Finding, error) {
+func checkRoute53(ctx context.Context, api Route53API, r Route53Records, convert bool) ([]finding.Finding, error) {
 	all, err := listRecords(ctx, api, r.HostedZoneID, r.RecordName, "")
 	if failures.Is(err, failures.NotFound) {
 		// ListResourceRecordSets' only not-found answer is NoSuchHostedZone.
@@ -146,6 +153,13 @@ func checkRoute53(ctx context.Context, api Route53API, r Route53Records) ([]find
 	object := fmt.Sprintf("Route53 record %s %s in hosted zone %s", r.RecordName, r.RecordType, r.HostedZoneID)
 	var fs []finding.Finding
 	simple := slices.ContainsFunc(recs, func(rr r53types.ResourceRecordSet) bool { return rr.SetIdentifier == nil })
+	if simple && convert {
+		fs = append(fs, trafficFinding(CheckRecordConverted, finding.Info, object,
+			"Nothing to do; set traffic.route53.afterMigration to \"simple\" to get a simple record back at the end (at green, or at blue as it was on a rollback).",
+			"traffic.route53.recordName: %s is a simple %s record in hosted zone %s: before the first traffic step cutover replaces it, in one atomic change, with weighted records %q (weight 100, same value) and %q (weight 0)",
+			r.RecordName, r.RecordType, r.HostedZoneID, r.BlueSetIdentifier, r.GreenSetIdentifier))
+		return fs, nil
+	}
 	if simple {
 		fs = append(fs, trafficFinding(CheckRecordNotWeighted, finding.Error, object,
 			fmt.Sprintf("Make it a weighted pair: replace the simple record with a weighted record of set identifier %q (traffic.route53.blueSetIdentifier) and weight 100 pointing where it points today, and %q (traffic.route53.greenSetIdentifier) with weight 0; or let cutover convert it once it can. Until then cutover cannot shift traffic on this record.",

@@ -306,3 +306,27 @@ func TestCheckCloudFrontDefaultBehaviorOnGreen(t *testing.T) {
 		t.Fatalf("%d reads, %d writes; want one read", cf.reads, cf.writes)
 	}
 }
+
+// TestCheckSimpleRecord: a simple record blocks, unless the workflow
+// converts it (ConvertPlain): then it is information saying what happens.
+func TestCheckSimpleRecord(t *testing.T) {
+	simple := r53types.ResourceRecordSet{Name: aws.String("app.example.com."), Type: r53types.RRTypeCname, TTL: aws.Int64(300),
+		ResourceRecords: []r53types.ResourceRecord{{Value: aws.String("blue.example.com")}}}
+	for _, convert := range []bool{false, true} {
+		r53 := &checkRoute53Fake{pages: [][]r53types.ResourceRecordSet{{simple}}}
+		res, err := New(&checkClients{r53: r53}).CheckTrafficPrerequisites(context.Background(), CheckInput{Target: checkTarget(), ConvertPlain: convert})
+		if err != nil || len(res.Findings) != 1 {
+			t.Fatalf("convert %v: %+v, %v", convert, res, err)
+		}
+		f := res.Findings[0]
+		switch {
+		case !convert && (f.Check != CheckRecordNotWeighted || f.Severity != finding.Error):
+			t.Errorf("without conversion: %+v, want a blocking %s", f, CheckRecordNotWeighted)
+		case convert && (f.Check != CheckRecordConverted || f.Severity != finding.Info || !strings.Contains(f.Message, "one atomic change")):
+			t.Errorf("with conversion: %+v, want information %s", f, CheckRecordConverted)
+		}
+		if r53.writes != 0 {
+			t.Errorf("the check wrote %d times", r53.writes)
+		}
+	}
+}

@@ -27,6 +27,7 @@ var enums = map[string][]string{
 	"VeleroSpec.ExistingResourcePolicy": {"none", "update"},
 	"TrafficSpec.Provider":              {ProviderRoute53, ProviderCloudFront},
 	"Route53Spec.RecordType":            {"CNAME", "A"},
+	"Route53Spec.AfterMigration":        {AfterMigrationWeighted, AfterMigrationSimple},
 	"GateSpec.OnTimeout":                {OnTimeoutReject, OnTimeoutApprove, OnTimeoutWait},
 	"RetireSpec.Blue":                   {FateDelete, FateKeep},
 	"RollbackSpec.Green":                {FateKeep, FateDelete},

@@ -340,7 +340,20 @@ type Route53Spec struct {
 	GreenTarget string `json:"greenTarget,omitempty"`
 	// TTL of the records in seconds. Default 60.
 	TTL int64 `json:"ttl,omitempty"`
+	// AfterMigration is what a record that was simple (not weighted) when
+	// the migration started becomes: "weighted" (default) keeps the pair
+	// cutover made of it; "simple" makes it a simple record again, pointing
+	// at green once blue is retired, or at blue as it was on a rollback.
+	// cutover converts a simple record into the pair (blue 100, green 0) in
+	// one atomic change before the first traffic step.
+	AfterMigration string `json:"afterMigration,omitempty"`
 }
+
+// What a converted simple record becomes after the migration.
+const (
+	AfterMigrationWeighted = "weighted"
+	AfterMigrationSimple   = "simple"
+)
 
 // CloudFrontSpec names the distribution and its origins.
 type CloudFrontSpec struct {

@@ -355,6 +355,9 @@ func validateTraffic(c *collector, t TrafficSpec) {
 				}
 			}
 			c.oneOf("traffic.route53.recordType", r.RecordType, "CNAME", "A")
+			if r.AfterMigration != "" {
+				c.oneOf("traffic.route53.afterMigration", r.AfterMigration, AfterMigrationWeighted, AfterMigrationSimple)
+			}
 			if r.BlueSetIdentifier == r.GreenSetIdentifier {
 				c.add("traffic.route53.greenSetIdentifier", "must differ from blueSetIdentifier %q", r.BlueSetIdentifier)
 			}
