@@ -112,19 +112,28 @@ func (m *migration) copyArgoCD(ctx workflow.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, c := range copied.Conflicts {
-		m.addFindings([]finding.Finding{{Check: "argocd-copy-conflict", Cluster: s.Green.ClusterName, Object: c, Severity: finding.Warning, Source: "argocd",
-			Message: "Green's Argo CD already has it, not made by cutover: left as it is", Fix: "Compare it with the original before blue is retired."}})
-	}
-	if len(copied.Applications) > 0 {
-		m.progress(fmt.Sprintf("Waiting for green's Argo CD to sync %d applications", len(copied.Applications)))
-		if err := run(ctx, withTimeout(restoreOptions, s.ArgoCD.SyncTimeout.D()), argoA.WaitArgoSynced, argocd.WaitSyncedInput{
-			ArgoCluster: m.green(), Namespace: s.ArgoCD.Namespace, Applications: copied.Applications,
-		}); err != nil {
-			return err
-		}
+	if err := m.syncCopies(ctx, copied); err != nil {
+		return err
 	}
 	m.report.ArgoCD = fmt.Sprintf("copy mode: green's Argo CD%s has %d applications, %d projects, %d application sets copied from %s; the Argo CD that manages blue is unchanged",
 		installed, len(copied.Applications), len(copied.Projects), len(copied.ApplicationSets), m.argoCluster().Name)
 	return nil
+}
+
+// syncCopies reports what green's Argo CD already had (not copied) and
+// waits for the copied applications to be Synced and Healthy there: the
+// end of the move and of copy mode alike.
+func (m *migration) syncCopies(ctx workflow.Context, copied argocd.CopySettingsResult) error {
+	s := m.spec
+	for _, c := range copied.Conflicts {
+		m.addFindings([]finding.Finding{{Check: "argocd-copy-conflict", Cluster: s.Green.ClusterName, Object: c, Severity: finding.Warning, Source: "argocd",
+			Message: "Green's Argo CD already has it, not made by cutover: left as it is", Fix: "Compare it with the original before blue is retired."}})
+	}
+	if len(copied.Applications) == 0 {
+		return nil
+	}
+	m.progress(fmt.Sprintf("Waiting for green's Argo CD to sync %d applications", len(copied.Applications)))
+	return run(ctx, withTimeout(restoreOptions, s.ArgoCD.SyncTimeout.D()), argoA.WaitArgoSynced, argocd.WaitSyncedInput{
+		ArgoCluster: m.green(), Namespace: s.ArgoCD.Namespace, Applications: copied.Applications,
+	})
 }

@@ -329,17 +329,8 @@ func (m *migration) moveArgoCD(ctx workflow.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, c := range copied.Conflicts {
-		m.addFindings([]finding.Finding{{Check: "argocd-copy-conflict", Cluster: s.Green.ClusterName, Object: c, Severity: finding.Warning, Source: "argocd",
-			Message: "Green's Argo CD already has it, not made by cutover: left as it is", Fix: "Compare it with blue's before blue is retired."}})
-	}
-	if len(copied.Applications) > 0 {
-		m.progress(fmt.Sprintf("Waiting for green's Argo CD to sync %d applications", len(copied.Applications)))
-		if err := run(ctx, withTimeout(restoreOptions, s.ArgoCD.SyncTimeout.D()), argoA.WaitArgoSynced, argocd.WaitSyncedInput{
-			ArgoCluster: m.green(), Namespace: s.ArgoCD.Namespace, Applications: copied.Applications,
-		}); err != nil {
-			return err
-		}
+	if err := m.syncCopies(ctx, copied); err != nil {
+		return err
 	}
 	m.progress("Stopping blue's Argo CD")
 	m.done.ArgoHandedOver = true
