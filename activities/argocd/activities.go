@@ -91,6 +91,10 @@ type RestoreResult struct {
 	// ClusterSecret is the name of the Argo CD cluster Secret of green
 	// (retarget mode), never its content.
 	ClusterSecret string `json:"clusterSecret,omitempty"`
+	// ApplicationSets lists the ApplicationSets retarget made generate
+	// green's applications (retarget mode); their applications for green
+	// are in Applications.
+	ApplicationSets []string `json:"applicationSets,omitempty"`
 }
 
 // WaitSyncedInput waits for applications to be Synced and Healthy.
@@ -127,6 +131,9 @@ type options struct {
 	// installManifest returns Argo CD's install.yaml of a version
 	// (InstallArgoCD); nil means FetchInstallManifest.
 	installManifest InstallManifestFunc
+	// appSetWait bounds how long retarget waits for the ApplicationSet
+	// controller (0 means DefaultApplicationSetWait).
+	appSetWait time.Duration
 }
 
 // Option configures the activities.

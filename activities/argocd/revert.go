@@ -27,6 +27,11 @@ type RevertInput struct {
 	// application carrying cutover's previous-destination annotation.
 	Applications []string `json:"applications,omitempty"`
 	Prune        bool     `json:"prune"`
+	// Green is the cluster retarget moved the applications to. Its Argo CD
+	// cluster Secret loses the labels retarget copied from blue's; when
+	// empty, every cluster Secret in Namespace carrying
+	// AnnotationAddedLabels does.
+	Green clusters.Ref `json:"green,omitempty"`
 }
 
 // RevertResult lists what was put back.
@@ -35,12 +40,20 @@ type RevertResult struct {
 	// SyncRequested are the reverted applications whose sync was requested
 	// (the others were mid-operation; Argo CD syncs them after it).
 	SyncRequested []string `json:"syncRequested,omitempty"`
+	// ApplicationSets lists the ApplicationSets whose template destination
+	// or list elements were put back.
+	ApplicationSets []string `json:"applicationSets,omitempty"`
+	// Labels lists the labels removed from cluster Secrets, as
+	// "secret: key".
+	Labels []string `json:"labels,omitempty"`
 }
 
 // RevertArgoApplications moves every application cutover retargeted back
 // to its previous destination, removes cutover's annotations and requests
 // a sync. An application without the annotation is left alone, so a second
-// run changes nothing.
+// run changes nothing. ApplicationSets get their template destination and
+// list elements back, and green's cluster Secret loses the labels retarget
+// copied to it (see revertAppSets).
 func (a *Activities) RevertArgoApplications(ctx context.Context, in RevertInput) (RevertResult, error) {
 	// Heartbeat in the background while it works (see activitylog.KeepAlive).
 	ctx, stop := activitylog.KeepAlive(ctx)
@@ -112,6 +125,9 @@ func (a *Activities) RevertArgoApplications(ctx context.Context, in RevertInput)
 		if requested {
 			res.SyncRequested = append(res.SyncRequested, name)
 		}
+	}
+	if err := a.revertAppSets(ctx, c, in, sel, &res); err != nil {
+		return res, err
 	}
 	sort.Strings(res.Reverted)
 	sort.Strings(res.SyncRequested)
