@@ -718,21 +718,21 @@ func (a *Activities) applyAppSets(ctx context.Context, e *appSetEnv, plans []set
 		if len(p.ops) == 0 {
 			continue
 		}
-		first := true
 		wrote := false
 		err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
 			var cur argov1.ApplicationSet
 			if err := e.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: p.name}, &cur); err != nil {
 				return err
 			}
-			plan := p
-			if !first {
-				var conflict string
-				if plan, conflict = e.planAppSet(&cur); conflict != "" {
-					return failures.New(failures.Conflict, "argocd: green's applications would collide with blue's: %s", conflict)
-				}
+			// Planned again on what was just read: the patch's indexes
+			// and resourceVersion are those of cur.
+			plan, conflict := e.planAppSet(&cur)
+			if conflict != "" {
+				return failures.New(failures.Conflict, "argocd: green's applications would collide with blue's: %s", conflict)
 			}
-			first = false
+			if plan.skip != "" {
+				return failures.New(failures.Conflict, "argocd: ApplicationSet %s changed while being retargeted: %s", p.name, plan.skip)
+			}
 			if len(plan.ops) == 0 {
 				return nil
 			}

@@ -25,6 +25,7 @@ type RevertInput struct {
 	Selector string `json:"selector,omitempty"`
 	// Applications limits the revert to these names; empty means every
 	// application carrying cutover's previous-destination annotation.
+	// ApplicationSets (selected by Selector) are reverted whatever it holds.
 	Applications []string `json:"applications,omitempty"`
 	Prune        bool     `json:"prune"`
 	// Green is the cluster retarget moved the applications to. Its Argo CD
