@@ -137,3 +137,30 @@ func (m *migration) syncCopies(ctx workflow.Context, copied argocd.CopySettingsR
 		ArgoCluster: m.green(), Namespace: s.ArgoCD.Namespace, Applications: copied.Applications,
 	})
 }
+
+// releaseBlueFromApplicationSets is the hub's part of retiring blue: once
+// blue carries no traffic and its deletion is decided (no rollback from
+// here), the list elements and cluster-generator labels that make the
+// hub's ApplicationSets generate applications for blue are removed, so
+// they generate for green alone and nothing on the hub targets a deleted
+// cluster. Only spec.argocd.hub runs reach it (a field older runs cannot
+// have), so it needs no version of its own. A failure is reported, not
+// fatal: blue's deletion goes on and the entries can be removed by hand.
+func (m *migration) releaseBlueFromApplicationSets(ctx workflow.Context) {
+	l := m.runbook.argo
+	if l == nil || l.Where != argocd.WhereHub || m.hub() == nil || !m.done.ArgoRetargeted {
+		return
+	}
+	s := m.spec
+	m.progress("Removing blue from the hub's ApplicationSet generators")
+	res, err := call[argocd.ReleaseBlueResult](ctx, mutateOptions, argoA.ReleaseBlueFromApplicationSets, argocd.ReleaseBlueInput{
+		ArgoCluster: m.argoCluster(), Blue: m.blue(), Green: m.green(), Namespace: s.ArgoCD.Namespace, Selector: s.ArgoCD.Selector, Migration: s.Name,
+	})
+	if err != nil {
+		m.report.Errors = append(m.report.Errors, "remove blue from the hub's ApplicationSet generators: "+err.Error())
+		m.logger.Warn("Could not remove blue from the hub's ApplicationSet generators", "hub", s.ArgoCD.Hub.ClusterName, "error", err)
+		return
+	}
+	m.report.ArgoCD = fmt.Sprintf("Argo CD %s on hub %s manages green; blue removed from %d ApplicationSets and %d cluster labels (%d generated applications of blue go with it)",
+		l.Version, s.ArgoCD.Hub.ClusterName, len(res.ApplicationSets), len(res.Labels), len(res.BlueApplications))
+}

@@ -532,6 +532,10 @@ func (m *migration) restore(ctx workflow.Context) error {
 	}).Get(ctx, &apps); err != nil {
 		return err
 	}
+	if l := m.runbook.argo; wherever && l != nil && l.Where == argocd.WhereHub {
+		m.report.ArgoCD = fmt.Sprintf("Argo CD %s on hub %s: %d applications target green (%d through ApplicationSets: %s)",
+			l.Version, argoCluster.Name, len(apps.Applications), len(apps.ApplicationSets), strings.Join(apps.ApplicationSets, ", "))
+	}
 	if len(apps.Applications) == 0 {
 		return nil
 	}
@@ -665,6 +669,7 @@ func (m *migration) retireBlue(ctx workflow.Context) error {
 		return failures.New(failures.StillServingTraffic, "refusing to retire %s: it still receives %d%% of traffic", s.Blue.ClusterName, w.Blue)
 	}
 	m.done.BlueRetiring = true
+	m.releaseBlueFromApplicationSets(ctx)
 	m.progress("Deleting blue's add-ons, node groups and cluster")
 	if _, err := call[eks.RetireResult](ctx, clusterWaitOptions, eksA.RetireEKSCluster, eks.RetireInput{
 		Cluster: m.blue(), Role: "blue", Guard: trafficGuard(m.spec.Traffic, "blue"),

@@ -239,9 +239,14 @@ func (m *migration) rollbackStep(ctx workflow.Context, step rollbackStep, reason
 			return nil
 		}
 		m.progress("Pointing Argo CD applications back at blue")
-		rev, err := call[argocd.RevertResult](ctx, rollbackSetOptions, argoA.RevertArgoApplications, argocd.RevertInput{
-			ArgoCluster: m.argoCluster(), Namespace: m.spec.ArgoCD.Namespace, Selector: m.spec.ArgoCD.Selector, Prune: m.spec.ArgoCD.Prune,
-		})
+		in := argocd.RevertInput{ArgoCluster: m.argoCluster(), Namespace: m.spec.ArgoCD.Namespace, Selector: m.spec.ArgoCD.Selector, Prune: m.spec.ArgoCD.Prune}
+		if m.spec.ArgoCD.Hub != nil {
+			// The labels retarget gave green's cluster Secret on the hub go
+			// (only hub runs: older payloads stay as they were).
+			green := m.green()
+			in.Green = &green
+		}
+		rev, err := call[argocd.RevertResult](ctx, rollbackSetOptions, argoA.RevertArgoApplications, in)
 		if err != nil {
 			return err
 		}

@@ -319,3 +319,42 @@ func TestArgoCDCopyMode(t *testing.T) {
 		t.Errorf("calls %v: copy mode changed nothing on blue to revert", rb.world.Names())
 	}
 }
+
+// TestHubReleasesBlueAtRetire: on a hub, once blue carries no traffic and
+// its deletion is decided, blue is removed from the hub's ApplicationSet
+// generators, right before blue's deletion; the rollback's revert is told
+// green so the labels retarget gave it go.
+func TestHubReleasesBlueAtRetire(t *testing.T) {
+	h := newHarness(t)
+	h.world.SetArgoCDOnHub("mgmt")
+	approveAll(h)
+	s := testSpec()
+	s.ArgoCD.Hub = &spec.ArgoCDHubSpec{ClusterName: "mgmt"}
+	if _, err := h.run(s); err != nil {
+		t.Fatal(err)
+	}
+	names := h.world.Names()
+	rel := slices.Index(names, "ReleaseBlueFromApplicationSets")
+	if rel < 0 || rel < slices.Index(names, "GetTrafficWeights") || rel > slices.Index(names, "RetireEKSCluster") {
+		t.Fatalf("calls %v: want the release between the traffic guard and blue's deletion", names)
+	}
+	in := h.world.Inputs("ReleaseBlueFromApplicationSets")[0].(argocd.ReleaseBlueInput)
+	if in.ArgoCluster.Name != "mgmt" || in.Blue.Name != "blue" || in.Green.Name != "green" {
+		t.Errorf("release input %+v", in)
+	}
+
+	rb := newHarness(t)
+	rb.world.SetArgoCDOnHub("mgmt")
+	rb.world.UnhealthyAtGreen = 50
+	approveAll(rb)
+	if _, err := rb.run(s); err == nil {
+		t.Fatal("want a rollback")
+	}
+	rev := rb.world.Inputs("RevertArgoApplications")
+	if len(rev) != 1 || rev[0].(argocd.RevertInput).Green == nil || rev[0].(argocd.RevertInput).Green.Name != "green" {
+		t.Errorf("revert inputs %+v: want green named", rev)
+	}
+	if slices.Contains(rb.world.Names(), "ReleaseBlueFromApplicationSets") {
+		t.Error("blue was released from the generators although the run rolled back")
+	}
+}

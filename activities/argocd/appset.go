@@ -877,8 +877,8 @@ func (a *Activities) revertAppSets(ctx context.Context, c client.Client, in Reve
 		return apiError(err, "list Argo CD cluster secrets in %s on %s", in.Namespace, in.ArgoCluster.Name)
 	}
 	var greenServer string
-	if in.Green.Name != "" {
-		if _, cfg, err := a.cluster(ctx, in.Green); err != nil {
+	if in.Green != nil && in.Green.Name != "" {
+		if _, cfg, err := a.cluster(ctx, *in.Green); err != nil {
 			log.Warn("Cannot resolve green; removing cutover's labels from every cluster secret that records them", "green", in.Green.Name, "error", err)
 		} else {
 			greenServer = normServer(cfg.Host)

@@ -316,7 +316,7 @@ func testAppSetsRetarget(t *testing.T, w *hubWorld) {
 	// Revert restores the ApplicationSets and green's labels exactly.
 	revert := func() argocd.RevertResult {
 		t.Helper()
-		val, err := e.ExecuteActivity(acts.RevertArgoApplications, argocd.RevertInput{ArgoCluster: hubRef, Namespace: ns, Green: greenRef})
+		val, err := e.ExecuteActivity(acts.RevertArgoApplications, argocd.RevertInput{ArgoCluster: hubRef, Namespace: ns, Green: &greenRef})
 		if err != nil {
 			t.Fatalf("revert: %v", err)
 		}

@@ -31,8 +31,9 @@ type RevertInput struct {
 	// Green is the cluster retarget moved the applications to. Its Argo CD
 	// cluster Secret loses the labels retarget copied from blue's; when
 	// empty, every cluster Secret in Namespace carrying
-	// AnnotationAddedLabels does.
-	Green clusters.Ref `json:"green,omitempty"`
+	// AnnotationAddedLabels does. A pointer, so the payloads recorded
+	// before it existed read back the same.
+	Green *clusters.Ref `json:"green,omitempty"`
 }
 
 // RevertResult lists what was put back.
