@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/cutover-dev/cutover/internal/sandbox"
@@ -39,6 +40,12 @@ type Options struct {
 	Start bool
 	// Fast shortens bakes and the soak to seconds (tests).
 	Fast bool
+	// ArgoCDOnHub runs Argo CD on a third cluster, the hub
+	// (sandbox.Options.ArgoCDOnHub), with ApplicationSets: the simulator
+	// plays Argo CD there and the demo spec names the hub
+	// (argocd.hub.clusterName) and restores the edge and batch namespaces
+	// too.
+	ArgoCDOnHub bool
 	// SandboxLog receives the sandbox's own progress messages.
 	SandboxLog io.Writer
 	Stdout     io.Writer
@@ -137,8 +144,13 @@ func Start(ctx context.Context, o Options) (*Demo, error) {
 	if err := os.RemoveAll(o.Dir); err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(o.Stdout, "Starting the sandbox (Temporal, its UI, moto, kube-apiservers blue and green) in %s ...\n", o.Dir)
-	sb, err := sandbox.Up(ctx, sandbox.Options{Dir: o.Dir, TemporalUI: o.UIPort >= 0, TemporalPort: o.TemporalPort, TemporalUIPort: max(o.UIPort, 0), Log: o.SandboxLog})
+	kubes := "blue and green"
+	if o.ArgoCDOnHub {
+		kubes = "blue, green and hub (Argo CD)"
+	}
+	fmt.Fprintf(o.Stdout, "Starting the sandbox (Temporal, its UI, moto, kube-apiservers %s) in %s ...\n", kubes, o.Dir)
+	sb, err := sandbox.Up(ctx, sandbox.Options{Dir: o.Dir, TemporalUI: o.UIPort >= 0, TemporalPort: o.TemporalPort, TemporalUIPort: max(o.UIPort, 0), Log: o.SandboxLog,
+		ArgoCDOnHub: o.ArgoCDOnHub})
 	if err != nil {
 		return nil, err
 	}
@@ -147,6 +159,9 @@ func Start(ctx context.Context, o Options) (*Demo, error) {
 		return nil, errors.Join(err, sb.Down())
 	}
 	fmt.Fprintf(o.Stdout, "Sandbox up in %s.\n", sb.Startup.Round(time.Millisecond))
+	if sb.Hub != nil {
+		fmt.Fprintf(o.Stdout, "Argo CD runs on the hub: %s (kubeconfig %s), ApplicationSets %s.\n", sb.Hub.Server, sb.Hub.Kubeconfig, strings.Join(sb.BlueObjects.ApplicationSets, ", "))
+	}
 
 	st := &sandbox.State{Dir: o.Dir, TemporalAddress: sb.Temporal.Address, TemporalUI: sb.Temporal.UIAddress, Namespace: sb.Temporal.Namespace,
 		AWSEndpoint: sb.Moto.Endpoint, Region: sb.Seed.Region, KubeconfigDir: sb.KubeconfigDir()}
@@ -181,13 +196,17 @@ func Start(ctx context.Context, o Options) (*Demo, error) {
 	}
 	d.worker = w
 
-	sim := &Simulator{Blue: sb.Blue, Green: sb.Green, GreenVersion: o.TargetVersion, Logger: o.Logger.With("component", "simulator")}
+	sim := &Simulator{Blue: sb.Blue, Green: sb.Green, Hub: sb.Hub, GreenVersion: o.TargetVersion, Logger: o.Logger.With("component", "simulator")}
 	d.Simulator = sim
 	simCtx, stopSim := context.WithCancel(context.Background())
 	d.stopSim, d.simDone = stopSim, make(chan struct{})
 	go func() { defer close(d.simDone); _ = sim.Run(simCtx) }()
 
 	d.Spec = Spec(sb.Seed, o.TargetVersion)
+	if sb.Hub != nil {
+		d.Spec.ArgoCD.Hub = &spec.ArgoCDHubSpec{ClusterName: sandbox.HubCluster}
+		d.Spec.Velero.IncludedNamespaces = append(d.Spec.Velero.IncludedNamespaces, "edge", "batch")
+	}
 	if o.Fast {
 		d.Spec.Traffic.BakeTime, d.Spec.Traffic.CheckInterval, d.Spec.Retire.Soak = spec.Duration(2*time.Second), spec.Duration(time.Second), spec.Duration(time.Second)
 	}

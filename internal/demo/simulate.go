@@ -35,6 +35,9 @@ var (
 // syncing applications. It never touches AWS: cutover's real activities do.
 type Simulator struct {
 	Blue, Green *sandbox.Kube
+	// Hub is the cluster Argo CD runs on (sandbox.Options.ArgoCDOnHub);
+	// nil when it runs on blue.
+	Hub *sandbox.Kube
 	// GreenVersion is the kubelet version of green's nodes, e.g. "1.31".
 	GreenVersion string
 	Logger       *slog.Logger
@@ -82,21 +85,44 @@ func (s *Simulator) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var hub cluster
+	if s.Hub != nil {
+		if hub, err = connect(s.Hub); err != nil {
+			return err
+		}
+	}
 	interval := s.Interval
 	if interval == 0 {
 		interval = time.Second
 	}
+	type step struct {
+		name string
+		fn   func(context.Context) error
+	}
+	steps := []step{
+		{"green nodes and add-ons", func(ctx context.Context) error { return s.greenPlatform(ctx, green) }},
+		{"velero", func(ctx context.Context) error { return s.velero(ctx, blue, green) }},
+		{"applicationsets on blue", func(ctx context.Context) error { return s.applicationSets(ctx, blue, s.Blue.Name) }},
+		{"applicationsets on green", func(ctx context.Context) error { return s.applicationSets(ctx, green, s.Green.Name) }},
+	}
+	if s.Hub != nil {
+		steps = append(steps, step{"applicationsets on hub", func(ctx context.Context) error { return s.applicationSets(ctx, hub, s.Hub.Name) }})
+	}
+	steps = append(steps,
+		step{"argocd on blue", func(ctx context.Context) error { return s.argocd(ctx, blue, s.Blue.Name, false) }},
+		step{"argocd on green", func(ctx context.Context) error { return s.argocd(ctx, green, s.Green.Name, true) }},
+		step{"argocd deletions on blue", func(ctx context.Context) error { return s.finalizeApplications(ctx, blue, s.Blue.Name, false) }},
+		step{"argocd deletions on green", func(ctx context.Context) error { return s.finalizeApplications(ctx, green, s.Green.Name, true) }},
+	)
+	if s.Hub != nil {
+		steps = append(steps,
+			step{"argocd on hub", func(ctx context.Context) error { return s.argocd(ctx, hub, s.Hub.Name, true) }},
+			step{"argocd deletions on hub", func(ctx context.Context) error { return s.finalizeApplications(ctx, hub, s.Hub.Name, true) }},
+		)
+	}
+	steps = append(steps, step{"workloads", func(ctx context.Context) error { return s.Green.MarkWorkloadsReady(ctx) }})
 	for {
-		for _, step := range []struct {
-			name string
-			fn   func(context.Context) error
-		}{
-			{"green nodes and add-ons", func(ctx context.Context) error { return s.greenPlatform(ctx, green) }},
-			{"velero", func(ctx context.Context) error { return s.velero(ctx, blue, green) }},
-			{"argocd on blue", func(ctx context.Context) error { return s.argocd(ctx, blue, s.Blue.Name, false) }},
-			{"argocd on green", func(ctx context.Context) error { return s.argocd(ctx, green, s.Green.Name, true) }},
-			{"workloads", func(ctx context.Context) error { return s.Green.MarkWorkloadsReady(ctx) }},
-		} {
+		for _, step := range steps {
 			if err := step.fn(ctx); err != nil && ctx.Err() == nil {
 				s.Logger.Warn("Simulator step failed", "step", step.name, "error", err)
 			}

@@ -48,6 +48,12 @@ type Options struct {
 	// was signed; 0 means DefaultKubeTokenMaxAge (20 s). The long-lived
 	// admin token of the kubeconfigs is not affected.
 	KubeTokenMaxAge time.Duration
+
+	// ArgoCDOnHub runs Argo CD on a third cluster, HubCluster, that manages
+	// blue and green through cluster secrets: the Argo CD objects and
+	// install go there instead of blue's argocd namespace, with the
+	// ApplicationSets edge and batch (SeedApplicationSets).
+	ArgoCDOnHub bool
 }
 
 // ToolMissingError reports a tool binary that `make tools` installs.

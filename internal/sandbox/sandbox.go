@@ -14,17 +14,21 @@ import (
 )
 
 // Sandbox is the whole local estate: Temporal, moto seeded with the blue
-// estate, and the blue and green Kubernetes clusters with the Argo CD,
-// Velero and Karpenter CRDs, blue's workloads seeded.
+// estate, and the blue and green Kubernetes clusters (and the hub with
+// Options.ArgoCDOnHub) with the Argo CD, Velero and Karpenter CRDs, blue's
+// workloads seeded.
 type Sandbox struct {
 	Dir      string
 	Temporal *Temporal
 	Moto     *Moto
 	Blue     *Kube
 	Green    *Kube
+	// Hub is the cluster Argo CD runs on with Options.ArgoCDOnHub (named
+	// HubCluster); nil otherwise.
+	Hub *Kube
 
 	// Seed is the AWS side of the blue estate; BlueObjects its Kubernetes
-	// side; CRDs the CRD names installed in both clusters.
+	// side; CRDs the CRD names installed in every cluster.
 	Seed        *Seed
 	BlueObjects *KubeSeed
 	CRDs        []string
@@ -35,7 +39,9 @@ type Sandbox struct {
 }
 
 // Up starts every server in parallel, installs the CRDs and seeds the blue
-// estate. On failure it stops whatever it started.
+// estate. With o.ArgoCDOnHub it also starts the hub, which holds the Argo
+// CD objects, install and ApplicationSets, and resolves as HubCluster. On
+// failure it stops whatever it started.
 func Up(ctx context.Context, o Options) (*Sandbox, error) {
 	start := time.Now()
 	o, err := o.resolve()
@@ -53,7 +59,11 @@ func Up(ctx context.Context, o Options) (*Sandbox, error) {
 		errs = append(errs, err)
 		mu.Unlock()
 	}
-	wg.Add(4)
+	kubes := []string{BlueCluster, GreenCluster}
+	if o.ArgoCDOnHub {
+		kubes = append(kubes, HubCluster)
+	}
+	wg.Add(2 + len(kubes))
 	go func() {
 		defer wg.Done()
 		t, err := StartTemporal(ctx, o)
@@ -84,7 +94,7 @@ func Up(ctx context.Context, o Options) (*Sandbox, error) {
 		sb.Seed = s
 		mu.Unlock()
 	}()
-	for _, name := range []string{BlueCluster, GreenCluster} {
+	for _, name := range kubes {
 		go func() {
 			defer wg.Done()
 			k, err := StartKube(ctx, name, o)
@@ -93,10 +103,13 @@ func Up(ctx context.Context, o Options) (*Sandbox, error) {
 				return
 			}
 			mu.Lock()
-			if name == BlueCluster {
+			switch name {
+			case BlueCluster:
 				sb.Blue = k
-			} else {
+			case GreenCluster:
 				sb.Green = k
+			default:
+				sb.Hub = k
 			}
 			mu.Unlock()
 			crds, err := InstallCRDs(ctx, k)
@@ -116,17 +129,33 @@ func Up(ctx context.Context, o Options) (*Sandbox, error) {
 	}
 	wg.Wait()
 	if len(errs) == 0 {
-		objs, err := SeedBlue(ctx, sb.Blue, sb.Green)
+		var objs *KubeSeed
+		var err error
+		argo := sb.Blue
+		if sb.Hub != nil {
+			argo = sb.Hub
+			objs, err = SeedBlueWithHub(ctx, sb.Blue, sb.Green, sb.Hub)
+		} else {
+			objs, err = SeedBlue(ctx, sb.Blue, sb.Green)
+		}
 		if err != nil {
 			errs = append(errs, err)
 		} else {
-			// The parts of blue's Kubernetes side that name the AWS seed.
-			for _, seed := range []func() error{
-				func() error { return SeedIRSAServiceAccounts(ctx, sb.Blue, sb.Seed) },
+			// The parts of blue's Kubernetes side that name the AWS seed,
+			// then the Argo CD install where Argo CD runs.
+			seeds := []func() error{
+				func() error { return SeedIRSAServiceAccounts(ctx, sb.Blue, irsaSeed(sb.Seed, sb.Hub != nil)) },
 				func() error { return SeedKarpenter(ctx, sb.Blue, sb.Seed, objs) },
 				func() error { return SeedAWSAuth(ctx, sb.Blue, sb.Seed, objs) },
-				func() error { return SeedArgoCDInstall(ctx, sb.Blue, objs) },
-			} {
+				func() error { return SeedArgoCDInstall(ctx, argo, objs) },
+			}
+			if sb.Hub != nil {
+				seeds = append(seeds,
+					func() error { return SeedApplicationSets(ctx, sb.Hub, sb.Blue, objs) },
+					func() error { return sb.MapCluster(HubCluster, sb.Hub) },
+				)
+			}
+			for _, seed := range seeds {
 				if err := seed(); err != nil {
 					errs = append(errs, err)
 					break
@@ -142,7 +171,11 @@ func Up(ctx context.Context, o Options) (*Sandbox, error) {
 		return nil, fmt.Errorf("sandbox up: %w", errors.Join(errs...))
 	}
 	sb.Startup = time.Since(start)
-	sb.log.Info("Sandbox ready", "startup", sb.Startup.Round(time.Millisecond), "temporal", sb.Temporal.Address, "aws", sb.Moto.Endpoint, "blue", sb.Blue.Server, "green", sb.Green.Server)
+	ready := []any{"startup", sb.Startup.Round(time.Millisecond), "temporal", sb.Temporal.Address, "aws", sb.Moto.Endpoint, "blue", sb.Blue.Server, "green", sb.Green.Server}
+	if sb.Hub != nil {
+		ready = append(ready, "hub", sb.Hub.Server)
+	}
+	sb.log.Info("Sandbox ready", ready...)
 	return sb, nil
 }
 
@@ -152,8 +185,8 @@ func (s *Sandbox) Down() error {
 		return nil
 	}
 	var wg sync.WaitGroup
-	errs := make([]error, 4)
-	stops := []func() error{s.Temporal.Stop, s.Moto.Stop, s.Blue.Stop, s.Green.Stop}
+	stops := []func() error{s.Temporal.Stop, s.Moto.Stop, s.Blue.Stop, s.Green.Stop, s.Hub.Stop}
+	errs := make([]error, len(stops))
 	for i, stop := range stops {
 		wg.Add(1)
 		go func() {
@@ -176,7 +209,9 @@ func (s *Sandbox) Down() error {
 func (s *Sandbox) KubeconfigDir() string { return filepath.Join(s.Dir, "kubeconfigs") }
 
 // Resolver resolves cluster names through KubeconfigDir: "blue", "green",
-// and any name added with MapCluster. Like the worker in sandbox mode, it
+// "hub" (Options.ArgoCDOnHub) and any name added with MapCluster. The
+// names need no EKS cluster in moto: the tokens are signed locally and the
+// apiserver's webhook checks them for its own name. Like the worker in sandbox mode, it
 // authenticates with EKS tokens signed with moto's credentials and renewed
 // before the clusters' KubeTokenMaxAge, not with the admin token.
 func (s *Sandbox) Resolver() clusters.Resolver {
@@ -207,7 +242,7 @@ func (s *Sandbox) Processes() []Process {
 	if s.Moto != nil {
 		add(s.Moto.proc)
 	}
-	for _, k := range []*Kube{s.Blue, s.Green} {
+	for _, k := range []*Kube{s.Blue, s.Green, s.Hub} {
 		if k != nil {
 			add(k.etcd)
 			add(k.apiserver)
@@ -221,4 +256,17 @@ type Process struct {
 	Name string `json:"name"`
 	PID  int    `json:"pid"`
 	Exe  string `json:"exe"`
+}
+
+// irsaSeed is the seed SeedIRSAServiceAccounts gets for blue. With Argo CD
+// on the hub, blue has no argocd namespace and so no Argo CD controller
+// ServiceAccount: the copy's Argo CD entry names the workload's
+// ServiceAccount again, which is seeded once.
+func irsaSeed(s *Seed, argoCDOnHub bool) *Seed {
+	if !argoCDOnHub {
+		return s
+	}
+	c := *s
+	c.IRSA.ArgoCDServiceAccount, c.IRSA.ArgoCDRoleARN = c.IRSA.WorkloadServiceAccount, c.IRSA.WorkloadRoleARN
+	return &c
 }

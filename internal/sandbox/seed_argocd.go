@@ -31,8 +31,8 @@ const (
 	ArgoCDRBACPolicy = "p, role:ci, applications, sync, */*, allow\ng, ci, role:ci\n"
 )
 
-// ArgoCDInstallSeed lists what SeedArgoCDInstall creates in blue's argocd
-// namespace (names are namespace/name).
+// ArgoCDInstallSeed lists what SeedArgoCDInstall creates in the argocd
+// namespace of blue (or of the hub) (names are namespace/name).
 type ArgoCDInstallSeed struct {
 	Version     string   `json:"version"`
 	Image       string   `json:"image"`
@@ -58,8 +58,9 @@ func argoCDLabels(name string) map[string]string {
 	return map[string]string{"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "argocd"}
 }
 
-// SeedArgoCDInstall gives blue's argocd namespace (SeedBlue creates it)
-// what a real Argo CD install has and the simulator plays: the
+// SeedArgoCDInstall gives k's argocd namespace (blue's, which SeedBlue
+// creates, or the hub's, which SeedArgoCD creates there) what a real Argo
+// CD install has and the simulator plays: the
 // application controller StatefulSet (1 replica) and the ApplicationSet
 // controller Deployment on ArgoCDImage, each reported ready as their pods
 // would be; ConfigMaps argocd-cm (url, a ci account with an API key) and

@@ -30,6 +30,9 @@ const (
 	// LastAppliedAnnotation is kubectl's client-side apply annotation.
 	LastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
 	ArgoCDNamespace       = "argocd"
+	// SandboxAppsRepoURL is the Git repository of the seeded Applications
+	// and ApplicationSets.
+	SandboxAppsRepoURL = "https://github.com/cutover-dev/sandbox-apps.git"
 	// PrometheusConfig is the monitoring ConfigMap whose external label
 	// names blue.
 	PrometheusConfig = "prometheus-config"
@@ -75,6 +78,12 @@ type KubeSeed struct {
 	CronJobs     []string           `json:"cronJobs"`
 	// AWSAuth is blue's aws-auth ConfigMap (SeedAWSAuth), also in ConfigMaps.
 	AWSAuth string `json:"awsAuth"`
+	// ArgoCDCluster is the cluster whose argocd namespace holds the Argo CD
+	// objects (the argocd/ Secrets, Applications, ApplicationSets and the
+	// install): HubCluster with Options.ArgoCDOnHub, empty for blue.
+	ArgoCDCluster string `json:"argoCDCluster,omitempty"`
+	// ApplicationSets are the hub's ApplicationSets (SeedApplicationSets).
+	ApplicationSets []string `json:"applicationSets,omitempty"`
 	// NodePools and EC2NodeClasses are blue's Karpenter objects
 	// (cluster-scoped names, SeedKarpenter).
 	NodePools      []string `json:"nodePools"`
@@ -96,15 +105,30 @@ func lastApplied(obj map[string]any) string {
 // HPA, policy/v1beta1 PDB, flowcontrol v1beta3 FlowSchema); a Helm release
 // secret whose manifest declares removed APIs; Argo CD cluster secrets for
 // blue (and green when given), an AppProject and Applications deploying to
-// blue; a Velero BackupStorageLocation; five nodes of the two node groups
+// blue (SeedArgoCD, on blue itself); a Velero BackupStorageLocation; five nodes of the two node groups
 // at BlueKubeletVersion; and every workload marked ready. The CRDs must be
 // installed first (InstallCRDs).
 func SeedBlue(ctx context.Context, blue, green *Kube) (*KubeSeed, error) {
-	cs, err := blue.Clientset()
-	if err != nil {
-		return nil, err
+	return seedBlue(ctx, blue, green, nil)
+}
+
+// SeedBlueWithHub is SeedBlue for a sandbox whose Argo CD runs on hub, a
+// cluster of its own: the Argo CD objects (the cluster secrets, the
+// AppProject, the Applications) are created in hub's argocd namespace
+// (KubeSeed.ArgoCDCluster names hub) and blue has no argocd namespace. Blue
+// also runs the workloads of the hub's ApplicationSets (SeedApplicationSets):
+// namespaces edge and batch with Deployments edge/edge and
+// batch/batch-worker, their Services and ConfigMaps.
+func SeedBlueWithHub(ctx context.Context, blue, green, hub *Kube) (*KubeSeed, error) {
+	if hub == nil {
+		return nil, fmt.Errorf("cluster %s: seed with a hub: no hub cluster", blue.Name)
 	}
-	dyn, err := dynamic.NewForConfig(blue.RESTConfig())
+	return seedBlue(ctx, blue, green, hub)
+}
+
+// seedBlue is SeedBlue with Argo CD on blue (hub nil) or on hub.
+func seedBlue(ctx context.Context, blue, green, hub *Kube) (*KubeSeed, error) {
+	cs, err := blue.Clientset()
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +140,11 @@ func SeedBlue(ctx context.Context, blue, green *Kube) (*KubeSeed, error) {
 		return nil
 	}
 
-	for _, ns := range []string{"shop", "payments", "monitoring", ArgoCDNamespace, VeleroNamespace} {
+	namespaces := []string{"shop", "payments", "monitoring", ArgoCDNamespace, VeleroNamespace}
+	if hub != nil {
+		namespaces = []string{"shop", "payments", "monitoring", "edge", "batch", VeleroNamespace}
+	}
+	for _, ns := range namespaces {
 		_, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{"team": teamOf(ns)}}}, metav1.CreateOptions{})
 		if err := create("namespace", "", ns, err); err != nil {
 			return nil, err
@@ -129,16 +157,29 @@ func SeedBlue(ctx context.Context, blue, green *Kube) (*KubeSeed, error) {
 		ns, name, image string
 		replicas        int32
 		port            int32
+		// argoApp is the Argo CD Application that deploys it (ns when empty).
+		argoApp string
 	}
 	apps := []app{
-		{"shop", "web", "public.ecr.aws/nginx/nginx:1.27", 3, 8080},
-		{"shop", "api", "public.ecr.aws/docker/library/python:3.12-slim", 2, 8000},
-		{"payments", "worker", "public.ecr.aws/docker/library/golang:1.23", 2, 9000},
+		{"shop", "web", "public.ecr.aws/nginx/nginx:1.27", 3, 8080, ""},
+		{"shop", "api", "public.ecr.aws/docker/library/python:3.12-slim", 2, 8000, ""},
+		{"payments", "worker", "public.ecr.aws/docker/library/golang:1.23", 2, 9000, ""},
+	}
+	if hub != nil {
+		// Deployed by the hub's ApplicationSets (SeedApplicationSets).
+		apps = append(apps,
+			app{"edge", "edge", "public.ecr.aws/nginx/nginx:1.27", 2, 8080, blue.Name + "-edge"},
+			app{"batch", "batch-worker", "public.ecr.aws/docker/library/golang:1.23", 1, 9100, blue.Name + "-batch"},
+		)
 	}
 	for _, a := range apps {
 		labels := map[string]string{"app.kubernetes.io/name": a.name, "app.kubernetes.io/part-of": a.ns}
+		argoApp := a.argoApp
+		if argoApp == "" {
+			argoApp = a.ns
+		}
 		_, err := cs.AppsV1().Deployments(a.ns).Create(ctx, &appsv1.Deployment{
-			ObjectMeta: metav1.ObjectMeta{Name: a.name, Labels: labels, Annotations: map[string]string{"argocd.argoproj.io/tracking-id": a.ns + ":apps/Deployment:" + a.ns + "/" + a.name}},
+			ObjectMeta: metav1.ObjectMeta{Name: a.name, Labels: labels, Annotations: map[string]string{"argocd.argoproj.io/tracking-id": argoApp + ":apps/Deployment:" + a.ns + "/" + a.name}},
 			Spec: appsv1.DeploymentSpec{
 				Replicas: ptr(a.replicas),
 				Selector: &metav1.LabelSelector{MatchLabels: labels},
@@ -374,63 +415,16 @@ func SeedBlue(ctx context.Context, blue, green *Kube) (*KubeSeed, error) {
 		RemovedAPIObject{Kind: "CronJob", Namespace: "payments", Name: "ledger-vacuum", APIVersion: "batch/v1beta1", RemovedIn: "1.25", Source: "helm:ledger"},
 	)
 
-	// Argo CD: cluster secrets, a project, Applications deploying to blue.
-	for _, k := range []*Kube{blue, green} {
-		if k == nil {
-			continue
-		}
-		sec, err := ArgoCDClusterSecret(k)
-		if err != nil {
-			return nil, err
-		}
-		_, err = cs.CoreV1().Secrets(ArgoCDNamespace).Create(ctx, sec, metav1.CreateOptions{})
-		if err := create("argocd cluster secret", ArgoCDNamespace, sec.Name, err); err != nil {
-			return nil, err
-		}
-		s.Secrets = append(s.Secrets, ArgoCDNamespace+"/"+sec.Name)
+	// Argo CD: cluster secrets, a project, Applications deploying to blue,
+	// on blue itself or on the hub.
+	argo := blue
+	if hub != nil {
+		argo = hub
+		s.ArgoCDCluster = hub.Name
 	}
-	proj := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject",
-		"metadata": map[string]any{"name": "shop", "namespace": ArgoCDNamespace},
-		"spec": map[string]any{
-			"description":              "shop and payments",
-			"sourceRepos":              []any{"https://github.com/cutover-dev/sandbox-apps.git"},
-			"destinations":             []any{map[string]any{"name": "*", "namespace": "*", "server": "*"}},
-			"clusterResourceWhitelist": []any{map[string]any{"group": "*", "kind": "*"}},
-		},
-	}}
-	_, err = dyn.Resource(AppProjectGVR).Namespace(ArgoCDNamespace).Create(ctx, proj, metav1.CreateOptions{})
-	if err := create("appproject", ArgoCDNamespace, "shop", err); err != nil {
+	if err := SeedArgoCD(ctx, argo, blue, green, s); err != nil {
 		return nil, err
 	}
-	for _, a := range []struct{ name, ns, path string }{{"shop", "shop", "apps/shop"}, {"payments", "payments", "apps/payments"}, {"monitoring", "monitoring", "apps/monitoring"}} {
-		app := &unstructured.Unstructured{Object: map[string]any{
-			"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
-			"metadata": map[string]any{"name": a.name, "namespace": ArgoCDNamespace, "labels": map[string]any{"cutover.dev/cluster": blue.Name}},
-			"spec": map[string]any{
-				"project":     "shop",
-				"source":      map[string]any{"repoURL": "https://github.com/cutover-dev/sandbox-apps.git", "targetRevision": "main", "path": a.path},
-				"destination": map[string]any{"name": blue.Name, "namespace": a.ns},
-				"syncPolicy":  map[string]any{"automated": map[string]any{"prune": true, "selfHeal": true}, "syncOptions": []any{"CreateNamespace=true"}},
-			},
-		}}
-		created, err := dyn.Resource(ApplicationGVR).Namespace(ArgoCDNamespace).Create(ctx, app, metav1.CreateOptions{})
-		if err := create("application", ArgoCDNamespace, a.name, err); err != nil {
-			return nil, err
-		}
-		if created != nil {
-			// What the Argo CD controller would report: synced and healthy.
-			created.Object["status"] = map[string]any{
-				"sync":   map[string]any{"status": "Synced", "revision": "4f2a9c1e0b7d3a5f6e8c9b0a1d2e3f4a5b6c7d8e"},
-				"health": map[string]any{"status": "Healthy"},
-			}
-			if _, err := dyn.Resource(ApplicationGVR).Namespace(ArgoCDNamespace).Update(ctx, created, metav1.UpdateOptions{}); err != nil {
-				return nil, fmt.Errorf("cluster %s: application %s status: %w", blue.Name, a.name, err)
-			}
-		}
-		s.Applications = append(s.Applications, ArgoCDNamespace+"/"+a.name)
-	}
-
 	if err := SeedVelero(ctx, blue); err != nil {
 		return nil, err
 	}
@@ -456,6 +450,92 @@ func SeedBlue(ctx context.Context, blue, green *Kube) (*KubeSeed, error) {
 	}
 	blue.log.Info("Seeded blue workloads", "namespaces", len(s.Namespaces), "deployments", len(s.Deployments), "applications", len(s.Applications), "removedAPIs", len(s.RemovedAPIs))
 	return s, nil
+}
+
+// SeedArgoCD creates the Argo CD objects of the blue estate in argo's
+// argocd namespace (created when missing): the cluster secrets of blue and
+// green (when given), the AppProject shop and the Applications shop,
+// payments and monitoring deploying to blue, each reported Synced and
+// Healthy. argo is blue itself (SeedBlue) or the hub (SeedBlueWithHub).
+// Objects that exist are left as they are; the names are added to objs'
+// Secrets and Applications.
+func SeedArgoCD(ctx context.Context, argo, blue, green *Kube, objs *KubeSeed) error {
+	cs, err := argo.Clientset()
+	if err != nil {
+		return err
+	}
+	dyn, err := dynamic.NewForConfig(argo.RESTConfig())
+	if err != nil {
+		return err
+	}
+	create := func(what, ns, name string, err error) error {
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("cluster %s: create %s %s/%s: %w", argo.Name, what, ns, name, err)
+		}
+		return nil
+	}
+	if argo != blue {
+		_, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ArgoCDNamespace, Labels: map[string]string{"team": teamOf(ArgoCDNamespace)}}}, metav1.CreateOptions{})
+		if err := create("namespace", "", ArgoCDNamespace, err); err != nil {
+			return err
+		}
+	}
+	for _, k := range []*Kube{blue, green} {
+		if k == nil {
+			continue
+		}
+		sec, err := ArgoCDClusterSecret(k)
+		if err != nil {
+			return err
+		}
+		_, err = cs.CoreV1().Secrets(ArgoCDNamespace).Create(ctx, sec, metav1.CreateOptions{})
+		if err := create("argocd cluster secret", ArgoCDNamespace, sec.Name, err); err != nil {
+			return err
+		}
+		objs.Secrets = append(objs.Secrets, ArgoCDNamespace+"/"+sec.Name)
+	}
+	proj := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject",
+		"metadata": map[string]any{"name": "shop", "namespace": ArgoCDNamespace},
+		"spec": map[string]any{
+			"description":              "shop and payments",
+			"sourceRepos":              []any{SandboxAppsRepoURL},
+			"destinations":             []any{map[string]any{"name": "*", "namespace": "*", "server": "*"}},
+			"clusterResourceWhitelist": []any{map[string]any{"group": "*", "kind": "*"}},
+		},
+	}}
+	_, err = dyn.Resource(AppProjectGVR).Namespace(ArgoCDNamespace).Create(ctx, proj, metav1.CreateOptions{})
+	if err := create("appproject", ArgoCDNamespace, "shop", err); err != nil {
+		return err
+	}
+	for _, a := range []struct{ name, ns, path string }{{"shop", "shop", "apps/shop"}, {"payments", "payments", "apps/payments"}, {"monitoring", "monitoring", "apps/monitoring"}} {
+		app := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+			"metadata": map[string]any{"name": a.name, "namespace": ArgoCDNamespace, "labels": map[string]any{"cutover.dev/cluster": blue.Name}},
+			"spec": map[string]any{
+				"project":     "shop",
+				"source":      map[string]any{"repoURL": SandboxAppsRepoURL, "targetRevision": "main", "path": a.path},
+				"destination": map[string]any{"name": blue.Name, "namespace": a.ns},
+				"syncPolicy":  map[string]any{"automated": map[string]any{"prune": true, "selfHeal": true}, "syncOptions": []any{"CreateNamespace=true"}},
+			},
+		}}
+		created, err := dyn.Resource(ApplicationGVR).Namespace(ArgoCDNamespace).Create(ctx, app, metav1.CreateOptions{})
+		if err := create("application", ArgoCDNamespace, a.name, err); err != nil {
+			return err
+		}
+		if created != nil {
+			// What the Argo CD controller would report: synced and healthy.
+			created.Object["status"] = map[string]any{
+				"sync":   map[string]any{"status": "Synced", "revision": "4f2a9c1e0b7d3a5f6e8c9b0a1d2e3f4a5b6c7d8e"},
+				"health": map[string]any{"status": "Healthy"},
+			}
+			if _, err := dyn.Resource(ApplicationGVR).Namespace(ArgoCDNamespace).Update(ctx, created, metav1.UpdateOptions{}); err != nil {
+				return fmt.Errorf("cluster %s: application %s status: %w", argo.Name, a.name, err)
+			}
+		}
+		objs.Applications = append(objs.Applications, ArgoCDNamespace+"/"+a.name)
+	}
+	return nil
 }
 
 func teamOf(ns string) string {
