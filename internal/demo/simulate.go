@@ -85,9 +85,21 @@ func (s *Simulator) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var hub cluster
+	// The ApplicationSet controller's clients print no warnings.
+	quietBlue, err := connectQuiet(s.Blue)
+	if err != nil {
+		return err
+	}
+	quietGreen, err := connectQuiet(s.Green)
+	if err != nil {
+		return err
+	}
+	var hub, quietHub cluster
 	if s.Hub != nil {
 		if hub, err = connect(s.Hub); err != nil {
+			return err
+		}
+		if quietHub, err = connectQuiet(s.Hub); err != nil {
 			return err
 		}
 	}
@@ -102,11 +114,11 @@ func (s *Simulator) Run(ctx context.Context) error {
 	steps := []step{
 		{"green nodes and add-ons", func(ctx context.Context) error { return s.greenPlatform(ctx, green) }},
 		{"velero", func(ctx context.Context) error { return s.velero(ctx, blue, green) }},
-		{"applicationsets on blue", func(ctx context.Context) error { return s.applicationSets(ctx, blue, s.Blue.Name) }},
-		{"applicationsets on green", func(ctx context.Context) error { return s.applicationSets(ctx, green, s.Green.Name) }},
+		{"applicationsets on blue", func(ctx context.Context) error { return s.applicationSets(ctx, quietBlue, s.Blue.Name) }},
+		{"applicationsets on green", func(ctx context.Context) error { return s.applicationSets(ctx, quietGreen, s.Green.Name) }},
 	}
 	if s.Hub != nil {
-		steps = append(steps, step{"applicationsets on hub", func(ctx context.Context) error { return s.applicationSets(ctx, hub, s.Hub.Name) }})
+		steps = append(steps, step{"applicationsets on hub", func(ctx context.Context) error { return s.applicationSets(ctx, quietHub, s.Hub.Name) }})
 	}
 	steps = append(steps,
 		step{"argocd on blue", func(ctx context.Context) error { return s.argocd(ctx, blue, s.Blue.Name, false) }},

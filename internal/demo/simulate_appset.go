@@ -18,7 +18,9 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/cutover-dev/cutover/internal/sandbox"
 )
@@ -35,6 +37,23 @@ const (
 	resourcesFinalizer = "resources-finalizer.argocd.argoproj.io"
 	trackingAnnotation = "argocd.argoproj.io/tracking-id"
 )
+
+// connectQuiet is connect without the apiserver's warnings printed: every
+// Application the ApplicationSet controller creates would draw one about
+// Argo CD's finalizer name (as it does from a real Argo CD).
+func connectQuiet(k *sandbox.Kube) (cluster, error) {
+	cfg := k.RESTConfig()
+	cfg.WarningHandler = rest.NoWarnings{}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return cluster{}, err
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return cluster{}, err
+	}
+	return cluster{cs: cs, dyn: dyn}, nil
+}
 
 // applicationSets plays Argo CD's ApplicationSet controller in c's argocd
 // namespace while it runs (its Deployment argocd-applicationset-controller

@@ -71,7 +71,7 @@ func TestSimulatedApplicationSets(t *testing.T) {
 	if want := []string{"argocd/edge", "argocd/batch"}; !slices.Equal(objs.ApplicationSets, want) {
 		t.Fatalf("ApplicationSets %v, want %v", objs.ApplicationSets, want)
 	}
-	hub, err := connect(hubK)
+	hub, err := connectQuiet(hubK)
 	if err != nil {
 		t.Fatal(err)
 	}
