@@ -12,6 +12,7 @@ package velero
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"time"
 
 	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
@@ -91,6 +92,15 @@ type RestoreResult struct {
 	Items int `json:"items,omitempty"`
 	// Created is true when this call created the restore.
 	Created bool `json:"created,omitempty"`
+	// Failures are the restore's errors as Velero recorded them per
+	// resource ("namespace shop: error restoring deployments.apps/shop/web:
+	// ..."), read like velero restore describe --details does; at most
+	// maxResultEntries, the last one "... and N more" when there were more.
+	// When they could not be read, a single entry says so and names the
+	// velero command that shows them.
+	Failures []string `json:"failures,omitempty"`
+	// WarningsDetail are the restore's warnings, read and capped as Failures.
+	WarningsDetail []string `json:"warningsDetail,omitempty"`
 }
 
 // Progress is the heartbeat of the Velero waits.
@@ -112,6 +122,8 @@ type options struct {
 	clusters.Settings[client.Client]
 	syncWait        time.Duration
 	storageLocation string
+	resultsWait     time.Duration
+	httpClient      *http.Client
 }
 
 // Option configures the activities.
@@ -124,6 +136,16 @@ func WithPollInterval(d time.Duration) Option { return func(o *options) { o.Poll
 // Velero to sync the backup from the storage location before it returns a
 // retryable NotReadyYet (default 10m; Velero syncs every minute by default).
 func WithBackupSyncWait(d time.Duration) Option { return func(o *options) { o.syncWait = d } }
+
+// WithResultsWait bounds how long RestoreVeleroBackup waits for Velero's
+// server to answer the DownloadRequest of a restore's per-resource results,
+// and then for the download itself (default 1m). Past it the restore is
+// returned with its counts and an entry saying the details could not be read.
+func WithResultsWait(d time.Duration) Option { return func(o *options) { o.resultsWait = d } }
+
+// WithHTTPClient sets the client that downloads a restore's results from
+// the storage's presigned URL (default: a client with Go's default transport).
+func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.httpClient = c } }
 
 // WithStorageLocation sets the BackupStorageLocation of new backups (default "default").
 func WithStorageLocation(name string) Option { return func(o *options) { o.storageLocation = name } }
@@ -148,12 +170,18 @@ type Activities struct {
 // rest.Config; it is the only way the activities reach a cluster.
 func New(resolver clusters.Resolver, opts ...Option) *Activities {
 	defaults := clusters.DefaultSettings[client.Client](NewClient, 5*time.Second)
-	o := options{Settings: defaults, syncWait: 10 * time.Minute, storageLocation: "default"}
+	o := options{Settings: defaults, syncWait: 10 * time.Minute, storageLocation: "default", resultsWait: time.Minute}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	if o.storageLocation == "" {
 		o.storageLocation = "default"
+	}
+	if o.resultsWait <= 0 {
+		o.resultsWait = time.Minute
+	}
+	if o.httpClient == nil {
+		o.httpClient = &http.Client{}
 	}
 	base := clusters.NewBase("velero", "client", resolver, &o.Settings, defaults)
 	return &Activities{opts: o, base: base}

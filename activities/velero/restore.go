@@ -22,7 +22,13 @@ import (
 // storage location, so the restore is created once the Backup object exists
 // on green (a retryable NotReadyYet after WithBackupSyncWait). A restore
 // that finishes PartiallyFailed is returned with its warning and error
-// counts, not as an error; Failed and FailedValidation are errors.
+// counts, not as an error; Failed and FailedValidation are errors. The
+// per-resource errors and warnings of a restore that finished with any
+// (PartiallyFailed, or Completed with warnings) are read from the storage
+// location through a DownloadRequest, as velero restore describe --details
+// does, into Failures and WarningsDetail; when they cannot be read within
+// WithResultsWait, one entry says so and the restore is returned all the
+// same.
 func (a *Activities) RestoreVeleroBackup(ctx context.Context, in RestoreInput) (RestoreResult, error) {
 	// Heartbeat in the background while it works (see activitylog.KeepAlive).
 	ctx, stop := activitylog.KeepAlive(ctx)
@@ -97,10 +103,16 @@ func (a *Activities) RestoreVeleroBackup(ctx context.Context, in RestoreInput) (
 		switch s.Phase {
 		case velerov1.RestorePhaseCompleted:
 			log.Info("Velero restore completed", "cluster", in.Cluster.Name, "restore", in.RestoreName, "items", res.Items, "warnings", res.Warnings)
+			if res.Warnings > 0 || res.Errors > 0 {
+				d := a.restoreDetails(ctx, c, &r, in.Cluster.Name)
+				res.Failures, res.WarningsDetail = d.failures, d.warnings
+			}
 			return res, nil
 		case velerov1.RestorePhasePartiallyFailed:
 			log.Warn("Velero restore partially failed", "cluster", in.Cluster.Name, "restore", in.RestoreName,
-				"errors", res.Errors, "warnings", res.Warnings, "details", "velero restore describe "+in.RestoreName+" --details")
+				"errors", res.Errors, "warnings", res.Warnings, "details", describeCommand(in.RestoreName))
+			d := a.restoreDetails(ctx, c, &r, in.Cluster.Name)
+			res.Failures, res.WarningsDetail = d.failures, d.warnings
 			return res, nil
 		case velerov1.RestorePhaseFailed:
 			reason := s.FailureReason
