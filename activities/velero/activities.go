@@ -95,7 +95,7 @@ type RestoreResult struct {
 	// Failures are the restore's errors as Velero recorded them per
 	// resource ("namespace shop: error restoring deployments.apps/shop/web:
 	// ..."), read like velero restore describe --details does; at most
-	// maxResultEntries, the last one "... and N more" when there were more.
+	// 50, the last one "... and N more" when there were more.
 	// When they could not be read, a single entry says so and names the
 	// velero command that shows them.
 	Failures []string `json:"failures,omitempty"`
