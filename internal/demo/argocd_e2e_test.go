@@ -320,3 +320,75 @@ func TestCopyModeAgainstRealServers(t *testing.T) {
 		}
 	}
 }
+
+// TestHubArgoCDAgainstRealServers: Argo CD on a hub cluster manages blue
+// with Applications and two ApplicationSets (a cluster generator over
+// labelled cluster Secrets, a list generator). A rollback puts the hub
+// back exactly as it was; the second run ends with every application and
+// generated application targeting green, Synced, blue's generator entries
+// removed, and the hub's Argo CD untouched by blue's retirement.
+func TestHubArgoCDAgainstRealServers(t *testing.T) {
+	e := startE2E(t, demo.Options{ArgoCDOnHub: true})
+	ctx, sb := e.ctx, e.d.Sandbox
+	if sb.Hub == nil {
+		t.Fatal("the sandbox has no hub")
+	}
+	s := e.d.Spec
+	s.ArgoCD.Hub = &spec.ArgoCDHubSpec{ClusterName: sandbox.HubCluster}
+	if len(argoObjects(ctx, t, sb.Hub, appSetGVR, "")) != 2 {
+		t.Fatal("the hub should have the edge and batch ApplicationSets")
+	}
+	// The simulated ApplicationSet controller generates blue's applications
+	// within seconds of the start: the state to come back to includes them.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		apps := argoObjects(ctx, t, sb.Hub, appGVR, "")
+		if apps["blue-edge"] != nil && apps["blue-batch"] != nil && synced(apps["blue-edge"]) && synced(apps["blue-batch"]) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("blue's generated applications did not appear: %v", apps)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	before := argoState(ctx, t, sb.Hub)
+
+	e.rollBackAtHalf(s)
+	assertArgoStateBack(ctx, t, sb.Hub, before, "after the hub rollback")
+
+	rep := e.runToTheEnd(s)
+	apps := argoObjects(ctx, t, sb.Hub, appGVR, "")
+	for _, n := range []string{"shop", "payments", "monitoring"} {
+		if a := apps[n]; a == nil || destinationOf(a) != "green" && destinationOf(a) != strings.TrimRight(sb.Green.Server, "/") || !synced(a) {
+			t.Errorf("hub application %s: %v; want it on green, Synced", n, a)
+		}
+	}
+	for _, n := range []string{"green-edge", "green-batch"} {
+		if a := apps[n]; a == nil || !synced(a) {
+			t.Errorf("generated application %s: %v; want it Synced", n, a)
+		}
+	}
+	for _, n := range []string{"blue-edge", "blue-batch"} {
+		if apps[n] != nil {
+			t.Errorf("blue's generated application %s is still there after blue was retired", n)
+		}
+	}
+	secrets := argoObjects(ctx, t, sb.Hub, secretGVR, "argocd.argoproj.io/secret-type=cluster")
+	for name, sec := range secrets {
+		_, has := sec.GetLabels()["cutover.dev/env"]
+		isGreen := strings.Contains(name, "green")
+		if has != isGreen {
+			t.Errorf("cluster secret %s labels %v: want cutover.dev/env on green's only", name, sec.GetLabels())
+		}
+	}
+	hcs, err := sb.Hub.Clientset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sts, err := hcs.AppsV1().StatefulSets(sandbox.ArgoCDNamespace).Get(ctx, sandbox.ArgoCDApplicationController, metav1.GetOptions{}); err != nil || sts.Spec.Replicas == nil || *sts.Spec.Replicas != 1 {
+		t.Errorf("the hub's Argo CD controller: %v %v; want it running", sts, err)
+	}
+	if !strings.Contains(rep.ArgoCD, "hub") {
+		t.Errorf("report says %q about Argo CD", rep.ArgoCD)
+	}
+}
