@@ -200,6 +200,10 @@ type MigrationReport struct {
 	Jobs []JobEvent `json:"jobs,omitempty"`
 	// ArgoCD says what became of the Argo CD that managed green.
 	ArgoCD string `json:"argocd,omitempty"`
+	// VeleroFailures and VeleroWarnings are the restore's per-resource
+	// errors and warnings, as Velero recorded them (capped).
+	VeleroFailures []string `json:"veleroFailures,omitempty"`
+	VeleroWarnings []string `json:"veleroWarnings,omitempty"`
 	// StillPointsAtBlue is what on green still names blue after the move
 	// (CI/CD targets, monitoring endpoints, identities): the runbook's
 	// last steps, for a person.

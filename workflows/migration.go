@@ -506,8 +506,14 @@ func (m *migration) restore(ctx workflow.Context) error {
 		if err != nil {
 			return err
 		}
+		m.report.VeleroFailures = append(m.report.VeleroFailures, r.Failures...)
+		m.report.VeleroWarnings = append(m.report.VeleroWarnings, r.WarningsDetail...)
 		if r.Errors > 0 {
-			return failures.New(failures.VeleroRestoreFailed, "velero restore %s into %s finished with %d errors and %d warnings; see `velero restore describe %s --details`", r.Name, s.Green.ClusterName, r.Errors, r.Warnings, r.Name)
+			detail := ""
+			if len(r.Failures) > 0 {
+				detail = ": " + strings.Join(r.Failures[:min(3, len(r.Failures))], "; ")
+			}
+			return failures.New(failures.VeleroRestoreFailed, "velero restore %s into %s finished with %d errors and %d warnings%s; see `velero restore describe %s --details`", r.Name, s.Green.ClusterName, r.Errors, r.Warnings, detail, r.Name)
 		}
 		if r.Warnings > 0 {
 			m.addFindings([]finding.Finding{{Check: "velero-restore", Cluster: s.Green.ClusterName, Object: r.Name, Severity: finding.Warning, Message: fmt.Sprintf("restore finished with %d warnings", r.Warnings), Fix: "velero restore describe " + r.Name + " --details", Source: "velero"}})

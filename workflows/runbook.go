@@ -57,6 +57,13 @@ func (m *migration) checkVelero(ctx workflow.Context) error {
 	if !m.runbookOn(ctx) {
 		return nil
 	}
+	if s.Velero.InstallOnGreen {
+		// A field older runs cannot have (the strict reader refused it), so
+		// it needs no version of its own.
+		if err := m.installVelero(ctx); err != nil {
+			return err
+		}
+	}
 	m.progress("Checking Velero on blue and green")
 	res, err := call[velero.CheckVeleroResult](ctx, readOptions, veleroA.CheckVelero, velero.CheckVeleroInput{
 		Blue: m.blue(), Green: m.green(), Namespace: s.Velero.Namespace, StorageLocation: s.Velero.StorageLocation,
@@ -391,4 +398,29 @@ func (m *migration) findBlueReferences(ctx workflow.Context) {
 		m.report.Errors = append(m.report.Errors, fmt.Sprintf("more than %d places on green still point at blue; the report lists the first", len(res.References)))
 	}
 	m.logger.Info("Looked for what still points at blue", "cluster", s.Green.ClusterName, "references", len(res.References), "scanned", res.Scanned)
+}
+
+// installVelero gives green, when Velero does not run there, the Velero
+// blue runs (velero.installOnGreen): same version, ServiceAccount and IAM
+// role, credentials and storage location. CheckVelero then checks both.
+func (m *migration) installVelero(ctx workflow.Context) error {
+	s := m.spec
+	m.progress("Installing blue's Velero on green")
+	res, err := call[velero.InstallVeleroResult](ctx, argoMoveOptions, veleroA.InstallVelero, velero.InstallVeleroInput{
+		From: m.blue(), To: m.green(), Namespace: s.Velero.Namespace, StorageLocation: s.Velero.StorageLocation, Migration: s.Name,
+	})
+	if err != nil {
+		return err
+	}
+	what := fmt.Sprintf("Velero %s installed on green from blue's: %d objects created, %d updated", res.Version, len(res.Created), len(res.Updated))
+	if !res.Installed {
+		what = fmt.Sprintf("Velero %s already runs on green: nothing installed", res.Version)
+	}
+	m.addFindings([]finding.Finding{{Check: "velero-installed", Cluster: s.Green.ClusterName, Object: "namespace " + s.Velero.Namespace, Severity: finding.Info, Source: "velero",
+		Message: what, Fix: "Nothing to do; remove it with green if green is deleted."}})
+	for _, e := range res.Existing {
+		m.addFindings([]finding.Finding{{Check: "velero-install-existing", Cluster: s.Green.ClusterName, Object: e, Severity: finding.Warning, Source: "velero",
+			Message: "Green already has it, not made by cutover: left as it is", Fix: "Compare it with blue's."}})
+	}
+	return nil
 }

@@ -358,3 +358,38 @@ func TestHubReleasesBlueAtRetire(t *testing.T) {
 		t.Error("blue was released from the generators although the run rolled back")
 	}
 }
+
+// TestVeleroInstalledOnGreenWhenAsked: with velero.installOnGreen, blue's
+// Velero is installed on green before Velero is checked on both; without
+// it nothing is installed.
+func TestVeleroInstalledOnGreenWhenAsked(t *testing.T) {
+	h := newHarness(t)
+	h.world.WithoutVelero("green")
+	approveAll(h)
+	s := testSpec()
+	s.Velero.InstallOnGreen = true
+	r, err := h.run(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := h.world.Names()
+	inst := slices.Index(names, "InstallVelero")
+	if inst < 0 || inst > slices.Index(names, "CheckVelero") || h.world.VeleroInstalledBy("green") != s.Name {
+		t.Fatalf("calls %v, installed by %q: want blue's Velero installed on green before the check", names, h.world.VeleroInstalledBy("green"))
+	}
+	in := h.world.Inputs("InstallVelero")[0].(velero.InstallVeleroInput)
+	if in.From.Name != "blue" || in.To.Name != "green" || in.Namespace != s.WithDefaults().Velero.Namespace {
+		t.Errorf("install input %+v", in)
+	}
+	if !slices.ContainsFunc(r.Findings, func(f finding.Finding) bool { return f.Check == "velero-installed" && f.Severity == finding.Info }) {
+		t.Errorf("findings %+v: want velero-installed", r.Findings)
+	}
+	plain := newHarness(t)
+	approveAll(plain)
+	if _, err := plain.run(testSpec()); err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(plain.world.Names(), "InstallVelero") {
+		t.Error("Velero was installed although the spec did not ask")
+	}
+}
