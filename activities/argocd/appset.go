@@ -1011,15 +1011,7 @@ func (a *Activities) ReleaseBlueFromApplicationSets(ctx context.Context, in Rele
 		in.ArgoCluster = in.Blue
 	}
 	log := a.log(ctx)
-	c, _, err := a.cluster(ctx, in.ArgoCluster)
-	if err != nil {
-		return res, err
-	}
-	_, blueCfg, err := a.cluster(ctx, in.Blue)
-	if err != nil {
-		return res, err
-	}
-	_, greenCfg, err := a.cluster(ctx, in.Green)
+	c, blueCfg, greenCfg, err := a.argoBlueGreen(ctx, in.ArgoCluster, in.Blue, in.Green)
 	if err != nil {
 		return res, err
 	}

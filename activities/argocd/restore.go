@@ -15,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -129,19 +130,29 @@ func appSetOwner(app *argov1.Application) string {
 	return ""
 }
 
+// argoBlueGreen is the client of the cluster Argo CD runs on and the REST
+// configurations (API servers) of blue and green.
+func (a *Activities) argoBlueGreen(ctx context.Context, argo, blue, green clusters.Ref) (client.Client, *rest.Config, *rest.Config, error) {
+	c, _, err := a.cluster(ctx, argo)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	_, blueCfg, err := a.cluster(ctx, blue)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	_, greenCfg, err := a.cluster(ctx, green)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return c, blueCfg, greenCfg, nil
+}
+
 // retarget moves the Applications of the Argo CD on ArgoCluster from blue to green.
 func (a *Activities) retarget(ctx context.Context, in RestoreInput, sel labels.Selector) (RestoreResult, error) {
 	log := a.log(ctx)
 	res := RestoreResult{Applications: []string{}}
-	argoC, _, err := a.cluster(ctx, in.ArgoCluster)
-	if err != nil {
-		return res, err
-	}
-	_, blueCfg, err := a.cluster(ctx, in.Blue)
-	if err != nil {
-		return res, err
-	}
-	_, greenCfg, err := a.cluster(ctx, in.Green)
+	argoC, blueCfg, greenCfg, err := a.argoBlueGreen(ctx, in.ArgoCluster, in.Blue, in.Green)
 	if err != nil {
 		return res, err
 	}
