@@ -145,6 +145,7 @@ func TestMigrationAgainstRealServers(t *testing.T) {
 	assertAL2RefusedInPreflight(ctx, t, sb, eksc, cutover) // al2_test.go
 
 	// Run 1: an alarm fires after 50% green; traffic goes back to blue.
+	argoBefore := argoState(ctx, t, sb.Blue) // argocd_e2e_test.go
 	if code, o := cutover("start", "-f", specFile); code != 0 {
 		t.Fatalf("start: %s", o)
 	}
@@ -183,6 +184,8 @@ func TestMigrationAgainstRealServers(t *testing.T) {
 			t.Errorf("after rollback application %v targets %v, want blue again", a["metadata"].(map[string]any)["name"], dest)
 		}
 	}
+	// Exactly: labels, annotations and specs of blue's Argo CD as before.
+	assertArgoStateBack(ctx, t, sb.Blue, argoBefore, "after the rollback of run 1")
 	// The rollback removed exactly the trust statements it added: the IRSA
 	// roles trust blue's issuer again, and not green's (green is kept).
 	if kept, err := eksc.DescribeCluster(ctx, &awseks.DescribeClusterInput{Name: aws.String("green")}); err != nil {
