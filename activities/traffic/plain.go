@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/route53"
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 
 	"github.com/cutover-dev/cutover/internal/activitylog"
@@ -95,15 +94,7 @@ func (a *Activities) ConvertToWeighted(ctx context.Context, t Target) (ConvertRe
 	if t.Provider != ProviderRoute53 {
 		return ConvertResult{AlreadyWeighted: true}, nil
 	}
-	r, err := route53Spec(t)
-	if err != nil {
-		return ConvertResult{}, err
-	}
-	api, err := a.clients.Route53(ctx)
-	if err != nil {
-		return ConvertResult{}, err
-	}
-	recs, err := listRecords(ctx, api, r.HostedZoneID, r.RecordName, r.RecordType)
+	r, api, recs, err := a.readRecords(ctx, t)
 	if err != nil {
 		return ConvertResult{}, err
 	}
@@ -130,19 +121,9 @@ func (a *Activities) ConvertToWeighted(ctx context.Context, t Target) (ConvertRe
 		}
 		changes = append(changes, r53types.Change{Action: r53types.ChangeActionCreate, ResourceRecordSet: green})
 	}
-	out, err := api.ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{
-		HostedZoneId: aws.String(r.HostedZoneID),
-		ChangeBatch: &r53types.ChangeBatch{
-			Comment: aws.String(fmt.Sprintf("cutover: %s simple -> weighted blue=100 green=0", r.RecordName)),
-			Changes: changes,
-		},
-	})
+	id, err := changeBatch(ctx, api, r.HostedZoneID, fmt.Sprintf("cutover: %s simple -> weighted blue=100 green=0", r.RecordName), changes)
 	if err != nil {
 		return ConvertResult{}, awsError(err, "convert %s in hosted zone %s to a weighted pair", r.RecordName, r.HostedZoneID)
-	}
-	id := ""
-	if out.ChangeInfo != nil {
-		id = aws.ToString(out.ChangeInfo.Id)
 	}
 	logger(ctx).Info("Converted a simple Route53 record into a weighted pair", "record", r.RecordName, "zone", r.HostedZoneID, "change", id, "green", r.GreenTarget != "")
 	return ConvertResult{Converted: true, Original: plainOf(simple), Change: Change{Provider: ProviderRoute53, ID: id, Weights: Weights{Blue: 100}}}, nil
@@ -159,15 +140,7 @@ func (a *Activities) ConvertToSimple(ctx context.Context, in ToSimpleInput) (Cha
 	if in.To != "blue" && in.To != "green" {
 		return Change{}, invalidf("convert to simple: to must be blue or green, got %q", in.To)
 	}
-	r, err := route53Spec(in.Target)
-	if err != nil {
-		return Change{}, err
-	}
-	api, err := a.clients.Route53(ctx)
-	if err != nil {
-		return Change{}, err
-	}
-	recs, err := listRecords(ctx, api, r.HostedZoneID, r.RecordName, r.RecordType)
+	r, api, recs, err := a.readRecords(ctx, in.Target)
 	if err != nil {
 		return Change{}, err
 	}
@@ -198,19 +171,9 @@ func (a *Activities) ConvertToSimple(ctx context.Context, in ToSimpleInput) (Cha
 		}
 	}
 	changes = append(changes, r53types.Change{Action: r53types.ChangeActionCreate, ResourceRecordSet: &simple})
-	out, err := api.ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{
-		HostedZoneId: aws.String(r.HostedZoneID),
-		ChangeBatch: &r53types.ChangeBatch{
-			Comment: aws.String(fmt.Sprintf("cutover: %s weighted -> simple record pointing at %s", r.RecordName, in.To)),
-			Changes: changes,
-		},
-	})
+	id, err := changeBatch(ctx, api, r.HostedZoneID, fmt.Sprintf("cutover: %s weighted -> simple record pointing at %s", r.RecordName, in.To), changes)
 	if err != nil {
 		return Change{}, awsError(err, "convert %s in hosted zone %s to a simple record", r.RecordName, r.HostedZoneID)
-	}
-	id := ""
-	if out.ChangeInfo != nil {
-		id = aws.ToString(out.ChangeInfo.Id)
 	}
 	w := Weights{Blue: 100}
 	if in.To == "green" {
@@ -218,4 +181,19 @@ func (a *Activities) ConvertToSimple(ctx context.Context, in ToSimpleInput) (Cha
 	}
 	logger(ctx).Info("Converted the weighted Route53 pair into a simple record", "record", r.RecordName, "zone", r.HostedZoneID, "to", in.To, "change", id)
 	return Change{Provider: ProviderRoute53, ID: id, Weights: w}, nil
+}
+
+// readRecords is the target's Route53 records (defaults filled in), the
+// client, and the record sets of its name and type.
+func (a *Activities) readRecords(ctx context.Context, t Target) (Route53Records, Route53API, []r53types.ResourceRecordSet, error) {
+	r, err := route53Spec(t)
+	if err != nil {
+		return r, nil, nil, err
+	}
+	api, err := a.clients.Route53(ctx)
+	if err != nil {
+		return r, nil, nil, err
+	}
+	recs, err := listRecords(ctx, api, r.HostedZoneID, r.RecordName, r.RecordType)
+	return r, api, recs, err
 }

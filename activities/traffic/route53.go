@@ -234,19 +234,9 @@ func setRoute53Weights(ctx context.Context, api Route53API, r Route53Records, gr
 		}
 		changes = append(changes, r53types.Change{Action: r53types.ChangeActionUpsert, ResourceRecordSet: newGreen})
 	}
-	out, err := api.ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{
-		HostedZoneId: aws.String(r.HostedZoneID),
-		ChangeBatch: &r53types.ChangeBatch{
-			Comment: aws.String(fmt.Sprintf("cutover: %s blue=%d green=%d", r.RecordName, want.Blue, want.Green)),
-			Changes: changes,
-		},
-	})
+	id, err := changeBatch(ctx, api, r.HostedZoneID, fmt.Sprintf("cutover: %s blue=%d green=%d", r.RecordName, want.Blue, want.Green), changes)
 	if err != nil {
 		return Change{}, awsError(err, "set weights of %s in hosted zone %s to blue=%d green=%d", r.RecordName, r.HostedZoneID, want.Blue, want.Green)
-	}
-	id := ""
-	if out.ChangeInfo != nil {
-		id = aws.ToString(out.ChangeInfo.Id)
 	}
 	logger(ctx).Info("Route53 weights changed", "record", r.RecordName, "zone", r.HostedZoneID,
 		"fromBlue", bw, "fromGreen", gw, "blue", want.Blue, "green", want.Green, "change", id)
@@ -300,4 +290,21 @@ func greenRecord(r Route53Records, blue, existing *r53types.ResourceRecordSet, w
 	g.ResourceRecords = []r53types.ResourceRecord{{Value: aws.String(r.GreenTarget)}}
 	g.TTL = aws.Int64(r.TTL)
 	return &g, nil
+}
+
+// changeBatch applies changes to zone as one atomic Route53 change batch
+// and returns the change's ID (to wait for INSYNC). The caller wraps an
+// error with what it was doing (awsError).
+func changeBatch(ctx context.Context, api Route53API, zone, comment string, changes []r53types.Change) (string, error) {
+	out, err := api.ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{
+		HostedZoneId: aws.String(zone),
+		ChangeBatch:  &r53types.ChangeBatch{Comment: aws.String(comment), Changes: changes},
+	})
+	if err != nil {
+		return "", err
+	}
+	if out.ChangeInfo == nil {
+		return "", nil
+	}
+	return aws.ToString(out.ChangeInfo.Id), nil
 }
