@@ -3,7 +3,9 @@
 #
 # - It installs motoext, the emulation of the EKS operations moto lacks
 #   (add-ons, access entries, Pod Identity, insights, cluster versions,
-#   version updates; see motoext/__init__.py).
+#   version updates) and of CloudFront continuous deployment (staging
+#   distributions, continuous deployment policies, promotion); see
+#   motoext/__init__.py.
 # - It serves the EKS-optimized AMI public SSM parameters
 #   (/aws/service/eks/optimized-ami/...) that real AWS publishes in every
 #   account and region: moto serves the ECS and Amazon Linux ones but not

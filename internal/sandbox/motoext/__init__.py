@@ -1,6 +1,6 @@
-"""cutover's extension of moto's EKS: what moto 5.1 lacks, emulated
-following the EKS API reference (request validation, error codes, HTTP
-shapes), served by the sandbox's moto process.
+"""cutover's extension of moto's EKS and CloudFront: what moto 5.1 lacks,
+emulated following the EKS and CloudFront API references (request
+validation, error codes, HTTP shapes), served by the sandbox's moto process.
 
 - add-ons: CreateAddon, DescribeAddon, ListAddons, UpdateAddon, DeleteAddon,
   DescribeAddonVersions (addons.py, catalog.py);
@@ -14,7 +14,12 @@ shapes), served by the sandbox's moto process.
   UpdateNodegroupVersion, DescribeUpdate, ListUpdates (updates.py);
 - on moto's own clusters and node groups: a distinct OIDC issuer per
   cluster, accessConfig, upgradePolicy, version validation and defaults,
-  the access entries EKS makes itself (clusters.py).
+  the access entries EKS makes itself (clusters.py);
+- CloudFront continuous deployment: CopyDistribution (staging
+  distributions), the continuous deployment policies,
+  UpdateDistributionWithStagingConfig, and on moto's distributions the
+  ContinuousDeploymentPolicyId and Staging fields and ETag preconditions
+  (cloudfront.py).
 
 install() registers it on moto; it must run before moto serves its first
 request (the sandbox's moto_boot.py calls it). control.py adds a few
@@ -25,12 +30,13 @@ _installed = False
 
 
 def install():
-    """Extends moto's EKS (idempotent)."""
+    """Extends moto's EKS and CloudFront (idempotent)."""
     global _installed
     if _installed:
         return
-    from . import control, responses
+    from . import cloudfront, control, responses
 
     responses.install()
+    cloudfront.install()
     control.install()
     _installed = True
