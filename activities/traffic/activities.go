@@ -60,6 +60,10 @@ type Route53Records struct {
 	GreenSetIdentifier string `json:"greenSetIdentifier,omitempty"`
 	// GreenTarget is green's load balancer DNS name.
 	GreenTarget string `json:"greenTarget,omitempty"`
+	// GreenTargetZoneID is the canonical hosted zone of green's load
+	// balancer, for an alias record, when cutover discovered it
+	// (ResolveLoadBalancer); empty: the alias zone blue's record uses.
+	GreenTargetZoneID string `json:"greenTargetZoneId,omitempty"`
 	// TTL of the records in seconds.
 	TTL int64 `json:"ttl,omitempty"`
 	// AfterMigration is the spec's choice for a converted simple record

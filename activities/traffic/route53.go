@@ -268,11 +268,19 @@ func greenRecord(r Route53Records, blue, existing *r53types.ResourceRecordSet, w
 	}
 	if template.AliasTarget != nil {
 		// Alias to green's load balancer. Its canonical hosted zone is the
-		// one the record already uses, else blue's (same region, same kind
-		// of load balancer).
+		// one ELBv2 gave for the discovered load balancer, else the one
+		// the record already uses, else blue's (same region, same kind of
+		// load balancer).
 		zone := blue.AliasTarget
 		if existing != nil && existing.AliasTarget != nil {
 			zone = existing.AliasTarget
+		}
+		if r.GreenTargetZoneID != "" {
+			z := r53types.AliasTarget{HostedZoneId: aws.String(r.GreenTargetZoneID)}
+			if zone != nil {
+				z.EvaluateTargetHealth = zone.EvaluateTargetHealth
+			}
+			zone = &z
 		}
 		if zone == nil {
 			return nil, conflictf("record %s: green's alias target needs the load balancer's hosted zone, and blue's record is not an alias", r.RecordName)
