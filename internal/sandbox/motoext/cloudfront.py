@@ -13,15 +13,16 @@ paths, XML shapes, HTTP statuses and error codes.
   distribution is in at most one policy (StagingDistributionInUse);
 - on moto's own distributions: DistributionConfig's ContinuousDeploymentPolicyId
   and Staging kept and returned by Get/GetConfig/Update/List (Staging cannot
-  change; only a primary takes a policy, the policy's staging distribution
-  must be a copy of that primary, and a policy serves one primary:
-  ContinuousDeploymentPolicyInUse); a new ETag on every write, which must
-  name the current one (If-Match missing: InvalidIfMatchVersion, stale:
-  PreconditionFailed); Status InProgress after every write, Deployed once
-  moto's state manager advances it (as moto does for its own writes);
+  change; an absent ContinuousDeploymentPolicyId keeps the policy, an empty
+  one removes it; only a primary takes a policy, the policy's staging
+  distribution must be a copy of that primary, and a policy serves one
+  primary: ContinuousDeploymentPolicyInUse); a new ETag on every write,
+  which must name the current one (If-Match missing: InvalidIfMatchVersion,
+  stale: PreconditionFailed); Status InProgress after every write, Deployed
+  once moto's state manager advances it (as moto does for its own writes);
   DeleteDistribution only of a disabled and deployed distribution
-  (DistributionNotDisabled), never of a staging distribution whose policy a
-  primary uses (ResourceInUse);
+  (DistributionNotDisabled); a staging distribution that a policy names is
+  neither disabled nor deleted (StagingDistributionInUse);
 - UpdateDistributionWithStagingConfig: the staging configuration copied
   onto the primary, except the primary's Aliases, CallerReference, Staging
   and ContinuousDeploymentPolicyId; the policy is disabled (traffic back on
@@ -89,7 +90,6 @@ NoSuchContinuousDeploymentPolicy = _error("NoSuchContinuousDeploymentPolicy", 40
 PreconditionFailed = _error("PreconditionFailed", 412)
 DistributionAlreadyExists = _error("DistributionAlreadyExists", 409)
 DistributionNotDisabled = _error("DistributionNotDisabled", 409)
-ResourceInUse = _error("ResourceInUse", 409)
 StagingDistributionInUse = _error("StagingDistributionInUse", 409)
 ContinuousDeploymentPolicyInUse = _error("ContinuousDeploymentPolicyInUse", 409)
 
@@ -104,6 +104,13 @@ def _no_such_policy():
 
 def _missing_if_match():
     return InvalidIfMatchVersion("The If-Match version is missing or not valid for the resource.")
+
+
+def _staging_in_use(policy):
+    return StagingDistributionInUse(
+        f"The specified staging distribution is currently used by continuous deployment policy {policy.id}. "
+        "Update or delete the policy first."
+    )
 
 
 def _stale(what):
@@ -341,6 +348,10 @@ class EmulatedCloudFrontResponse(CloudFrontResponse):
             raise _no_such_policy()
         return p
 
+    def _policies_naming(self, staging):
+        """The policies whose staging DNS name is staging's domain name."""
+        return [p for p in policies(self.backend).values() if staging.domain_name in p.dns_names()]
+
     def _users(self, policy_id):
         """The distributions whose ContinuousDeploymentPolicyId is policy_id."""
         return [d for d in self.backend.distributions.values() if ext(d).policy_id == policy_id]
@@ -348,14 +359,19 @@ class EmulatedCloudFrontResponse(CloudFrontResponse):
     @staticmethod
     def _pop_cd_fields(raw):
         """Removes ContinuousDeploymentPolicyId and Staging from an
-        xmltodict DistributionConfig: (policy ID, staging or None)."""
-        policy = raw.pop("ContinuousDeploymentPolicyId", None) or ""
+        xmltodict DistributionConfig: (policy ID, staging), each None when
+        its element is absent. An empty policy element is "": CloudFront
+        removes the policy then, and keeps it when the element is absent."""
+        policy = None
+        if "ContinuousDeploymentPolicyId" in raw:
+            policy = raw.pop("ContinuousDeploymentPolicyId")
+            if isinstance(policy, dict):
+                raise MalformedXML("DistributionConfig.ContinuousDeploymentPolicyId: expected a value.")
+            policy = str(policy or "").strip()
         staging = raw.pop("Staging", None)
-        if isinstance(policy, dict):
-            raise MalformedXML("DistributionConfig.ContinuousDeploymentPolicyId: expected a value.")
         if staging is not None:
             staging = _bool(staging, "DistributionConfig.Staging")
-        return str(policy).strip(), staging
+        return policy, staging
 
     # -- moto's distribution operations, with the continuous deployment fields
 
@@ -403,12 +419,18 @@ class EmulatedCloudFrontResponse(CloudFrontResponse):
         if not isinstance(raw, dict):
             raise MissingBody("The request has no DistributionConfig.")
         policy, staging = self._pop_cd_fields(raw)
+        if policy is None:
+            policy = e.policy_id
         if staging is not None and staging != e.staging:
             raise IllegalUpdate("Staging cannot be changed: a staging distribution is made with CopyDistribution.")
         if e.staging:
             aliases = ((raw.get("Aliases") or {}).get("Items") or {}).get("CNAME")
             if aliases:
                 raise InvalidArgument("A staging distribution cannot have alternate domain names (Aliases).")
+            if _enabled(dist) and str(raw.get("Enabled", "")).strip().lower() != "true":
+                in_policy = self._policies_naming(dist)
+                if in_policy:
+                    raise _staging_in_use(in_policy[0])
         if policy and policy != e.policy_id:
             self._check_attach(dist, policy, raw)
         elif policy and str(raw.get("HttpVersion", "")).lower() in ("http3", "http2and3"):
@@ -447,12 +469,9 @@ class EmulatedCloudFrontResponse(CloudFrontResponse):
         if _enabled(dist) or dist.status != "Deployed":
             raise DistributionNotDisabled("The distribution you are trying to delete has not been disabled.")
         if ext(dist).staging:
-            for p in policies(self.backend).values():
-                if dist.domain_name in p.dns_names() and self._users(p.id):
-                    raise ResourceInUse(
-                        f"The staging distribution is in continuous deployment policy {p.id}, "
-                        f"which distribution {self._users(p.id)[0].distribution_id} uses."
-                    )
+            in_policy = self._policies_naming(dist)
+            if in_policy:
+                raise _staging_in_use(in_policy[0])
         self.backend.delete_distribution(dist.distribution_id, True)
         return 204, {"status": 204}, ""
 

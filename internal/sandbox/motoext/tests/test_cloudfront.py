@@ -465,15 +465,41 @@ def test_policy_in_use_is_not_deleted_nor_its_staging_distribution(cf, cd):
         cf.delete_continuous_deployment_policy(Id=policy["Id"], IfMatch=p["ETag"])
     assert code_of(e) == ("ContinuousDeploymentPolicyInUse", 409)
     out = cf.get_distribution_config(Id=staging["Id"])
+    with pytest.raises(ClientError) as e:  # disabling a staging distribution a policy names
+        cf.update_distribution(Id=staging["Id"], IfMatch=out["ETag"], DistributionConfig=dict(out["DistributionConfig"], Enabled=False))
+    assert code_of(e) == ("StagingDistributionInUse", 409)
+    # CloudFront's order: detach, delete the policy, disable, wait, delete.
+    set_policy(cf, primary["Id"], "")
+    cf.delete_continuous_deployment_policy(Id=policy["Id"], IfMatch=p["ETag"])
     off = cf.update_distribution(Id=staging["Id"], IfMatch=out["ETag"], DistributionConfig=dict(out["DistributionConfig"], Enabled=False))
     cf.get_distribution(Id=staging["Id"])  # Deployed
-    with pytest.raises(ClientError) as e:
-        cf.delete_distribution(Id=staging["Id"], IfMatch=off["ETag"])
-    assert code_of(e) == ("ResourceInUse", 409)
-    set_policy(cf, primary["Id"], "")
     cf.delete_distribution(Id=staging["Id"], IfMatch=off["ETag"])
-    cf.delete_continuous_deployment_policy(Id=policy["Id"], IfMatch=p["ETag"])
     assert [d["Id"] for d in cf.list_distributions()["DistributionList"]["Items"]] == [primary["Id"]]
+
+
+def test_a_disabled_staging_distribution_in_a_policy_is_not_deleted(cf, make_primary):
+    p = make_primary()
+    s = cf.copy_distribution(
+        PrimaryDistributionId=p["Id"], Staging=True, IfMatch=etag(cf, p["Id"]), CallerReference="off", Enabled=False
+    )["Distribution"]
+    pol = cf.create_continuous_deployment_policy(ContinuousDeploymentPolicyConfig=weight_config(s["DomainName"]))
+    tag = cf.get_distribution(Id=s["Id"])["ETag"]  # and Deployed
+    with pytest.raises(ClientError) as e:
+        cf.delete_distribution(Id=s["Id"], IfMatch=tag)
+    assert code_of(e) == ("StagingDistributionInUse", 409)
+    cf.delete_continuous_deployment_policy(Id=pol["ContinuousDeploymentPolicy"]["Id"], IfMatch=pol["ETag"])
+    cf.delete_distribution(Id=s["Id"], IfMatch=tag)
+
+
+def test_an_absent_policy_id_keeps_the_policy(cf, cd):
+    primary, staging, policy = cd
+    out = cf.get_distribution_config(Id=primary["Id"])
+    cfg = out["DistributionConfig"]
+    del cfg["ContinuousDeploymentPolicyId"]
+    cfg["Comment"] = "no policy element"
+    upd = cf.update_distribution(Id=primary["Id"], IfMatch=out["ETag"], DistributionConfig=cfg)
+    assert upd["Distribution"]["DistributionConfig"]["ContinuousDeploymentPolicyId"] == policy["Id"]
+    assert upd["Distribution"]["DistributionConfig"]["Comment"] == "no policy element"
 
 
 def test_updating_an_attached_policy_deploys_the_primary(cf, cd):
