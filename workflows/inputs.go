@@ -26,6 +26,9 @@ func trafficTarget(s spec.MigrationSpec) traffic.Target {
 			BlueSetIdentifier: r.BlueSetIdentifier, GreenSetIdentifier: r.GreenSetIdentifier,
 			GreenTarget: r.GreenTarget, TTL: r.TTL, AfterMigration: r.AfterMigration,
 		}
+		if e := r.GreenTargetFrom; e != nil {
+			t.Route53.GreenTargetFrom = &traffic.EntryPoint{Kind: e.Kind, Namespace: e.Namespace, Name: e.Name, Timeout: e.Timeout}
+		}
 	}
 	if c := s.Traffic.CloudFront; c != nil {
 		t.CloudFront = &traffic.CloudFrontOrigins{

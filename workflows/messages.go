@@ -175,6 +175,8 @@ type Plan struct {
 	AWSAuth []kube.AWSAuthMapping `json:"awsAuth,omitempty"`
 	// ArgoCD says where Argo CD runs and what will happen to it.
 	ArgoCD string `json:"argocd,omitempty"`
+	// GreenTarget says where green's traffic target comes from.
+	GreenTarget string `json:"greenTarget,omitempty"`
 }
 
 // MigrationReport is the workflow's result. A rolled-back or failed
@@ -200,6 +202,8 @@ type MigrationReport struct {
 	Jobs []JobEvent `json:"jobs,omitempty"`
 	// ArgoCD says what became of the Argo CD that managed green.
 	ArgoCD string `json:"argocd,omitempty"`
+	// GreenTarget is green's load balancer, when cutover discovered it.
+	GreenTarget *DiscoveredTarget `json:"greenTarget,omitempty"`
 	// VeleroFailures and VeleroWarnings are the restore's per-resource
 	// errors and warnings, as Velero recorded them (capped).
 	VeleroFailures []string `json:"veleroFailures,omitempty"`

@@ -239,6 +239,9 @@ func (m *migration) forward(ctx workflow.Context) error {
 	if err := m.restoreWorkloads(ctx); err != nil {
 		return err
 	}
+	if err := m.discoverGreenTarget(ctx); err != nil {
+		return err
+	}
 	if err := m.parity(ctx); err != nil {
 		return err
 	}
@@ -688,7 +691,7 @@ func (m *migration) retireBlue(ctx workflow.Context) error {
 }
 
 func (m *migration) dryRunPlan(g eks.GreenPlan) *Plan {
-	p := &Plan{Green: g, TrafficSteps: m.spec.Traffic.Steps, RetireBlue: m.spec.Retire.Blue}
+	p := &Plan{Green: g, TrafficSteps: m.spec.Traffic.Steps, RetireBlue: m.spec.Retire.Blue, GreenTarget: greenTargetPlan(m.spec.Traffic.Route53)}
 	for _, name := range []string{spec.GateCutover, spec.GateRetire} {
 		if _, ok := m.spec.Gate(name); ok {
 			p.Gates = append(p.Gates, name)

@@ -122,6 +122,16 @@ var (
 		HeartbeatTimeout:       time.Minute,
 		RetryPolicy:            waitRetry,
 	}
+	// entryPointOptions: waiting for green's load balancer hostname;
+	// StartToClose is overridden from greenTargetFrom.timeout (plus
+	// entryPointSlack, so the activity's own timeout, with its precise
+	// message, comes first).
+	entryPointOptions = workflow.ActivityOptions{
+		StartToCloseTimeout:    20 * time.Minute,
+		ScheduleToCloseTimeout: 2 * time.Hour,
+		HeartbeatTimeout:       time.Minute,
+		RetryPolicy:            waitRetry,
+	}
 	// smokeOptions: StartToClose is overridden from smoke.timeout.
 	smokeOptions = workflow.ActivityOptions{
 		StartToCloseTimeout:    15 * time.Minute,
@@ -153,6 +163,9 @@ var (
 		RetryPolicy:            notifyRetry,
 	}
 )
+
+// entryPointSlack is what WaitLoadBalancer may take past its own timeout.
+const entryPointSlack = 2 * time.Minute
 
 // healthReadSlack is what a reading takes beyond its read budget: the
 // probes' own attempts and timeouts.

@@ -60,6 +60,9 @@ type Route53Records struct {
 	GreenSetIdentifier string `json:"greenSetIdentifier,omitempty"`
 	// GreenTarget is green's load balancer DNS name.
 	GreenTarget string `json:"greenTarget,omitempty"`
+	// GreenTargetFrom is the spec's green entry point; the workflow
+	// discovers GreenTarget from it, the activities only carry it.
+	GreenTargetFrom *EntryPoint `json:"greenTargetFrom,omitempty"`
 	// GreenTargetZoneID is the canonical hosted zone of green's load
 	// balancer, for an alias record, when cutover discovered it
 	// (ResolveLoadBalancer); empty: the alias zone blue's record uses.

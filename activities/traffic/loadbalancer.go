@@ -14,6 +14,7 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/cutover-dev/cutover/internal/activitylog"
+	"github.com/cutover-dev/cutover/internal/duration"
 	"github.com/cutover-dev/cutover/internal/failures"
 )
 
@@ -36,6 +37,15 @@ func (c *sdkClients) ELBv2(ctx context.Context, region string) (ELBv2API, error)
 		return nil, fmt.Errorf("AWS config for region %s: %w", region, err)
 	}
 	return elbv2.NewFromConfig(cfg), nil
+}
+
+// EntryPoint names green's Ingress or Service (the spec's
+// traffic.route53.greenTargetFrom, carried in Route53Records).
+type EntryPoint struct {
+	Kind      string            `json:"kind,omitempty"`
+	Namespace string            `json:"namespace,omitempty"`
+	Name      string            `json:"name,omitempty"`
+	Timeout   duration.Duration `json:"timeout,omitempty"`
 }
 
 // ResolveLoadBalancerInput names a load balancer by its DNS name.

@@ -135,6 +135,13 @@ func (s MigrationSpec) WithDefaults() MigrationSpec {
 		if rr.TTL == 0 {
 			rr.TTL = 60
 		}
+		if e := rr.GreenTargetFrom; e != nil {
+			ee := *e
+			if ee.Timeout == 0 {
+				ee.Timeout = Duration(DefaultEntryPointWait)
+			}
+			rr.GreenTargetFrom = &ee
+		}
 		s.Traffic.Route53 = &rr
 	}
 	s.Approvals.Cutover = gateDefaults(s.Approvals.Cutover, true)

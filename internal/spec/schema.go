@@ -28,6 +28,7 @@ var enums = map[string][]string{
 	"TrafficSpec.Provider":              {ProviderRoute53, ProviderCloudFront},
 	"Route53Spec.RecordType":            {"CNAME", "A"},
 	"Route53Spec.AfterMigration":        {AfterMigrationWeighted, AfterMigrationSimple},
+	"EntryPointSpec.Kind":               {EntryPointIngress, EntryPointService},
 	"GateSpec.OnTimeout":                {OnTimeoutReject, OnTimeoutApprove, OnTimeoutWait},
 	"RetireSpec.Blue":                   {FateDelete, FateKeep},
 	"RollbackSpec.Green":                {FateKeep, FateDelete},
@@ -38,7 +39,8 @@ var required = map[string]bool{
 	"MigrationSpec.Name": true, "BlueSpec.ClusterName": true, "BlueSpec.Region": true,
 	"GreenSpec.KubernetesVersion": true, "TrafficSpec.Provider": true,
 	"HTTPProbe.Name": true, "HTTPProbe.URL": true,
-	"Route53Spec.HostedZoneID": true, "Route53Spec.RecordName": true, "Route53Spec.GreenTarget": true,
+	"Route53Spec.HostedZoneID": true, "Route53Spec.RecordName": true,
+	"EntryPointSpec.Kind": true, "EntryPointSpec.Namespace": true, "EntryPointSpec.Name": true,
 	"CloudFrontSpec.DistributionID": true, "CloudFrontSpec.BlueOriginID": true, "CloudFrontSpec.GreenOriginID": true,
 	"K6Spec.ConfigMap": true, "ArgoCDHubSpec.ClusterName": true, "SingletonSpec.Namespace": true, "SingletonSpec.Selector": true,
 }
@@ -68,6 +70,8 @@ func constraints() map[string]map[string]any {
 		"TrafficSpec.Steps":               {"items": map[string]any{"type": "integer", "minimum": 1, "maximum": 100}, "minItems": 1, "maxItems": 20},
 		"TrafficSpec.Alarms":              {"items": map[string]any{"type": "string", "pattern": alarmNameRE.String()}},
 		"Route53Spec.HostedZoneID":        pat(zoneIDRE),
+		"EntryPointSpec.Namespace":        pat(labelRE),
+		"EntryPointSpec.Name":             {"pattern": objectNameRE.String(), "maxLength": 253},
 		"Route53Spec.TTL":                 {"minimum": 0, "maximum": 86400},
 		"Route53Spec.BlueSetIdentifier":   {"maxLength": 128},
 		"Route53Spec.GreenSetIdentifier":  {"maxLength": 128},
@@ -86,6 +90,13 @@ func constraints() map[string]map[string]any {
 // conditionals are the cross-field rules of a type that JSON Schema can
 // say, by type name.
 var conditionals = map[string][]any{
+	// Green's target one way: a DNS name or an entry point, not both.
+	"Route53Spec": {
+		map[string]any{"oneOf": []any{
+			map[string]any{"required": []string{"greenTarget"}, "properties": map[string]any{"greenTarget": map[string]any{"type": "string", "minLength": 1}, "greenTargetFrom": map[string]any{"type": "null"}}},
+			map[string]any{"required": []string{"greenTargetFrom"}, "properties": map[string]any{"greenTargetFrom": map[string]any{"type": "object"}, "greenTarget": map[string]any{"anyOf": []any{map[string]any{"type": "null"}, map[string]any{"const": ""}}}}},
+		}},
+	},
 	"TrafficSpec": {
 		map[string]any{
 			"if":   map[string]any{"properties": map[string]any{"provider": map[string]any{"const": ProviderRoute53}}, "required": []string{"provider"}},
@@ -108,6 +119,7 @@ var durationBounds = map[string]time.Duration{
 	"TrafficSpec.CheckInterval":      maxCheck,
 	"TrafficSpec.HealthReadBudget":   maxHealthReadBudget,
 	"GateSpec.Timeout":               maxGateTimeout,
+	"EntryPointSpec.Timeout":         maxEntryPointWait,
 	"RetireSpec.Soak":                maxSoak,
 	"ApprovalsSpec.ReminderInterval": maxReminder,
 }

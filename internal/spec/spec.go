@@ -336,8 +336,16 @@ type Route53Spec struct {
 	BlueSetIdentifier string `json:"blueSetIdentifier,omitempty"`
 	// GreenSetIdentifier of green's weighted record. Default "green".
 	GreenSetIdentifier string `json:"greenSetIdentifier,omitempty"`
-	// GreenTarget is green's load balancer DNS name. Required.
+	// GreenTarget is green's load balancer DNS name, when it is known
+	// before green exists. Exactly one of greenTarget and greenTargetFrom.
 	GreenTarget string `json:"greenTarget,omitempty"`
+	// GreenTargetFrom names green's entry point (an Ingress, or a Service
+	// of type LoadBalancer, restored from blue): after the restore cutover
+	// waits for its status.loadBalancer hostname, looks the load balancer
+	// up in ELBv2 (its canonical hosted zone, for an alias record) and
+	// points green's record at it. Exactly one of greenTarget and
+	// greenTargetFrom.
+	GreenTargetFrom *EntryPointSpec `json:"greenTargetFrom,omitempty"`
 	// TTL of the records in seconds. Default 60.
 	TTL int64 `json:"ttl,omitempty"`
 	// AfterMigration is what a record that was simple (not weighted) when
@@ -348,6 +356,26 @@ type Route53Spec struct {
 	// one atomic change before the first traffic step.
 	AfterMigration string `json:"afterMigration,omitempty"`
 }
+
+// EntryPointSpec names a Kubernetes object on green whose load balancer
+// receives the traffic.
+type EntryPointSpec struct {
+	// Kind: "Ingress" or "Service" (of type LoadBalancer). Required.
+	Kind string `json:"kind,omitempty"`
+	// Namespace of the object. Required.
+	Namespace string `json:"namespace,omitempty"`
+	// Name of the object. Required.
+	Name string `json:"name,omitempty"`
+	// Timeout is how long to wait for its load balancer hostname after
+	// the restore. Default "15m"; at most "1h".
+	Timeout Duration `json:"timeout,omitempty"`
+}
+
+// Kinds of entry point.
+const (
+	EntryPointIngress = "Ingress"
+	EntryPointService = "Service"
+)
 
 // What a converted simple record becomes after the migration.
 const (

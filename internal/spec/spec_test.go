@@ -45,6 +45,17 @@ func TestValidate(t *testing.T) {
 		{"route53 fields", func(s *MigrationSpec) {
 			s.Traffic.Route53 = &Route53Spec{HostedZoneID: "zone", GreenSetIdentifier: "blue"}
 		}, []string{"traffic.route53.hostedZoneId", "traffic.route53.recordName", "traffic.route53.greenTarget", "traffic.route53.greenSetIdentifier"}},
+		{"green target from an entry point", func(s *MigrationSpec) {
+			s.Traffic.Route53.GreenTarget = ""
+			s.Traffic.Route53.GreenTargetFrom = &EntryPointSpec{Kind: EntryPointService, Namespace: "shop", Name: "web-public"}
+		}, nil},
+		{"green target both ways", func(s *MigrationSpec) {
+			s.Traffic.Route53.GreenTargetFrom = &EntryPointSpec{Kind: EntryPointIngress, Namespace: "shop", Name: "web"}
+		}, []string{"traffic.route53.greenTargetFrom"}},
+		{"bad entry point", func(s *MigrationSpec) {
+			s.Traffic.Route53.GreenTarget = ""
+			s.Traffic.Route53.GreenTargetFrom = &EntryPointSpec{Kind: "Gateway", Namespace: "Shop", Timeout: Duration(2 * time.Hour)}
+		}, []string{"traffic.route53.greenTargetFrom.kind", "traffic.route53.greenTargetFrom.namespace", "traffic.route53.greenTargetFrom.name", "traffic.route53.greenTargetFrom.timeout"}},
 		{"cloudfront needs one step", func(s *MigrationSpec) {
 			s.Traffic = TrafficSpec{Provider: ProviderCloudFront, CloudFront: &CloudFrontSpec{DistributionID: "E2QWRUHAPOMQZL", BlueOriginID: "b", GreenOriginID: "g"}, Steps: []int{50, 100}}
 		}, []string{"traffic.steps"}},

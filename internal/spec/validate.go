@@ -43,6 +43,8 @@ var (
 	sgRE          = regexp.MustCompile(`^sg-[0-9a-f]{8,17}$`)
 	// labelRE is one DNS label (RFC 1123).
 	labelRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+	// objectNameRE is a Kubernetes object name (RFC 1123 subdomain).
+	objectNameRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
 	// distributionRE is a CloudFront distribution ID.
 	distributionRE = regexp.MustCompile(`^[A-Z0-9]{8,20}$`)
 	// originIDRE: CloudFront origin IDs are free text, but cutover writes
@@ -62,9 +64,14 @@ const (
 	maxReminder     = 7 * 24 * time.Hour
 	maxPhaseTimeout = 48 * time.Hour
 	maxLatency      = 5 * time.Minute
+	// maxEntryPointWait: a load balancer that takes longer is not coming.
+	maxEntryPointWait = time.Hour
 	// maxHealthReadBudget: past it traffic stays unwatched too long.
 	maxHealthReadBudget = 15 * time.Minute
 )
+
+// DefaultEntryPointWait is traffic.route53.greenTargetFrom.timeout's default.
+const DefaultEntryPointWait = 15 * time.Minute
 
 // DefaultHealthReadBudget is traffic.healthReadBudget's default.
 const DefaultHealthReadBudget = time.Minute
@@ -326,6 +333,22 @@ func bounded(c *collector, field string, d, max Duration) {
 	}
 }
 
+// validateEntryPoint checks an Ingress or Service reference.
+func validateEntryPoint(c *collector, field string, e EntryPointSpec) {
+	c.oneOf(field+".kind", e.Kind, EntryPointIngress, EntryPointService)
+	if e.Namespace == "" {
+		c.add(field+".namespace", "is required")
+	} else if !labelRE.MatchString(e.Namespace) {
+		c.add(field+".namespace", "must be a Kubernetes namespace name (RFC 1123 label), got %q", e.Namespace)
+	}
+	if e.Name == "" {
+		c.add(field+".name", "is required")
+	} else if len(e.Name) > 253 || !objectNameRE.MatchString(e.Name) {
+		c.add(field+".name", "must be a Kubernetes object name (RFC 1123 subdomain), got %q", e.Name)
+	}
+	bounded(c, field+".timeout", e.Timeout, Duration(maxEntryPointWait))
+}
+
 func validateTraffic(c *collector, t TrafficSpec) {
 	c.oneOf("traffic.provider", t.Provider, ProviderRoute53, ProviderCloudFront)
 	switch t.Provider {
@@ -344,10 +367,17 @@ func validateTraffic(c *collector, t TrafficSpec) {
 			} else if !recordName(r.RecordName) {
 				c.add("traffic.route53.recordName", "must be a DNS name (RFC 1123 labels, optionally starting with \"*.\" and ending with '.'), at most 253 characters, got %q", r.RecordName)
 			}
-			if r.GreenTarget == "" {
-				c.add("traffic.route53.greenTarget", "is required (green's load balancer DNS name)")
-			} else if !recordName(r.GreenTarget) || strings.HasPrefix(r.GreenTarget, "*") {
-				c.add("traffic.route53.greenTarget", "must be a DNS name such as \"green-lb-123.eu-west-1.elb.amazonaws.com\", got %q", r.GreenTarget)
+			switch {
+			case r.GreenTarget == "" && r.GreenTargetFrom == nil:
+				c.add("traffic.route53.greenTarget", "is required (green's load balancer DNS name), unless traffic.route53.greenTargetFrom names green's Ingress or Service")
+			case r.GreenTarget != "" && r.GreenTargetFrom != nil:
+				c.add("traffic.route53.greenTargetFrom", "must be empty when traffic.route53.greenTarget is set: name green's target one way")
+			case r.GreenTarget != "":
+				if !recordName(r.GreenTarget) || strings.HasPrefix(r.GreenTarget, "*") {
+					c.add("traffic.route53.greenTarget", "must be a DNS name such as \"green-lb-123.eu-west-1.elb.amazonaws.com\", got %q", r.GreenTarget)
+				}
+			default:
+				validateEntryPoint(c, "traffic.route53.greenTargetFrom", *r.GreenTargetFrom)
 			}
 			for _, f := range []struct{ field, v string }{{"blueSetIdentifier", r.BlueSetIdentifier}, {"greenSetIdentifier", r.GreenSetIdentifier}} {
 				if len(f.v) > 128 || hasControl(f.v) {
