@@ -1,7 +1,8 @@
 // Package traffic holds the activities that move users between blue and
-// green: Route53 weighted records, CloudFront origin switches, waiting for
-// the change to propagate, and the CloudWatch alarm and HTTP probe checks
-// read while a step bakes.
+// green: Route53 weighted records, CloudFront origin switches and
+// continuous deployments (a staging distribution taking a share of the
+// requests, then promoted), waiting for the change to propagate, and the
+// CloudWatch alarm and HTTP probe checks read while a step bakes.
 //
 // The activities hold narrow interfaces over the SDK clients (Route53API,
 // CloudFrontAPI, CloudWatchAPI) obtained from a ClientFactory, so tests
@@ -151,6 +152,25 @@ type CloudFrontAPI interface {
 	GetDistributionConfig(ctx context.Context, in *cloudfront.GetDistributionConfigInput, optFns ...func(*cloudfront.Options)) (*cloudfront.GetDistributionConfigOutput, error)
 	UpdateDistribution(ctx context.Context, in *cloudfront.UpdateDistributionInput, optFns ...func(*cloudfront.Options)) (*cloudfront.UpdateDistributionOutput, error)
 }
+
+// CloudFrontStagingAPI is the part of *cloudfront.Client the continuous
+// deployment activities (continuous.go) use besides CloudFrontAPI. It is an
+// interface of its own so the CloudFrontAPI fakes of the other activities
+// stay small: the activities ask the CloudFront client of the
+// ClientFactory for it, and *cloudfront.Client has it.
+type CloudFrontStagingAPI interface {
+	CloudFrontAPI
+	CopyDistribution(ctx context.Context, in *cloudfront.CopyDistributionInput, optFns ...func(*cloudfront.Options)) (*cloudfront.CopyDistributionOutput, error)
+	DeleteDistribution(ctx context.Context, in *cloudfront.DeleteDistributionInput, optFns ...func(*cloudfront.Options)) (*cloudfront.DeleteDistributionOutput, error)
+	UpdateDistributionWithStagingConfig(ctx context.Context, in *cloudfront.UpdateDistributionWithStagingConfigInput, optFns ...func(*cloudfront.Options)) (*cloudfront.UpdateDistributionWithStagingConfigOutput, error)
+	CreateContinuousDeploymentPolicy(ctx context.Context, in *cloudfront.CreateContinuousDeploymentPolicyInput, optFns ...func(*cloudfront.Options)) (*cloudfront.CreateContinuousDeploymentPolicyOutput, error)
+	GetContinuousDeploymentPolicy(ctx context.Context, in *cloudfront.GetContinuousDeploymentPolicyInput, optFns ...func(*cloudfront.Options)) (*cloudfront.GetContinuousDeploymentPolicyOutput, error)
+	UpdateContinuousDeploymentPolicy(ctx context.Context, in *cloudfront.UpdateContinuousDeploymentPolicyInput, optFns ...func(*cloudfront.Options)) (*cloudfront.UpdateContinuousDeploymentPolicyOutput, error)
+	DeleteContinuousDeploymentPolicy(ctx context.Context, in *cloudfront.DeleteContinuousDeploymentPolicyInput, optFns ...func(*cloudfront.Options)) (*cloudfront.DeleteContinuousDeploymentPolicyOutput, error)
+	ListContinuousDeploymentPolicies(ctx context.Context, in *cloudfront.ListContinuousDeploymentPoliciesInput, optFns ...func(*cloudfront.Options)) (*cloudfront.ListContinuousDeploymentPoliciesOutput, error)
+}
+
+var _ CloudFrontStagingAPI = (*cloudfront.Client)(nil)
 
 // CloudWatchAPI is the part of *cloudwatch.Client the activities use.
 type CloudWatchAPI interface {

@@ -20,8 +20,16 @@ var trafficCodes = failures.Codes(map[string][]string{
 	// PreconditionFailed/InvalidIfMatchVersion: CloudFront, someone else
 	// updated the distribution between our read and our write (ETag race);
 	// re-reading and retrying is the fix.
+	// DistributionNotDisabled: CloudFront deletes a disabled distribution
+	// only once that change is deployed.
 	failures.ResourceInUse: {"PreconditionFailed", "InvalidIfMatchVersion",
-		"PriorRequestNotComplete", "ConcurrentModification", "ConcurrentModificationException"},
+		"PriorRequestNotComplete", "ConcurrentModification", "ConcurrentModificationException",
+		"DistributionNotDisabled"},
+	// CloudFront continuous deployment: a staging distribution is in one
+	// policy, a policy serves one primary, a caller reference names one
+	// distribution. Someone else's resource is in the way: a person acts.
+	failures.Conflict: {"StagingDistributionInUse", "ContinuousDeploymentPolicyInUse",
+		"ContinuousDeploymentPolicyAlreadyExists", "DistributionAlreadyExists"},
 	failures.InvalidParameter: {"InvalidInput", "InvalidChangeBatch", "InvalidArgument", "InvalidParameterValue",
 		"InvalidParameterValueException", "InvalidParameterCombination",
 		"InvalidParameterCombinationException", "MissingParameter", "MissingRequiredParameterException",
@@ -29,9 +37,10 @@ var trafficCodes = failures.Codes(map[string][]string{
 		"InvalidTargetOriginId", "InconsistentQuantities", "IllegalUpdate", "InvalidNextToken",
 		"InvalidPaginationToken", "InvalidRequiredProtocol", "InvalidOriginReadTimeout",
 		"InvalidOriginKeepaliveTimeout", "InvalidOriginAccessControl", "InvalidOriginAccessIdentity",
-		"MalformedXML", "MalformedInput", "BadRequest"},
+		"MalformedXML", "MalformedInput", "BadRequest", "MissingBody"},
 	failures.NotFound: {"NoSuchHostedZone", "NoSuchDistribution", "NoSuchChange", "NoSuchHealthCheck",
-		"NoSuchOrigin", "ResourceNotFound", "ResourceNotFoundException", "NotFound"},
+		"NoSuchOrigin", "ResourceNotFound", "ResourceNotFoundException", "NotFound",
+		"NoSuchContinuousDeploymentPolicy", "EntityNotFound"},
 })
 
 // awsError maps an error returned by a Route53, CloudFront or CloudWatch

@@ -273,6 +273,12 @@ func TestAWSErrorMapping(t *testing.T) {
 		{"NoSuchHostedZone", failures.NotFound, true},
 		{"NoSuchDistribution", failures.NotFound, true},
 		{"NoSuchChange", failures.NotFound, true},
+		{"NoSuchContinuousDeploymentPolicy", failures.NotFound, true},
+		{"StagingDistributionInUse", failures.Conflict, true},
+		{"ContinuousDeploymentPolicyInUse", failures.Conflict, true},
+		{"DistributionAlreadyExists", failures.Conflict, true},
+		{"DistributionNotDisabled", failures.ResourceInUse, false},
+		{"MissingBody", failures.InvalidParameter, true},
 		{"InternalFailure", failures.Transient, false},
 		{"ServiceUnavailable", failures.Transient, false},
 	}
