@@ -737,8 +737,11 @@ func (a *Activities) deleteStaging(ctx context.Context, api CloudFrontStagingAPI
 		}
 		p.Polls++
 		status := ""
-		if out.Distribution != nil {
-			status = aws.ToString(out.Distribution.Status)
+		if d := out.Distribution; d != nil {
+			status = aws.ToString(d.Status)
+			if d.DistributionConfig != nil && aws.ToBool(d.DistributionConfig.Enabled) {
+				return conflictf("staging distribution %s was enabled again while cutover deletes it", st.StagingID)
+			}
 		}
 		if status == cloudFrontDeployed {
 			_, err = api.DeleteDistribution(ctx, &cloudfront.DeleteDistributionInput{Id: aws.String(st.StagingID), IfMatch: out.ETag})
