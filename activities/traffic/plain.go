@@ -41,7 +41,7 @@ type ConvertResult struct {
 
 // ToSimpleInput makes the record simple again: pointing where blue's
 // weighted record points (To "blue", or at Original when given) or where
-// green's does (To "green").
+// green's does (To "green", with Original's TTL when given).
 type ToSimpleInput struct {
 	Target   Target       `json:"target"`
 	To       string       `json:"to"`
@@ -160,8 +160,13 @@ func (a *Activities) ConvertToSimple(ctx context.Context, in ToSimpleInput) (Cha
 	}
 	simple := r53types.ResourceRecordSet{Name: from.Name, Type: from.Type}
 	p := plainOf(from)
-	if in.To == "blue" && in.Original != nil {
+	switch {
+	case in.To == "blue" && in.Original != nil:
 		p = in.Original
+	case in.Original != nil && p.Alias == nil && in.Original.Alias == nil && in.Original.TTL > 0:
+		// Green's target with the TTL the record's owner chose (green's
+		// weighted record had the migration's TTL).
+		p.TTL = in.Original.TTL
 	}
 	p.apply(&simple)
 	var changes []r53types.Change

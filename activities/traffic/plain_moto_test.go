@@ -67,13 +67,13 @@ func TestPlainRecordAgainstMoto(t *testing.T) {
 	}
 
 	// After the move: a simple record pointing at green.
-	ch, err := acts.ConvertToSimple(ctx, ToSimpleInput{Target: target, To: "green"})
+	ch, err := acts.ConvertToSimple(ctx, ToSimpleInput{Target: target, To: "green", Original: res.Original})
 	if err != nil || ch.Noop {
 		t.Fatalf("to simple at green: %+v, %v", ch, err)
 	}
 	recs = byID()
-	if len(recs) != 1 || aws.ToString(recs[""].ResourceRecords[0].Value) != "green-lb.us-east-1.elb.amazonaws.com" {
-		t.Fatalf("after the move the record is %+v, want one simple record at green", recs)
+	if len(recs) != 1 || aws.ToString(recs[""].ResourceRecords[0].Value) != "green-lb.us-east-1.elb.amazonaws.com" || aws.ToInt64(recs[""].TTL) != 300 {
+		t.Fatalf("after the move the record is %+v, want one simple record at green with the original TTL 300", recs)
 	}
 	if ch, err := acts.ConvertToSimple(ctx, ToSimpleInput{Target: target, To: "green"}); err != nil || !ch.Noop {
 		t.Errorf("a second conversion to simple: %+v, %v", ch, err)

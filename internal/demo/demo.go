@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/cutover-dev/cutover/internal/sandbox"
 	"github.com/cutover-dev/cutover/internal/spec"
 	"github.com/cutover-dev/cutover/internal/wiring"
@@ -196,7 +197,10 @@ func Start(ctx context.Context, o Options) (*Demo, error) {
 	}
 	d.worker = w
 
-	sim := &Simulator{Blue: sb.Blue, Green: sb.Green, Hub: sb.Hub, GreenVersion: o.TargetVersion, Logger: o.Logger.With("component", "simulator")}
+	// moto's static config cannot fail to build.
+	elbCfg, _ := sb.Moto.AWS().ForRegion(ctx, sb.Seed.Region)
+	sim := &Simulator{Blue: sb.Blue, Green: sb.Green, Hub: sb.Hub, GreenVersion: o.TargetVersion, Logger: o.Logger.With("component", "simulator"),
+		LoadBalancers: elbv2.NewFromConfig(elbCfg), Subnets: sb.Seed.SubnetIDs}
 	d.Simulator = sim
 	simCtx, stopSim := context.WithCancel(context.Background())
 	d.stopSim, d.simDone = stopSim, make(chan struct{})

@@ -32,7 +32,9 @@ var (
 // migration can run end to end: EKS creating green's nodes and core
 // add-ons, the controllers making workloads available, Velero completing
 // backups and restores (copying blue's workloads into green), and Argo CD
-// syncing applications. It never touches AWS: cutover's real activities do.
+// syncing applications, and the AWS Load Balancer Controller on green
+// (loadBalancers, its only write to AWS). Everything else in AWS is
+// cutover's real activities' doing.
 type Simulator struct {
 	Blue, Green *sandbox.Kube
 	// Hub is the cluster Argo CD runs on (sandbox.Options.ArgoCDOnHub);
@@ -43,6 +45,11 @@ type Simulator struct {
 	Logger       *slog.Logger
 	// Interval between reconciliations. Default 1s.
 	Interval time.Duration
+	// LoadBalancers, when set, is the emulator's ELBv2, in which the
+	// simulated AWS Load Balancer Controller makes green's load balancers
+	// (in Subnets).
+	LoadBalancers LoadBalancerAPI
+	Subnets       []string
 
 	mu sync.Mutex
 	// restoreBSL is the access mode of green's backup storage location
@@ -132,7 +139,9 @@ func (s *Simulator) Run(ctx context.Context) error {
 			step{"argocd deletions on hub", func(ctx context.Context) error { return s.finalizeApplications(ctx, hub, s.Hub.Name, true) }},
 		)
 	}
-	steps = append(steps, step{"workloads", func(ctx context.Context) error { return s.Green.MarkWorkloadsReady(ctx) }})
+	steps = append(steps,
+		step{"load balancers on green", func(ctx context.Context) error { return s.loadBalancers(ctx, green) }},
+		step{"workloads", func(ctx context.Context) error { return s.Green.MarkWorkloadsReady(ctx) }})
 	for {
 		for _, step := range steps {
 			if err := step.fn(ctx); err != nil && ctx.Err() == nil {
@@ -374,7 +383,13 @@ func copyWorkloads(ctx context.Context, from, to kubernetes.Interface, namespace
 			n := clean
 			n.Name, n.Namespace, n.Labels = sv.Name, sv.Namespace, sv.Labels
 			spec := sv.Spec
-			spec.ClusterIP, spec.ClusterIPs = "", nil
+			spec.ClusterIP, spec.ClusterIPs, spec.HealthCheckNodePort = "", nil, 0
+			// Velero drops the node ports the apiserver chose (they may
+			// be taken on the other cluster).
+			spec.Ports = append([]corev1.ServicePort(nil), spec.Ports...)
+			for i := range spec.Ports {
+				spec.Ports[i].NodePort = 0
+			}
 			if _, err := to.CoreV1().Services(ns).Create(ctx, &corev1.Service{ObjectMeta: n, Spec: spec}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 				return err
 			}

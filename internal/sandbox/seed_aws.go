@@ -33,27 +33,30 @@ func CloudWatchJSON(o *cloudwatch.Options) {
 
 // Names of the seeded blue estate.
 const (
-	BlueCluster     = "blue"
-	GreenCluster    = "green"
-	BlueVersion     = "1.29"
-	ZoneName        = "cutover.example.com"
-	RecordName      = "app.cutover.example.com"
-	BlueTarget      = "blue-ingress.us-east-1.elb.amazonaws.com"
-	GreenTarget     = "green-ingress.us-east-1.elb.amazonaws.com"
-	BlueOriginID    = "blue"
-	GreenOriginID   = "green"
-	BackupBucket    = "cutover-velero-backups"
-	ClusterRole     = "cutover-blue-cluster-role"
-	NodeRole        = "cutover-blue-node-role"
-	GeneralNodes    = "blue-general"
-	BatchNodes      = "blue-batch"
-	GeneralType     = "m5.large"
-	BatchType       = "c5.2xlarge"
-	SecurityGroup   = "cutover-blue-cluster-sg"
-	AlarmPrefix     = "cutover-shop-"
-	RecordTTL       = 60
-	BlueOriginHost  = "blue-origin.cutover.example.com"
-	GreenOriginHost = "green-origin.cutover.example.com"
+	BlueCluster  = "blue"
+	GreenCluster = "green"
+	BlueVersion  = "1.29"
+	ZoneName     = "cutover.example.com"
+	RecordName   = "app.cutover.example.com"
+	BlueTarget   = "blue-ingress.us-east-1.elb.amazonaws.com"
+	GreenTarget  = "green-ingress.us-east-1.elb.amazonaws.com"
+	// EntryPointService is the shop's Service of type LoadBalancer
+	// (namespace "shop") whose load balancer is BlueTarget on blue.
+	EntryPointService = "web-public"
+	BlueOriginID      = "blue"
+	GreenOriginID     = "green"
+	BackupBucket      = "cutover-velero-backups"
+	ClusterRole       = "cutover-blue-cluster-role"
+	NodeRole          = "cutover-blue-node-role"
+	GeneralNodes      = "blue-general"
+	BatchNodes        = "blue-batch"
+	GeneralType       = "m5.large"
+	BatchType         = "c5.2xlarge"
+	SecurityGroup     = "cutover-blue-cluster-sg"
+	AlarmPrefix       = "cutover-shop-"
+	RecordTTL         = 60
+	BlueOriginHost    = "blue-origin.cutover.example.com"
+	GreenOriginHost   = "green-origin.cutover.example.com"
 )
 
 // Seed lists what SeedAWS created, so tests can build specs from it.

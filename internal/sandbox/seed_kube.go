@@ -219,6 +219,32 @@ func seedBlue(ctx context.Context, blue, green, hub *Kube) (*KubeSeed, error) {
 		}
 		s.ConfigMaps = append(s.ConfigMaps, a.ns+"/"+a.name+"-config")
 	}
+	// The shop's entry point: a Service of type LoadBalancer whose NLB (made
+	// by the AWS Load Balancer Controller) is blue's record's target. On
+	// green, the restored copy gets an NLB of its own (the demo's
+	// simulator plays the controller), which a spec can name as green's
+	// target (traffic.route53.greenTargetFrom).
+	webLabels := map[string]string{"app.kubernetes.io/name": "web", "app.kubernetes.io/part-of": "shop"}
+	lb, err := cs.CoreV1().Services("shop").Create(ctx, &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: EntryPointService, Labels: webLabels, Annotations: map[string]string{
+			"service.beta.kubernetes.io/aws-load-balancer-type":            "external",
+			"service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
+			"service.beta.kubernetes.io/aws-load-balancer-scheme":          "internet-facing",
+		}},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, Selector: webLabels,
+			Ports: []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("http")}}},
+	}, metav1.CreateOptions{})
+	created := err == nil
+	if err := create("service", "shop", EntryPointService, err); err != nil {
+		return nil, err
+	}
+	if created {
+		lb.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{Hostname: BlueTarget}}
+		if _, err := cs.CoreV1().Services("shop").UpdateStatus(ctx, lb, metav1.UpdateOptions{}); err != nil {
+			return nil, fmt.Errorf("sandbox: blue's load balancer status: %w", err)
+		}
+	}
+	s.Services = append(s.Services, "shop/"+EntryPointService)
 	// Monitoring names its cluster, as Prometheus setups do with an
 	// external label: after the move it still says blue (the runbook's
 	// "fix monitoring" step, which the report lists).

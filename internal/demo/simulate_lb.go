@@ -1,0 +1,106 @@
+package demo
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// LoadBalancerAPI is the part of the ELBv2 client the simulated AWS Load
+// Balancer Controller uses.
+type LoadBalancerAPI interface {
+	CreateLoadBalancer(ctx context.Context, in *elbv2.CreateLoadBalancerInput, optFns ...func(*elbv2.Options)) (*elbv2.CreateLoadBalancerOutput, error)
+	DescribeLoadBalancers(ctx context.Context, in *elbv2.DescribeLoadBalancersInput, optFns ...func(*elbv2.Options)) (*elbv2.DescribeLoadBalancersOutput, error)
+}
+
+// loadBalancers plays the AWS Load Balancer Controller on c: every Service
+// of type LoadBalancer gets an NLB and every Ingress an ALB, made in the
+// emulator (in the sandbox VPC's subnets) with the name the controller
+// would give it, and its DNS name written to the object's
+// status.loadBalancer. It is the simulator's only write to AWS, as the
+// controller is the only in-cluster writer of load balancers.
+func (s *Simulator) loadBalancers(ctx context.Context, c cluster) error {
+	if s.LoadBalancers == nil {
+		return nil
+	}
+	svcs, err := c.cs.CoreV1().Services(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	for i := range svcs.Items {
+		sv := &svcs.Items[i]
+		if sv.Spec.Type != corev1.ServiceTypeLoadBalancer || len(sv.Status.LoadBalancer.Ingress) > 0 {
+			continue
+		}
+		host, err := s.ensureLoadBalancer(ctx, lbName(sv.Namespace, sv.Name, string(sv.UID)), elbtypes.LoadBalancerTypeEnumNetwork)
+		if err != nil {
+			return err
+		}
+		sv.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{Hostname: host}}
+		if _, err := c.cs.CoreV1().Services(sv.Namespace).UpdateStatus(ctx, sv, metav1.UpdateOptions{}); err != nil {
+			return err
+		}
+		s.Logger.Info("Gave a Service its load balancer", "service", sv.Namespace+"/"+sv.Name, "hostname", host)
+	}
+	ings, err := c.cs.NetworkingV1().Ingresses(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	for i := range ings.Items {
+		ing := &ings.Items[i]
+		if len(ing.Status.LoadBalancer.Ingress) > 0 {
+			continue
+		}
+		host, err := s.ensureLoadBalancer(ctx, lbName(ing.Namespace, ing.Name, string(ing.UID)), elbtypes.LoadBalancerTypeEnumApplication)
+		if err != nil {
+			return err
+		}
+		ing.Status.LoadBalancer.Ingress = []networkingv1.IngressLoadBalancerIngress{{Hostname: host}}
+		if _, err := c.cs.NetworkingV1().Ingresses(ing.Namespace).UpdateStatus(ctx, ing, metav1.UpdateOptions{}); err != nil {
+			return err
+		}
+		s.Logger.Info("Gave an Ingress its load balancer", "ingress", ing.Namespace+"/"+ing.Name, "hostname", host)
+	}
+	return nil
+}
+
+// ensureLoadBalancer makes the load balancer (or finds the one an earlier
+// round made) and returns its DNS name.
+func (s *Simulator) ensureLoadBalancer(ctx context.Context, name string, typ elbtypes.LoadBalancerTypeEnum) (string, error) {
+	out, err := s.LoadBalancers.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{Names: []string{name}})
+	if err == nil && len(out.LoadBalancers) == 1 {
+		return aws.ToString(out.LoadBalancers[0].DNSName), nil
+	}
+	made, err := s.LoadBalancers.CreateLoadBalancer(ctx, &elbv2.CreateLoadBalancerInput{
+		Name: aws.String(name), Type: typ, Scheme: elbtypes.LoadBalancerSchemeEnumInternetFacing, Subnets: s.Subnets,
+		Tags: []elbtypes.Tag{{Key: aws.String("elbv2.k8s.aws/cluster"), Value: aws.String(s.Green.Name)}},
+	})
+	if err != nil {
+		return "", fmt.Errorf("create load balancer %s: %w", name, err)
+	}
+	return aws.ToString(made.LoadBalancers[0].DNSName), nil
+}
+
+// lbName is the AWS Load Balancer Controller's name for an object's load
+// balancer: k8s-<namespace>-<name>-<hash>, each part cut to 8 characters,
+// at most 32 in all.
+func lbName(ns, name, uid string) string {
+	cut := func(s string) string {
+		s = strings.ToLower(s)
+		if len(s) > 8 {
+			s = s[:8]
+		}
+		return strings.Trim(s, "-")
+	}
+	sum := sha256.Sum256([]byte(ns + "/" + name + "/" + uid))
+	return "k8s-" + cut(ns) + "-" + cut(name) + "-" + hex.EncodeToString(sum[:])[:10]
+}
