@@ -170,13 +170,14 @@ func TestIAMPolicyCoversTheCalls(t *testing.T) {
 		}
 	}
 	apis := map[string][]reflect.Type{
-		"eks":        {reflect.TypeFor[eks.EKSAPI](), reflect.TypeFor[clusters.EKSDescriber]()},
-		"ssm":        {reflect.TypeFor[eks.SSMAPI]()},
-		"ec2":        {reflect.TypeFor[eks.EC2API]()},
-		"iam":        {reflect.TypeFor[eks.IAMAPI]()},
-		"route53":    {reflect.TypeFor[traffic.Route53API]()},
-		"cloudfront": {reflect.TypeFor[traffic.CloudFrontAPI]()},
-		"cloudwatch": {reflect.TypeFor[traffic.CloudWatchAPI]()},
+		"eks":                  {reflect.TypeFor[eks.EKSAPI](), reflect.TypeFor[clusters.EKSDescriber]()},
+		"ssm":                  {reflect.TypeFor[eks.SSMAPI]()},
+		"ec2":                  {reflect.TypeFor[eks.EC2API]()},
+		"iam":                  {reflect.TypeFor[eks.IAMAPI]()},
+		"route53":              {reflect.TypeFor[traffic.Route53API]()},
+		"cloudfront":           {reflect.TypeFor[traffic.CloudFrontAPI](), reflect.TypeFor[traffic.CloudFrontStagingAPI]()},
+		"cloudwatch":           {reflect.TypeFor[traffic.CloudWatchAPI]()},
+		"elasticloadbalancing": {reflect.TypeFor[traffic.ELBv2API]()},
 	}
 	n := 0
 	for service, types := range apis {

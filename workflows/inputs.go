@@ -33,7 +33,7 @@ func trafficTarget(s spec.MigrationSpec) traffic.Target {
 	if c := s.Traffic.CloudFront; c != nil {
 		t.CloudFront = &traffic.CloudFrontOrigins{
 			DistributionID: c.DistributionID, BlueOriginID: c.BlueOriginID,
-			GreenOriginID: c.GreenOriginID, GreenOriginDomain: c.GreenOriginDomain,
+			GreenOriginID: c.GreenOriginID, GreenOriginDomain: c.GreenOriginDomain, Mode: c.Mode,
 		}
 	}
 	return t

@@ -5,6 +5,7 @@ import (
 
 	"github.com/cutover-dev/cutover/activities/eks"
 	"github.com/cutover-dev/cutover/activities/kube"
+	"github.com/cutover-dev/cutover/activities/traffic"
 	"github.com/cutover-dev/cutover/internal/finding"
 	"github.com/cutover-dev/cutover/internal/spec"
 	"go.temporal.io/sdk/temporal"
@@ -204,6 +205,9 @@ type MigrationReport struct {
 	ArgoCD string `json:"argocd,omitempty"`
 	// GreenTarget is green's load balancer, when cutover discovered it.
 	GreenTarget *DiscoveredTarget `json:"greenTarget,omitempty"`
+	// CloudFrontStaging is the staging distribution and policy of a
+	// CloudFront continuous deployment.
+	CloudFrontStaging *traffic.StagingState `json:"cloudFrontStaging,omitempty"`
 	// VeleroFailures and VeleroWarnings are the restore's per-resource
 	// errors and warnings, as Velero recorded them (capped).
 	VeleroFailures []string `json:"veleroFailures,omitempty"`

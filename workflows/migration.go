@@ -101,6 +101,7 @@ type migration struct {
 	watching    watchState
 	plain       plainState
 	target      traffic.Target
+	staging     stagingState
 	// blueVersion, blueEndpoint and blueARN are blue's Kubernetes version,
 	// API endpoint and cluster ARN, as preflight read them.
 	blueVersion, blueEndpoint, blueARN string
@@ -597,17 +598,32 @@ func (m *migration) shiftTraffic(ctx workflow.Context) error {
 
 func (m *migration) setWeights(ctx, waitCtx workflow.Context, setOpts, waitOpts workflow.ActivityOptions, green, step int, reason string) error {
 	m.done.TrafficMoved = true
+	if m.spec.Traffic.ContinuousDeployment() && (green > 0 || m.staging.active) {
+		if err := m.stagingWeights(ctx, waitOpts, green); err != nil {
+			return err
+		}
+	} else if err := m.switchWeights(ctx, waitCtx, setOpts, waitOpts, green); err != nil {
+		return err
+	}
+	m.recordWeights(ctx, green, step, reason)
+	return nil
+}
+
+// switchWeights sets the weights on the records or the origin and waits
+// for the change to propagate.
+func (m *migration) switchWeights(ctx, waitCtx workflow.Context, setOpts, waitOpts workflow.ActivityOptions, green int) error {
 	var change traffic.Change
 	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, setOpts), trafA.SetTrafficWeights, traffic.SetWeightsInput{Target: m.target, Green: green}).Get(ctx, &change); err != nil {
 		return err
 	}
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(waitCtx, waitOpts), trafA.WaitTrafficPropagated, change).Get(waitCtx, nil); err != nil {
-		return err
-	}
+	return workflow.ExecuteActivity(workflow.WithActivityOptions(waitCtx, waitOpts), trafA.WaitTrafficPropagated, change).Get(waitCtx, nil)
+}
+
+// recordWeights is the split now, in the status and the report.
+func (m *migration) recordWeights(ctx workflow.Context, green, step int, reason string) {
 	m.status.Traffic.Blue, m.status.Traffic.Green, m.status.Traffic.Step = 100-green, green, step
 	m.report.TrafficHistory = append(m.report.TrafficHistory, TrafficEvent{At: workflow.Now(ctx), Step: step, Blue: 100 - green, Green: green, Reason: reason})
 	m.logger.Info("Traffic shifted", "greenWeight", green, "step", step)
-	return nil
 }
 
 // watch waits d while reading alarms and probes every interval (and once at

@@ -85,6 +85,9 @@ type CloudFrontOrigins struct {
 	GreenOriginID string `json:"greenOriginId,omitempty"`
 	// GreenOriginDomain creates the green origin when it does not exist.
 	GreenOriginDomain string `json:"greenOriginDomain,omitempty"`
+	// Mode is the spec's choice ("switch" or "continuousDeployment"); the
+	// workflow acts on it (SetTrafficWeights always switches origins).
+	Mode string `json:"mode,omitempty"`
 }
 
 // Weights are the percentages of traffic on each side.

@@ -103,9 +103,12 @@ func (s MigrationSpec) WithDefaults() MigrationSpec {
 		s.Smoke.K6 = &k
 	}
 	if len(s.Traffic.Steps) == 0 {
-		if s.Traffic.Provider == ProviderCloudFront {
+		switch {
+		case s.Traffic.ContinuousDeployment():
+			s.Traffic.Steps = []int{5, CloudFrontMaxStagingWeight, 100}
+		case s.Traffic.Provider == ProviderCloudFront:
 			s.Traffic.Steps = []int{100}
-		} else {
+		default:
 			s.Traffic.Steps = []int{10, 50, 100}
 		}
 	}

@@ -29,6 +29,7 @@ var enums = map[string][]string{
 	"Route53Spec.RecordType":            {"CNAME", "A"},
 	"Route53Spec.AfterMigration":        {AfterMigrationWeighted, AfterMigrationSimple},
 	"EntryPointSpec.Kind":               {EntryPointIngress, EntryPointService},
+	"CloudFrontSpec.Mode":               {CloudFrontModeSwitch, CloudFrontModeContinuous},
 	"GateSpec.OnTimeout":                {OnTimeoutReject, OnTimeoutApprove, OnTimeoutWait},
 	"RetireSpec.Blue":                   {FateDelete, FateKeep},
 	"RollbackSpec.Green":                {FateKeep, FateDelete},
@@ -104,7 +105,15 @@ var conditionals = map[string][]any{
 		},
 		map[string]any{
 			"if":   map[string]any{"properties": map[string]any{"provider": map[string]any{"const": ProviderCloudFront}}, "required": []string{"provider"}},
-			"then": map[string]any{"required": []string{"cloudfront"}, "properties": map[string]any{"route53": map[string]any{"type": "null"}, "cloudfront": map[string]any{"type": "object"}, "steps": map[string]any{"anyOf": []any{map[string]any{"const": []int{100}}, map[string]any{"type": "null"}}}}},
+			"then": map[string]any{"required": []string{"cloudfront"}, "properties": map[string]any{"route53": map[string]any{"type": "null"}, "cloudfront": map[string]any{"type": "object"}}},
+		},
+		// An origin switch is all or nothing; continuous deployment steps.
+		map[string]any{
+			"if": map[string]any{"properties": map[string]any{
+				"provider":   map[string]any{"const": ProviderCloudFront},
+				"cloudfront": map[string]any{"not": map[string]any{"properties": map[string]any{"mode": map[string]any{"const": CloudFrontModeContinuous}}, "required": []string{"mode"}}},
+			}, "required": []string{"provider"}},
+			"then": map[string]any{"properties": map[string]any{"steps": map[string]any{"anyOf": []any{map[string]any{"const": []int{100}}, map[string]any{"type": "null"}}}}},
 		},
 	},
 }

@@ -95,6 +95,12 @@ func TestSchemaAgreesWithValidator(t *testing.T) {
 		{"green target neither way", strings.Replace(doc("", ""), `,"greenTarget":"lb.example.com"`, ``, 1), false, true},
 		{"entry point kind", strings.Replace(doc("", ""), `"greenTarget":"lb.example.com"`, `"greenTargetFrom":{"kind":"Gateway","namespace":"shop","name":"web"}`, 1), false, true},
 		{"entry point wait too long", strings.Replace(doc("", ""), `"greenTarget":"lb.example.com"`, `"greenTargetFrom":{"kind":"Ingress","namespace":"shop","name":"web","timeout":10800}`, 1), false, true},
+		{"cloudfront continuous deployment", cfDoc(`,"mode":"continuousDeployment"`, `,"steps":[5,15,100]`), true, true},
+		{"cloudfront continuous deployment, default steps", cfDoc(`,"mode":"continuousDeployment"`, ""), true, true},
+		{"cloudfront switch in steps", cfDoc(`,"mode":"switch"`, `,"steps":[5,100]`), false, true},
+		{"cloudfront switch without mode in steps", cfDoc("", `,"steps":[5,100]`), false, true},
+		{"cloudfront mode", cfDoc(`,"mode":"canary"`, ""), false, true},
+		{"cloudfront staging over the cap", cfDoc(`,"mode":"continuousDeployment"`, `,"steps":[5,20,100]`), false, false},
 		{"missing route53", strings.Replace(doc("", ""), `"route53":{"hostedZoneId":"Z0123456789ABC","recordName":"shop.example.com","greenTarget":"lb.example.com"}`, `"route53":null`, 1), false, true},
 		{"missing name", strings.Replace(doc("", ""), `"name":"shop",`, ``, 1), false, true},
 		{"status range", probe(`,"expectStatus":700`), false, true},
@@ -124,4 +130,10 @@ func TestSchemaAgreesWithValidator(t *testing.T) {
 			}
 		})
 	}
+}
+
+// cfDoc is a minimal CloudFront spec with extra cloudfront and traffic keys.
+func cfDoc(cloudfront, traffic string) string {
+	return strings.Replace(doc(traffic, ""), `"provider":"route53","route53":{"hostedZoneId":"Z0123456789ABC","recordName":"shop.example.com","greenTarget":"lb.example.com"}`,
+		`"provider":"cloudfront","cloudfront":{"distributionId":"E2QWRUHAPOMQZL","blueOriginId":"blue","greenOriginId":"green"`+cloudfront+`}`, 1)
 }

@@ -306,7 +306,8 @@ type TrafficSpec struct {
 	// CloudFront distribution, when Provider is "cloudfront".
 	CloudFront *CloudFrontSpec `json:"cloudfront,omitempty"`
 	// Steps are green's percentages, increasing, the last one 100.
-	// Default [10, 50, 100]. CloudFront origin switches are all-or-nothing: [100].
+	// Default [10, 50, 100]. CloudFront origin switches are all-or-nothing:
+	// [100]; CloudFront continuous deployment: [5, 15, 100].
 	Steps []int `json:"steps,omitempty"`
 	// BakeTime is how long each step is watched before the next. Default "10m".
 	BakeTime Duration `json:"bakeTime,omitempty"`
@@ -392,6 +393,32 @@ type CloudFrontSpec struct {
 	GreenOriginID string `json:"greenOriginId,omitempty"`
 	// GreenOriginDomain creates the green origin when it does not exist.
 	GreenOriginDomain string `json:"greenOriginDomain,omitempty"`
+	// Mode: "switch" (default) moves the default behavior from blue's
+	// origin to green's at once (steps [100]); "continuousDeployment"
+	// creates a staging distribution (a copy of this one serving green's
+	// origin) and a continuous-deployment policy that sends it a share of
+	// requests: each step but the last is that share, at most 15 (CloudFront's
+	// cap), baked with the same alarm watch; the last step, 100, promotes
+	// the staging configuration onto this distribution and deletes the
+	// staging distribution and the policy. A rollback before the promotion
+	// detaches the policy (all requests back to this distribution, on
+	// blue). Default steps [5, 15, 100].
+	Mode string `json:"mode,omitempty"`
+}
+
+// CloudFront modes.
+const (
+	CloudFrontModeSwitch     = "switch"
+	CloudFrontModeContinuous = "continuousDeployment"
+	// CloudFrontMaxStagingWeight is CloudFront's cap on a
+	// continuous-deployment policy's weight, in percent.
+	CloudFrontMaxStagingWeight = 15
+)
+
+// ContinuousDeployment reports whether traffic moves through a CloudFront
+// staging distribution.
+func (t TrafficSpec) ContinuousDeployment() bool {
+	return t.Provider == ProviderCloudFront && t.CloudFront != nil && t.CloudFront.Mode == CloudFrontModeContinuous
 }
 
 // Gate names.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -59,6 +60,18 @@ func TestValidate(t *testing.T) {
 		{"cloudfront needs one step", func(s *MigrationSpec) {
 			s.Traffic = TrafficSpec{Provider: ProviderCloudFront, CloudFront: &CloudFrontSpec{DistributionID: "E2QWRUHAPOMQZL", BlueOriginID: "b", GreenOriginID: "g"}, Steps: []int{50, 100}}
 		}, []string{"traffic.steps"}},
+		{"cloudfront continuous deployment", func(s *MigrationSpec) {
+			s.Traffic = TrafficSpec{Provider: ProviderCloudFront, CloudFront: &CloudFrontSpec{DistributionID: "E2QWRUHAPOMQZL", BlueOriginID: "b", GreenOriginID: "g", Mode: CloudFrontModeContinuous}, Steps: []int{5, 10, 15, 100}}
+		}, nil},
+		{"cloudfront staging over the cap", func(s *MigrationSpec) {
+			s.Traffic = TrafficSpec{Provider: ProviderCloudFront, CloudFront: &CloudFrontSpec{DistributionID: "E2QWRUHAPOMQZL", BlueOriginID: "b", GreenOriginID: "g", Mode: CloudFrontModeContinuous}, Steps: []int{5, 50, 100}}
+		}, []string{"traffic.steps[1]"}},
+		{"cloudfront continuous deployment needs a staging step", func(s *MigrationSpec) {
+			s.Traffic = TrafficSpec{Provider: ProviderCloudFront, CloudFront: &CloudFrontSpec{DistributionID: "E2QWRUHAPOMQZL", BlueOriginID: "b", GreenOriginID: "g", Mode: CloudFrontModeContinuous}, Steps: []int{100}}
+		}, []string{"traffic.steps"}},
+		{"cloudfront mode", func(s *MigrationSpec) {
+			s.Traffic = TrafficSpec{Provider: ProviderCloudFront, CloudFront: &CloudFrontSpec{DistributionID: "E2QWRUHAPOMQZL", BlueOriginID: "b", GreenOriginID: "g", Mode: "canary"}}
+		}, []string{"traffic.cloudfront.mode"}},
 		{"cloudfront same origins", func(s *MigrationSpec) {
 			s.Traffic = TrafficSpec{Provider: ProviderCloudFront, CloudFront: &CloudFrontSpec{DistributionID: "E2QWRUHAPOMQZL", BlueOriginID: "b", GreenOriginID: "b"}}
 		}, []string{"traffic.cloudfront.greenOriginId"}},
@@ -161,6 +174,10 @@ func TestDefaults(t *testing.T) {
 	cf.Traffic = TrafficSpec{Provider: ProviderCloudFront}
 	if got := cf.WithDefaults().Traffic.Steps; len(got) != 1 || got[0] != 100 {
 		t.Errorf("cloudfront default steps %v", got)
+	}
+	cf.Traffic.CloudFront = &CloudFrontSpec{Mode: CloudFrontModeContinuous}
+	if got := cf.WithDefaults().Traffic.Steps; !slices.Equal(got, []int{5, 15, 100}) {
+		t.Errorf("cloudfront continuous deployment default steps %v", got)
 	}
 	// Defaults never override what is set, and the input is not modified.
 	s := valid()

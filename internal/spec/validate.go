@@ -420,6 +420,9 @@ func validateTraffic(c *collector, t TrafficSpec) {
 			} else if cf.GreenOriginID == cf.BlueOriginID {
 				c.add("traffic.cloudfront.greenOriginId", "must differ from blueOriginId %q", cf.BlueOriginID)
 			}
+			if cf.Mode != "" {
+				c.oneOf("traffic.cloudfront.mode", cf.Mode, CloudFrontModeSwitch, CloudFrontModeContinuous)
+			}
 			if d := cf.GreenOriginDomain; d != "" && (!recordName(d) || strings.HasPrefix(d, "*")) {
 				c.add("traffic.cloudfront.greenOriginDomain", "must be a DNS name, got %q", d)
 			}
@@ -427,8 +430,18 @@ func validateTraffic(c *collector, t TrafficSpec) {
 		if t.Route53 != nil {
 			c.add("traffic.route53", "must be empty when traffic.provider is \"cloudfront\"")
 		}
-		if len(t.Steps) > 0 && (len(t.Steps) != 1 || t.Steps[0] != 100) {
-			c.add("traffic.steps", "must be [100] for cloudfront: an origin switch moves all traffic at once")
+		switch {
+		case t.ContinuousDeployment():
+			if len(t.Steps) == 1 {
+				c.add("traffic.steps", "must have at least one staging step (1 to %d) before 100 for cloudfront continuous deployment, e.g. [5, 15, 100]", CloudFrontMaxStagingWeight)
+			}
+			for i, w := range t.Steps {
+				if i < len(t.Steps)-1 && w > CloudFrontMaxStagingWeight {
+					c.add(fmt.Sprintf("traffic.steps[%d]", i), "must be at most %d: CloudFront sends a staging distribution at most %d%% of requests; the last step, 100, promotes it", CloudFrontMaxStagingWeight, CloudFrontMaxStagingWeight)
+				}
+			}
+		case len(t.Steps) > 0 && (len(t.Steps) != 1 || t.Steps[0] != 100):
+			c.add("traffic.steps", "must be [100] for cloudfront: an origin switch moves all traffic at once (traffic.cloudfront.mode \"continuousDeployment\" moves it in steps)")
 		}
 	}
 	if len(t.Steps) > 20 {
