@@ -13,6 +13,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -207,7 +208,7 @@ func (s *Simulator) greenPlatform(ctx context.Context, c cluster) error {
 // velero completes backups on blue, syncs them to green as a shared
 // storage location would, and completes restores on green by copying the
 // backed-up namespaces' Deployments, StatefulSets, DaemonSets, CronJobs,
-// ServiceAccounts, Services and ConfigMaps, and blue's Karpenter NodePools
+// ServiceAccounts, Services, Ingresses and ConfigMaps, and blue's Karpenter NodePools
 // and EC2NodeClasses when Velero would restore them
 // (clusterResourceRestored).
 func (s *Simulator) velero(ctx context.Context, blue, green cluster) error {
@@ -391,6 +392,17 @@ func copyWorkloads(ctx context.Context, from, to kubernetes.Interface, namespace
 				spec.Ports[i].NodePort = 0
 			}
 			if _, err := to.CoreV1().Services(ns).Create(ctx, &corev1.Service{ObjectMeta: n, Spec: spec}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+				return err
+			}
+		}
+		ings, err := from.NetworkingV1().Ingresses(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		for _, x := range ings.Items {
+			n := clean
+			n.Name, n.Namespace, n.Labels, n.Annotations = x.Name, x.Namespace, x.Labels, x.Annotations
+			if _, err := to.NetworkingV1().Ingresses(ns).Create(ctx, &networkingv1.Ingress{ObjectMeta: n, Spec: x.Spec}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 				return err
 			}
 		}

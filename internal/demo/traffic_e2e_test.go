@@ -26,9 +26,9 @@ import (
 //   - blue's record is a plain (simple) CNAME: it becomes the weighted
 //     pair before the first step and, with afterMigration "simple", a
 //     simple record again at the end, pointing at green;
-//   - the spec names green's Service (greenTargetFrom), not its DNS name:
-//     green's record points at the NLB the load balancer controller gave
-//     the restored Service;
+//   - the spec names green's Ingress (greenTargetFrom), not its DNS name:
+//     green's record points at the ALB the load balancer controller gave
+//     the restored Ingress;
 //   - the retire gate is left past its timeout: traffic stays on green
 //     and the gate keeps waiting until someone approves it.
 func TestTrafficEdgesAgainstRealServers(t *testing.T) {
@@ -64,7 +64,7 @@ func TestTrafficEdgesAgainstRealServers(t *testing.T) {
 
 	s := e.d.Spec
 	s.Traffic.Route53.GreenTarget = ""
-	s.Traffic.Route53.GreenTargetFrom = &spec.EntryPointSpec{Kind: spec.EntryPointService, Namespace: "shop", Name: sandbox.EntryPointService}
+	s.Traffic.Route53.GreenTargetFrom = &spec.EntryPointSpec{Kind: spec.EntryPointIngress, Namespace: "shop", Name: sandbox.EntryPointIngress}
 	s.Traffic.Route53.AfterMigration = spec.AfterMigrationSimple
 	s.Approvals.Retire.Timeout = spec.Duration(3 * time.Second)
 	s.Approvals.Retire.OnTimeout = "" // the retire gate's default: keep waiting
@@ -80,18 +80,23 @@ func TestTrafficEdgesAgainstRealServers(t *testing.T) {
 	e.approveWhenOpen(id, "cutover")
 	e.waitGate(id, "retire")
 
-	// Green's restored Service got its own NLB; green's record points at it.
+	// Green's restored Ingress got its own ALB (and its Service its own
+	// NLB); green's record points at the ALB.
 	cs, err := sb.Green.Clientset()
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := cs.CoreV1().Services("shop").Get(ctx, sandbox.EntryPointService, metav1.GetOptions{})
-	if err != nil || len(svc.Status.LoadBalancer.Ingress) != 1 {
-		t.Fatalf("green's entry point: %v %+v", err, svc)
+	ing, err := cs.NetworkingV1().Ingresses("shop").Get(ctx, sandbox.EntryPointIngress, metav1.GetOptions{})
+	if err != nil || len(ing.Status.LoadBalancer.Ingress) != 1 {
+		t.Fatalf("green's entry point: %v %+v", err, ing)
 	}
-	greenLB := svc.Status.LoadBalancer.Ingress[0].Hostname
+	greenLB := ing.Status.LoadBalancer.Ingress[0].Hostname
 	if greenLB == "" || greenLB == sandbox.BlueTarget || greenLB == sandbox.GreenTarget {
 		t.Fatalf("green's load balancer %q: want one of its own", greenLB)
+	}
+	svc, err := cs.CoreV1().Services("shop").Get(ctx, sandbox.EntryPointService, metav1.GetOptions{})
+	if err != nil || len(svc.Status.LoadBalancer.Ingress) != 1 || svc.Status.LoadBalancer.Ingress[0].Hostname == greenLB || svc.Status.LoadBalancer.Ingress[0].Hostname == sandbox.BluePartnerTarget {
+		t.Errorf("green's Service %s: %v %+v; want an NLB of its own", sandbox.EntryPointService, err, svc.Status)
 	}
 	weighted := func(when string) {
 		t.Helper()
@@ -135,7 +140,7 @@ func TestTrafficEdgesAgainstRealServers(t *testing.T) {
 	if err := json.Unmarshal([]byte(o), &rep); err != nil || rep.Outcome != workflows.OutcomeSucceeded {
 		t.Fatalf("report %v: %s", err, o)
 	}
-	if rep.GreenTarget == nil || rep.GreenTarget.Hostname != greenLB || rep.GreenTarget.LoadBalancer == nil || rep.GreenTarget.LoadBalancer.CanonicalHostedZoneID == "" {
+	if rep.GreenTarget == nil || rep.GreenTarget.Hostname != greenLB || rep.GreenTarget.LoadBalancer == nil || rep.GreenTarget.LoadBalancer.CanonicalHostedZoneID == "" || rep.GreenTarget.LoadBalancer.Type != "application" {
 		t.Errorf("report's green target %+v: want %s found in ELBv2", rep.GreenTarget, greenLB)
 	}
 	// A simple record again, at green, with the TTL it had.

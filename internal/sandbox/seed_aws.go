@@ -40,9 +40,12 @@ const (
 	RecordName   = "app.cutover.example.com"
 	BlueTarget   = "blue-ingress.us-east-1.elb.amazonaws.com"
 	GreenTarget  = "green-ingress.us-east-1.elb.amazonaws.com"
-	// EntryPointService is the shop's Service of type LoadBalancer
-	// (namespace "shop") whose load balancer is BlueTarget on blue.
+	// EntryPointIngress is the shop's Ingress (namespace "shop") whose
+	// ALB is BlueTarget on blue; EntryPointService its Service of type
+	// LoadBalancer, whose NLB is BluePartnerTarget.
+	EntryPointIngress = "web"
 	EntryPointService = "web-public"
+	BluePartnerTarget = "blue-partners.elb.us-east-1.amazonaws.com"
 	BlueOriginID      = "blue"
 	GreenOriginID     = "green"
 	BackupBucket      = "cutover-velero-backups"

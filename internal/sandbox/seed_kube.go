@@ -14,6 +14,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -219,11 +220,12 @@ func seedBlue(ctx context.Context, blue, green, hub *Kube) (*KubeSeed, error) {
 		}
 		s.ConfigMaps = append(s.ConfigMaps, a.ns+"/"+a.name+"-config")
 	}
-	// The shop's entry point: a Service of type LoadBalancer whose NLB (made
-	// by the AWS Load Balancer Controller) is blue's record's target. On
-	// green, the restored copy gets an NLB of its own (the demo's
-	// simulator plays the controller), which a spec can name as green's
-	// target (traffic.route53.greenTargetFrom).
+	// The shop's entry points, as the AWS Load Balancer Controller serves
+	// them: Ingress shop/web (an ALB, blue's record's target) and Service
+	// shop/web-public of type LoadBalancer (an NLB, for partners). On
+	// green, the restored copies get load balancers of their own (the
+	// demo's simulator plays the controller), which a spec can name as
+	// green's target (traffic.route53.greenTargetFrom).
 	webLabels := map[string]string{"app.kubernetes.io/name": "web", "app.kubernetes.io/part-of": "shop"}
 	lb, err := cs.CoreV1().Services("shop").Create(ctx, &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: EntryPointService, Labels: webLabels, Annotations: map[string]string{
@@ -239,12 +241,32 @@ func seedBlue(ctx context.Context, blue, green, hub *Kube) (*KubeSeed, error) {
 		return nil, err
 	}
 	if created {
-		lb.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{Hostname: BlueTarget}}
+		lb.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{Hostname: BluePartnerTarget}}
 		if _, err := cs.CoreV1().Services("shop").UpdateStatus(ctx, lb, metav1.UpdateOptions{}); err != nil {
 			return nil, fmt.Errorf("sandbox: blue's load balancer status: %w", err)
 		}
 	}
 	s.Services = append(s.Services, "shop/"+EntryPointService)
+	alb := "alb"
+	ing, err := cs.NetworkingV1().Ingresses("shop").Create(ctx, &networkingv1.Ingress{
+		ObjectMeta: metav1.ObjectMeta{Name: EntryPointIngress, Labels: webLabels, Annotations: map[string]string{
+			"alb.ingress.kubernetes.io/scheme":      "internet-facing",
+			"alb.ingress.kubernetes.io/target-type": "ip",
+		}},
+		Spec: networkingv1.IngressSpec{IngressClassName: &alb, Rules: []networkingv1.IngressRule{{Host: RecordName, IngressRuleValue: networkingv1.IngressRuleValue{
+			HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{Path: "/", PathType: ptr(networkingv1.PathTypePrefix),
+				Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: "web", Port: networkingv1.ServiceBackendPort{Number: 80}}}}}}}}}},
+	}, metav1.CreateOptions{})
+	created = err == nil
+	if err := create("ingress", "shop", EntryPointIngress, err); err != nil {
+		return nil, err
+	}
+	if created {
+		ing.Status.LoadBalancer.Ingress = []networkingv1.IngressLoadBalancerIngress{{Hostname: BlueTarget}}
+		if _, err := cs.NetworkingV1().Ingresses("shop").UpdateStatus(ctx, ing, metav1.UpdateOptions{}); err != nil {
+			return nil, fmt.Errorf("sandbox: blue's Ingress status: %w", err)
+		}
+	}
 	// Monitoring names its cluster, as Prometheus setups do with an
 	// external label: after the move it still says blue (the runbook's
 	// "fix monitoring" step, which the report lists).
