@@ -82,7 +82,7 @@ func (m *migration) hubPlan() (string, bool) {
 // left as it is. RemoveArgoCDCopies is its rollback (argoCDBack).
 func (m *migration) copyArgoCD(ctx workflow.Context) error {
 	s := m.spec
-	loc, err := call[argocd.Location](ctx, readOptions, argoA.LocateArgoCD, argocd.LocateInput{Blue: m.blue(), Green: m.green(), Hub: m.hub(), Namespace: s.ArgoCD.Namespace})
+	loc, err := short[argocd.Location](ctx, readOptions, argoA.LocateArgoCD, argocd.LocateInput{Blue: m.blue(), Green: m.green(), Hub: m.hub(), Namespace: s.ArgoCD.Namespace})
 	if err != nil {
 		return err
 	}

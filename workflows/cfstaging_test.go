@@ -78,4 +78,3 @@ func TestCloudFrontStagingRollback(t *testing.T) {
 		t.Errorf("calls %v: want DetachStaging then CleanupStaging, no promotion", names)
 	}
 }
-

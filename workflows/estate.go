@@ -127,7 +127,7 @@ func (m *migration) tagKarpenterDiscovery(ctx workflow.Context, plan eks.GreenPl
 		maybe = append(maybe, eks.TaggedResource{ID: id, Kind: "security-group", Value: s.Green.ClusterName})
 	}
 	m.done.KarpenterTags = maybe
-	res, err := call[eks.KarpenterDiscoveryResult](ctx, mutateOptions, eksA.EnsureKarpenterDiscovery, eks.KarpenterDiscoveryInput{
+	res, err := short[eks.KarpenterDiscoveryResult](ctx, mutateOptions, eksA.EnsureKarpenterDiscovery, eks.KarpenterDiscoveryInput{
 		Blue: m.blue(), Green: m.green(), SubnetIDs: plan.Cluster.VPC.SubnetIDs, SecurityGroupIDs: plan.Cluster.VPC.SecurityGroupIDs, Migration: s.Name,
 	})
 	if err != nil {
@@ -218,7 +218,7 @@ func (m *migration) argoCDIdentities(ctx workflow.Context) ([]argocd.Identity, e
 	if s.ArgoCD.Mode != spec.ArgoCDModeRetarget || !spec.On(s.Green.Copy.ArgoCDAccess) {
 		return nil, nil
 	}
-	res, err := call[argocd.IdentityResult](ctx, readOptions, argoA.ArgoCDIdentities, argocd.IdentityInput{Cluster: m.blue(), Namespace: s.ArgoCD.Namespace})
+	res, err := short[argocd.IdentityResult](ctx, readOptions, argoA.ArgoCDIdentities, argocd.IdentityInput{Cluster: m.blue(), Namespace: s.ArgoCD.Namespace})
 	if err != nil {
 		return nil, err
 	}
@@ -266,7 +266,7 @@ func (m *migration) grantArgoCDAccess(ctx workflow.Context, plan eks.GreenPlan) 
 	}
 	if len(add) > 0 {
 		m.progress(fmt.Sprintf("Giving Argo CD's %d IAM identities access to green", len(add)))
-		if err := run(ctx, mutateOptions, eksA.EnsureAccessEntries, eks.EnsureAccessEntriesInput{Cluster: m.green(), Entries: add, RequestToken: m.requestToken()}); err != nil {
+		if err := shortRun(ctx, mutateOptions, eksA.EnsureAccessEntries, eks.EnsureAccessEntriesInput{Cluster: m.green(), Entries: add, RequestToken: m.requestToken()}); err != nil {
 			return err
 		}
 	}
@@ -297,7 +297,7 @@ func (m *migration) copyAWSAuth(ctx workflow.Context, plan eks.GreenPlan) error 
 		return nil
 	}
 	m.progress("Carrying blue's aws-auth mappings to green")
-	res, err := call[kube.CopyAWSAuthResult](ctx, mutateOptions, kubeA.CopyAWSAuth, kube.CopyAWSAuthInput{Blue: m.blue(), Green: m.green(), Migration: s.Name})
+	res, err := short[kube.CopyAWSAuthResult](ctx, mutateOptions, kubeA.CopyAWSAuth, kube.CopyAWSAuthInput{Blue: m.blue(), Green: m.green(), Migration: s.Name})
 	if err != nil {
 		return err
 	}

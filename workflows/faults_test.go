@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -42,14 +43,26 @@ func TestWorldChangingActivitiesHaveHeartbeatTimeouts(t *testing.T) {
 		t.Fatalf("workflow failed: %v", err)
 	}
 	maxHeartbeat := map[string]time.Duration{
-		"EnsureGreenCluster": 30 * time.Second, "EnsureAccessEntries": 30 * time.Second,
 		"EnsureNodeGroups": time.Minute, "EnsureAddons": time.Minute,
-		"EnsureVeleroBackup": time.Minute, "RestoreVeleroBackup": time.Minute, "RestoreArgoApplications": 30 * time.Second,
+		"EnsureVeleroBackup": time.Minute, "RestoreVeleroBackup": time.Minute,
 		"SmokeTestGreen": time.Minute, "SetTrafficWeights": 15 * time.Second, "WaitTrafficPropagated": 30 * time.Second,
 		"WatchTrafficHealth": 30 * time.Second, "Notify": 10 * time.Second, "RetireEKSCluster": time.Minute,
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// The quick idempotent writes run as local activities (change
+	// local-short-calls): a worker that dies in one is noticed at the
+	// workflow task's timeout (10 s), and the call retried by another.
+	ran := h.world.Names()
+	for _, name := range []string{"EnsureGreenCluster", "RestoreArgoApplications", "HandOverArgoCD", "EnsureAccessEntries", "CopyAWSAuth", "EnsurePodIdentityAssociations", "EnsureKarpenterDiscovery",
+		"EnsureGreenOIDCProvider", "ApplyIRSATrust", "HoldJobs", "ReleaseJobs", "RetireBlueIRSATrust"} {
+		if !slices.Contains(ran, name) {
+			t.Errorf("%s was not run", name)
+		}
+		if len(s.info[name]) != 0 {
+			t.Errorf("%s ran as a regular activity; want a local one", name)
+		}
+	}
 	for name, limit := range maxHeartbeat {
 		runs := s.info[name]
 		if len(runs) == 0 {

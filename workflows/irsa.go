@@ -38,7 +38,7 @@ func (m *migration) dryRunIRSA(ctx workflow.Context) ([]string, error) {
 	if !m.irsaOn(ctx) {
 		return nil, nil
 	}
-	plan, err := call[eks.IRSAPlan](ctx, readOptions, eksA.PlanIRSATrust, eks.PlanIRSAInput{Migration: m.spec.Name, Blue: m.blue()})
+	plan, err := short[eks.IRSAPlan](ctx, readOptions, eksA.PlanIRSATrust, eks.PlanIRSAInput{Migration: m.spec.Name, Blue: m.blue()})
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +55,7 @@ func (m *migration) copyIRSATrust(ctx workflow.Context) error {
 		return nil
 	}
 	m.progress("Planning IAM roles for green's service accounts (IRSA)")
-	plan, err := call[eks.IRSAPlan](ctx, readOptions, eksA.PlanIRSATrust, eks.PlanIRSAInput{Migration: m.spec.Name, Blue: m.blue(), Green: m.green()})
+	plan, err := short[eks.IRSAPlan](ctx, readOptions, eksA.PlanIRSATrust, eks.PlanIRSAInput{Migration: m.spec.Name, Blue: m.blue(), Green: m.green()})
 	if err != nil {
 		return err
 	}
@@ -65,7 +65,7 @@ func (m *migration) copyIRSATrust(ctx workflow.Context) error {
 		return nil // blue has no OIDC provider: nothing uses IRSA
 	}
 	m.progress("Creating green's IAM OIDC provider")
-	prov, err := call[eks.EnsureOIDCProviderResult](ctx, irsaOptions, eksA.EnsureGreenOIDCProvider, eks.EnsureOIDCProviderInput{Plan: plan})
+	prov, err := short[eks.EnsureOIDCProviderResult](ctx, irsaOptions, eksA.EnsureGreenOIDCProvider, eks.EnsureOIDCProviderInput{Plan: plan})
 	if err != nil {
 		return err
 	}
@@ -81,7 +81,7 @@ func (m *migration) copyIRSATrust(ctx workflow.Context) error {
 		return nil
 	}
 	m.progress(fmt.Sprintf("Letting green's service accounts assume %d IAM roles", len(plan.RolesToChange())))
-	res, err := call[eks.ApplyIRSAResult](ctx, irsaOptions, eksA.ApplyIRSATrust, eks.ApplyIRSAInput{Plan: plan})
+	res, err := short[eks.ApplyIRSAResult](ctx, irsaOptions, eksA.ApplyIRSATrust, eks.ApplyIRSAInput{Plan: plan})
 	if err != nil {
 		return err
 	}
@@ -133,7 +133,7 @@ func (m *migration) retireBlueIRSA(ctx workflow.Context) {
 		return
 	}
 	m.progress("Removing blue's issuer from the IAM roles' trust")
-	res, err := call[eks.RetireBlueIRSAResult](ctx, irsaOptions, eksA.RetireBlueIRSATrust, eks.RetireBlueIRSAInput{Plan: *m.irsa.plan})
+	res, err := short[eks.RetireBlueIRSAResult](ctx, irsaOptions, eksA.RetireBlueIRSATrust, eks.RetireBlueIRSAInput{Plan: *m.irsa.plan})
 	if err != nil {
 		m.report.Errors = append(m.report.Errors, "retire blue's IRSA trust: "+err.Error())
 		m.logger.Warn("Blue's IRSA trust not removed", "error", err)

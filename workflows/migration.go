@@ -271,7 +271,7 @@ func (m *migration) preflight(ctx workflow.Context) (preflightResult, error) {
 	s := m.spec
 	m.enter(ctx, PhasePreflight)
 	m.progress("Describing blue")
-	blue, err := call[eks.ClusterDescription](ctx, readOptions, eksA.DescribeEKSCluster, eks.DescribeInput{Cluster: m.blue()})
+	blue, err := short[eks.ClusterDescription](ctx, readOptions, eksA.DescribeEKSCluster, eks.DescribeInput{Cluster: m.blue()})
 	if err != nil {
 		return preflightResult{}, err
 	}
@@ -283,7 +283,7 @@ func (m *migration) preflight(ctx workflow.Context) (preflightResult, error) {
 		return preflightResult{}, err
 	}
 	m.progress("Reading EKS upgrade insights")
-	insights, err := call[eks.InsightsResult](ctx, readOptions, eksA.EKSUpgradeInsights, eks.InsightsInput{Cluster: m.blue(), TargetVersion: s.Green.KubernetesVersion})
+	insights, err := short[eks.InsightsResult](ctx, readOptions, eksA.EKSUpgradeInsights, eks.InsightsInput{Cluster: m.blue(), TargetVersion: s.Green.KubernetesVersion})
 	if err != nil {
 		return preflightResult{}, err
 	}
@@ -352,7 +352,7 @@ func (m *migration) buildGreen(ctx workflow.Context, plan eks.GreenPlan) error {
 	s := m.spec
 	m.enter(ctx, PhaseBuildGreen)
 	m.progress("Creating green control plane")
-	if _, err := call[eks.EnsureClusterResult](ctx, mutateOptions, eksA.EnsureGreenCluster, eks.EnsureClusterInput{Plan: plan, RequestToken: m.requestToken()}); err != nil {
+	if _, err := short[eks.EnsureClusterResult](ctx, mutateOptions, eksA.EnsureGreenCluster, eks.EnsureClusterInput{Plan: plan, RequestToken: m.requestToken()}); err != nil {
 		// Nothing of ours exists for certain (a Conflict means the name is
 		// someone else's cluster): there is nothing to roll back or delete.
 		return err
@@ -369,7 +369,7 @@ func (m *migration) buildGreen(ctx workflow.Context, plan eks.GreenPlan) error {
 	}
 	if len(plan.Cluster.AccessEntries) > 0 {
 		m.progress("Copying access entries")
-		if err := run(ctx, mutateOptions, eksA.EnsureAccessEntries, eks.EnsureAccessEntriesInput{Cluster: m.green(), Entries: plan.Cluster.AccessEntries, RequestToken: m.requestToken()}); err != nil {
+		if err := shortRun(ctx, mutateOptions, eksA.EnsureAccessEntries, eks.EnsureAccessEntriesInput{Cluster: m.green(), Entries: plan.Cluster.AccessEntries, RequestToken: m.requestToken()}); err != nil {
 			return err
 		}
 	}
@@ -536,10 +536,10 @@ func (m *migration) restore(ctx workflow.Context) error {
 	if wherever {
 		argoCluster = m.argoCluster()
 	}
-	var apps argocd.RestoreResult
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, mutateOptions), argoA.RestoreArgoApplications, argocd.RestoreInput{
+	apps, err := short[argocd.RestoreResult](ctx, mutateOptions, argoA.RestoreArgoApplications, argocd.RestoreInput{
 		ArgoCluster: argoCluster, Blue: m.blue(), Green: m.green(), Mode: s.ArgoCD.Mode, Namespace: s.ArgoCD.Namespace, Selector: s.ArgoCD.Selector, Prune: s.ArgoCD.Prune,
-	}).Get(ctx, &apps); err != nil {
+	})
+	if err != nil {
 		return err
 	}
 	if l := m.runbook.argo; wherever && l != nil && l.Where == argocd.WhereHub {
@@ -686,8 +686,8 @@ func (m *migration) retireBlue(ctx workflow.Context) error {
 	if err := m.moveArgoCD(ctx); err != nil {
 		return err
 	}
-	var w traffic.Weights
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, guardReadOptions), trafA.GetTrafficWeights, m.target).Get(ctx, &w); err != nil {
+	w, err := short[traffic.Weights](ctx, guardReadOptions, trafA.GetTrafficWeights, m.target)
+	if err != nil {
 		return err
 	}
 	if w.Blue > 0 {

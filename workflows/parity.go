@@ -232,7 +232,7 @@ func (m *migration) parity(ctx workflow.Context) error {
 	m.enter(ctx, PhaseParity)
 	m.progress("Comparing green with blue")
 	ns := m.spec.Smoke.Kubernetes.Namespaces
-	blueInv, err := call[kube.Inventory](ctx, readOptions, kubeA.InventoryCluster, kube.InventoryInput{Cluster: m.blue(), Namespaces: ns})
+	blueInv, err := short[kube.Inventory](ctx, readOptions, kubeA.InventoryCluster, kube.InventoryInput{Cluster: m.blue(), Namespaces: ns})
 	if err != nil {
 		return err
 	}
@@ -247,11 +247,11 @@ func (m *migration) parity(ctx workflow.Context) error {
 	if err != nil {
 		return err
 	}
-	blue, err := call[eks.ClusterDescription](ctx, readOptions, eksA.DescribeEKSCluster, eks.DescribeInput{Cluster: m.blue()})
+	blue, err := short[eks.ClusterDescription](ctx, readOptions, eksA.DescribeEKSCluster, eks.DescribeInput{Cluster: m.blue()})
 	if err != nil {
 		return err
 	}
-	green, err := call[eks.ClusterDescription](ctx, readOptions, eksA.DescribeEKSCluster, eks.DescribeInput{Cluster: m.green()})
+	green, err := short[eks.ClusterDescription](ctx, readOptions, eksA.DescribeEKSCluster, eks.DescribeInput{Cluster: m.green()})
 	if err != nil {
 		return err
 	}

@@ -38,7 +38,7 @@ func (m *migration) convertPlainRecord(ctx workflow.Context) error {
 	if m.target.Provider != traffic.ProviderRoute53 || !m.plainRecordsOn(ctx) {
 		return nil
 	}
-	res, err := call[traffic.ConvertResult](ctx, trafficSetOptions, trafA.ConvertToWeighted, m.target)
+	res, err := short[traffic.ConvertResult](ctx, trafficSetOptions, trafA.ConvertToWeighted, m.target)
 	if err != nil {
 		return err
 	}

@@ -41,7 +41,7 @@ func (m *migration) copyPodIdentity(ctx workflow.Context) error {
 	}
 	m.progress(fmt.Sprintf("Copying %d Pod Identity associations", len(want)))
 	m.done.PodIdentity = want
-	res, err := call[eks.EnsurePodIdentityResult](ctx, mutateOptions, eksA.EnsurePodIdentityAssociations, eks.EnsurePodIdentityInput{
+	res, err := short[eks.EnsurePodIdentityResult](ctx, mutateOptions, eksA.EnsurePodIdentityAssociations, eks.EnsurePodIdentityInput{
 		Cluster: m.green(), Associations: want, Migration: m.spec.Name, RequestToken: m.requestToken(),
 	})
 	if err != nil {

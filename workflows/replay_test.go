@@ -26,7 +26,8 @@ import (
 // checked in preflight; v10: before Argo CD on a hub and copy mode by
 // install, the retire gate's "wait" on timeout, chat posts that never
 // block, and one watch activity per watched period; v11: before simple
-// Route53 records were converted) and
+// Route53 records were converted; v12: before the short calls ran as
+// local activities) and
 // stay to prove those runs still replay.
 func TestReplayHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))

@@ -102,7 +102,7 @@ func (m *migration) checkArgoCD(ctx workflow.Context) error {
 	if wherever {
 		in.Hub = m.hub()
 	}
-	loc, err := call[argocd.Location](ctx, readOptions, argoA.LocateArgoCD, in)
+	loc, err := short[argocd.Location](ctx, readOptions, argoA.LocateArgoCD, in)
 	if err != nil {
 		return err
 	}
@@ -213,7 +213,7 @@ func (m *migration) holdJobsOnGreen(ctx workflow.Context) error {
 		return nil
 	}
 	m.progress("Holding green's CronJobs and singletons until traffic reaches " + fmt.Sprint(m.spec.Jobs.MoveAtStep) + "%")
-	res, err := call[kube.HoldJobsResult](ctx, mutateOptions, kubeA.HoldJobs, in)
+	res, err := short[kube.HoldJobsResult](ctx, mutateOptions, kubeA.HoldJobs, in)
 	if err != nil {
 		return err
 	}
@@ -234,13 +234,13 @@ func (m *migration) moveJobs(ctx workflow.Context, step int) error {
 		return nil
 	}
 	m.progress(fmt.Sprintf("Moving CronJobs and singletons to green at %d%%", step))
-	held, err := call[kube.HoldJobsResult](ctx, mutateOptions, kubeA.HoldJobs, in)
+	held, err := short[kube.HoldJobsResult](ctx, mutateOptions, kubeA.HoldJobs, in)
 	if err != nil {
 		return err
 	}
 	m.done.JobsHeldOnBlue = held.Held
 	m.report.Jobs = append(m.report.Jobs, jobEvents(fmt.Sprintf("held on blue at %d%%", step), m.spec.Blue.ClusterName, held.Held)...)
-	rel, err := call[kube.ReleaseJobsResult](ctx, mutateOptions, kubeA.ReleaseJobs, kube.ReleaseJobsInput{Cluster: m.green(), Objects: m.done.JobsHeldOnGreen, Migration: m.spec.Name})
+	rel, err := short[kube.ReleaseJobsResult](ctx, mutateOptions, kubeA.ReleaseJobs, kube.ReleaseJobsInput{Cluster: m.green(), Objects: m.done.JobsHeldOnGreen, Migration: m.spec.Name})
 	if err != nil {
 		return err
 	}
@@ -341,7 +341,7 @@ func (m *migration) moveArgoCD(ctx workflow.Context) error {
 	}
 	m.progress("Stopping blue's Argo CD")
 	m.done.ArgoHandedOver = true
-	if _, err := call[argocd.HandOverResult](ctx, mutateOptions, argoA.HandOverArgoCD, argocd.HandOverInput{From: m.blue(), Namespace: s.ArgoCD.Namespace, Migration: s.Name}); err != nil {
+	if _, err := short[argocd.HandOverResult](ctx, mutateOptions, argoA.HandOverArgoCD, argocd.HandOverInput{From: m.blue(), Namespace: s.ArgoCD.Namespace, Migration: s.Name}); err != nil {
 		return err
 	}
 	m.report.ArgoCD = fmt.Sprintf("Argo CD %s moved to green: %d applications, %d projects, %d application sets; blue's stopped", loc.Version, len(copied.Applications), len(copied.Projects), len(copied.ApplicationSets))

@@ -19,7 +19,7 @@ func (m *migration) checkTraffic(ctx workflow.Context) error {
 		return nil
 	}
 	m.progress("Checking the traffic records, distribution and alarms")
-	res, err := call[traffic.CheckResult](ctx, readOptions, trafA.CheckTrafficPrerequisites, traffic.CheckInput{Target: m.target, Alarms: m.spec.Traffic.Alarms,
+	res, err := short[traffic.CheckResult](ctx, readOptions, trafA.CheckTrafficPrerequisites, traffic.CheckInput{Target: m.target, Alarms: m.spec.Traffic.Alarms,
 		ConvertPlain: m.target.Provider == traffic.ProviderRoute53 && m.plainRecordsOn(ctx)})
 	if err != nil {
 		return err
