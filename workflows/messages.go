@@ -216,7 +216,10 @@ type MigrationReport struct {
 	// (CI/CD targets, monitoring endpoints, identities): the runbook's
 	// last steps, for a person.
 	StillPointsAtBlue []kube.BlueReference `json:"stillPointsAtBlue,omitempty"`
-	Errors            []string             `json:"errors,omitempty"`
-	Plan              *Plan                `json:"plan,omitempty"`
-	Spec              spec.MigrationSpec   `json:"spec"`
+	// OnlyOnBlue is what the Argo CD applications track on blue that
+	// green lacks after their sync: it goes with blue's deletion.
+	OnlyOnBlue []kube.OnlyOnBlueObject `json:"onlyOnBlue,omitempty"`
+	Errors     []string                `json:"errors,omitempty"`
+	Plan       *Plan                   `json:"plan,omitempty"`
+	Spec       spec.MigrationSpec      `json:"spec"`
 }

@@ -553,9 +553,59 @@ func (m *migration) restore(ctx workflow.Context) error {
 		argoCluster = m.green()
 	}
 	m.progress(fmt.Sprintf("Waiting for %d Argo CD applications to be Synced and Healthy", len(apps.Applications)))
-	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, withTimeout(restoreOptions, s.ArgoCD.SyncTimeout.D())), argoA.WaitArgoSynced, argocd.WaitSyncedInput{
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, withTimeout(restoreOptions, s.ArgoCD.SyncTimeout.D())), argoA.WaitArgoSynced, argocd.WaitSyncedInput{
 		ArgoCluster: argoCluster, Namespace: s.ArgoCD.Namespace, Applications: apps.Applications,
-	}).Get(ctx, nil)
+	}).Get(ctx, nil); err != nil {
+		return err
+	}
+	m.findOnlyOnBlue(ctx, apps.Applications)
+	return nil
+}
+
+// changeOnlyOnBlue versions the comparison of what the applications track
+// on blue with green after their sync.
+const changeOnlyOnBlue = "argocd-only-on-blue"
+
+// CheckArgoCDOnlyOnBlue is the finding of resources an application tracks
+// on blue that green lacks after its sync (they go with blue).
+const CheckArgoCDOnlyOnBlue = "argocd-only-on-blue"
+
+// findOnlyOnBlue reports what the synced applications track on blue and
+// green lacks: gone with blue's deletion unless a person acts. A failure to
+// look is reported, not fatal.
+func (m *migration) findOnlyOnBlue(ctx workflow.Context, apps []string) {
+	if workflow.GetVersion(ctx, changeOnlyOnBlue, workflow.DefaultVersion, 1) != 1 {
+		return
+	}
+	res, err := short[kube.OnlyOnBlueResult](ctx, scanOptions, kubeA.FindOnlyOnBlue, kube.OnlyOnBlueInput{Blue: m.blue(), Green: m.green(), Applications: apps})
+	if err != nil {
+		m.report.Errors = append(m.report.Errors, "could not compare what Argo CD tracks on blue with green: "+failures.Message(err))
+		return
+	}
+	m.report.OnlyOnBlue = res.Objects
+	byApp := map[string][]string{}
+	var order []string
+	for _, o := range res.Objects {
+		if byApp[o.Application] == nil {
+			order = append(order, o.Application)
+		}
+		byApp[o.Application] = append(byApp[o.Application], o.Object)
+	}
+	for _, app := range order {
+		objs := byApp[app]
+		m.addFindings([]finding.Finding{{Check: CheckArgoCDOnlyOnBlue, Cluster: m.spec.Blue.ClusterName, Object: "application " + app, Severity: finding.Warning, Source: "argocd",
+			Message: fmt.Sprintf("%d resources the application tracks on blue are not on green after its sync and go with blue: %s", len(objs), summarizeNames(objs)),
+			Fix:     "add them to the application's source (or copy them to green) before approving the retire gate; the report's onlyOnBlue lists each"}})
+	}
+}
+
+// summarizeNames is the first few names and how many more.
+func summarizeNames(names []string) string {
+	const max = 5
+	if len(names) <= max {
+		return strings.Join(names, ", ")
+	}
+	return strings.Join(names[:max], ", ") + fmt.Sprintf(" and %d more", len(names)-max)
 }
 
 // changeNotifySteps versions the chat post after each traffic step.

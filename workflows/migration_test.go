@@ -164,7 +164,7 @@ func TestHappyPath(t *testing.T) {
 		"EnsureGreenCluster", "WaitEKSClusterActive", "PlanIRSATrust", "EnsureGreenOIDCProvider", "ApplyIRSATrust",
 		"EnsureAccessEntries", "ArgoCDIdentities", "EnsureAccessEntries", "CopyAWSAuth", "EnsurePodIdentityAssociations", "EnsureKarpenterDiscovery",
 		"EnsureNodeGroups", "EnsureAddons", "VerifyGreen",
-		"CheckVelero", "EnsureVeleroBackup", "SetBSLAccessMode", "RestoreVeleroBackup", "SetBSLAccessMode", "RestoreArgoApplications", "WaitArgoSynced", "HoldJobs",
+		"CheckVelero", "EnsureVeleroBackup", "SetBSLAccessMode", "RestoreVeleroBackup", "SetBSLAccessMode", "RestoreArgoApplications", "WaitArgoSynced", "FindOnlyOnBlue", "HoldJobs",
 		"InventoryCluster", "InventoryCluster", "DescribeEKSCluster", "DescribeEKSCluster", "SmokeTestGreen",
 		"ConvertToWeighted", "SetTrafficWeights", "SetTrafficWeights", "SetTrafficWeights", "HoldJobs", "ReleaseJobs",
 		"InstallArgoCD", "CopyArgoCDSettings", "WaitArgoSynced", "HandOverArgoCD",

@@ -27,7 +27,8 @@ import (
 // install, the retire gate's "wait" on timeout, chat posts that never
 // block, and one watch activity per watched period; v11: before simple
 // Route53 records were converted; v12: before the short calls ran as
-// local activities) and
+// local activities; v13: before what the applications track on blue was
+// compared with green) and
 // stay to prove those runs still replay.
 func TestReplayHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))

@@ -393,3 +393,27 @@ func TestVeleroInstalledOnGreenWhenAsked(t *testing.T) {
 		t.Error("Velero was installed although the spec did not ask")
 	}
 }
+
+// TestOnlyOnBlueReported: what the synced applications track on blue and
+// green lacks is in the report and a warning finding per application,
+// before the retire gate; the migration goes on.
+func TestOnlyOnBlueReported(t *testing.T) {
+	h := newHarness(t)
+	approveAll(h)
+	h.world.SetOnlyOnBlue(kube.OnlyOnBlueObject{Application: "shop", Object: "v1 ConfigMap shop/web-flags"})
+	r, err := h.run(testSpec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.OnlyOnBlue) != 1 || r.OnlyOnBlue[0].Object != "v1 ConfigMap shop/web-flags" {
+		t.Errorf("report's onlyOnBlue %+v", r.OnlyOnBlue)
+	}
+	i := slices.IndexFunc(r.Findings, func(f finding.Finding) bool { return f.Check == workflows.CheckArgoCDOnlyOnBlue })
+	if i < 0 || r.Findings[i].Severity != finding.Warning || !strings.Contains(r.Findings[i].Message, "shop/web-flags") {
+		t.Errorf("findings %+v", r.Findings)
+	}
+	names := h.world.Names()
+	if slices.Index(names, "FindOnlyOnBlue") < slices.Index(names, "WaitArgoSynced") || slices.Index(names, "FindOnlyOnBlue") > slices.Index(names, "SetTrafficWeights") {
+		t.Errorf("calls %v: want FindOnlyOnBlue after the sync, before traffic moves", names)
+	}
+}

@@ -143,6 +143,12 @@ func TestTrafficEdgesAgainstRealServers(t *testing.T) {
 	if rep.GreenTarget == nil || rep.GreenTarget.Hostname != greenLB || rep.GreenTarget.LoadBalancer == nil || rep.GreenTarget.LoadBalancer.CanonicalHostedZoneID == "" || rep.GreenTarget.LoadBalancer.Type != "application" {
 		t.Errorf("report's green target %+v: want %s found in ELBv2", rep.GreenTarget, greenLB)
 	}
+	for _, e := range rep.Errors {
+		if strings.Contains(e, "could not compare what Argo CD tracks on blue") {
+			t.Errorf("report error: %s", e)
+		}
+	}
+	t.Logf("Argo CD resources only on blue: %+v", rep.OnlyOnBlue)
 	// A simple record again, at green, with the TTL it had.
 	final := records()
 	if len(final) != 1 || final[0].SetIdentifier != nil || final[0].Weight != nil || len(final[0].ResourceRecords) != 1 ||

@@ -2,6 +2,7 @@ package fakeworld
 
 import (
 	"context"
+	"sync"
 
 	"github.com/cutover-dev/cutover/activities/kube"
 	"github.com/cutover-dev/cutover/activities/traffic"
@@ -30,4 +31,27 @@ func (a *Activities) ResolveLoadBalancer(_ context.Context, in traffic.ResolveLo
 	}
 	return traffic.LoadBalancer{Name: "k8s-shop-webpubli-0123456789", DNSName: in.DNSName, CanonicalHostedZoneID: GreenLBZone, Type: "network", State: "active",
 		ARN: "arn:aws:elasticloadbalancing:" + in.Region + ":123456789012:loadbalancer/net/k8s-shop-webpubli-0123456789/50dc6c495c0c9188"}, nil
+}
+
+// OnlyOnBlue is what FindOnlyOnBlue reports (nothing unless a test sets it).
+var (
+	onlyOnBlueMu sync.Mutex
+	onlyOnBlue   = map[*World][]kube.OnlyOnBlueObject{}
+)
+
+// SetOnlyOnBlue makes FindOnlyOnBlue report objects.
+func (w *World) SetOnlyOnBlue(objs ...kube.OnlyOnBlueObject) {
+	onlyOnBlueMu.Lock()
+	defer onlyOnBlueMu.Unlock()
+	onlyOnBlue[w] = objs
+}
+
+// FindOnlyOnBlue implements the kube activity.
+func (a *Activities) FindOnlyOnBlue(_ context.Context, in kube.OnlyOnBlueInput) (kube.OnlyOnBlueResult, error) {
+	if err := a.w.record("FindOnlyOnBlue", in); err != nil {
+		return kube.OnlyOnBlueResult{}, err
+	}
+	onlyOnBlueMu.Lock()
+	defer onlyOnBlueMu.Unlock()
+	return kube.OnlyOnBlueResult{Objects: onlyOnBlue[a.w], Tracked: 10}, nil
 }
