@@ -486,6 +486,21 @@ func (a *Activities) permitGreen(ctx context.Context, c client.Client, in Restor
 				return nil
 			}
 			proj.Spec.Destinations = append(proj.Spec.Destinations, add...)
+			// What was added, so the rollback takes exactly that away.
+			recorded := addedDestinations(&proj)
+			for _, d := range add {
+				if !slices.ContainsFunc(recorded, sameDestination(d)) {
+					recorded = append(recorded, d)
+				}
+			}
+			b, err := json.Marshal(recorded)
+			if err != nil {
+				return err
+			}
+			if proj.Annotations == nil {
+				proj.Annotations = map[string]string{}
+			}
+			proj.Annotations[AnnotationAddedDestinations] = string(b)
 			if err := c.Patch(ctx, &proj, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
 				return err
 			}
@@ -501,6 +516,65 @@ func (a *Activities) permitGreen(ctx context.Context, c client.Client, in Restor
 		}
 	}
 	return nil
+}
+
+// AnnotationAddedDestinations on an AppProject lists, as JSON, the
+// destinations retarget added to it for green.
+const AnnotationAddedDestinations = "cutover.dev/added-destinations"
+
+// addedDestinations reads the annotation (none when absent or unreadable).
+func addedDestinations(p *argov1.AppProject) []argov1.ApplicationDestination {
+	var out []argov1.ApplicationDestination
+	if v := p.Annotations[AnnotationAddedDestinations]; v != "" {
+		if err := json.Unmarshal([]byte(v), &out); err != nil {
+			return nil
+		}
+	}
+	return out
+}
+
+func sameDestination(d argov1.ApplicationDestination) func(argov1.ApplicationDestination) bool {
+	return func(x argov1.ApplicationDestination) bool {
+		return x.Server == d.Server && x.Name == d.Name && x.Namespace == d.Namespace
+	}
+}
+
+// unpermitGreen takes the destinations retarget added for green out of
+// every AppProject of the namespace that records some, and the record.
+func (a *Activities) unpermitGreen(ctx context.Context, c client.Client, namespace string) ([]string, error) {
+	var list argov1.AppProjectList
+	if err := c.List(ctx, &list, client.InNamespace(namespace)); err != nil {
+		return nil, err
+	}
+	var done []string
+	for i := range list.Items {
+		name := list.Items[i].Name
+		if list.Items[i].Annotations[AnnotationAddedDestinations] == "" {
+			continue
+		}
+		err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+			var proj argov1.AppProject
+			if err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, &proj); err != nil {
+				return err
+			}
+			added := addedDestinations(&proj)
+			orig := proj.DeepCopy()
+			proj.Spec.Destinations = slices.DeleteFunc(proj.Spec.Destinations, func(d argov1.ApplicationDestination) bool {
+				return slices.ContainsFunc(added, sameDestination(d))
+			})
+			delete(proj.Annotations, AnnotationAddedDestinations)
+			return c.Patch(ctx, &proj, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{}))
+		})
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return done, err
+		}
+		done = append(done, name)
+		a.log(ctx).Info("Took green out of Argo CD project", "project", name)
+	}
+	return done, nil
 }
 
 // copyApps creates blue's Applications in green's own Argo CD.

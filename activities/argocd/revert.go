@@ -48,6 +48,8 @@ type RevertResult struct {
 	// Labels lists the labels removed from cluster Secrets, as
 	// "secret: key".
 	Labels []string `json:"labels,omitempty"`
+	// Projects lists the AppProjects green's destinations were taken out of.
+	Projects []string `json:"projects,omitempty"`
 }
 
 // RevertArgoApplications moves every application cutover retargeted back
@@ -131,6 +133,11 @@ func (a *Activities) RevertArgoApplications(ctx context.Context, in RevertInput)
 	if err := a.revertAppSets(ctx, c, in, sel, &res); err != nil {
 		return res, err
 	}
+	projects, err := a.unpermitGreen(ctx, c, in.Namespace)
+	if err != nil {
+		return res, apiError(err, "take green out of the Argo CD projects in %s on %s", in.Namespace, in.ArgoCluster.Name)
+	}
+	res.Projects = projects
 	sort.Strings(res.Reverted)
 	sort.Strings(res.SyncRequested)
 	return res, nil

@@ -206,8 +206,9 @@ func argoObjects(ctx context.Context, t *testing.T, k *sandbox.Kube, gvr schema.
 }
 
 // argoState is what a rollback must put back exactly on the cluster Argo
-// CD runs on: each Application's and ApplicationSet's labels, annotations
-// and spec, each cluster Secret's labels, annotations and data.
+// CD runs on: each Application's, ApplicationSet's and AppProject's
+// labels, annotations and spec, each cluster Secret's labels, annotations
+// and data.
 func argoState(ctx context.Context, t *testing.T, k *sandbox.Kube) map[string]any {
 	t.Helper()
 	state := map[string]any{}
@@ -225,6 +226,7 @@ func argoState(ctx context.Context, t *testing.T, k *sandbox.Kube) map[string]an
 	keep("Application", argoObjects(ctx, t, k, appGVR, ""), "spec")
 	keep("ApplicationSet", argoObjects(ctx, t, k, appSetGVR, ""), "spec")
 	keep("Secret", argoObjects(ctx, t, k, secretGVR, "argocd.argoproj.io/secret-type=cluster"), "data")
+	keep("AppProject", argoObjects(ctx, t, k, sandbox.AppProjectGVR, ""), "spec")
 	return state
 }
 
