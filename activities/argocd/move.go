@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"maps"
 	"slices"
 	"sort"
@@ -131,7 +132,8 @@ func copyMeta(m metav1.ObjectMeta, from clusters.Ref, migration string) metav1.O
 type copier struct {
 	from      clusters.Ref
 	migration string
-	toT       target
+	// fromT and toT match the source and the destination cluster.
+	fromT, toT target
 }
 
 func (k copier) project(p *argov1.AppProject) *argov1.AppProject {
@@ -153,6 +155,41 @@ func (k copier) application(app *argov1.Application) *argov1.Application {
 func (k copier) applicationSet(s *argov1.ApplicationSet) *argov1.ApplicationSet {
 	spec := *s.Spec.DeepCopy()
 	spec.Template.Spec.Destination, _ = repointed(spec.Template.Spec.Destination, k.toT)
+	// List generators: an element naming From would generate an
+	// application for a cluster that is being retired, so it is dropped;
+	// one naming To names the copy's own cluster, in-cluster.
+	for i := range spec.Generators {
+		l := spec.Generators[i].List
+		if l == nil {
+			continue
+		}
+		kept := l.Elements[:0]
+		for _, el := range l.Elements {
+			m, ok := elementObject(el)
+			switch {
+			case !ok:
+				kept = append(kept, el)
+			case blueElement(m, k.fromT):
+				// dropped
+			case blueElement(m, k.toT):
+				for _, key := range elementKeys {
+					v, isStr := m[key].(string)
+					if !isStr || !(k.toT.servers[normServer(v)] || k.toT.names[v]) {
+						continue
+					}
+					if key == "server" || key == "url" {
+						m[key] = InClusterServer
+					} else {
+						m[key] = InClusterName
+					}
+				}
+				kept = append(kept, apiextensionsv1.JSON{Raw: canonical(m)})
+			default:
+				kept = append(kept, el)
+			}
+		}
+		l.Elements = kept
+	}
 	m := copyMeta(s.ObjectMeta, k.from, k.migration)
 	m.Finalizers = slices.Clone(s.Finalizers)
 	return &argov1.ApplicationSet{ObjectMeta: m, Spec: spec}
@@ -315,7 +352,7 @@ func (a *Activities) CopyArgoCDSettings(ctx context.Context, in CopySettingsInpu
 			return ""
 		}
 	}
-	k := copier{from: in.From, migration: in.Migration, toT: toT}
+	k := copier{from: in.From, migration: in.Migration, fromT: fromT, toT: toT}
 
 	p := MoveProgress{}
 	record := func(kind, name string, r copyResult, list *[]string) {

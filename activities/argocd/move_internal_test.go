@@ -2,6 +2,7 @@ package argocd
 
 import (
 	"context"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -56,7 +57,8 @@ func TestRepointed(t *testing.T) {
 func TestCopierRepointsTemplatesAndProjects(t *testing.T) {
 	const green = "https://green.example.com"
 	k := copier{from: clusters.Ref{Name: "blue"}, migration: "m1",
-		toT: newTarget(green, false, []clusterSecret{{name: "green", server: normServer(green)}})}
+		fromT: newTarget("https://blue.example.com", true, []clusterSecret{{name: "blue", server: normServer("https://blue.example.com")}}),
+		toT:   newTarget(green, false, []clusterSecret{{name: "green", server: normServer(green)}})}
 	app := &argov1.Application{
 		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "argocd", Labels: map[string]string{"team": "shop"},
 			Annotations: map[string]string{"keep": "yes", AnnotationPreviousDestination: "{}", "kubectl.kubernetes.io/last-applied-configuration": "{}"},
@@ -89,6 +91,27 @@ func TestCopierRepointsTemplatesAndProjects(t *testing.T) {
 	templated.Spec.Template.Spec.Destination = argov1.ApplicationDestination{Server: "{{server}}", Namespace: "x"}
 	if d := k.applicationSet(templated).Spec.Template.Spec.Destination; d.Server != "{{server}}" {
 		t.Errorf("a templated destination was rewritten: %+v", d)
+	}
+
+	// A list generator: blue's elements go (blue is retired), green's
+	// become in-cluster, the others stay as they were.
+	listed := &argov1.ApplicationSet{ObjectMeta: metav1.ObjectMeta{Name: "listed", Namespace: "argocd"}}
+	listed.Spec.Generators = []argov1.ApplicationSetGenerator{{List: &argov1.ListGenerator{Elements: []apiextensionsv1.JSON{
+		{Raw: []byte(`{"cluster":"in-cluster","url":"https://kubernetes.default.svc","env":"blue"}`)},
+		{Raw: []byte(`{"cluster":"blue","url":"https://blue.example.com"}`)},
+		{Raw: []byte(`{"cluster":"green","url":"https://green.example.com/","env":"prod"}`)},
+		{Raw: []byte(`{"cluster":"staging","url":"https://staging.example.com"}`)},
+	}}}}
+	var els []string
+	for _, el := range k.applicationSet(listed).Spec.Generators[0].List.Elements {
+		els = append(els, canonicalRaw(el.Raw))
+	}
+	wantEls := []string{`{"cluster":"in-cluster","env":"prod","url":"https://kubernetes.default.svc"}`, `{"cluster":"staging","url":"https://staging.example.com"}`}
+	if !reflect.DeepEqual(els, wantEls) {
+		t.Errorf("list elements of the copy %v, want %v", els, wantEls)
+	}
+	if n := len(listed.Spec.Generators[0].List.Elements); n != 4 {
+		t.Errorf("the source's list was changed: %d elements", n)
 	}
 
 	proj := &argov1.AppProject{ObjectMeta: metav1.ObjectMeta{Name: "shop", Namespace: "argocd"},
