@@ -195,6 +195,18 @@ func (k copier) applicationSet(s *argov1.ApplicationSet) *argov1.ApplicationSet 
 	return &argov1.ApplicationSet{ObjectMeta: m, Spec: spec}
 }
 
+// selectable reports whether a cluster Secret has labels of its own, which
+// ApplicationSet cluster generators select by (the secret-type label
+// aside).
+func selectable(sec *corev1.Secret) bool {
+	for k := range sec.Labels {
+		if k != LabelSecretType {
+			return true
+		}
+	}
+	return false
+}
+
 // kinds of what CopyArgoCDSettings writes.
 const (
 	kindConfigMap      = "ConfigMap"
@@ -461,13 +473,22 @@ func (a *Activities) CopyArgoCDSettings(ctx context.Context, in CopySettingsInpu
 	sort.Slice(srcSecrets.Items, func(i, j int) bool { return srcSecrets.Items[i].Name < srcSecrets.Items[j].Name })
 	for i := range srcSecrets.Items {
 		src := &srcSecrets.Items[i]
+		want := &corev1.Secret{ObjectMeta: copyMeta(src.ObjectMeta, in.From, in.Migration), Type: src.Type, Data: src.Data}
 		if src.Labels[LabelSecretType] == SecretTypeCluster {
 			server := normServer(string(src.Data["server"]))
-			if fromT.servers[server] || toT.servers[server] || normServer(toCfg.Host) == server {
+			isTo := toT.servers[server] || normServer(toCfg.Host) == server
+			if fromT.servers[server] || (isTo && !selectable(src)) {
 				continue // From's and To's own (and Retarget's): To is in-cluster there.
 			}
+			if isTo {
+				// To's Secret carries labels a cluster generator selects
+				// it by: on To's Argo CD it becomes the in-cluster Secret
+				// (same name and labels, no credentials: Argo CD's own
+				// ServiceAccount), so those ApplicationSets go on
+				// generating To's applications there.
+				want.Data = map[string][]byte{"name": src.Data["name"], "server": []byte(InClusterServer), "config": []byte(`{"tlsClientConfig":{"insecure":false}}`)}
+			}
 		}
-		want := &corev1.Secret{ObjectMeta: copyMeta(src.ObjectMeta, in.From, in.Migration), Type: src.Type, Data: src.Data}
 		r, err := putCopy(ctx, toC, want, func() *corev1.Secret { return &corev1.Secret{} },
 			func(cur, want *corev1.Secret) { setMeta(cur, want); cur.Data = want.Data },
 			func(c *corev1.Secret) any { return []any{metaContent(c), c.Data} },

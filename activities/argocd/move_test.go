@@ -131,6 +131,12 @@ func clusterSecret(ns, name, clusterName, server string) *corev1.Secret {
 	}
 }
 
+// selectedBy gives a cluster Secret a label a cluster generator selects.
+func selectedBy(s *corev1.Secret, k, v string) *corev1.Secret {
+	s.Labels[k] = v
+	return s
+}
+
 func TestArgoCDMove(t *testing.T) {
 	w := startWorld(t)
 	t.Run("Locate", func(t *testing.T) { testLocate(t, w) })
@@ -332,7 +338,7 @@ func testCopySettings(t *testing.T, w *world, acts *argocd.Activities) {
 			StringData: map[string]string{"url": "https://github.com/example", "password": "s3cret"}},
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "not-argo", Namespace: ns}, StringData: map[string]string{"x": "y"}},
 		clusterSecret(ns, "cluster-blue", "blue", w.blue.Server),
-		clusterSecret(ns, "green-prod", "green-prod", w.green.Server+"/"),
+		selectedBy(clusterSecret(ns, "green-prod", "green-prod", w.green.Server+"/"), "env", "prod"),
 		clusterSecret(ns, "staging", "staging", "https://staging.example.com"),
 		&argov1.AppProject{ObjectMeta: metav1.ObjectMeta{Name: "shop", Namespace: ns},
 			Spec: argov1.AppProjectSpec{SourceRepos: []string{"*"}, Destinations: []argov1.ApplicationDestination{
@@ -371,12 +377,12 @@ func testCopySettings(t *testing.T, w *world, acts *argocd.Activities) {
 	}
 	want := argocd.CopySettingsResult{
 		ConfigMaps:      []string{"argocd-cm", "argocd-rbac-cm"},
-		Secrets:         []string{"creds-example", "repo-shop", "staging"},
+		Secrets:         []string{"creds-example", "green-prod", "repo-shop", "staging"},
 		Projects:        []string{"default", "shop"},
 		Applications:    []string{"api", "stage", "web"},
 		ApplicationSets: []string{"team-set"},
 		Conflicts:       []string{"Application conflicting: exists on green and was not copied by migration m1"},
-		Changed: []string{"ConfigMap argocd-cm", "ConfigMap argocd-rbac-cm", "Secret creds-example", "Secret repo-shop", "Secret staging",
+		Changed: []string{"ConfigMap argocd-cm", "ConfigMap argocd-rbac-cm", "Secret creds-example", "Secret green-prod", "Secret repo-shop", "Secret staging",
 			"AppProject default", "AppProject shop", "ApplicationSet team-set", "Application api", "Application stage", "Application web"},
 		Skipped: []string{"Application blue-local: targets blue (" + argocd.InClusterServer + ")"},
 	}
@@ -402,7 +408,16 @@ func testCopySettings(t *testing.T, w *world, acts *argocd.Activities) {
 		string(repo.Data["url"]) != "https://github.com/example/shop-deploy.git" || repo.Labels[argocd.LabelSecretType] != "repository" {
 		t.Errorf("repository secret on green: %+v %v", repo, err)
 	}
-	for _, name := range []string{"cluster-blue", "green-prod", "not-argo"} {
+	// Green's own cluster Secret, which a cluster generator selects by its
+	// env label, becomes green's in-cluster Secret: labels kept, no
+	// credentials.
+	var self corev1.Secret
+	if err := w.greenC.Get(ctx, client.ObjectKey{Namespace: ns, Name: "green-prod"}, &self); err != nil ||
+		string(self.Data["server"]) != argocd.InClusterServer || string(self.Data["name"]) != "green-prod" || strings.Contains(string(self.Data["config"]), "token") ||
+		self.Labels["env"] != "prod" || self.Labels[argocd.LabelSecretType] != argocd.SecretTypeCluster {
+		t.Errorf("green's in-cluster secret on green: %v %v %v", err, self.Labels, self.Data)
+	}
+	for _, name := range []string{"cluster-blue", "not-argo"} {
 		var s corev1.Secret
 		if err := w.greenC.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &s); !apierrors.IsNotFound(err) {
 			t.Errorf("secret %s was copied: %v", name, err)
@@ -473,7 +488,7 @@ func testCopySettings(t *testing.T, w *world, acts *argocd.Activities) {
 	other := in
 	other.Migration = "m2"
 	res, err = run[argocd.CopySettingsResult](t, e, acts.CopyArgoCDSettings, other)
-	if err != nil || len(res.Applications) != 0 || len(res.Conflicts) != 9 || !reflect.DeepEqual(res.ConfigMaps, want.ConfigMaps) {
+	if err != nil || len(res.Applications) != 0 || len(res.Conflicts) != 10 || !reflect.DeepEqual(res.ConfigMaps, want.ConfigMaps) {
 		t.Errorf("another migration: %+v, %v", res, err)
 	}
 	if g := getApp(t, w.greenC, ns, "web"); g.Annotations[argocd.AnnotationCopiedBy] != "m1" {
@@ -569,7 +584,7 @@ func testRemoveCopies(t *testing.T, w *world, acts *argocd.Activities) {
 	res, err := run[argocd.RemoveCopiesResult](t, e, acts.RemoveArgoCDCopies, in)
 	want := argocd.RemoveCopiesResult{
 		Applications: []string{"api", "stage", "web"}, ApplicationSets: []string{"team-set"},
-		Projects: []string{"shop"}, Secrets: []string{"creds-example", "repo-shop", "staging"},
+		Projects: []string{"shop"}, Secrets: []string{"creds-example", "green-prod", "repo-shop", "staging"},
 	}
 	if err != nil || !reflect.DeepEqual(res, want) {
 		t.Errorf("remove copies: %+v, %v; want %+v", res, err, want)
