@@ -67,6 +67,10 @@ func CheckFleet(data []byte, f *FleetSpec) spec.FieldErrors {
 		}
 		for j, m := range w.Migrations {
 			defaulted.Waves[i].Migrations[j] = m.WithDefaults()
+			if m.Blue.ClusterName == "" && m.Blue.LogicalName != "" {
+				// The logical cluster's original is named like it.
+				m.Blue.ClusterName = m.Blue.LogicalName
+			}
 			if m.Green.KubernetesVersion == "" {
 				m.Green.KubernetesVersion = placeholder
 			}
@@ -106,13 +110,21 @@ type FleetWave struct {
 	Name string `json:"name"`
 	// Migrations are full migration specs whose green.kubernetesVersion
 	// (and usually green.clusterName and name) are left empty: the fleet
-	// fills them in from blue's current version.
+	// fills them in from blue's current version. A member that names its
+	// logical cluster (blue.logicalName, e.g. "shop-prod") is resolved each
+	// run to the one ACTIVE cluster tagged with it, or to its untagged
+	// original (blue.clusterName, default the logical name); its green is
+	// named "<logical>-<version>" (never an existing cluster's name) and
+	// takes the logical cluster over when blue is retired.
 	Migrations []spec.MigrationSpec `json:"migrations"`
 }
 
 // FleetResult is one cluster's outcome.
 type FleetResult struct {
-	Wave       string `json:"wave"`
+	Wave string `json:"wave"`
+	// Logical is the member's logical cluster (blue.logicalName), Blue
+	// the physical cluster it resolved to.
+	Logical    string `json:"logical,omitempty"`
 	Blue       string `json:"blue"`
 	From       string `json:"from,omitempty"`
 	To         string `json:"to,omitempty"`
@@ -236,7 +248,20 @@ func FleetUpgrade(ctx workflow.Context, in converter.RawValue) (*FleetReport, er
 		}
 		var running []started
 		for _, m := range wave.Migrations {
-			res := FleetResult{Wave: waveName, Blue: m.Blue.ClusterName}
+			res := FleetResult{Wave: waveName, Blue: m.Blue.ClusterName, Logical: m.Blue.LogicalName}
+			// A logical cluster is whichever physical cluster took it over
+			// last (a green of an earlier quarter), or its original.
+			var names []string
+			if l := m.Blue.LogicalName; l != "" {
+				lc, err := call[eks.LogicalCluster](ctx, readOptions, eksA.ResolveLogicalCluster, eks.ResolveLogicalInput{Region: m.Blue.Region, Logical: l, Original: m.Blue.ClusterName})
+				if err != nil {
+					res.Outcome, res.Reason = OutcomeFailed, failures.Message(err)
+					report.Results = append(report.Results, res)
+					continue
+				}
+				m.Blue.ClusterName, res.Blue, names = lc.Cluster, lc.Cluster, lc.Names
+				logger.Info("Resolved logical cluster", "logical", l, "cluster", lc.Cluster, "generation", lc.Generation)
+			}
 			var blue eks.ClusterDescription
 			if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, readOptions), eksA.DescribeEKSCluster,
 				eks.DescribeInput{Cluster: clustersRef(m.Blue)}).Get(ctx, &blue); err != nil {
@@ -253,6 +278,18 @@ func FleetUpgrade(ctx workflow.Context, in converter.RawValue) (*FleetReport, er
 				continue
 			}
 			m.Green.KubernetesVersion = to
+			if l := m.Blue.LogicalName; l != "" {
+				// Named after the logical cluster and the version: the
+				// migration (and its workflow ID) is the same for a
+				// re-triggered run of the quarter; green never takes an
+				// existing cluster's name.
+				if m.Name == "" {
+					m.Name = GreenName(l, to)
+				}
+				if m.Green.ClusterName == "" {
+					m.Green.ClusterName = eks.FreeClusterName(GreenName(l, to), names)
+				}
+			}
 			if m.Green.ClusterName == "" {
 				m.Green.ClusterName = GreenName(m.Blue.ClusterName, to)
 			}

@@ -1,6 +1,7 @@
 package workflows_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -125,5 +126,52 @@ func TestFleetValidation(t *testing.T) {
 		if !strings.Contains(err.Error(), field) {
 			t.Errorf("error lacks %q: %v", field, err)
 		}
+	}
+}
+
+// TestFleetLogicalClustersAcrossQuarters: a member names its logical
+// cluster; the first quarter moves the untagged original and green takes
+// the logical cluster over; the next quarter resolves the logical name to
+// that green and moves it on, with green and workflow named after the
+// logical cluster.
+func TestFleetLogicalClustersAcrossQuarters(t *testing.T) {
+	env, world := newFleetEnv(t)
+	member := fleetMember("shop")
+	member.Blue.LogicalName = "shop-prod"
+	fleet := workflows.FleetSpec{Name: "prod", Waves: []workflows.FleetWave{{Name: "all", Migrations: []spec.MigrationSpec{member}}}}
+	env.ExecuteWorkflow(workflows.FleetWorkflowType, fleet)
+	var r workflows.FleetReport
+	if err := env.GetWorkflowResult(&r); err != nil {
+		t.Fatal(err)
+	}
+	got := r.Results[0]
+	if got.Logical != "shop-prod" || got.Blue != "shop" || got.To != "1.30" || got.WorkflowID != "cutover-shop-prod-1-30" || got.Outcome != workflows.OutcomeSucceeded {
+		t.Fatalf("first quarter %+v", got)
+	}
+	if lc := world.LogicalCluster("shop-prod"); lc.Cluster != "shop-prod-1-30" || lc.Generation != 1 {
+		t.Fatalf("after the first quarter shop-prod is %+v; want shop-prod-1-30, generation 1", lc)
+	}
+	take := world.Inputs("TakeOverLogicalCluster")
+	if len(take) != 1 || slices.Index(world.Names(), "TakeOverLogicalCluster") > slices.Index(world.Names(), "RetireEKSCluster") {
+		t.Errorf("take-over %v, calls %v: want one, before blue's deletion", take, world.Names())
+	}
+
+	// Next quarter: the same fleet file; the world's clusters are at 1.30.
+	var suite testsuite.WorkflowTestSuite
+	env2 := suite.NewTestWorkflowEnvironment()
+	workflows.Register(env2)
+	env2.RegisterActivity(world.Activities())
+	world.Blue.Version = "1.30"
+	env2.ExecuteWorkflow(workflows.FleetWorkflowType, fleet)
+	var r2 workflows.FleetReport
+	if err := env2.GetWorkflowResult(&r2); err != nil {
+		t.Fatal(err)
+	}
+	got = r2.Results[0]
+	if got.Blue != "shop-prod-1-30" || got.To != "1.31" || got.WorkflowID != "cutover-shop-prod-1-31" || got.Outcome != workflows.OutcomeSucceeded {
+		t.Fatalf("second quarter %+v: want shop-prod-1-30 moved to 1.31", got)
+	}
+	if lc := world.LogicalCluster("shop-prod"); lc.Cluster != "shop-prod-1-31" || lc.Generation != 2 {
+		t.Errorf("after the second quarter shop-prod is %+v", lc)
 	}
 }

@@ -216,6 +216,9 @@ type MigrationReport struct {
 	// (CI/CD targets, monitoring endpoints, identities): the runbook's
 	// last steps, for a person.
 	StillPointsAtBlue []kube.BlueReference `json:"stillPointsAtBlue,omitempty"`
+	// LogicalCluster says which cluster the logical cluster
+	// (blue.logicalName) is after the migration.
+	LogicalCluster string `json:"logicalCluster,omitempty"`
 	// OnlyOnBlue is what the Argo CD applications track on blue that
 	// green lacks after their sync: it goes with blue's deletion.
 	OnlyOnBlue []kube.OnlyOnBlueObject `json:"onlyOnBlue,omitempty"`

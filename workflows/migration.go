@@ -562,6 +562,24 @@ func (m *migration) restore(ctx workflow.Context) error {
 	return nil
 }
 
+// takeOverLogical makes green the logical cluster blue was
+// (blue.logicalName), once traffic is all on green and blue is retired or
+// kept, so the next quarter's fleet run moves green. Only specs with the
+// field reach the activity, so it needs no version of its own.
+func (m *migration) takeOverLogical(ctx workflow.Context) error {
+	l := m.spec.Blue.LogicalName
+	if l == "" {
+		return nil
+	}
+	res, err := short[eks.TakeOverResult](ctx, mutateOptions, eksA.TakeOverLogicalCluster, eks.TakeOverInput{Region: m.spec.Blue.Region, Logical: l, Blue: m.spec.Blue.ClusterName, Green: m.spec.Green.ClusterName})
+	if err != nil {
+		return err
+	}
+	m.report.LogicalCluster = fmt.Sprintf("%s is now %s (generation %d)", l, m.spec.Green.ClusterName, res.Generation)
+	m.logger.Info("Green took over the logical cluster", "logical", l, "generation", res.Generation)
+	return nil
+}
+
 // changeOnlyOnBlue versions the comparison of what the applications track
 // on blue with green after their sync.
 const changeOnlyOnBlue = "argocd-only-on-blue"
@@ -730,6 +748,9 @@ func soakInterval(s spec.MigrationSpec) time.Duration {
 func (m *migration) retireBlue(ctx workflow.Context) error {
 	s := m.spec
 	if s.Retire.Blue == spec.FateKeep {
+		if err := m.takeOverLogical(ctx); err != nil {
+			return err
+		}
 		m.progress("Keeping blue as the spec asks (retire.blue = keep)")
 		return nil
 	}
@@ -744,6 +765,9 @@ func (m *migration) retireBlue(ctx workflow.Context) error {
 		return failures.New(failures.StillServingTraffic, "refusing to retire %s: it still receives %d%% of traffic", s.Blue.ClusterName, w.Blue)
 	}
 	m.done.BlueRetiring = true
+	if err := m.takeOverLogical(ctx); err != nil {
+		return err
+	}
 	m.releaseBlueFromApplicationSets(ctx)
 	m.progress("Deleting blue's add-ons, node groups and cluster")
 	if _, err := call[eks.RetireResult](ctx, clusterWaitOptions, eksA.RetireEKSCluster, eks.RetireInput{

@@ -26,6 +26,9 @@ import (
 // EKSAPI is the part of *eks.Client the activities use.
 type EKSAPI interface {
 	DescribeCluster(ctx context.Context, in *awseks.DescribeClusterInput, optFns ...func(*awseks.Options)) (*awseks.DescribeClusterOutput, error)
+	ListClusters(ctx context.Context, in *awseks.ListClustersInput, optFns ...func(*awseks.Options)) (*awseks.ListClustersOutput, error)
+	TagResource(ctx context.Context, in *awseks.TagResourceInput, optFns ...func(*awseks.Options)) (*awseks.TagResourceOutput, error)
+	UntagResource(ctx context.Context, in *awseks.UntagResourceInput, optFns ...func(*awseks.Options)) (*awseks.UntagResourceOutput, error)
 	CreateCluster(ctx context.Context, in *awseks.CreateClusterInput, optFns ...func(*awseks.Options)) (*awseks.CreateClusterOutput, error)
 	DeleteCluster(ctx context.Context, in *awseks.DeleteClusterInput, optFns ...func(*awseks.Options)) (*awseks.DeleteClusterOutput, error)
 	DescribeClusterVersions(ctx context.Context, in *awseks.DescribeClusterVersionsInput, optFns ...func(*awseks.Options)) (*awseks.DescribeClusterVersionsOutput, error)

@@ -57,6 +57,7 @@ func constraints() map[string]map[string]any {
 	return map[string]map[string]any{
 		"MigrationSpec.Name":              {"pattern": nameRE.String(), "maxLength": 63},
 		"BlueSpec.ClusterName":            {"pattern": clusterNameRE.String(), "maxLength": 100},
+		"BlueSpec.LogicalName":            {"pattern": nameRE.String(), "maxLength": 63},
 		"BlueSpec.Region":                 {"enum": regionList()},
 		"GreenSpec.ClusterName":           {"pattern": clusterNameRE.String(), "maxLength": 100},
 		"ArgoCDHubSpec.ClusterName":       {"pattern": clusterNameRE.String(), "maxLength": 100},

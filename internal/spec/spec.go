@@ -48,6 +48,12 @@ type BlueSpec struct {
 	ClusterName string `json:"clusterName,omitempty"`
 	// Region is the AWS region of blue. Required.
 	Region string `json:"region,omitempty"`
+	// LogicalName is the logical cluster blue is, e.g. "shop-prod" (a
+	// fleet sets it for its members): green is tagged
+	// cutover.dev/logical-cluster with it and cutover.dev/generation one
+	// above blue's, so the next quarter's run finds green as the cluster
+	// to move. Lower-case letters, digits and '-', at most 63.
+	LogicalName string `json:"logicalName,omitempty"`
 }
 
 // GreenSpec describes the cluster to build. Unless said otherwise, green is

@@ -121,6 +121,9 @@ func (s MigrationSpec) Validate() error {
 	}
 
 	validateCluster(c, "blue.clusterName", s.Blue.ClusterName)
+	if l := s.Blue.LogicalName; l != "" && !nameRE.MatchString(l) {
+		c.add("blue.logicalName", "must be at most 63 lowercase letters, digits or '-', starting and ending with a letter or digit, got %q", l)
+	}
 	if s.Blue.Region == "" {
 		c.add("blue.region", "is required")
 	} else if !knownRegions[s.Blue.Region] {

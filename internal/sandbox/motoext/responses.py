@@ -5,7 +5,7 @@ model like its own. moto dispatches every EKS request to an action by
 method and path from the same model, so the SDKs' own serializers reach
 these handlers unchanged."""
 
-from moto.core.responses import ActionResult
+from moto.core.responses import ActionResult, EmptyResult
 from moto.core.utils import camelcase_to_underscores
 from moto.eks import urls as eks_urls
 from moto.eks.responses import EKSResponse
@@ -80,6 +80,13 @@ class EmulatedEKSResponse(EKSResponse):
         result = super().create_cluster()
         clusters.after_create_cluster(ctx, result.result["cluster"])
         return result
+
+    def untag_resource(self):
+        # The tagKeys query parameter repeats, one key per value (EKS API
+        # reference, UntagResource); moto reads only its first value.
+        keys = self.querystring.get("tagKeys") or []
+        self.eks_backend.untag_resource(self._extract_arn_from_path(), keys)
+        return EmptyResult()
 
     def create_nodegroup(self):
         ctx = Ctx(self, "CreateNodegroup")
