@@ -2,6 +2,7 @@ package traffic
 
 import (
 	"context"
+	"errors"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
@@ -106,40 +107,53 @@ func (a *Activities) setCloudFrontOrigin(ctx context.Context, api CloudFrontAPI,
 	if green == 0 {
 		from, to = c.GreenOriginID, c.BlueOriginID
 	}
-	var lastErr error
-	for attempt := 1; attempt <= a.updateAttempts; attempt++ {
-		cfg, etag, err := getDistributionConfig(ctx, api, c.DistributionID)
-		if err != nil {
-			return Change{}, err
-		}
-		changed, err := switchOrigin(cfg, c, from, to)
-		if err != nil {
-			return Change{}, err
-		}
-		if len(changed) == 0 {
-			logger(ctx).Info("CloudFront origin already in place", "distribution", c.DistributionID, "origin", to)
-			return Change{Provider: ProviderCloudFront, ID: c.DistributionID, Weights: want, Noop: true}, nil
-		}
-		_, err = api.UpdateDistribution(ctx, &cloudfront.UpdateDistributionInput{
-			Id:                 aws.String(c.DistributionID),
-			IfMatch:            aws.String(etag),
-			DistributionConfig: cfg,
-		})
-		if err == nil {
-			logger(ctx).Info("CloudFront origin switched", "distribution", c.DistributionID,
-				"from", from, "to", to, "changes", changed, "attempt", attempt)
-			return Change{Provider: ProviderCloudFront, ID: c.DistributionID, Weights: want}, nil
-		}
-		lastErr = awsError(err, "update CloudFront distribution %s to origin %s", c.DistributionID, to)
-		if !hasCode(err, "PreconditionFailed", "InvalidIfMatchVersion") {
-			return Change{}, lastErr
-		}
-		logger(ctx).Warn("CloudFront distribution changed under us, reading it again",
-			"distribution", c.DistributionID, "attempt", attempt, "error", err)
+	wrote, err := a.editDistribution(ctx, api, c.DistributionID, "switch to origin "+to, func(cfg *cftypes.DistributionConfig) ([]string, error) {
+		return switchOrigin(cfg, c, from, to)
+	})
+	if err != nil {
+		return Change{}, err
 	}
-	// Still racing: let Temporal retry the activity later.
-	return Change{}, failures.Wrap(failures.ResourceInUse, lastErr,
-		"CloudFront distribution %s kept changing during %d update attempts", c.DistributionID, a.updateAttempts)
+	if !wrote {
+		logger(ctx).Info("CloudFront origin already in place", "distribution", c.DistributionID, "origin", to)
+		return Change{Provider: ProviderCloudFront, ID: c.DistributionID, Weights: want, Noop: true}, nil
+	}
+	logger(ctx).Info("CloudFront origin switched", "distribution", c.DistributionID, "from", from, "to", to)
+	return Change{Provider: ProviderCloudFront, ID: c.DistributionID, Weights: want}, nil
+}
+
+// staleWrite is a write CloudFront refused because the object changed
+// since it was read (its ETag is stale).
+type staleWrite struct{ err error }
+
+func (s staleWrite) Error() string { return s.err.Error() }
+
+// stale returns wrapped (the write's error as the activity reports it),
+// marked as a stale write when the write lost an ETag race
+// (PreconditionFailed, InvalidIfMatchVersion).
+func stale(err, wrapped error) error {
+	if hasCode(err, "PreconditionFailed", "InvalidIfMatchVersion") {
+		return staleWrite{wrapped}
+	}
+	return wrapped
+}
+
+// etagAttempts runs try (read, decide, write with the ETag read) until it
+// returns anything but a stale write: another writer that came between the
+// read and the write makes it read again, up to updateAttempts times, and
+// then the call fails with a retryable ResourceInUse, so Temporal retries
+// the activity later. what names the object for the logs and the error.
+func (a *Activities) etagAttempts(ctx context.Context, what string, try func(attempt int) error) error {
+	var last error
+	for attempt := 1; attempt <= a.updateAttempts; attempt++ {
+		err := try(attempt)
+		var s staleWrite
+		if !errors.As(err, &s) {
+			return err
+		}
+		last = s.err
+		logger(ctx).Warn("CloudFront object changed under us, reading it again", "object", what, "attempt", attempt, "error", s.err)
+	}
+	return failures.Wrap(failures.ResourceInUse, last, "%s kept changing during %d attempts", what, a.updateAttempts)
 }
 
 // switchOrigin edits cfg in place: it creates the target origin from

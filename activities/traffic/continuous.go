@@ -206,14 +206,14 @@ func (a *Activities) EnsureStaging(ctx context.Context, in StartStagingInput) (S
 // copyPrimary copies the primary into a staging distribution, or gets the
 // copy an earlier call with the same caller reference made.
 func (a *Activities) copyPrimary(ctx context.Context, api CloudFrontStagingAPI, primary, ref string) (*cftypes.Distribution, error) {
-	var lastErr error
-	for attempt := 1; attempt <= a.updateAttempts; attempt++ {
+	var copied *cftypes.Distribution
+	err := a.etagAttempts(ctx, "CloudFront distribution "+primary, func(attempt int) error {
 		cfg, etag, err := getDistributionConfig(ctx, api, primary)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if aws.ToBool(cfg.Staging) {
-			return nil, invalidf("CloudFront distribution %s is a staging distribution: continuous deployment starts from a primary", primary)
+			return invalidf("CloudFront distribution %s is a staging distribution: continuous deployment starts from a primary", primary)
 		}
 		out, err := api.CopyDistribution(ctx, &cloudfront.CopyDistributionInput{
 			PrimaryDistributionId: aws.String(primary),
@@ -222,22 +222,18 @@ func (a *Activities) copyPrimary(ctx context.Context, api CloudFrontStagingAPI, 
 			Enabled:               aws.Bool(true),
 			IfMatch:               aws.String(etag),
 		})
-		if err == nil {
-			if out.Distribution == nil || aws.ToString(out.Distribution.Id) == "" {
-				return nil, failures.New(failures.Conflict, "CloudFront CopyDistribution of %s returned no distribution", primary)
-			}
-			logger(ctx).Info("Staging distribution in place", "primary", primary, "staging", aws.ToString(out.Distribution.Id),
-				"domain", aws.ToString(out.Distribution.DomainName), "callerReference", ref, "attempt", attempt)
-			return out.Distribution, nil
+		if err != nil {
+			return stale(err, awsError(err, "copy CloudFront distribution %s into a staging distribution", primary))
 		}
-		lastErr = awsError(err, "copy CloudFront distribution %s into a staging distribution", primary)
-		if !hasCode(err, "PreconditionFailed", "InvalidIfMatchVersion") {
-			return nil, lastErr
+		if out.Distribution == nil || aws.ToString(out.Distribution.Id) == "" {
+			return failures.New(failures.Conflict, "CloudFront CopyDistribution of %s returned no distribution", primary)
 		}
-		logger(ctx).Warn("CloudFront distribution changed under us, reading it again", "distribution", primary, "attempt", attempt, "error", err)
-	}
-	return nil, failures.Wrap(failures.ResourceInUse, lastErr,
-		"CloudFront distribution %s kept changing during %d copy attempts", primary, a.updateAttempts)
+		logger(ctx).Info("Staging distribution in place", "primary", primary, "staging", aws.ToString(out.Distribution.Id),
+			"domain", aws.ToString(out.Distribution.DomainName), "callerReference", ref, "attempt", attempt)
+		copied = out.Distribution
+		return nil
+	})
+	return copied, err
 }
 
 // editDistribution reads the distribution's configuration, lets edit change
@@ -247,35 +243,30 @@ func (a *Activities) copyPrimary(ctx context.Context, api CloudFrontStagingAPI, 
 // write. It reports whether it wrote.
 func (a *Activities) editDistribution(ctx context.Context, api CloudFrontAPI, id, what string,
 	edit func(*cftypes.DistributionConfig) ([]string, error)) (bool, error) {
-	var lastErr error
-	for attempt := 1; attempt <= a.updateAttempts; attempt++ {
+	wrote := false
+	err := a.etagAttempts(ctx, "CloudFront distribution "+id, func(attempt int) error {
 		cfg, etag, err := getDistributionConfig(ctx, api, id)
 		if err != nil {
-			return false, err
+			return err
 		}
 		changed, err := edit(cfg)
 		if err != nil {
-			return false, err
+			return err
 		}
 		if len(changed) == 0 {
 			logger(ctx).Info("CloudFront distribution already as wanted", "distribution", id, "change", what)
-			return false, nil
+			return nil
 		}
-		_, err = api.UpdateDistribution(ctx, &cloudfront.UpdateDistributionInput{
+		if _, err := api.UpdateDistribution(ctx, &cloudfront.UpdateDistributionInput{
 			Id: aws.String(id), IfMatch: aws.String(etag), DistributionConfig: cfg,
-		})
-		if err == nil {
-			logger(ctx).Info("CloudFront distribution updated", "distribution", id, "change", what, "changes", changed, "attempt", attempt)
-			return true, nil
+		}); err != nil {
+			return stale(err, awsError(err, "%s: update CloudFront distribution %s", what, id))
 		}
-		lastErr = awsError(err, "%s: update CloudFront distribution %s", what, id)
-		if !hasCode(err, "PreconditionFailed", "InvalidIfMatchVersion") {
-			return false, lastErr
-		}
-		logger(ctx).Warn("CloudFront distribution changed under us, reading it again", "distribution", id, "attempt", attempt, "error", err)
-	}
-	return false, failures.Wrap(failures.ResourceInUse, lastErr,
-		"CloudFront distribution %s kept changing during %d update attempts", id, a.updateAttempts)
+		logger(ctx).Info("CloudFront distribution updated", "distribution", id, "change", what, "changes", changed, "attempt", attempt)
+		wrote = true
+		return nil
+	})
+	return wrote, err
 }
 
 // ensurePolicy returns the ID of the policy sending st.Weight % of the
@@ -383,20 +374,20 @@ func policyWeight(cfg *cftypes.ContinuousDeploymentPolicyConfig) int {
 // percent %, reading it again after a PreconditionFailed. It reports
 // whether it wrote.
 func (a *Activities) setPolicyWeight(ctx context.Context, api CloudFrontStagingAPI, id string, percent int) (bool, error) {
-	var lastErr error
-	for attempt := 1; attempt <= a.updateAttempts; attempt++ {
+	wrote := false
+	err := a.etagAttempts(ctx, "continuous deployment policy "+id, func(attempt int) error {
 		out, err := api.GetContinuousDeploymentPolicy(ctx, &cloudfront.GetContinuousDeploymentPolicyInput{Id: aws.String(id)})
 		if err != nil {
-			return false, awsError(err, "read continuous deployment policy %s", id)
+			return awsError(err, "read continuous deployment policy %s", id)
 		}
 		if out.ContinuousDeploymentPolicy == nil || out.ContinuousDeploymentPolicy.ContinuousDeploymentPolicyConfig == nil {
-			return false, notFoundf("continuous deployment policy %s has no configuration", id)
+			return notFoundf("continuous deployment policy %s has no configuration", id)
 		}
 		cfg := out.ContinuousDeploymentPolicy.ContinuousDeploymentPolicyConfig
 		t := cfg.TrafficConfig
 		if aws.ToBool(cfg.Enabled) && t != nil && t.Type == cftypes.ContinuousDeploymentPolicyTypeSingleWeight && policyWeight(cfg) == percent {
 			logger(ctx).Info("Staging weight already in place", "policy", id, "weight", percent)
-			return false, nil
+			return nil
 		}
 		var sticky *cftypes.SessionStickinessConfig
 		if t != nil && t.SingleWeightConfig != nil {
@@ -405,21 +396,16 @@ func (a *Activities) setPolicyWeight(ctx context.Context, api CloudFrontStagingA
 		from := policyWeight(cfg)
 		cfg.Enabled = aws.Bool(true)
 		cfg.TrafficConfig = weightTraffic(percent, sticky)
-		_, err = api.UpdateContinuousDeploymentPolicy(ctx, &cloudfront.UpdateContinuousDeploymentPolicyInput{
+		if _, err := api.UpdateContinuousDeploymentPolicy(ctx, &cloudfront.UpdateContinuousDeploymentPolicyInput{
 			Id: aws.String(id), IfMatch: out.ETag, ContinuousDeploymentPolicyConfig: cfg,
-		})
-		if err == nil {
-			logger(ctx).Info("Staging weight set", "policy", id, "from", from, "to", percent, "attempt", attempt)
-			return true, nil
+		}); err != nil {
+			return stale(err, awsError(err, "set continuous deployment policy %s to %d%%", id, percent))
 		}
-		lastErr = awsError(err, "set continuous deployment policy %s to %d%%", id, percent)
-		if !hasCode(err, "PreconditionFailed", "InvalidIfMatchVersion") {
-			return false, lastErr
-		}
-		logger(ctx).Warn("Continuous deployment policy changed under us, reading it again", "policy", id, "attempt", attempt, "error", err)
-	}
-	return false, failures.Wrap(failures.ResourceInUse, lastErr,
-		"continuous deployment policy %s kept changing during %d update attempts", id, a.updateAttempts)
+		logger(ctx).Info("Staging weight set", "policy", id, "from", from, "to", percent, "attempt", attempt)
+		wrote = true
+		return nil
+	})
+	return wrote, err
 }
 
 // waitDeployed polls the distributions until each is Deployed,
@@ -542,8 +528,7 @@ func (a *Activities) PromoteStaging(ctx context.Context, st StagingState) (Weigh
 }
 
 func (a *Activities) promote(ctx context.Context, api CloudFrontStagingAPI, st StagingState) error {
-	var lastErr error
-	for attempt := 1; attempt <= a.updateAttempts; attempt++ {
+	return a.etagAttempts(ctx, "CloudFront distributions "+st.PrimaryID+" and "+st.StagingID, func(attempt int) error {
 		pcfg, petag, err := getDistributionConfig(ctx, api, st.PrimaryID)
 		if err != nil {
 			return err
@@ -568,24 +553,16 @@ func (a *Activities) promote(ctx context.Context, api CloudFrontStagingAPI, st S
 		if def := defaultOrigin(scfg); def != st.GreenOriginID {
 			return conflictf("staging distribution %s serves origin %q, not green's %q: it is not promoted", st.StagingID, def, st.GreenOriginID)
 		}
-		_, err = api.UpdateDistributionWithStagingConfig(ctx, &cloudfront.UpdateDistributionWithStagingConfigInput{
+		if _, err := api.UpdateDistributionWithStagingConfig(ctx, &cloudfront.UpdateDistributionWithStagingConfigInput{
 			Id:                    aws.String(st.PrimaryID),
 			StagingDistributionId: aws.String(st.StagingID),
 			IfMatch:               aws.String(petag + ", " + setag),
-		})
-		if err == nil {
-			logger(ctx).Info("Staging configuration promoted", "primary", st.PrimaryID, "staging", st.StagingID, "attempt", attempt)
-			return nil
+		}); err != nil {
+			return stale(err, awsError(err, "promote staging distribution %s onto %s", st.StagingID, st.PrimaryID))
 		}
-		lastErr = awsError(err, "promote staging distribution %s onto %s", st.StagingID, st.PrimaryID)
-		if !hasCode(err, "PreconditionFailed", "InvalidIfMatchVersion") {
-			return lastErr
-		}
-		logger(ctx).Warn("CloudFront distributions changed under us, reading them again", "primary", st.PrimaryID,
-			"staging", st.StagingID, "attempt", attempt, "error", err)
-	}
-	return failures.Wrap(failures.ResourceInUse, lastErr,
-		"CloudFront distributions %s and %s kept changing during %d promotion attempts", st.PrimaryID, st.StagingID, a.updateAttempts)
+		logger(ctx).Info("Staging configuration promoted", "primary", st.PrimaryID, "staging", st.StagingID, "attempt", attempt)
+		return nil
+	})
 }
 
 // DetachStaging is the rollback of a continuous deployment that is not
@@ -696,8 +673,7 @@ func (a *Activities) CleanupStaging(ctx context.Context, st StagingState) error 
 
 // deletePolicy deletes the policy; a policy already gone is deleted.
 func (a *Activities) deletePolicy(ctx context.Context, api CloudFrontStagingAPI, id string) error {
-	var lastErr error
-	for attempt := 1; attempt <= a.updateAttempts; attempt++ {
+	return a.etagAttempts(ctx, "continuous deployment policy "+id, func(attempt int) error {
 		out, err := api.GetContinuousDeploymentPolicy(ctx, &cloudfront.GetContinuousDeploymentPolicyInput{Id: aws.String(id)})
 		if hasCode(err, "NoSuchContinuousDeploymentPolicy") {
 			logger(ctx).Info("Continuous deployment policy already deleted", "policy", id)
@@ -707,18 +683,12 @@ func (a *Activities) deletePolicy(ctx context.Context, api CloudFrontStagingAPI,
 			return awsError(err, "read continuous deployment policy %s", id)
 		}
 		_, err = api.DeleteContinuousDeploymentPolicy(ctx, &cloudfront.DeleteContinuousDeploymentPolicyInput{Id: aws.String(id), IfMatch: out.ETag})
-		if err == nil || hasCode(err, "NoSuchContinuousDeploymentPolicy") {
-			logger(ctx).Info("Continuous deployment policy deleted", "policy", id, "attempt", attempt)
-			return nil
+		if err != nil && !hasCode(err, "NoSuchContinuousDeploymentPolicy") {
+			return stale(err, awsError(err, "delete continuous deployment policy %s", id))
 		}
-		lastErr = awsError(err, "delete continuous deployment policy %s", id)
-		if !hasCode(err, "PreconditionFailed", "InvalidIfMatchVersion") {
-			return lastErr
-		}
-		logger(ctx).Warn("Continuous deployment policy changed under us, reading it again", "policy", id, "attempt", attempt, "error", err)
-	}
-	return failures.Wrap(failures.ResourceInUse, lastErr,
-		"continuous deployment policy %s kept changing during %d delete attempts", id, a.updateAttempts)
+		logger(ctx).Info("Continuous deployment policy deleted", "policy", id, "attempt", attempt)
+		return nil
+	})
 }
 
 // deleteStaging waits until the disabled staging distribution is deployed
