@@ -94,8 +94,9 @@ func CheckFleet(data []byte, f *FleetSpec) spec.FieldErrors {
 func FleetSchema(source string) ([]byte, error) {
 	return spec.SchemaOf(FleetSpec{}, "https://cutover.dev/schema/fleet.schema.json", "cutover FleetSpec", spec.SchemaOptions{
 		Sources: []string{source},
-		// The fleet names each migration and picks its version.
-		NotRequired: []string{"MigrationSpec.Name", "GreenSpec.KubernetesVersion"},
+		// The fleet names each migration and picks its version; a member
+		// naming its logical cluster may leave blue's physical name out.
+		NotRequired: []string{"MigrationSpec.Name", "GreenSpec.KubernetesVersion", "BlueSpec.ClusterName"},
 		Required:    []string{"FleetSpec.Name", "FleetSpec.Waves", "FleetWave.Migrations"},
 		Rules: map[string]map[string]any{
 			"FleetSpec.TargetVersion": {"enum": spec.KnownVersionNames()},
