@@ -124,6 +124,15 @@ func (a *Activities) stagingAPI(ctx context.Context) (CloudFrontStagingAPI, erro
 	return s, nil
 }
 
+// stagingAPIFor checks the state of a running continuous deployment and
+// returns the client its activities act through.
+func (a *Activities) stagingAPIFor(ctx context.Context, st StagingState) (CloudFrontStagingAPI, error) {
+	if err := st.check(); err != nil {
+		return nil, err
+	}
+	return a.stagingAPI(ctx)
+}
+
 // EnsureStaging starts a continuous deployment: it copies the primary into
 // a staging distribution (caller reference from the migration ID, so a
 // retry gets the same copy), points the staging distribution's default
@@ -470,10 +479,7 @@ func (a *Activities) SetStagingWeight(ctx context.Context, in StagingWeightInput
 	if err := checkStagingWeight(in.Weight, 0); err != nil {
 		return StagingState{}, err
 	}
-	if err := st.check(); err != nil {
-		return StagingState{}, err
-	}
-	api, err := a.stagingAPI(ctx)
+	api, err := a.stagingAPIFor(ctx, st)
 	if err != nil {
 		return StagingState{}, err
 	}
@@ -510,10 +516,7 @@ func (a *Activities) SetStagingWeight(ctx context.Context, in StagingWeightInput
 func (a *Activities) PromoteStaging(ctx context.Context, st StagingState) (Weights, error) {
 	ctx, stop := activitylog.KeepAlive(ctx)
 	defer stop()
-	if err := st.check(); err != nil {
-		return Weights{}, err
-	}
-	api, err := a.stagingAPI(ctx)
+	api, err := a.stagingAPIFor(ctx, st)
 	if err != nil {
 		return Weights{}, err
 	}
@@ -574,10 +577,7 @@ func (a *Activities) promote(ctx context.Context, api CloudFrontStagingAPI, st S
 func (a *Activities) DetachStaging(ctx context.Context, st StagingState) (Weights, error) {
 	ctx, stop := activitylog.KeepAlive(ctx)
 	defer stop()
-	if err := st.check(); err != nil {
-		return Weights{}, err
-	}
-	api, err := a.stagingAPI(ctx)
+	api, err := a.stagingAPIFor(ctx, st)
 	if err != nil {
 		return Weights{}, err
 	}
@@ -739,10 +739,7 @@ func (a *Activities) deleteStaging(ctx context.Context, api CloudFrontStagingAPI
 // once the primary is promoted, the policy's weight on green while it is
 // attached and enabled, else all on blue.
 func (a *Activities) GetStagingWeights(ctx context.Context, st StagingState) (Weights, error) {
-	if err := st.check(); err != nil {
-		return Weights{}, err
-	}
-	api, err := a.stagingAPI(ctx)
+	api, err := a.stagingAPIFor(ctx, st)
 	if err != nil {
 		return Weights{}, err
 	}
