@@ -3,8 +3,11 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cutover-dev/cutover/activities/eks"
 	"github.com/cutover-dev/cutover/internal/clusters"
@@ -32,7 +35,89 @@ type FleetSpec struct {
 	// ContinueOnFailure starts the next wave even when a migration of this
 	// one failed or rolled back. Default false: a failure stops the fleet.
 	ContinueOnFailure bool `json:"continueOnFailure"`
+	// Resume is the gate a stopped fleet waits at: approving "resume" runs
+	// the failed wave's members that did not succeed again and goes on;
+	// rejecting it, or its timeout (default 7d, onTimeout "reject"), ends
+	// the fleet. Enabled by default; "enabled": false ends the fleet at
+	// the first failed wave.
+	Resume spec.GateSpec `json:"resume"`
+	// ReminderInterval re-posts an open fleet gate. Default "1h"; "0s" turns reminders off.
+	ReminderInterval *spec.Duration `json:"reminderInterval,omitempty"`
+	// Notify posts the fleet's gates (with approve buttons), stops and outcome.
+	Notify spec.NotifySpec `json:"notify"`
 }
+
+// Fleet defaults.
+const (
+	DefaultWaveSoak     = 24 * time.Hour
+	DefaultResumeWait   = 7 * 24 * time.Hour
+	maxWaveSoak         = 30 * 24 * time.Hour
+	maxFleetConcurrency = 100
+)
+
+// WithDefaults names unnamed waves "wave-N", gives each wave its soak
+// (24h) and its gates their defaults (off; 24h, onTimeout "reject"), and
+// the resume gate its own (on; 7d, "reject").
+func (f FleetSpec) WithDefaults() FleetSpec {
+	f.Waves = slices.Clone(f.Waves)
+	for i := range f.Waves {
+		w := &f.Waves[i]
+		if w.Name == "" {
+			w.Name = fmt.Sprintf("wave-%d", i+1)
+		}
+		if w.Soak == nil {
+			d := spec.Duration(DefaultWaveSoak)
+			w.Soak = &d
+		}
+		w.GateBefore = spec.GateWithDefaults(w.GateBefore, false, spec.OnTimeoutReject)
+		w.GateAfter = spec.GateWithDefaults(w.GateAfter, false, spec.OnTimeoutReject)
+	}
+	if f.Resume.Timeout == 0 {
+		f.Resume.Timeout = spec.Duration(DefaultResumeWait)
+	}
+	f.Resume = spec.GateWithDefaults(f.Resume, true, spec.OnTimeoutReject)
+	if f.ReminderInterval == nil {
+		d := spec.Duration(time.Hour)
+		f.ReminderInterval = &d
+	}
+	return f
+}
+
+// validateStages checks what the fleet adds to its members: wave names
+// (they name gates), concurrency, soak, gates, notify.
+func (f FleetSpec) validateStages() spec.FieldErrors {
+	d := f.WithDefaults()
+	var errs spec.FieldErrors
+	add := func(field, format string, args ...any) {
+		errs = append(errs, spec.FieldError{Field: field, Reason: fmt.Sprintf(format, args...)})
+	}
+	seen := map[string]int{}
+	for i, w := range d.Waves {
+		field := fmt.Sprintf("waves[%d]", i)
+		if !waveNameRE.MatchString(w.Name) {
+			add(field+".name", "must be lowercase letters, digits and '-' (it names the wave's gates, e.g. \"before-%s\"), at most 40 characters, got %q", "canary", w.Name)
+		} else if j, dup := seen[w.Name]; dup {
+			add(field+".name", "duplicates waves[%d].name %q", j, w.Name)
+		}
+		seen[w.Name] = i
+		if w.MaxConcurrency < 0 || w.MaxConcurrency > maxFleetConcurrency {
+			add(field+".maxConcurrency", "must be between 0 (all at once) and %d, got %d", maxFleetConcurrency, w.MaxConcurrency)
+		}
+		if s := w.Soak.D(); s < 0 || s > maxWaveSoak {
+			add(field+".soak", "must be between 0s (none) and %s, got %s", spec.Duration(maxWaveSoak), w.Soak)
+		}
+		errs = append(errs, spec.ValidateGate(field+".gateBefore", w.GateBefore)...)
+		errs = append(errs, spec.ValidateGate(field+".gateAfter", w.GateAfter)...)
+	}
+	errs = append(errs, spec.ValidateGate("resume", d.Resume)...)
+	if r := d.ReminderInterval.D(); r < 0 || r > 7*24*time.Hour {
+		add("reminderInterval", "must be between 0s (off) and 168h, got %s", d.ReminderInterval)
+	}
+	errs = append(errs, spec.ValidateNotify("notify", d.Notify)...)
+	return errs
+}
+
+var waveNameRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$`)
 
 // CheckFleet reads a fleet document into f with the strict reader of
 // migration specs (spec.DecodeStrict) and checks the fleet and each member
@@ -46,8 +131,9 @@ func CheckFleet(data []byte, f *FleetSpec) spec.FieldErrors {
 			return errs
 		}
 	}
-	defaulted := *f
-	defaulted.Waves = make([]FleetWave, len(f.Waves))
+	// What the run will use, for ReplacedZeros: the fleet's defaults and
+	// each member's.
+	defaulted := f.WithDefaults()
 	var verrs spec.FieldErrors
 	if f.Name == "" {
 		verrs = append(verrs, spec.FieldError{Field: "name", Reason: "is required"})
@@ -61,7 +147,9 @@ func CheckFleet(data []byte, f *FleetSpec) spec.FieldErrors {
 	known := spec.KnownEKSVersions()
 	placeholder := known[len(known)-1].Version
 	for i, w := range f.Waves {
-		defaulted.Waves[i] = FleetWave{Name: w.Name, Migrations: make([]spec.MigrationSpec, len(w.Migrations))}
+		defaulted.Waves[i].Migrations = make([]spec.MigrationSpec, len(w.Migrations))
+		// An empty wave name is "wave-N", as it always was.
+		defaulted.Waves[i].Name = w.Name
 		if len(w.Migrations) == 0 {
 			verrs = append(verrs, spec.FieldError{Field: fmt.Sprintf("waves[%d].migrations", i), Reason: "must list at least one migration"})
 		}
@@ -85,6 +173,7 @@ func CheckFleet(data []byte, f *FleetSpec) spec.FieldErrors {
 			}
 		}
 	}
+	verrs = append(verrs, f.validateStages()...)
 	errs = append(errs, spec.ReplacedZeros(defaulted, zeros)...)
 	return append(errs, spec.NotYetReported(verrs, errs)...)
 }
@@ -106,9 +195,20 @@ func FleetSchema(source string) ([]byte, error) {
 	})
 }
 
-// FleetWave is a set of migrations run together.
+// FleetWave is a stage: a set of migrations run together, with optional
+// gates around it and a soak before the next wave.
 type FleetWave struct {
+	// Name of the wave (lowercase letters, digits, '-'); default "wave-N".
+	// It names the wave's gates: "before-<name>" and "after-<name>".
 	Name string `json:"name"`
+	// MaxConcurrency bounds the wave's migrations that run at once; 0 (the default) runs all at once.
+	MaxConcurrency int `json:"maxConcurrency,omitempty"`
+	// Soak is the durable wait after the wave, before the next one starts, while the wave's migrated members are watched (their traffic alarms and probes, then their new clusters' EKS status); an unhealthy member stops the fleet. Default "24h"; "0s" for none. There is no soak after the last wave.
+	Soak *spec.Duration `json:"soak,omitempty"`
+	// GateBefore is a gate ("before-<name>") a person approves before the wave starts. Off by default.
+	GateBefore spec.GateSpec `json:"gateBefore"`
+	// GateAfter is a gate ("after-<name>") after the wave's migrations, before its soak. Off by default.
+	GateAfter spec.GateSpec `json:"gateAfter"`
 	// Migrations are full migration specs whose green.kubernetesVersion
 	// (and usually green.clusterName and name) are left empty: the fleet
 	// fills them in from blue's current version. A member that names its
@@ -129,15 +229,25 @@ type FleetResult struct {
 	Blue       string `json:"blue"`
 	From       string `json:"from,omitempty"`
 	To         string `json:"to,omitempty"`
+	// Green is the cluster the migration builds.
+	Green      string `json:"green,omitempty"`
 	WorkflowID string `json:"workflowId,omitempty"`
-	Outcome    string `json:"outcome"` // succeeded, rolled-back, failed, up-to-date, skipped
-	Reason     string `json:"reason,omitempty"`
+	// Outcome: pending, running, succeeded, rolled-back, failed,
+	// up-to-date, skipped, already-started.
+	Outcome string    `json:"outcome"`
+	Reason  string    `json:"reason,omitempty"`
+	Started time.Time `json:"started,omitempty"`
+	Ended   time.Time `json:"ended,omitempty"`
+	// Phase is the child migration's phase (its CutoverPhase search
+	// attribute); `cutover fleet status` fills it in.
+	Phase string `json:"phase,omitempty"`
 }
 
 // FleetReport is FleetUpgrade's result.
 type FleetReport struct {
-	Fleet   string        `json:"fleet"`
-	Results []FleetResult `json:"results"`
+	Fleet     string           `json:"fleet"`
+	Results   []FleetResult    `json:"results"`
+	Approvals []ApprovalRecord `json:"approvals,omitempty"`
 }
 
 // NextVersion is the version a cluster at current moves to: target when
@@ -232,11 +342,28 @@ func validateFleet(f FleetSpec) error {
 // strict reader (CheckFleet), so a fleet started by hand from the UI is
 // held to what `cutover schedule create` checks.
 func FleetUpgrade(ctx workflow.Context, in converter.RawValue) (*FleetReport, error) {
-	logger := workflow.GetLogger(ctx)
 	f, err := readFleet(ctx, in)
 	if err != nil {
 		return nil, failures.WithDetails(failures.Validation, err.Error(), err)
 	}
+	if workflow.GetVersion(ctx, changeFleetStages, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return fleetWaves(ctx, f)
+	}
+	fl := newFleet(ctx, f)
+	if err := fl.registerHandlers(ctx); err != nil {
+		return nil, err
+	}
+	fl.details()
+	report, err := fl.run(ctx)
+	// Decisions that arrived as updates finish before the run returns.
+	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	return report, err
+}
+
+// fleetWaves is FleetUpgrade as it ran before changeFleetStages: waves
+// one after another, all members at once, no soak or gates.
+func fleetWaves(ctx workflow.Context, f FleetSpec) (*FleetReport, error) {
+	logger := workflow.GetLogger(ctx)
 	report := &FleetReport{Fleet: f.Name}
 	for wi, wave := range f.Waves {
 		waveName := wave.Name

@@ -28,7 +28,7 @@ import (
 // block, and one watch activity per watched period; v11: before simple
 // Route53 records were converted; v12: before the short calls ran as
 // local activities; v13: before what the applications track on blue was
-// compared with green) and
+// compared with green; v14: before fleets ran waves as stages) and
 // stay to prove those runs still replay.
 func TestReplayHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))

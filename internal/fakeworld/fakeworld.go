@@ -204,6 +204,14 @@ func (a *Activities) DescribeEKSCluster(_ context.Context, in eks.DescribeInput)
 		b := w.Blue
 		b.Name = in.Cluster.Name
 		b.AccessEntries = append(slices.Clone(b.AccessEntries), extra...)
+		if v, ok := w.clusterVersion(in.Cluster.Name); ok {
+			b.Version = v
+		}
+		return b, nil
+	}
+	if v, ok := w.clusterVersion(in.Cluster.Name); ok {
+		b := w.Blue
+		b.Name, b.Version = in.Cluster.Name, v
 		return b, nil
 	}
 	return w.Blue, nil

@@ -55,7 +55,22 @@ var Scenarios = []Scenario{
 		off := false
 		s.Name, s.Green = "", spec.GreenSpec{}
 		s.Approvals.Cutover.Enabled, s.Approvals.Retire.Enabled = &off, &off
-	}},
+	}, Decisions: []workflows.Decision{{Gate: "before-two", Approve: true, By: "alice"}}},
+}
+
+// RecordedFleet is the fleet of the fleet-upgrade scenario: a wave of the
+// member, a soak, then a gated wave of a second member, at most one
+// migration at a time.
+func RecordedFleet(member spec.MigrationSpec) workflows.FleetSpec {
+	on := true
+	soak := spec.Duration(time.Second)
+	second := member
+	second.Blue.ClusterName = member.Blue.ClusterName + "-two"
+	return workflows.FleetSpec{Name: "record", Waves: []workflows.FleetWave{
+		{Name: "one", Soak: &soak, Migrations: []spec.MigrationSpec{member}},
+		{Name: "two", MaxConcurrency: 1, GateBefore: spec.GateSpec{Enabled: &on, Approvers: []string{"alice"}, Timeout: spec.Duration(10 * time.Minute)},
+			Migrations: []spec.MigrationSpec{second}},
+	}}
 }
 
 // BaseSpec is a small migration with short timers.
@@ -136,7 +151,7 @@ func Run(ctx context.Context, c client.Client, sc Scenario, adjust func(*spec.Mi
 	var run client.WorkflowRun
 	var err error
 	if sc.Fleet {
-		run, err = c.ExecuteWorkflow(ctx, opts, workflows.FleetWorkflowType, workflows.FleetSpec{Name: "record", Waves: []workflows.FleetWave{{Name: "one", Migrations: []spec.MigrationSpec{s}}}})
+		run, err = c.ExecuteWorkflow(ctx, opts, workflows.FleetWorkflowType, RecordedFleet(s))
 	} else {
 		run, err = c.ExecuteWorkflow(ctx, opts, workflows.WorkflowType, s)
 	}

@@ -221,3 +221,13 @@ func StepGateNumber(name string) (int, bool) {
 	}
 	return n, true
 }
+
+// GateWithDefaults fills a gate outside a migration (a fleet's wave and
+// resume gates) as migration gates are filled: enabled when unset,
+// timeout 24h, onTimeout the given default.
+func GateWithDefaults(g GateSpec, enabled bool, onTimeout string) GateSpec {
+	if g.OnTimeout == "" {
+		g.OnTimeout = onTimeout
+	}
+	return gateDefaults(g, enabled)
+}

@@ -297,14 +297,7 @@ func (s MigrationSpec) Validate() error {
 	c.oneOf("retire.blue", s.Retire.Blue, FateDelete, FateKeep)
 	c.oneOf("rollback.green", s.Rollback.Green, FateKeep, FateDelete)
 
-	if u := s.Notify.WebhookURL; u != "" {
-		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
-			c.add("notify.webhookUrl", "must be an absolute http or https URL, got %q", u)
-		}
-	}
-	if ch := s.Notify.SlackChannel; ch != "" && !slackChannelRE.MatchString(ch) {
-		c.add("notify.slackChannel", "must be a channel name starting with '#' (lowercase, no spaces, at most 80 characters) or a channel ID such as \"C0123ABCD\", got %q", ch)
-	}
+	validateNotifyAt(c, "notify", s.Notify)
 
 	if len(c.errs) == 0 {
 		return nil
@@ -612,5 +605,31 @@ func tags(c *collector, field string, m map[string]string) {
 		if !tagValueRE.MatchString(m[k]) {
 			c.add(f, "must be an AWS tag value (at most 256 letters, digits, spaces and _.:/=+-@), got %q", m[k])
 		}
+	}
+}
+
+// ValidateGate checks a defaulted gate outside a migration (a fleet's
+// gates) with the rules of migration gates; field is its path.
+func ValidateGate(field string, g GateSpec) FieldErrors {
+	var c collector
+	validateGate(&c, field, g)
+	return c.errs
+}
+
+// ValidateNotify checks a notify section outside a migration.
+func ValidateNotify(field string, n NotifySpec) FieldErrors {
+	var c collector
+	validateNotifyAt(&c, field, n)
+	return c.errs
+}
+
+func validateNotifyAt(c *collector, field string, n NotifySpec) {
+	if u := n.WebhookURL; u != "" {
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			c.add(field+".webhookUrl", "must be an absolute http or https URL, got %q", u)
+		}
+	}
+	if ch := n.SlackChannel; ch != "" && !slackChannelRE.MatchString(ch) {
+		c.add(field+".slackChannel", "must be a channel name starting with '#' (lowercase, no spaces, at most 80 characters) or a channel ID such as \"C0123ABCD\", got %q", ch)
 	}
 }
