@@ -69,7 +69,7 @@ Exit codes: 0 done, 1 refused or failed, 2 bad usage, configuration or spec
 		}
 	}
 	add(groupMigrations, s.validateCmd(), s.startCmd(), s.statusCmd(), s.watchCmd(), s.approveCmd(), s.rejectCmd(), s.abortCmd(), s.resultCmd())
-	add(groupFleet, s.scheduleCmd())
+	add(groupFleet, s.scheduleCmd(), s.fleetCmd())
 	add(groupServers, s.chatopsCmd(), s.sandboxCmd(), s.demoCmd())
 	add(groupOther, s.completionCmd(), s.versionCmd())
 	return root

@@ -75,6 +75,56 @@ func TestScheduleRunsFleetUpgrade(t *testing.T) {
 	if len(ens) != 1 {
 		t.Fatalf("greens built: %d", len(ens))
 	}
+	// `fleet status --schedule` finds the run and shows the member with
+	// its migration's phase.
+	fleetRun := func(want string) workflowsFleetStatus {
+		t.Helper()
+		deadline := time.Now().Add(time.Minute)
+		for {
+			code, out, errs := run("fleet", "status", "--schedule", "cutover-fleet-sched", "-o", "json")
+			var st workflowsFleetStatus
+			if code == 0 && json.Unmarshal([]byte(out), &st) == nil && st.State == want {
+				return st
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("fleet status: %d %q %q; want state %s", code, out, errs, want)
+			}
+			time.Sleep(300 * time.Millisecond)
+		}
+	}
+	first := fleetRun("Done")
+	m := first.Waves[0].Members[0]
+	if m.Outcome != "succeeded" || m.WorkflowID != "cutover-blue-1-30" || m.Phase != "Done" || m.From != "1.29" || m.To != "1.30" {
+		t.Errorf("first run's member %+v", m)
+	}
+	if code, out, _ := run("fleet", "status", "--schedule", "cutover-fleet-sched"); code != 0 || !strings.Contains(out, "Wave one: Done") || !strings.Contains(out, "cutover-blue-1-30 [Done]") {
+		t.Errorf("fleet status text: %d %q", code, out)
+	}
+	// Triggered again while blue still reads 1.29 (the fake does not
+	// move it): the same migration ID, which succeeded, is not run twice.
+	if code, _, errs := run("schedule", "trigger", "--id", "cutover-fleet-sched"); code != 0 {
+		t.Fatalf("second trigger: %d %q", code, errs)
+	}
+	var second workflowsFleetStatus
+	for deadline := time.Now().Add(time.Minute); ; {
+		second = fleetRun("Done")
+		if second.ID != first.ID {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the second trigger started no new fleet run")
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	if m := second.Waves[0].Members[0]; m.Outcome != "already-started" || !strings.Contains(m.Reason, "cutover-blue-1-30") {
+		t.Errorf("second run's member %+v: want already-started", m)
+	}
+	if n := len(world.Inputs("EnsureGreenCluster")); n != 1 {
+		t.Errorf("greens built after the re-trigger: %d, want 1", n)
+	}
+	if code, _, errs := run("fleet", "status"); code != cli.ExitUsage || !strings.Contains(errs, "--schedule") {
+		t.Errorf("fleet status without a run: %d %q", code, errs)
+	}
 	// Deleting needs --yes without a terminal to ask; refused, it is kept.
 	if code, _, errs := run("schedule", "delete", "--id", "cutover-fleet-sched"); code != cli.ExitUsage || !strings.Contains(errs, "--yes") {
 		t.Errorf("delete without --yes: %d %q", code, errs)
@@ -88,4 +138,21 @@ func TestScheduleRunsFleetUpgrade(t *testing.T) {
 	if code, _, errs := run("schedule", "describe", "--id", "cutover-fleet-sched"); code != cli.ExitFailed || !strings.Contains(errs, "no schedule") {
 		t.Errorf("describe deleted: %d %q", code, errs)
 	}
+}
+
+// workflowsFleetStatus is the JSON of `cutover fleet status -o json`.
+type workflowsFleetStatus struct {
+	ID    string `json:"id"`
+	State string `json:"state"`
+	Waves []struct {
+		Name    string `json:"name"`
+		Members []struct {
+			WorkflowID string `json:"workflowId"`
+			Outcome    string `json:"outcome"`
+			Phase      string `json:"phase"`
+			From       string `json:"from"`
+			To         string `json:"to"`
+			Reason     string `json:"reason"`
+		} `json:"members"`
+	} `json:"waves"`
 }
