@@ -38,6 +38,9 @@ type DiscoveredTarget struct {
 // canonical hosted zone, so its lookup failing fails the step; a CNAME
 // only needs the name.
 func (m *migration) discoverGreenTarget(ctx workflow.Context) error {
+	if cf := m.spec.Traffic.CloudFront; cf != nil && cf.GreenOriginFrom != nil && m.target.Provider == traffic.ProviderCloudFront {
+		return m.discoverGreenOrigin(ctx, *cf.GreenOriginFrom)
+	}
 	r := m.spec.Traffic.Route53
 	if r == nil || r.GreenTargetFrom == nil {
 		return nil
@@ -80,4 +83,21 @@ func greenTargetPlan(r *spec.Route53Spec) string {
 	default:
 		return "green's target: " + r.GreenTarget
 	}
+}
+
+// discoverGreenOrigin waits for green's entry point's load balancer and
+// makes its hostname green's CloudFront origin domain (the switch creates
+// the origin, or points an existing one of green's at it).
+func (m *migration) discoverGreenOrigin(ctx workflow.Context, e spec.EntryPointSpec) error {
+	in := kube.LoadBalancerInput{Cluster: m.green(), Kind: e.Kind, Namespace: e.Namespace, Name: e.Name, Timeout: e.Timeout}
+	m.progress("Waiting for the load balancer of green's " + in.String())
+	lb, err := call[kube.LoadBalancerStatus](ctx, withTimeout(entryPointOptions, e.Timeout.D()+entryPointSlack), kubeA.WaitLoadBalancer, in)
+	if err != nil {
+		return err
+	}
+	m.target.CloudFront.GreenOriginDomain = lb.Hostname
+	m.report.GreenTarget = &DiscoveredTarget{EntryPoint: in.String(), Hostname: lb.Hostname, Waited: lb.Waited.String()}
+	m.logger.Info("Green's origin discovered", "entryPoint", in.String(), "hostname", lb.Hostname, "origin", m.target.CloudFront.GreenOriginID)
+	m.progress("Green's origin " + m.target.CloudFront.GreenOriginID + " is " + lb.Hostname + " (" + in.String() + ")")
+	return nil
 }

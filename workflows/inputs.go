@@ -35,6 +35,9 @@ func trafficTarget(s spec.MigrationSpec) traffic.Target {
 			DistributionID: c.DistributionID, BlueOriginID: c.BlueOriginID,
 			GreenOriginID: c.GreenOriginID, GreenOriginDomain: c.GreenOriginDomain, Mode: c.Mode,
 		}
+		if e := c.GreenOriginFrom; e != nil {
+			t.CloudFront.GreenOriginFrom = &traffic.EntryPoint{Kind: e.Kind, Namespace: e.Namespace, Name: e.Name, Timeout: e.Timeout}
+		}
 	}
 	return t
 }

@@ -85,6 +85,11 @@ type CloudFrontOrigins struct {
 	GreenOriginID string `json:"greenOriginId,omitempty"`
 	// GreenOriginDomain creates the green origin when it does not exist.
 	GreenOriginDomain string `json:"greenOriginDomain,omitempty"`
+	// GreenOriginFrom is green's entry point the workflow discovers
+	// GreenOriginDomain from after the restore: preflight does not
+	// require green's origin or its domain, and the switch points an
+	// existing green origin at the discovered domain.
+	GreenOriginFrom *EntryPoint `json:"greenOriginFrom,omitempty"`
 	// Mode is the spec's choice ("switch" or "continuousDeployment"); the
 	// workflow acts on it (SetTrafficWeights always switches origins).
 	Mode string `json:"mode,omitempty"`

@@ -255,7 +255,7 @@ func checkCloudFront(ctx context.Context, api CloudFrontAPI, c CloudFrontOrigins
 			"Correct traffic.cloudfront.blueOriginId to the ID of the origin blue serves from (the default cache behavior's origin today).",
 			"traffic.cloudfront.blueOriginId: distribution %s has no origin %q (%s)", c.DistributionID, c.BlueOriginID, has))
 	}
-	if findOrigin(cfg, c.GreenOriginID) == nil && c.GreenOriginDomain == "" {
+	if findOrigin(cfg, c.GreenOriginID) == nil && c.GreenOriginDomain == "" && c.GreenOriginFrom == nil {
 		// With greenOriginDomain, the switch creates green's origin from blue's.
 		fs = append(fs, trafficFinding(CheckOriginMissing, finding.Error, fmt.Sprintf("%s origin %q", object, c.GreenOriginID),
 			"Add green's origin to the distribution, correct traffic.cloudfront.greenOriginId, or set traffic.cloudfront.greenOriginDomain to green's load balancer so cutover creates the origin as a copy of blue's.",

@@ -185,6 +185,11 @@ func switchOrigin(cfg *cftypes.DistributionConfig, c CloudFrontOrigins, from, to
 		cfg.Origins.Items = append(cfg.Origins.Items, g)
 		cfg.Origins.Quantity = aws.Int32(int32(len(cfg.Origins.Items)))
 		changed = append(changed, "origin "+to+" created")
+	} else if g := findOrigin(cfg, to); to == c.GreenOriginID && c.GreenOriginFrom != nil && c.GreenOriginDomain != "" && aws.ToString(g.DomainName) != c.GreenOriginDomain {
+		// Green's origin from an earlier attempt names another load
+		// balancer: it follows the one green's entry point has now.
+		g.DomainName = aws.String(c.GreenOriginDomain)
+		changed = append(changed, "origin "+to+" domain "+c.GreenOriginDomain)
 	}
 	switch def := defaultOrigin(cfg); def {
 	case to:

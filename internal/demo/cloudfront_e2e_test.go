@@ -5,6 +5,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/cutover-dev/cutover/internal/demo"
 	"github.com/cutover-dev/cutover/internal/sandbox"
@@ -60,9 +61,36 @@ func TestCloudFrontContinuousDeploymentAgainstRealServers(t *testing.T) {
 		t.Fatalf("after the rollback from 5%%: primary on %q with policy %q, %d staging distributions, %d policies; want blue, none, 0, 0", origin, policy, staging, policies)
 	}
 
+	// The second run names no origin: blue's is the one the primary
+	// serves, green's is named after green and points at the load
+	// balancer of green's restored Ingress (what a fleet member does).
+	s.Traffic.CloudFront = &spec.CloudFrontSpec{DistributionID: primary, Mode: spec.CloudFrontModeContinuous,
+		GreenOriginFrom: &spec.EntryPointSpec{Kind: spec.EntryPointIngress, Namespace: "shop", Name: sandbox.EntryPointIngress}}
 	rep := e.runToTheEnd(s)
-	if origin, policy, staging, policies := state("after the migration"); origin != sandbox.GreenOriginID || policy != "" || staging != 0 || policies != 0 {
-		t.Fatalf("after the migration: primary on %q with policy %q, %d staging distributions, %d policies; want green, none, 0, 0", origin, policy, staging, policies)
+	greenOrigin := s.Green.ClusterName
+	if origin, policy, staging, policies := state("after the migration"); origin != greenOrigin || policy != "" || staging != 0 || policies != 0 {
+		t.Fatalf("after the migration: primary on %q with policy %q, %d staging distributions, %d policies; want %s, none, 0, 0", origin, policy, staging, policies, greenOrigin)
+	}
+	cs, err := sb.Green.Clientset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ing, err := cs.NetworkingV1().Ingresses("shop").Get(ctx, sandbox.EntryPointIngress, metav1.GetOptions{})
+	if err != nil || len(ing.Status.LoadBalancer.Ingress) != 1 || ing.Status.LoadBalancer.Ingress[0].Hostname == "" {
+		t.Fatalf("green's Ingress: %v %+v", err, ing)
+	}
+	c, err := cf.GetDistributionConfig(ctx, &cloudfront.GetDistributionConfigInput{Id: aws.String(primary)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var domain string
+	for _, o := range c.DistributionConfig.Origins.Items {
+		if aws.ToString(o.Id) == greenOrigin {
+			domain = aws.ToString(o.DomainName)
+		}
+	}
+	if lb := ing.Status.LoadBalancer.Ingress[0].Hostname; domain != lb || rep.GreenTarget == nil || rep.GreenTarget.Hostname != lb {
+		t.Errorf("green's origin %s has domain %q, report %+v; want green's Ingress's load balancer %q", greenOrigin, domain, rep.GreenTarget, lb)
 	}
 	var greens []int
 	for _, ev := range rep.TrafficHistory {

@@ -55,3 +55,16 @@ func (a *Activities) FindOnlyOnBlue(_ context.Context, in kube.OnlyOnBlueInput) 
 	defer onlyOnBlueMu.Unlock()
 	return kube.OnlyOnBlueResult{Objects: onlyOnBlue[a.w], Tracked: 10}, nil
 }
+
+// BlueOriginID is the origin the fake distribution's default cache
+// behavior targets while traffic is on blue.
+const BlueOriginID = "blue-origin"
+
+// CurrentCloudFrontOrigin implements the traffic activity: BlueOriginID
+// while traffic is on blue.
+func (a *Activities) CurrentCloudFrontOrigin(_ context.Context, in traffic.CurrentOriginInput) (traffic.CurrentOrigin, error) {
+	if err := a.w.record("CurrentCloudFrontOrigin", in); err != nil {
+		return traffic.CurrentOrigin{}, err
+	}
+	return traffic.CurrentOrigin{OriginID: BlueOriginID, DomainName: "blue-lb.example.com", Origins: []string{BlueOriginID}}, nil
+}

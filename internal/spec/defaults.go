@@ -147,6 +147,19 @@ func (s MigrationSpec) WithDefaults() MigrationSpec {
 		}
 		s.Traffic.Route53 = &rr
 	}
+	if cf := s.Traffic.CloudFront; cf != nil && cf.GreenOriginFrom != nil {
+		c := *cf
+		e := *c.GreenOriginFrom
+		if e.Timeout == 0 {
+			e.Timeout = Duration(DefaultEntryPointWait)
+		}
+		c.GreenOriginFrom = &e
+		if c.GreenOriginID == "" {
+			// Green's origin is named after green, so every quarter's is new.
+			c.GreenOriginID = s.Green.ClusterName
+		}
+		s.Traffic.CloudFront = &c
+	}
 	s.Approvals.Cutover = gateDefaults(s.Approvals.Cutover, true)
 	if s.Approvals.Retire.OnTimeout == "" {
 		// Traffic is all on green by then: nobody answering must not roll

@@ -42,7 +42,7 @@ var required = map[string]bool{
 	"HTTPProbe.Name": true, "HTTPProbe.URL": true,
 	"Route53Spec.HostedZoneID": true, "Route53Spec.RecordName": true,
 	"EntryPointSpec.Kind": true, "EntryPointSpec.Namespace": true, "EntryPointSpec.Name": true,
-	"CloudFrontSpec.DistributionID": true, "CloudFrontSpec.BlueOriginID": true, "CloudFrontSpec.GreenOriginID": true,
+	"CloudFrontSpec.DistributionID": true,
 	"K6Spec.ConfigMap": true, "ArgoCDHubSpec.ClusterName": true, "SingletonSpec.Namespace": true, "SingletonSpec.Selector": true,
 }
 
@@ -98,6 +98,16 @@ var conditionals = map[string][]any{
 			map[string]any{"required": []string{"greenTarget"}, "properties": map[string]any{"greenTarget": map[string]any{"type": "string", "minLength": 1}, "greenTargetFrom": map[string]any{"type": "null"}}},
 			map[string]any{"required": []string{"greenTargetFrom"}, "properties": map[string]any{"greenTargetFrom": map[string]any{"type": "object"}, "greenTarget": map[string]any{"anyOf": []any{map[string]any{"type": "null"}, map[string]any{"const": ""}}}}},
 		}},
+	},
+	// Green's origin: named in the spec (both origin IDs required), or
+	// discovered from green's entry point (then not also a domain).
+	"CloudFrontSpec": {
+		map[string]any{
+			"if":   map[string]any{"properties": map[string]any{"greenOriginFrom": map[string]any{"type": "object"}}, "required": []string{"greenOriginFrom"}},
+			"then": map[string]any{"properties": map[string]any{"greenOriginDomain": map[string]any{"anyOf": []any{map[string]any{"type": "null"}, map[string]any{"const": ""}}}}},
+			"else": map[string]any{"required": []string{"blueOriginId", "greenOriginId"}, "properties": map[string]any{
+				"blueOriginId": map[string]any{"type": "string", "minLength": 1}, "greenOriginId": map[string]any{"type": "string", "minLength": 1}}},
+		},
 	},
 	"TrafficSpec": {
 		map[string]any{

@@ -393,12 +393,21 @@ const (
 // CloudFrontSpec names the distribution and its origins.
 type CloudFrontSpec struct {
 	DistributionID string `json:"distributionId,omitempty"`
-	// BlueOriginID is the origin the default behavior uses today. Required.
+	// BlueOriginID is the origin the default behavior uses today. Required,
+	// unless greenOriginFrom is set: then the default is the origin the
+	// default cache behavior targets when the migration starts.
 	BlueOriginID string `json:"blueOriginId,omitempty"`
-	// GreenOriginID is the origin to switch to. Required.
+	// GreenOriginID is the origin to switch to. Required, unless
+	// greenOriginFrom is set: then the default is green's cluster name.
 	GreenOriginID string `json:"greenOriginId,omitempty"`
 	// GreenOriginDomain creates the green origin when it does not exist.
+	// At most one of greenOriginDomain and greenOriginFrom.
 	GreenOriginDomain string `json:"greenOriginDomain,omitempty"`
+	// GreenOriginFrom names green's entry point (an Ingress, or a Service
+	// of type LoadBalancer, restored from blue): after the restore cutover
+	// waits for its status.loadBalancer hostname and creates green's
+	// origin with it, so a fleet member carries no per-quarter origin.
+	GreenOriginFrom *EntryPointSpec `json:"greenOriginFrom,omitempty"`
 	// Mode: "switch" (default) moves the default behavior from blue's
 	// origin to green's at once (steps [100]); "continuousDeployment"
 	// creates a staging distribution (a copy of this one serving green's

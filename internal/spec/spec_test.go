@@ -75,6 +75,18 @@ func TestValidate(t *testing.T) {
 		{"cloudfront same origins", func(s *MigrationSpec) {
 			s.Traffic = TrafficSpec{Provider: ProviderCloudFront, CloudFront: &CloudFrontSpec{DistributionID: "E2QWRUHAPOMQZL", BlueOriginID: "b", GreenOriginID: "b"}}
 		}, []string{"traffic.cloudfront.greenOriginId"}},
+		{"cloudfront origins discovered", func(s *MigrationSpec) {
+			s.Traffic = TrafficSpec{Provider: ProviderCloudFront, CloudFront: &CloudFrontSpec{DistributionID: "E2QWRUHAPOMQZL",
+				GreenOriginFrom: &EntryPointSpec{Kind: EntryPointIngress, Namespace: "shop", Name: "web"}}}
+		}, nil},
+		{"cloudfront origin named two ways", func(s *MigrationSpec) {
+			s.Traffic = TrafficSpec{Provider: ProviderCloudFront, CloudFront: &CloudFrontSpec{DistributionID: "E2QWRUHAPOMQZL", GreenOriginDomain: "g.example.com",
+				GreenOriginFrom: &EntryPointSpec{Kind: EntryPointIngress, Namespace: "shop", Name: "web"}}}
+		}, []string{"traffic.cloudfront.greenOriginFrom"}},
+		{"cloudfront bad origin entry point", func(s *MigrationSpec) {
+			s.Traffic = TrafficSpec{Provider: ProviderCloudFront, CloudFront: &CloudFrontSpec{DistributionID: "E2QWRUHAPOMQZL",
+				GreenOriginFrom: &EntryPointSpec{Kind: "Route", Namespace: "shop", Name: "web"}}}
+		}, []string{"traffic.cloudfront.greenOriginFrom.kind"}},
 		{"unknown provider", func(s *MigrationSpec) { s.Traffic.Provider = "nginx" }, []string{"traffic.provider"}},
 		{"empty alarm", func(s *MigrationSpec) { s.Traffic.Alarms = []string{"ok", " "} }, []string{"traffic.alarms[1]"}},
 		{"probe errors", func(s *MigrationSpec) {

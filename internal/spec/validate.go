@@ -405,12 +405,16 @@ func validateTraffic(c *collector, t TrafficSpec) {
 				c.add("traffic.cloudfront.distributionId", "must be a CloudFront distribution ID such as \"E2QWRUHAPOMQZL\", got %q", cf.DistributionID)
 			}
 			if cf.BlueOriginID == "" {
-				c.add("traffic.cloudfront.blueOriginId", "is required")
+				if cf.GreenOriginFrom == nil {
+					c.add("traffic.cloudfront.blueOriginId", "is required, unless traffic.cloudfront.greenOriginFrom is set (then it is the origin the default cache behavior targets at the start)")
+				}
 			} else if !originIDRE.MatchString(cf.BlueOriginID) {
 				c.add("traffic.cloudfront.blueOriginId", "must be an origin ID (letters, digits, '.', '_', ':', '/', '-'), got %q", cf.BlueOriginID)
 			}
 			if cf.GreenOriginID == "" {
-				c.add("traffic.cloudfront.greenOriginId", "is required")
+				if cf.GreenOriginFrom == nil {
+					c.add("traffic.cloudfront.greenOriginId", "is required, unless traffic.cloudfront.greenOriginFrom is set (then it is green's cluster name)")
+				}
 			} else if !originIDRE.MatchString(cf.GreenOriginID) {
 				c.add("traffic.cloudfront.greenOriginId", "must be an origin ID (letters, digits, '.', '_', ':', '/', '-'), got %q", cf.GreenOriginID)
 			} else if cf.GreenOriginID == cf.BlueOriginID {
@@ -421,6 +425,13 @@ func validateTraffic(c *collector, t TrafficSpec) {
 			}
 			if d := cf.GreenOriginDomain; d != "" && (!recordName(d) || strings.HasPrefix(d, "*")) {
 				c.add("traffic.cloudfront.greenOriginDomain", "must be a DNS name, got %q", d)
+			}
+			if e := cf.GreenOriginFrom; e != nil {
+				if cf.GreenOriginDomain != "" {
+					c.add("traffic.cloudfront.greenOriginFrom", "must be empty when traffic.cloudfront.greenOriginDomain is set: name green's origin one way")
+				} else {
+					validateEntryPoint(c, "traffic.cloudfront.greenOriginFrom", *e)
+				}
 			}
 		}
 		if t.Route53 != nil {
