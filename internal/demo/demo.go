@@ -164,38 +164,12 @@ func Start(ctx context.Context, o Options) (*Demo, error) {
 		fmt.Fprintf(o.Stdout, "Argo CD runs on the hub: %s (kubeconfig %s), ApplicationSets %s.\n", sb.Hub.Server, sb.Hub.Kubeconfig, strings.Join(sb.BlueObjects.ApplicationSets, ", "))
 	}
 
-	st := &sandbox.State{Dir: o.Dir, TemporalAddress: sb.Temporal.Address, TemporalUI: sb.Temporal.UIAddress, Namespace: sb.Temporal.Namespace,
-		AWSEndpoint: sb.Moto.Endpoint, Region: sb.Seed.Region, KubeconfigDir: sb.KubeconfigDir()}
-	if err := st.WriteEnv(); err != nil {
+	c, w, env, err := startWorker(ctx, sb, o.Dir, o.Logger)
+	if err != nil {
 		return fail(err)
 	}
-	env := st.Env()
 	ui := env["CUTOVER_UI_URL"]
-	// The in-process activities use the default AWS chain: give it moto's credentials.
-	for _, k := range []string{"AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} {
-		if err := os.Setenv(k, env[k]); err != nil {
-			return fail(err)
-		}
-	}
-
-	c, err := client.Dial(client.Options{HostPort: sb.Temporal.Address, Namespace: sb.Temporal.Namespace,
-		Logger: tlog.NewStructuredLogger(o.Logger.With("component", "temporal"))})
-	if err != nil {
-		return fail(err)
-	}
-	d.Client = c
-	w := wiring.NewWorker(c, workflows.TaskQueue, worker.Options{})
-	manifest, err := sandbox.ArgoCDInstallManifest(ctx)
-	if err != nil {
-		return fail(fmt.Errorf("demo: Argo CD's install manifest: %w", err))
-	}
-	wiring.Register(w, wiring.Activities(wiring.Options{AWSEndpoint: sb.Moto.Endpoint, KubeconfigDir: sb.KubeconfigDir(), Sandbox: true,
-		ArgoCDInstallManifest: manifest, Logger: o.Logger})...)
-	if err := w.Start(); err != nil {
-		c.Close()
-		return fail(err)
-	}
-	d.worker = w
+	d.Client, d.worker = c, w
 
 	// moto's static config cannot fail to build.
 	elbCfg, _ := sb.Moto.AWS().ForRegion(ctx, sb.Seed.Region)
@@ -240,4 +214,39 @@ func Start(ctx context.Context, o Options) (*Demo, error) {
 	id := run.GetID()
 	fmt.Fprintf(o.Stdout, "In another shell (after the environment line above):\n  bin/cutover watch %s\n  bin/cutover approve %s --gate cutover --by you --comment \"smoke is green\"\n  bin/cutover approve %s --gate retire --by you\n  bin/cutover abort %s --by you --reason \"try a rollback\"\nCtrl-C stops everything.\n", id, id, id, id)
 	return d, nil
+}
+
+// startWorker writes the sandbox's environment file into dir, gives the
+// in-process activities (the default AWS chain) moto's credentials, and
+// starts a worker on the task queue with cutover's real activities against
+// sb. It returns the client, the worker and the environment.
+func startWorker(ctx context.Context, sb *sandbox.Sandbox, dir string, logger *slog.Logger) (client.Client, worker.Worker, map[string]string, error) {
+	st := &sandbox.State{Dir: dir, TemporalAddress: sb.Temporal.Address, TemporalUI: sb.Temporal.UIAddress, Namespace: sb.Temporal.Namespace,
+		AWSEndpoint: sb.Moto.Endpoint, Region: sb.Seed.Region, KubeconfigDir: sb.KubeconfigDir()}
+	if err := st.WriteEnv(); err != nil {
+		return nil, nil, nil, err
+	}
+	env := st.Env()
+	for _, k := range []string{"AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} {
+		if err := os.Setenv(k, env[k]); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	manifest, err := sandbox.ArgoCDInstallManifest(ctx)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("demo: Argo CD's install manifest: %w", err)
+	}
+	c, err := client.Dial(client.Options{HostPort: sb.Temporal.Address, Namespace: sb.Temporal.Namespace,
+		Logger: tlog.NewStructuredLogger(logger.With("component", "temporal"))})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	w := wiring.NewWorker(c, workflows.TaskQueue, worker.Options{})
+	wiring.Register(w, wiring.Activities(wiring.Options{AWSEndpoint: sb.Moto.Endpoint, KubeconfigDir: sb.KubeconfigDir(), Sandbox: true,
+		ArgoCDInstallManifest: manifest, Logger: logger})...)
+	if err := w.Start(); err != nil {
+		c.Close()
+		return nil, nil, nil, err
+	}
+	return c, w, env, nil
 }

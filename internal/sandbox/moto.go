@@ -13,6 +13,7 @@ import (
 	"path"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cutover-dev/cutover/internal/awsconf"
@@ -74,9 +75,21 @@ func StartMoto(ctx context.Context, o Options) (*Moto, error) {
 	if err := os.WriteFile(paramsPath, params, 0o644); err != nil {
 		return nil, err
 	}
+	var extraEnv []string
+	if o.EKSOptimizedImages {
+		images, err := json.MarshalIndent(EKSOptimizedImages(), "", "  ")
+		if err != nil {
+			return nil, err
+		}
+		imagesPath := filepath.Join(dir, "ec2-eks-images.json")
+		if err := os.WriteFile(imagesPath, images, 0o644); err != nil {
+			return nil, err
+		}
+		extraEnv = append(extraEnv, "CUTOVER_MOTO_EKS_IMAGES="+imagesPath)
+	}
 	var lastErr error
 	for attempt := 1; attempt <= 3; attempt++ {
-		m, err := startMotoOnce(ctx, log, python, boot, paramsPath, dir)
+		m, err := startMotoOnce(ctx, log, python, boot, paramsPath, dir, extraEnv)
 		if err == nil {
 			return m, nil
 		}
@@ -110,7 +123,7 @@ func writeMotoExt(dir string) error {
 	return nil
 }
 
-func startMotoOnce(ctx context.Context, log *slog.Logger, python, boot, paramsPath, dir string) (*Moto, error) {
+func startMotoOnce(ctx context.Context, log *slog.Logger, python, boot, paramsPath, dir string, extraEnv []string) (*Moto, error) {
 	ports, err := freePorts(1)
 	if err != nil {
 		return nil, err
@@ -130,6 +143,7 @@ func startMotoOnce(ctx context.Context, log *slog.Logger, python, boot, paramsPa
 		// The roles attach AWS managed policies (AmazonEKSClusterPolicy, ...).
 		"MOTO_IAM_LOAD_MANAGED_POLICIES=true",
 	}
+	env = append(env, extraEnv...)
 	p, err := startProc(log, "moto", logPath, python, []string{boot, "-H", "127.0.0.1", "-p", strconv.Itoa(ports[0])}, env)
 	if err != nil {
 		return nil, err
@@ -199,6 +213,33 @@ func EKSOptimizedAMIParameters() map[string]string {
 		al2023 := "/aws/service/eks/optimized-ami/" + v + "/amazon-linux-2023/x86_64/standard/recommended/"
 		out[al2023+"release_version"] = release
 		out[al2023+"image_id"] = fmt.Sprintf("ami-0f%02d5a1b2c3d4e5f%d", 29+i, i)
+	}
+	return out
+}
+
+// EKSOptimizedImages are the AMIs the image_id parameters of
+// EKSOptimizedAMIParameters name (AMI ID -> name), named as AWS names its
+// EKS-optimized AMIs: "amazon-eks-node-<version>-v<date>" (Amazon Linux 2)
+// and "amazon-eks-node-al2023-x86_64-standard-<version>-v<date>", the date
+// being the release's.
+func EKSOptimizedImages() map[string]string {
+	params := EKSOptimizedAMIParameters()
+	out := map[string]string{}
+	for name, id := range params {
+		dir, ok := strings.CutSuffix(name, "/image_id")
+		if !ok {
+			continue
+		}
+		release := params[dir+"/release_version"] // "<version>.<n>-<date>"
+		_, date, _ := strings.Cut(release, "-")
+		version := strings.TrimPrefix(dir, "/aws/service/eks/optimized-ami/")
+		version, flavour, _ := strings.Cut(version, "/")
+		switch {
+		case strings.HasPrefix(flavour, "amazon-linux-2023/"):
+			out[id] = "amazon-eks-node-al2023-x86_64-standard-" + version + "-v" + date
+		default:
+			out[id] = "amazon-eks-node-" + version + "-v" + date
+		}
 	}
 	return out
 }

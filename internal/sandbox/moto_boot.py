@@ -11,6 +11,11 @@
 #   account and region: moto serves the ECS and Amazon Linux ones but not
 #   these, and refuses PutParameter under /aws/. The values come from the
 #   JSON file named by CUTOVER_MOTO_SSM_PUBLIC ({"name": "value", ...}).
+# - With CUTOVER_MOTO_EKS_IMAGES (a JSON file {"ami-...": "name", ...}), EC2
+#   also holds the AMIs those parameters name, as the Amazon-owned public
+#   images AWS publishes under those names: a launch template version that
+#   pins one (cutover writes such versions for green) is recognised as an
+#   EKS-optimized AMI when it is read again.
 import json
 import os
 import sys
@@ -56,6 +61,34 @@ def _check_loading_status(self, key):
 
 
 models.ParameterDict._check_loading_status = _check_loading_status
+
+_images_path = os.environ.get("CUTOVER_MOTO_EKS_IMAGES")
+if _images_path:
+    from moto.ec2.models import amis  # noqa: E402
+
+    with open(_images_path) as f:
+        _images = json.load(f)
+    _orig_load_amis = amis.AmiBackend._load_amis
+
+    def _load_amis(self):
+        _orig_load_amis(self)
+        for ami_id, name in sorted(_images.items()):
+            self.amis[ami_id] = amis.Ami(
+                self,
+                ami_id=ami_id,
+                name=name,
+                description="EKS-optimized node AMI " + name,
+                owner_id="602401143452",
+                owner_alias="amazon",
+                public=True,
+                architecture="x86_64",
+                virtualization_type="hvm",
+                hypervisor="xen",
+                root_device_type="ebs",
+                root_device_name="/dev/xvda",
+            )
+
+    amis.AmiBackend._load_amis = _load_amis
 
 if __name__ == "__main__":
     sys.argv[0] = "moto_server"

@@ -49,6 +49,14 @@ type Options struct {
 	// admin token of the kubeconfigs is not affected.
 	KubeTokenMaxAge time.Duration
 
+	// EKSOptimizedImages puts in moto's EC2 the AMIs the EKS-optimized AMI
+	// SSM parameters name (EKSOptimizedImages), under the names AWS gives
+	// them, as real AWS has them: a launch template version cutover wrote
+	// for a green is then an EKS-optimized AMI when that green is blue a
+	// quarter later (UpFleet sets it). Off by default: Up's EC2 holds
+	// moto's default images and what the seed registers.
+	EKSOptimizedImages bool
+
 	// ArgoCDOnHub runs Argo CD on a third cluster, HubCluster, that manages
 	// blue and green through cluster secrets: the Argo CD objects and
 	// install go there instead of blue's argocd namespace, with the

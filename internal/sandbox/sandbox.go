@@ -36,6 +36,34 @@ type Sandbox struct {
 	Startup time.Duration
 
 	log *slog.Logger
+
+	// extraMu guards extra and closers: the apiservers a fleet sandbox
+	// (UpFleet) adds besides blue, green and the hub, and the servers in
+	// front of them; Down stops them too.
+	extraMu sync.Mutex
+	extra   []*Kube
+	closers []func() error
+}
+
+// addCloser makes Down call stop.
+func (s *Sandbox) addCloser(stop func() error) {
+	s.extraMu.Lock()
+	defer s.extraMu.Unlock()
+	s.closers = append(s.closers, stop)
+}
+
+// addKube makes Down stop k and Processes list it.
+func (s *Sandbox) addKube(k *Kube) {
+	s.extraMu.Lock()
+	defer s.extraMu.Unlock()
+	s.extra = append(s.extra, k)
+}
+
+// extraKubes is a copy of extra.
+func (s *Sandbox) extraKubes() []*Kube {
+	s.extraMu.Lock()
+	defer s.extraMu.Unlock()
+	return append([]*Kube(nil), s.extra...)
 }
 
 // Up starts every server in parallel, installs the CRDs and seeds the blue
@@ -186,6 +214,12 @@ func (s *Sandbox) Down() error {
 	}
 	var wg sync.WaitGroup
 	stops := []func() error{s.Temporal.Stop, s.Moto.Stop, s.Blue.Stop, s.Green.Stop, s.Hub.Stop}
+	for _, k := range s.extraKubes() {
+		stops = append(stops, k.Stop)
+	}
+	s.extraMu.Lock()
+	stops = append(stops, s.closers...)
+	s.extraMu.Unlock()
 	errs := make([]error, len(stops))
 	for i, stop := range stops {
 		wg.Add(1)
@@ -242,7 +276,7 @@ func (s *Sandbox) Processes() []Process {
 	if s.Moto != nil {
 		add(s.Moto.proc)
 	}
-	for _, k := range []*Kube{s.Blue, s.Green, s.Hub} {
+	for _, k := range append([]*Kube{s.Blue, s.Green, s.Hub}, s.extraKubes()...) {
 		if k != nil {
 			add(k.etcd)
 			add(k.apiserver)
