@@ -212,6 +212,9 @@ func (m *migration) run(ctx workflow.Context, specErr error) (*MigrationReport, 
 // its phase, does its work through activities, and returns what the next
 // phases need.
 func (m *migration) forward(ctx workflow.Context) error {
+	if m.spec.IsInPlace() {
+		return m.inPlace(ctx)
+	}
 	pre, err := m.preflight(ctx)
 	if err != nil {
 		return err

@@ -11,7 +11,7 @@ func boolPtr(b bool) *bool { return &b }
 // WithDefaults returns a copy of s with every unset field at its documented
 // default. It is pure and deterministic, so the workflow calls it directly.
 func (s MigrationSpec) WithDefaults() MigrationSpec {
-	if s.Green.ClusterName == "" && s.Blue.ClusterName != "" && s.Green.KubernetesVersion != "" {
+	if s.Green.ClusterName == "" && s.Blue.ClusterName != "" && s.Green.KubernetesVersion != "" && !s.IsInPlace() {
 		s.Green.ClusterName = s.Blue.ClusterName + "-" + strings.ReplaceAll(s.Green.KubernetesVersion, ".", "-")
 	}
 	c := &s.Green.Copy
@@ -168,6 +168,13 @@ func (s MigrationSpec) WithDefaults() MigrationSpec {
 	}
 	s.Approvals.Retire = gateDefaults(s.Approvals.Retire, true)
 	s.Approvals.EachStep = gateDefaults(s.Approvals.EachStep, false)
+	s.Approvals.ControlPlane = gateDefaults(s.Approvals.ControlPlane, s.IsInPlace())
+	if s.Strategy == "" {
+		s.Strategy = StrategyBlueGreen
+	}
+	if s.IsInPlace() && s.InPlace.UpdateTimeout == 0 {
+		s.InPlace.UpdateTimeout = Duration(2 * time.Hour)
+	}
 	if s.Approvals.ReminderInterval == nil {
 		d := Duration(time.Hour)
 		s.Approvals.ReminderInterval = &d
@@ -201,6 +208,10 @@ func gateDefaults(g GateSpec, enabled bool) GateSpec {
 // exists in this migration. Per-step gates exist for steps 2..len(steps)
 // when approvals.eachStep is enabled.
 func (s *MigrationSpec) Gate(name string) (GateSpec, bool) {
+	if v, ok := strings.CutPrefix(name, "control-plane-"); ok && s.IsInPlace() {
+		_, minor := MinorVersion(v)
+		return s.Approvals.ControlPlane, minor && s.Approvals.ControlPlane.IsEnabled()
+	}
 	switch name {
 	case GateCutover:
 		return s.Approvals.Cutover, s.Approvals.Cutover.IsEnabled()

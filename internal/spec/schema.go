@@ -33,6 +33,7 @@ var enums = map[string][]string{
 	"GateSpec.OnTimeout":                {OnTimeoutReject, OnTimeoutApprove, OnTimeoutWait},
 	"RetireSpec.Blue":                   {FateDelete, FateKeep},
 	"RollbackSpec.Green":                {FateKeep, FateDelete},
+	"MigrationSpec.Strategy":            {StrategyBlueGreen, StrategyInPlace},
 }
 
 // required lists the fields validation rejects when empty, by "Type.Field".
@@ -43,7 +44,7 @@ var required = map[string]bool{
 	"Route53Spec.HostedZoneID": true, "Route53Spec.RecordName": true,
 	"EntryPointSpec.Kind": true, "EntryPointSpec.Namespace": true, "EntryPointSpec.Name": true,
 	"CloudFrontSpec.DistributionID": true,
-	"K6Spec.ConfigMap": true, "ArgoCDHubSpec.ClusterName": true, "SingletonSpec.Namespace": true, "SingletonSpec.Selector": true,
+	"K6Spec.ConfigMap":              true, "ArgoCDHubSpec.ClusterName": true, "SingletonSpec.Namespace": true, "SingletonSpec.Selector": true,
 }
 
 // constraints are the validator's rules that JSON Schema can say, by

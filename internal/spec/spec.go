@@ -40,6 +40,39 @@ type MigrationSpec struct {
 	Notify NotifySpec `json:"notify"`
 	// DryRun stops after Preflight and returns the plan; nothing is created.
 	DryRun bool `json:"dryRun,omitempty"`
+	// Strategy: "blueGreen" (default) builds green beside blue and moves
+	// traffic to it; "inPlace" upgrades blue itself, one minor version at
+	// a time (control plane, add-ons, managed node groups), with the same
+	// preflight, gates, report and fleet machinery. green.kubernetesVersion
+	// is the target either way; with inPlace green.clusterName, traffic and
+	// velero stay empty.
+	Strategy string `json:"strategy,omitempty"`
+	// InPlace configures an in-place upgrade (strategy "inPlace").
+	InPlace InPlaceSpec `json:"inPlace"`
+}
+
+// Strategies.
+const (
+	StrategyBlueGreen = "blueGreen"
+	StrategyInPlace   = "inPlace"
+)
+
+// IsInPlace reports whether the spec upgrades blue in place.
+func (s *MigrationSpec) IsInPlace() bool { return s.Strategy == StrategyInPlace }
+
+// InPlaceSpec configures an in-place upgrade.
+type InPlaceSpec struct {
+	// MaxUnavailable is how many nodes of a node group are replaced at
+	// once (its updateConfig); 0 keeps each node group's own setting.
+	MaxUnavailable int32 `json:"maxUnavailable,omitempty"`
+	// MaxUnavailablePercentage instead of a count, 1 to 100; at most one of the two.
+	MaxUnavailablePercentage int32 `json:"maxUnavailablePercentage,omitempty"`
+	// Force evicts pods even when a PodDisruptionBudget forbids it (the
+	// force option of UpdateNodegroupVersion). Default false: a node
+	// group update that stalls on PodDisruptionBudgets fails, naming them.
+	Force bool `json:"force,omitempty"`
+	// UpdateTimeout bounds one control-plane, add-on or node-group update. Default "2h".
+	UpdateTimeout Duration `json:"updateTimeout,omitempty"`
 }
 
 // BlueSpec names the existing cluster.
@@ -462,6 +495,10 @@ type ApprovalsSpec struct {
 	Retire GateSpec `json:"retire"`
 	// EachStep gates every traffic step after the first. Disabled by default.
 	EachStep GateSpec `json:"eachStep"`
+	// ControlPlane gates each control-plane update of an in-place upgrade
+	// ("control-plane-1.31"): EKS cannot downgrade a control plane, so a
+	// person approves each. Enabled by default with strategy "inPlace".
+	ControlPlane GateSpec `json:"controlPlane"`
 	// ReminderInterval re-posts an open gate. Default "1h"; "0s" turns reminders off.
 	ReminderInterval *Duration `json:"reminderInterval,omitempty"`
 }

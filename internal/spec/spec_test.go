@@ -87,6 +87,15 @@ func TestValidate(t *testing.T) {
 			s.Traffic = TrafficSpec{Provider: ProviderCloudFront, CloudFront: &CloudFrontSpec{DistributionID: "E2QWRUHAPOMQZL",
 				GreenOriginFrom: &EntryPointSpec{Kind: "Route", Namespace: "shop", Name: "web"}}}
 		}, []string{"traffic.cloudfront.greenOriginFrom.kind"}},
+		{"in place", func(s *MigrationSpec) {
+			s.Strategy, s.Green.ClusterName, s.Traffic = StrategyInPlace, "", TrafficSpec{}
+			s.InPlace = InPlaceSpec{MaxUnavailable: 1, Force: true}
+		}, nil},
+		{"in place with green, traffic, velero", func(s *MigrationSpec) {
+			s.Strategy, s.Green.ClusterName, s.Velero.Enabled = StrategyInPlace, "green", true
+			s.InPlace = InPlaceSpec{MaxUnavailable: 1, MaxUnavailablePercentage: 20}
+		}, []string{"green.clusterName", "traffic", "velero.enabled", "inPlace.maxUnavailablePercentage"}},
+		{"unknown strategy", func(s *MigrationSpec) { s.Strategy = "rolling" }, []string{"strategy"}},
 		{"unknown provider", func(s *MigrationSpec) { s.Traffic.Provider = "nginx" }, []string{"traffic.provider"}},
 		{"empty alarm", func(s *MigrationSpec) { s.Traffic.Alarms = []string{"ok", " "} }, []string{"traffic.alarms[1]"}},
 		{"probe errors", func(s *MigrationSpec) {

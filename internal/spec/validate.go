@@ -3,6 +3,7 @@ package spec
 import (
 	"fmt"
 	"net/url"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -280,7 +281,13 @@ func (s MigrationSpec) Validate() error {
 		}
 	}
 
-	validateTraffic(c, s.Traffic)
+	switch s.Strategy {
+	case StrategyInPlace:
+		validateInPlace(c, s)
+	default:
+		c.oneOf("strategy", s.Strategy, StrategyBlueGreen, StrategyInPlace)
+		validateTraffic(c, s.Traffic)
+	}
 
 	validateGate(c, "approvals.cutover", s.Approvals.Cutover)
 	validateGate(c, "approvals.retire", s.Approvals.Retire)
@@ -643,4 +650,30 @@ func validateNotifyAt(c *collector, field string, n NotifySpec) {
 	if ch := n.SlackChannel; ch != "" && !slackChannelRE.MatchString(ch) {
 		c.add(field+".slackChannel", "must be a channel name starting with '#' (lowercase, no spaces, at most 80 characters) or a channel ID such as \"C0123ABCD\", got %q", ch)
 	}
+}
+
+// validateInPlace: an in-place upgrade has no green cluster, no traffic to
+// move and nothing to restore.
+func validateInPlace(c *collector, s MigrationSpec) {
+	if s.Green.ClusterName != "" {
+		c.add("green.clusterName", "must be empty with strategy \"inPlace\": blue itself is upgraded, got %q", s.Green.ClusterName)
+	}
+	if !reflect.DeepEqual(s.Traffic, TrafficSpec{}) && s.Traffic.Provider != "" {
+		c.add("traffic", "must be empty with strategy \"inPlace\": no traffic moves (got provider %q)", s.Traffic.Provider)
+	}
+	if s.Velero.Enabled {
+		c.add("velero.enabled", "must be false with strategy \"inPlace\": nothing is restored")
+	}
+	in := s.InPlace
+	if in.MaxUnavailable < 0 || in.MaxUnavailable > 100 {
+		c.add("inPlace.maxUnavailable", "must be between 1 and 100 nodes (0 keeps each node group's own), got %d", in.MaxUnavailable)
+	}
+	if in.MaxUnavailablePercentage < 0 || in.MaxUnavailablePercentage > 100 {
+		c.add("inPlace.maxUnavailablePercentage", "must be between 1 and 100, got %d", in.MaxUnavailablePercentage)
+	}
+	if in.MaxUnavailable > 0 && in.MaxUnavailablePercentage > 0 {
+		c.add("inPlace.maxUnavailablePercentage", "must be 0 when inPlace.maxUnavailable is set: give one of the two")
+	}
+	bounded(c, "inPlace.updateTimeout", in.UpdateTimeout, Duration(maxPhaseTimeout))
+	validateGate(c, "approvals.controlPlane", s.Approvals.ControlPlane)
 }
