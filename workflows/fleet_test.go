@@ -50,6 +50,7 @@ func fleetMember(blue string) spec.MigrationSpec {
 func newFleetEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *fakeworld.World) {
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
+	env.SetWorkerOptions(testWorkerOptions)
 	workflows.Register(env)
 	w := fakeworld.New()
 	env.RegisterActivity(w.Activities())
@@ -159,6 +160,7 @@ func TestFleetLogicalClustersAcrossQuarters(t *testing.T) {
 	// Next quarter: the same fleet file; the world's clusters are at 1.30.
 	var suite testsuite.WorkflowTestSuite
 	env2 := suite.NewTestWorkflowEnvironment()
+	env2.SetWorkerOptions(testWorkerOptions)
 	workflows.Register(env2)
 	env2.RegisterActivity(world.Activities())
 	world.Blue.Version = "1.30"

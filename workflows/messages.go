@@ -144,6 +144,9 @@ type Status struct {
 	Parity *ParityReport `json:"parity,omitempty"`
 	// IgnoredCount is how many signals were ignored in all.
 	IgnoredCount int `json:"ignoredCount,omitempty"`
+	// Outcome is set when the run has ended: succeeded, dry-run,
+	// rolled-back or failed (LastError says why).
+	Outcome string `json:"outcome,omitempty"`
 }
 
 // Outcomes of a migration.

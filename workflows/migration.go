@@ -201,6 +201,8 @@ func (m *migration) run(ctx workflow.Context, specErr error) (*MigrationReport, 
 			m.setPhase(ctx, PhaseDone)
 			m.notify(ctx, notify.KindDone, "", fmt.Sprintf("Migration %s finished: %s retired, %s serves all traffic.", m.spec.Name, m.spec.Blue.ClusterName, m.spec.Green.ClusterName))
 		}
+		m.status.Outcome = m.report.Outcome
+		m.details()
 		m.collect()
 		r := m.report
 		return &r, nil

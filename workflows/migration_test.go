@@ -24,6 +24,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 )
 
 func testSpec() spec.MigrationSpec {
@@ -49,6 +50,11 @@ func testSpec() spec.MigrationSpec {
 	}
 }
 
+// testWorkerOptions: the test environment's deadlock detector (1 s by
+// default) measures wall time, which a loaded CI machine stretches; a
+// workflow that really blocks still fails after 30 s.
+var testWorkerOptions = worker.Options{DeadlockDetectionTimeout: 30 * time.Second}
+
 type harness struct {
 	t     *testing.T
 	env   *testsuite.TestWorkflowEnvironment
@@ -58,6 +64,7 @@ type harness struct {
 func newHarness(t *testing.T) *harness {
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
+	env.SetWorkerOptions(testWorkerOptions)
 	env.RegisterWorkflow(workflows.BlueGreenMigration)
 	w := fakeworld.New()
 	w.UnhealthyAlarm = "shop-5xx-rate"

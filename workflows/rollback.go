@@ -197,6 +197,11 @@ func (m *migration) handleFailure(ctx workflow.Context, cause error) error {
 func (m *migration) conclude(ctx workflow.Context, outcome, typ, msg string, cause error, details any, post string) error {
 	m.report.Outcome = outcome
 	m.setPhase(ctx, PhaseFailed)
+	m.status.Outcome = outcome
+	if m.status.LastError == "" || typ == failures.Validation {
+		m.status.LastError = msg
+	}
+	m.details()
 	if post != "" {
 		dctx, _ := workflow.NewDisconnectedContext(ctx)
 		m.notify(dctx, notify.KindFailed, "", post)

@@ -42,27 +42,55 @@ func (m *migration) progress(msg string) {
 	m.details()
 }
 
-// details renders the UI's Current Details: phase, progress, traffic and
-// how to answer an open gate.
+// details renders the UI's Current Details for its small frame (the UI
+// shows about three lines): first the state and what to do now, then at
+// most three short lines. The whole story stays in the status query and
+// `cutover status`.
 func (m *migration) details() {
+	id := m.info.WorkflowExecution.ID
 	var b strings.Builder
-	b.WriteString(fmt.Sprintf("**%s** · blue `%s` → green `%s` (Kubernetes %s)\n\n", m.status.Phase, m.spec.Blue.ClusterName, m.spec.Green.ClusterName, m.spec.Green.KubernetesVersion))
-	if m.status.Progress != "" {
-		b.WriteString(fmt.Sprintf("%s\n\n", m.status.Progress))
-	}
-	b.WriteString(fmt.Sprintf("Traffic: blue %d%% / green %d%%\n", m.status.Traffic.Blue, m.status.Traffic.Green))
+	var open *gate
 	for _, g := range m.gates {
-		if g.decided {
-			continue
+		if !g.decided {
+			open = g
 		}
-		b.WriteString(fmt.Sprintf("\nGate `%s` is open until %s. Approve with `cutover approve %s --gate %s --by NAME`, or signal `approval` with `{\"gate\": %q, \"approve\": true, \"by\": \"NAME\"}`.\n",
-			g.name, g.deadline.UTC().Format(time.RFC3339), m.info.WorkflowExecution.ID, g.name, g.name))
 	}
-	if n := len(m.status.IgnoredApprovals); n > 0 {
-		b.WriteString(fmt.Sprintf("\nIgnored signal (%d in all, see the status query): %s\n", m.status.IgnoredCount, m.status.IgnoredApprovals[n-1]))
+	lines := 0
+	line := func(format string, args ...any) {
+		if lines < 3 {
+			b.WriteString(fmt.Sprintf(format, args...) + "\n")
+			lines++
+		}
 	}
-	if m.status.LastError != "" {
-		b.WriteString(fmt.Sprintf("\nLast error: %s\n", m.status.LastError))
+	switch m.status.Outcome {
+	case OutcomeSucceeded:
+		b.WriteString(fmt.Sprintf("**Done** — %s serves all traffic on Kubernetes %s; %s retired. Report: `cutover result %s`\n", m.spec.Green.ClusterName, m.spec.Green.KubernetesVersion, m.spec.Blue.ClusterName, id))
+	case OutcomeDryRun:
+		b.WriteString(fmt.Sprintf("**Dry run done** — nothing was created. The plan: `cutover result %s`\n", id))
+	case OutcomeRolledBack:
+		b.WriteString(fmt.Sprintf("**Rolled back** — traffic is on %s. `cutover result %s`\n", m.spec.Blue.ClusterName, id))
+		line("Why: %s", cut(m.status.LastError, 160))
+	case OutcomeFailed:
+		b.WriteString(fmt.Sprintf("**Failed** — %s. `cutover result %s`\n", cut(m.status.LastError, 200), id))
+	default:
+		if open != nil {
+			b.WriteString(fmt.Sprintf("**Waiting for gate %q** — `cutover approve %s --gate %s --by NAME` (or reject)\n", open.name, id, open.name))
+			line("Open until %s, then %s.", open.deadline.UTC().Format(time.RFC3339), open.cfg.OnTimeout)
+		} else {
+			b.WriteString(fmt.Sprintf("**%s** · %s → %s (Kubernetes %s)\n", m.status.Phase, m.spec.Blue.ClusterName, m.spec.Green.ClusterName, m.spec.Green.KubernetesVersion))
+		}
+		if m.status.Progress != "" {
+			line("%s", cut(m.status.Progress, 160))
+		}
+		if t := m.status.Traffic; t.Green > 0 {
+			line("Traffic: blue %d%% / green %d%%", t.Blue, t.Green)
+		}
+		if m.status.LastError != "" {
+			line("Last error: %s", cut(m.status.LastError, 160))
+		}
+	}
+	if n := m.status.IgnoredCount; n > 0 {
+		line("%d signal(s) ignored; see `cutover status %s`", n, id)
 	}
 	workflow.SetCurrentDetails(m.root, b.String())
 }

@@ -103,7 +103,10 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	var meta sdkpb.WorkflowMetadata
-	if err := md.Get(&meta); err != nil || !strings.Contains(meta.GetCurrentDetails(), "cutover approve "+id+" --gate cutover") {
+	// They fit the UI's frame: the state and the command first, at most
+	// three short lines after it.
+	if err := md.Get(&meta); err != nil || !strings.HasPrefix(meta.GetCurrentDetails(), `**Waiting for gate "cutover"** — `+"`cutover approve "+id+" --gate cutover") ||
+		strings.Count(strings.TrimSpace(meta.GetCurrentDetails()), "\n") > 3 {
 		t.Errorf("current details %q (%v)", meta.GetCurrentDetails(), err)
 	}
 	// The update validator's refusal reaches the person.
@@ -158,6 +161,13 @@ func TestEndToEnd(t *testing.T) {
 			t.Fatalf("CutoverPhase=Done not visible: %v %v", err, resp)
 		}
 		time.Sleep(300 * time.Millisecond)
+	}
+	// A finished run's Current Details say so, not its last phase.
+	if md, err = c.QueryWorkflow(context.Background(), id, "", "__temporal_workflow_metadata"); err != nil {
+		t.Fatal(err)
+	}
+	if err := md.Get(&meta); err != nil || !strings.HasPrefix(meta.GetCurrentDetails(), "**Done** — ") || !strings.Contains(meta.GetCurrentDetails(), "cutover result "+id) {
+		t.Errorf("current details when done %q (%v)", meta.GetCurrentDetails(), err)
 	}
 }
 
