@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	awseks "github.com/aws/aws-sdk-go-v2/service/eks"
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -46,7 +48,13 @@ const (
 	fleetAPIHost = "api." + sandbox.ZoneName
 )
 
-var fleetVersions = []string{"1.30", "1.31"}
+var (
+	fleetVersions = []string{"1.30", "1.31"}
+	// shopNamespaces are the seeded blue's application namespaces, which
+	// shop-prod's member restores and checks (not argocd: Argo CD is left
+	// alone, mode none).
+	shopNamespaces = []string{"shop", "payments", "monitoring"}
+)
 
 // TestFleetScheduleTwoQuarters is issue 13's acceptance test: a Temporal
 // Schedule created as `cutover schedule create` creates it runs
@@ -182,14 +190,17 @@ func TestFleetScheduleTwoQuarters(t *testing.T) {
 	}
 
 	// Quarter 1: the untagged originals, 1.29 -> 1.30.
-	quarter(1, sandbox.BlueVersion, "1.30", map[string]string{fleetShop: sandbox.BlueCluster, fleetAPI: fleetAPI})
+	rep1 := quarter(1, sandbox.BlueVersion, "1.30", map[string]string{fleetShop: sandbox.BlueCluster, fleetAPI: fleetAPI})
+	assertWavesSoaked(t, rep1, 2*time.Second)
 	assertQuarter(ctx, t, fl, eksc, r53, 1, "1.30")
 	shopIssuer1 := clusterIssuer(ctx, t, eksc, shop.Generations[0])
 
 	// Quarter 2: the same schedule and fleet file; the blues are the
 	// clusters quarter 1 built, found by their logical names.
-	quarter(2, "1.30", "1.31", map[string]string{fleetShop: shop.Generations[0], fleetAPI: api.Generations[0]})
+	rep2 := quarter(2, "1.30", "1.31", map[string]string{fleetShop: shop.Generations[0], fleetAPI: api.Generations[0]})
+	assertWavesSoaked(t, rep2, 2*time.Second)
 	assertQuarter(ctx, t, fl, eksc, r53, 2, "1.31")
+	assertShopEstateCarried(ctx, t, fl, cfg, shop.Generations[1])
 
 	// shop-prod's IRSA roles went with it: they trust the 1.31 cluster's
 	// OIDC issuer, and neither retired generation's.
@@ -206,6 +217,88 @@ func TestFleetScheduleTwoQuarters(t *testing.T) {
 		t.Errorf("the schedule ran %d times, want the two triggers", n)
 	}
 	t.Logf("Two quarters in %s", time.Since(started).Round(time.Millisecond))
+}
+
+// assertWavesSoaked checks that the main wave's migration started at
+// least soak after the canary's ended: the canary wave's soak ran between.
+func assertWavesSoaked(t *testing.T, rep workflows.FleetReport, soak time.Duration) {
+	t.Helper()
+	var canaryEnded, mainStarted time.Time
+	for _, r := range rep.Results {
+		switch r.Wave {
+		case "canary":
+			canaryEnded = r.Ended
+		case "main":
+			mainStarted = r.Started
+		}
+	}
+	if canaryEnded.IsZero() || mainStarted.IsZero() || mainStarted.Sub(canaryEnded) < soak {
+		t.Errorf("the main wave started at %s, the canary ended at %s: want the canary's %s soak between", mainStarted, canaryEnded, soak)
+	}
+}
+
+// assertShopEstateCarried checks what the seeded blue's estate around EKS
+// became after two quarters, on its last generation green: the workloads
+// of shopNamespaces and the CronJob restored (and the CronJob running there, not held),
+// aws-auth's mappings, the Pod Identity association, the CI role's access
+// entry, and Karpenter's discovery tag on the subnets and security group
+// every generation shared naming green.
+func assertShopEstateCarried(ctx context.Context, t *testing.T, fl *sandbox.Fleet, cfg aws.Config, green string) {
+	t.Helper()
+	cs, err := fl.Members[0].Apiserver(green).Clientset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range append(append([]string(nil), fl.BlueObjects.Deployments...), fl.BlueObjects.StatefulSets...) {
+		ns, n, _ := strings.Cut(name, "/")
+		if !slices.Contains(shopNamespaces, ns) {
+			continue
+		}
+		_, derr := cs.AppsV1().Deployments(ns).Get(ctx, n, metav1.GetOptions{})
+		_, serr := cs.AppsV1().StatefulSets(ns).Get(ctx, n, metav1.GetOptions{})
+		if derr != nil && serr != nil {
+			t.Errorf("%s: workload %s was not carried over: %v", green, name, derr)
+		}
+	}
+	for _, name := range fl.BlueObjects.CronJobs {
+		ns, n, _ := strings.Cut(name, "/")
+		cj, err := cs.BatchV1().CronJobs(ns).Get(ctx, n, metav1.GetOptions{})
+		if err != nil || (cj.Spec.Suspend != nil && *cj.Spec.Suspend) {
+			t.Errorf("%s: CronJob %s: %v %+v; want it there and running", green, name, err, cj)
+		}
+	}
+	cm, err := cs.CoreV1().ConfigMaps("kube-system").Get(ctx, "aws-auth", metav1.GetOptions{})
+	if err != nil || !strings.Contains(cm.Data["mapRoles"], fl.Seed.AWSAuth.OpsRoleARN) || !strings.Contains(cm.Data["mapUsers"], fl.Seed.AWSAuth.BreakglassUserARN) {
+		t.Errorf("%s: aws-auth %v %+v; want blue's mappings of %s and %s", green, err, cm, fl.Seed.AWSAuth.OpsRoleARN, fl.Seed.AWSAuth.BreakglassUserARN)
+	}
+	eksc := awseks.NewFromConfig(cfg)
+	pi := fl.Seed.PodIdentity
+	assocs, err := eksc.ListPodIdentityAssociations(ctx, &awseks.ListPodIdentityAssociationsInput{ClusterName: aws.String(green), Namespace: aws.String(pi.Namespace), ServiceAccount: aws.String(pi.ServiceAccount)})
+	if err != nil || len(assocs.Associations) != 1 {
+		t.Errorf("%s: Pod Identity associations of %s/%s: %v %+v; want blue's, carried over", green, pi.Namespace, pi.ServiceAccount, err, assocs)
+	} else if d, err := eksc.DescribePodIdentityAssociation(ctx, &awseks.DescribePodIdentityAssociationInput{ClusterName: aws.String(green), AssociationId: assocs.Associations[0].AssociationId}); err != nil || aws.ToString(d.Association.RoleArn) != pi.RoleARN {
+		t.Errorf("%s: Pod Identity association %v %+v; want role %s", green, err, d, pi.RoleARN)
+	}
+	if _, err := eksc.DescribeAccessEntry(ctx, &awseks.DescribeAccessEntryInput{ClusterName: aws.String(green), PrincipalArn: aws.String(pi.CIRoleARN)}); err != nil {
+		t.Errorf("%s: the CI role's access entry: %v", green, err)
+	}
+	k := fl.Seed.Karpenter
+	ids := append(slices.Clone(k.SubnetIDs), k.SecurityGroupIDs...)
+	tags, err := ec2.NewFromConfig(cfg).DescribeTags(ctx, &ec2.DescribeTagsInput{Filters: []ec2types.Filter{
+		{Name: aws.String("resource-id"), Values: ids}, {Name: aws.String("key"), Values: []string{k.DiscoveryKey}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, tg := range tags.Tags {
+		got[aws.ToString(tg.ResourceId)] = aws.ToString(tg.Value)
+	}
+	for _, id := range ids {
+		if got[id] != green {
+			t.Errorf("%s %s=%q after two quarters, want %q", id, k.DiscoveryKey, got[id], green)
+		}
+	}
 }
 
 // fleetJSON is the fleet file: two members that name their logical
@@ -255,7 +348,7 @@ func fleetJSON(fl *sandbox.Fleet) string {
   ]
 }
 `, member(fmt.Sprintf(`"logicalName": %q`, api.Logical), "error", []string{api.Namespace}, api.RecordName, api.Namespace, api.AlarmNames),
-		member(fmt.Sprintf(`"logicalName": %q, "clusterName": %q`, shop.Logical, shop.Cluster), "none", []string{"shop", "payments", "monitoring"}, shop.RecordName, shop.Namespace, shop.AlarmNames))
+		member(fmt.Sprintf(`"logicalName": %q, "clusterName": %q`, shop.Logical, shop.Cluster), "none", shopNamespaces, shop.RecordName, shop.Namespace, shop.AlarmNames))
 }
 
 // approver approves, as alice through the CLI, every gate that opens on
