@@ -339,7 +339,7 @@ func (m *migration) gate(ctx workflow.Context, name, phase string) error {
 			m.notifyGate(ctx, notify.KindReminder, g)
 		}
 	}
-	m.notify(ctx, notify.KindGateDecided, name, fmt.Sprintf("Gate %q of %s %s by %s. %s", name, m.spec.Name, verb(g.record.Approved), g.record.By, g.record.Comment))
+	m.notify(ctx, notify.KindGateDecided, name, fmt.Sprintf("Gate %q of %s %s by %s at %s (%s). %s", name, m.spec.Name, verb(g.record.Approved), g.record.By, g.record.At.UTC().Format(time.RFC3339), g.record.Via, g.record.Comment))
 	if !g.record.Approved {
 		return failures.New(failures.Rejected, "gate %q rejected by %s%s", name, g.record.By, commentSuffix(g.record.Comment))
 	}

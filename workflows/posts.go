@@ -25,6 +25,11 @@ type postQueue struct {
 	started bool
 	queue   []notify.Message
 	posting bool
+	// thread is the run's first Slack message: later posts reply in its
+	// thread. gates are each gate's request and reminders, rewritten
+	// once the gate is decided.
+	thread *notify.SlackMessageRef
+	gates  map[string][]notify.SlackMessageRef
 }
 
 func (m *migration) asyncPosts(ctx workflow.Context) bool {
@@ -50,11 +55,13 @@ func (m *migration) enqueuePost(ctx workflow.Context, msg notify.Message) {
 			if err := workflow.Await(gctx, func() bool { return len(m.posts.queue) > 0 }); err != nil {
 				return
 			}
-			msg := m.posts.queue[0]
+			msg := m.threaded(m.posts.queue[0])
 			m.posts.posting = true
-			err := workflow.ExecuteActivity(workflow.WithActivityOptions(gctx, notifyOptions), notifyA.Notify, msg).Get(gctx, nil)
+			var d notify.Delivery
+			err := workflow.ExecuteActivity(workflow.WithActivityOptions(gctx, notifyOptions), notifyA.Notify, msg).Get(gctx, &d)
 			m.posts.queue = m.posts.queue[1:]
 			m.posts.posting = false
+			m.delivered(msg, d)
 			if err != nil {
 				m.logger.Warn("Notification failed", "kind", msg.Kind, "error", err)
 				m.report.Errors = append(m.report.Errors, "notify "+msg.Kind+": "+failures.Message(err))
@@ -73,5 +80,35 @@ func (m *migration) drainPosts(ctx workflow.Context) {
 	ok, _ := workflow.AwaitWithTimeout(dctx, postsDrainTimeout, func() bool { return len(m.posts.queue) == 0 && !m.posts.posting })
 	if !ok {
 		m.logger.Warn("Chat posts still undelivered when the run closed", "posts", len(m.posts.queue))
+	}
+}
+
+// threaded makes msg a reply in the run's Slack thread and, for a gate's
+// decision, names the gate's messages to rewrite. Posts go out in order,
+// so every earlier message's delivery is known here.
+func (m *migration) threaded(msg notify.Message) notify.Message {
+	if t := m.posts.thread; t != nil && msg.SlackChannel != "" {
+		msg.SlackChannel, msg.ThreadTS = t.Channel, t.TS
+	}
+	if msg.Kind == notify.KindGateDecided && msg.Gate != "" {
+		msg.Updates = append([]notify.SlackMessageRef(nil), m.posts.gates[msg.Gate]...)
+	}
+	return msg
+}
+
+// delivered records where a post went in Slack.
+func (m *migration) delivered(msg notify.Message, d notify.Delivery) {
+	if d.Slack == nil || d.Slack.TS == "" {
+		return
+	}
+	if m.posts.thread == nil {
+		ref := *d.Slack
+		m.posts.thread = &ref
+	}
+	if (msg.Kind == notify.KindGateOpened || msg.Kind == notify.KindReminder) && msg.Gate != "" {
+		if m.posts.gates == nil {
+			m.posts.gates = map[string][]notify.SlackMessageRef{}
+		}
+		m.posts.gates[msg.Gate] = append(m.posts.gates[msg.Gate], *d.Slack)
 	}
 }

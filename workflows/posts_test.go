@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/cutover-dev/cutover/activities/notify"
 	"github.com/cutover-dev/cutover/internal/failures"
 	"github.com/cutover-dev/cutover/workflows"
 )
@@ -72,4 +73,50 @@ func TestChatOutageNeverDelaysTheWatch(t *testing.T) {
 		t.Errorf("report errors %v: want the failed posts", r.Errors)
 	}
 	t.Logf("%d weight changes each read within 5 s; %d failed posts reported", steps, failed)
+}
+
+// TestSlackThreadAndDecidedGates: every post after the first replies in
+// the first's thread (by channel ID), and a gate's decision names the
+// gate's request to be rewritten without buttons.
+func TestSlackThreadAndDecidedGates(t *testing.T) {
+	h := newHarness(t)
+	s := testSpec()
+	s.Notify.SlackChannel = "#platform"
+	h.decideWhenOpen(workflows.Decision{Gate: "cutover", Approve: true, By: "alice"}, workflows.Decision{Gate: "retire", Approve: true, By: "alice"})
+	if _, err := h.run(s); err != nil {
+		t.Fatal(err)
+	}
+	var msgs []notify.Message
+	for _, in := range h.world.Inputs("Notify") {
+		msgs = append(msgs, in.(notify.Message))
+	}
+	if len(msgs) < 3 || msgs[0].ThreadTS != "" || msgs[0].SlackChannel != "#platform" {
+		t.Fatalf("messages %+v", msgs)
+	}
+	root := ""
+	opened := map[string]int{}
+	for i, m := range msgs {
+		if i > 0 {
+			if root == "" {
+				root = m.ThreadTS
+			}
+			if m.ThreadTS == "" || m.ThreadTS != root || m.SlackChannel != "C0FAKE0001" {
+				t.Errorf("message %d (%s) not in the thread: %+v", i, m.Kind, m)
+			}
+		}
+		switch m.Kind {
+		case notify.KindGateOpened, notify.KindReminder:
+			opened[m.Gate]++
+		case notify.KindGateDecided:
+			if len(m.Updates) != opened[m.Gate] || opened[m.Gate] == 0 {
+				t.Errorf("decision of %s updates %v; want its %d earlier messages", m.Gate, m.Updates, opened[m.Gate])
+			}
+			if !strings.Contains(m.Text, " by ") || !strings.Contains(m.Text, " at ") {
+				t.Errorf("decision text %q lacks who and when", m.Text)
+			}
+		}
+	}
+	if opened["cutover"] == 0 || opened["retire"] == 0 {
+		t.Errorf("gates opened %v", opened)
+	}
 }

@@ -47,10 +47,33 @@ type Message struct {
 	Deadline     string   `json:"deadline,omitempty"`
 	SlackChannel string   `json:"slackChannel,omitempty"`
 	WebhookURL   string   `json:"webhookUrl,omitempty"`
+	// ThreadTS makes the message a reply in the migration's thread (the
+	// ts of its first Slack message); SlackChannel is then the channel ID
+	// Slack answered with.
+	ThreadTS string `json:"threadTs,omitempty"`
+	// Updates are earlier Slack messages (a gate's request and reminders)
+	// this message supersedes: each is rewritten to say how the gate was
+	// decided, with its buttons removed (chat.update).
+	Updates []SlackMessageRef `json:"updates,omitempty"`
 	// DeliveryKey identifies the message across retries (see DeliveryKey);
 	// Notify derives it when empty. Webhooks receive it in the body and
 	// as the Idempotency-Key header.
 	DeliveryKey string `json:"deliveryKey,omitempty"`
+}
+
+// SlackMessageRef names one Slack message.
+type SlackMessageRef struct {
+	Channel string `json:"channel"`
+	TS      string `json:"ts"`
+}
+
+// Delivery is what Notify delivered: the Slack message (nil when the
+// message had no Slack channel), so the workflow can thread later
+// messages under its first and rewrite a gate's messages once decided.
+type Delivery struct {
+	Slack *SlackMessageRef `json:"slack,omitempty"`
+	// Updated counts the earlier messages rewritten (Message.Updates).
+	Updated int `json:"updated,omitempty"`
 }
 
 // Slack button action IDs; internal/chatops reads them back.
@@ -144,6 +167,8 @@ func New(opts ...Option) *Activities {
 const (
 	destSlack   = "slack"
 	destWebhook = "webhook"
+	// destUpdates: the gate's earlier Slack messages were rewritten.
+	destUpdates = "slack-updates"
 )
 
 // Notify posts a message to the spec's Slack channel (chat.postMessage with
@@ -171,11 +196,12 @@ const (
 //
 // What was delivered is also recorded in the heartbeat details, so a retry
 // after one destination failed only posts to the other.
-func (a *Activities) Notify(ctx context.Context, m Message) error {
+func (a *Activities) Notify(ctx context.Context, m Message) (Delivery, error) {
+	var out Delivery
 	if m.SlackChannel == "" && m.WebhookURL == "" {
 		a.log.Info("Notification", "kind", m.Kind, "workflowId", m.WorkflowID, "migration", m.Migration,
 			"gate", m.Gate, "text", m.Text, "approvers", m.Approvers, "deadline", m.Deadline)
-		return nil
+		return out, nil
 	}
 	ctx, stop := activitylog.KeepAlive(ctx)
 	defer stop()
@@ -189,7 +215,10 @@ func (a *Activities) Notify(ctx context.Context, m Message) error {
 		activitylog.Heartbeat(ctx, st.copy())
 		posted := false
 		if maybePosted {
-			found, err := a.slackHasMessage(ctx, m, since(ctx))
+			ref, found, err := a.slackHasMessage(ctx, m, since(ctx))
+			if found {
+				out.Slack = ref
+			}
 			switch {
 			case err != nil:
 				a.log.Warn("Could not look for an earlier delivery of this notification in Slack; posting it (it may show twice)",
@@ -200,14 +229,30 @@ func (a *Activities) Notify(ctx context.Context, m Message) error {
 			}
 		}
 		if !posted {
-			if err := a.postSlack(ctx, m); err != nil {
+			if ref, err := a.postSlack(ctx, m); err != nil {
 				errs = append(errs, err)
 			} else {
-				posted = true
+				posted, out.Slack = true, ref
 			}
 		}
 		if posted {
 			st.mark(&st.Delivered, destSlack)
+			if out.Slack != nil {
+				st.Slack = out.Slack
+			}
+			activitylog.Heartbeat(ctx, st.copy())
+		}
+	} else if st.Slack != nil {
+		out.Slack = st.Slack
+	}
+	if len(m.Updates) > 0 && len(errs) == 0 && !st.has(st.Delivered, destUpdates) {
+		// Rewriting is idempotent: a retry rewrites them again.
+		n, err := a.updateSlackGate(ctx, m)
+		out.Updated = n
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			st.mark(&st.Delivered, destUpdates)
 			activitylog.Heartbeat(ctx, st.copy())
 		}
 	}
@@ -222,7 +267,7 @@ func (a *Activities) Notify(ctx context.Context, m Message) error {
 		}
 	}
 	if len(errs) == 0 {
-		return nil
+		return out, nil
 	}
 	for _, err := range errs {
 		a.log.Warn("Notification not delivered", "kind", m.Kind, "workflowId", m.WorkflowID, "error", err)
@@ -232,10 +277,10 @@ func (a *Activities) Notify(ctx context.Context, m Message) error {
 	for _, err := range errs {
 		var appErr *temporal.ApplicationError
 		if !errors.As(err, &appErr) || !appErr.NonRetryable() {
-			return err
+			return out, err
 		}
 	}
-	return errs[0]
+	return out, errs[0]
 }
 
 // DeliveryKey is the key of one message: m.DeliveryKey when the caller set
@@ -275,6 +320,8 @@ type deliveryState struct {
 	Key       string   `json:"key"`
 	Started   []string `json:"started,omitempty"`
 	Delivered []string `json:"delivered,omitempty"`
+	// Slack is the message posted, so a retry returns it again.
+	Slack *SlackMessageRef `json:"slack,omitempty"`
 }
 
 func (s *deliveryState) has(list []string, d string) bool { return slices.Contains(list, d) }
@@ -286,7 +333,7 @@ func (s *deliveryState) mark(list *[]string, d string) {
 }
 
 func (s *deliveryState) copy() deliveryState {
-	return deliveryState{Key: s.Key, Started: slices.Clone(s.Started), Delivered: slices.Clone(s.Delivered)}
+	return deliveryState{Key: s.Key, Started: slices.Clone(s.Started), Delivered: slices.Clone(s.Delivered), Slack: s.Slack}
 }
 
 // resumeDelivery reads the previous attempt's heartbeat (a deliveryState,
@@ -294,7 +341,7 @@ func (s *deliveryState) copy() deliveryState {
 func resumeDelivery(ctx context.Context, key string) *deliveryState {
 	st := &deliveryState{Key: key}
 	if prev, ok := activitylog.Resume[deliveryState](ctx); ok && (prev.Key == key || prev.Key == "") {
-		st.Started, st.Delivered = prev.Started, prev.Delivered
+		st.Started, st.Delivered, st.Slack = prev.Started, prev.Delivered, prev.Slack
 		return st
 	}
 	if list, ok := activitylog.Resume[[]string](ctx); ok {

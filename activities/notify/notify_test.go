@@ -75,7 +75,7 @@ func TestSlackGateMessageHasButtons(t *testing.T) {
 	t.Setenv(EnvSlackToken, "xoxb-from-env")
 	s := newSlack(t)
 	a := New(WithSlackAPIURL(s.URL))
-	if err := a.Notify(context.Background(), gateMessage()); err != nil {
+	if err := notifyErr(a, gateMessage()); err != nil {
 		t.Fatal(err)
 	}
 	if s.count() != 1 {
@@ -112,7 +112,7 @@ func TestSlackOutcomeMessageHasNoButtons(t *testing.T) {
 	a := New(WithSlackToken("xoxb-1"), WithSlackAPIURL(s.URL))
 	m := gateMessage()
 	m.Kind = KindGateDecided
-	if err := a.Notify(context.Background(), m); err != nil {
+	if err := notifyErr(a, m); err != nil {
 		t.Fatal(err)
 	}
 	raw, _ := json.Marshal(s.requests[0].body["blocks"])
@@ -147,7 +147,7 @@ func TestSlackFailures(t *testing.T) {
 			if c.retryAfter != "" {
 				s.header.Set("Retry-After", c.retryAfter)
 			}
-			err := New(WithSlackToken("xoxb-1"), WithSlackAPIURL(s.URL)).Notify(context.Background(), gateMessage())
+			err := notifyErr(New(WithSlackToken("xoxb-1"), WithSlackAPIURL(s.URL)), gateMessage())
 			var appErr *temporal.ApplicationError
 			if !errors.As(err, &appErr) || appErr.Type() != c.typ || appErr.NonRetryable() != c.nonRetryable {
 				t.Fatalf("%v; want type %s non-retryable %v", err, c.typ, c.nonRetryable)
@@ -164,7 +164,7 @@ func TestSlackFailures(t *testing.T) {
 	s := newSlack(t)
 	url := s.URL
 	s.Close()
-	err := New(WithSlackToken("xoxb-1"), WithSlackAPIURL(url)).Notify(context.Background(), gateMessage())
+	err := notifyErr(New(WithSlackToken("xoxb-1"), WithSlackAPIURL(url)), gateMessage())
 	if failures.TypeOf(err) != failures.Transient || failures.IsDefinitive(err) {
 		t.Fatalf("Slack down: %v", err)
 	}
@@ -172,7 +172,7 @@ func TestSlackFailures(t *testing.T) {
 
 func TestChannelWithoutToken(t *testing.T) {
 	t.Setenv(EnvSlackToken, "")
-	err := New().Notify(context.Background(), gateMessage())
+	err := notifyErr(New(), gateMessage())
 	if !failures.Is(err, failures.InvalidParameter) || !strings.Contains(err.Error(), EnvSlackToken) {
 		t.Fatalf("%v; want InvalidParameter naming %s", err, EnvSlackToken)
 	}
@@ -197,26 +197,26 @@ func TestWebhook(t *testing.T) {
 	m.SlackChannel = ""
 	m.WebhookURL = srv.URL + "/hook"
 	a := New(WithSlackToken("xoxb-secret"))
-	if err := a.Notify(context.Background(), m); err != nil {
+	if err := notifyErr(a, m); err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 1 || got[0].Gate != "cutover" || got[0].WorkflowID != "cutover-shop" || got[0].Text != m.Text {
 		t.Fatalf("webhook got %+v", got)
 	}
 	status = 403
-	if err := a.Notify(context.Background(), m); !failures.Is(err, failures.AccessDenied) {
+	if err := notifyErr(a, m); !failures.Is(err, failures.AccessDenied) {
 		t.Fatalf("403: %v", err)
 	}
 	status = 502
-	if err := a.Notify(context.Background(), m); failures.TypeOf(err) != failures.Transient || failures.IsDefinitive(err) {
+	if err := notifyErr(a, m); failures.TypeOf(err) != failures.Transient || failures.IsDefinitive(err) {
 		t.Fatalf("502: %v", err)
 	}
 	status = 404 // the receiver refuses what we send: sending it again does not help
-	if err := a.Notify(context.Background(), m); !failures.Is(err, failures.InvalidParameter) || !failures.IsDefinitive(err) {
+	if err := notifyErr(a, m); !failures.Is(err, failures.InvalidParameter) || !failures.IsDefinitive(err) {
 		t.Fatalf("404: %v", err)
 	}
 	m.WebhookURL = "file:///etc/passwd"
-	if err := a.Notify(context.Background(), m); !failures.Is(err, failures.InvalidParameter) {
+	if err := notifyErr(a, m); !failures.Is(err, failures.InvalidParameter) {
 		t.Fatalf("file URL: %v", err)
 	}
 }
@@ -226,7 +226,7 @@ func TestNowhereToPostLogs(t *testing.T) {
 	a := New(WithSlackToken(""), WithLogger(slog.New(slog.NewTextHandler(&buf, nil))))
 	m := gateMessage()
 	m.SlackChannel = ""
-	if err := a.Notify(context.Background(), m); err != nil {
+	if err := notifyErr(a, m); err != nil {
 		t.Fatal(err)
 	}
 	out := buf.String()
@@ -262,5 +262,48 @@ func TestRetryDoesNotRepostSlack(t *testing.T) {
 	}
 	if s.count() != 1 {
 		t.Fatalf("Slack posted again on retry: %d posts", s.count())
+	}
+}
+
+func notifyErr(a *Activities, m Message) error {
+	_, err := a.Notify(context.Background(), m)
+	return err
+}
+
+// TestSlackThreadAndGateUpdate: a message names the Slack message it was
+// (channel ID and ts, for the workflow to thread the next ones under);
+// the gate's decision is a reply in the thread and rewrites the gate's
+// request and reminder to say who decided, without buttons.
+func TestSlackThreadAndGateUpdate(t *testing.T) {
+	s := newSlack(t)
+	s.body = `{"ok":true,"channel":"C0123ABCD","ts":"1700000000.000100"}`
+	a := New(WithSlackToken("xoxb-1"), WithSlackAPIURL(s.URL))
+	d, err := a.Notify(context.Background(), gateMessage())
+	if err != nil || d.Slack == nil || d.Slack.Channel != "C0123ABCD" || d.Slack.TS != "1700000000.000100" {
+		t.Fatalf("delivery %+v, %v", d, err)
+	}
+	decided := Message{WorkflowID: "cutover-shop", Migration: "shop", Kind: KindGateDecided, Gate: "cutover", SlackChannel: d.Slack.Channel, ThreadTS: d.Slack.TS,
+		Text:    `Gate "cutover" of shop approved by alice at 2026-05-01T09:12:00Z.`,
+		Updates: []SlackMessageRef{*d.Slack, {Channel: "C0123ABCD", TS: "1700000360.000200"}}}
+	d2, err := a.Notify(context.Background(), decided)
+	if err != nil || d2.Updated != 2 {
+		t.Fatalf("decided: %+v, %v", d2, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.requests) != 4 {
+		t.Fatalf("%d requests, want post, reply, two updates: %+v", len(s.requests), s.requests)
+	}
+	reply := s.requests[1]
+	if reply.path != "/chat.postMessage" || reply.body["thread_ts"] != "1700000000.000100" || reply.body["channel"] != "C0123ABCD" {
+		t.Errorf("reply %s %v", reply.path, reply.body)
+	}
+	for i, want := range []string{"1700000000.000100", "1700000360.000200"} {
+		u := s.requests[2+i]
+		blocks, _ := json.Marshal(u.body["blocks"])
+		if u.path != "/chat.update" || u.body["ts"] != want || u.body["channel"] != "C0123ABCD" ||
+			strings.Contains(string(blocks), "cutover_approve") || !strings.Contains(string(blocks), "approved by alice at 2026-05-01T09:12:00Z") {
+			t.Errorf("update %d: %s %v", i, u.path, u.body)
+		}
 	}
 }

@@ -23,37 +23,70 @@ import (
 // message cutover posts; its payload carries the delivery key.
 const MetadataEventType = "cutover_notification"
 
-func (a *Activities) postSlack(ctx context.Context, m Message) error {
+func (a *Activities) postSlack(ctx context.Context, m Message) (*SlackMessageRef, error) {
 	if a.slackToken == "" {
-		return failures.New(failures.InvalidParameter,
+		return nil, failures.New(failures.InvalidParameter,
 			"notify: Slack channel %s is set but the worker has no Slack token (%s)", m.SlackChannel, EnvSlackToken)
 	}
 	p := slackPayload(m)
+	p.ThreadTS = m.ThreadTS
 	p.Metadata = &slackMetadata{EventType: MetadataEventType, EventPayload: map[string]string{
 		"delivery_key": m.DeliveryKey, "workflow_id": m.WorkflowID, "kind": m.Kind, "gate": m.Gate,
 	}}
-	body, err := json.Marshal(p)
+	var out struct {
+		Channel string `json:"channel"`
+		TS      string `json:"ts"`
+	}
+	if err := a.slackJSON(ctx, "chat.postMessage", p, &out); err != nil {
+		return nil, err
+	}
+	a.log.Debug("Posted to Slack", "channel", out.Channel, "ts", out.TS, "thread", m.ThreadTS, "deliveryKey", m.DeliveryKey)
+	channel := out.Channel
+	if channel == "" {
+		channel = m.SlackChannel
+	}
+	return &SlackMessageRef{Channel: channel, TS: out.TS}, nil
+}
+
+// slackJSON calls a Slack Web API method with a JSON body.
+func (a *Activities) slackJSON(ctx context.Context, method string, body, out any) error {
+	raw, err := json.Marshal(body)
 	if err != nil {
 		return err
 	}
-	endpoint := a.slackURL + "/chat.postMessage"
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.slackURL+"/"+method, bytes.NewReader(raw))
 	if err != nil {
 		return failures.Wrap(failures.InvalidParameter, err, "notify: Slack API URL %s", a.slackURL)
 	}
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	req.Header.Set("Authorization", "Bearer "+a.slackToken)
-	var out struct {
-		OK      bool   `json:"ok"`
-		Error   string `json:"error"`
-		Channel string `json:"channel"`
-		TS      string `json:"ts"`
+	return a.slackCall(req, out)
+}
+
+// updateSlackGate rewrites a gate's earlier messages (request, reminders)
+// to say how it was decided, without buttons (chat.update). A message
+// Slack no longer has (deleted) is skipped; anything else that fails is
+// the activity's error, so it is retried.
+func (a *Activities) updateSlackGate(ctx context.Context, m Message) (int, error) {
+	if a.slackToken == "" {
+		return 0, failures.New(failures.InvalidParameter, "notify: Slack messages to update but the worker has no Slack token (%s)", EnvSlackToken)
 	}
-	if err := a.slackCall(req, &out); err != nil {
-		return err
+	p := decidedPayload(m)
+	n := 0
+	for _, ref := range m.Updates {
+		p.Channel, p.TS = ref.Channel, ref.TS
+		err := a.slackJSON(ctx, "chat.update", p, nil)
+		if err != nil && (strings.Contains(err.Error(), "message_not_found") || strings.Contains(err.Error(), "cant_update_message")) {
+			a.log.Warn("Slack message of the gate cannot be updated; skipped", "channel", ref.Channel, "ts", ref.TS, "gate", m.Gate, "error", err)
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
+		n++
 	}
-	a.log.Debug("Posted to Slack", "channel", out.Channel, "ts", out.TS, "deliveryKey", m.DeliveryKey)
-	return nil
+	a.log.Info("Updated the gate's Slack messages", "gate", m.Gate, "workflowId", m.WorkflowID, "updated", n)
+	return n, nil
 }
 
 // slackCall sends a Slack Web API request and decodes its answer into out
@@ -96,12 +129,17 @@ const maxHistoryPages = 5
 // slackHasMessage reports whether the channel holds a message posted since
 // with m's delivery key in its metadata (conversations.history with
 // include_all_metadata). It needs a channel ID and the history scope.
-func (a *Activities) slackHasMessage(ctx context.Context, m Message, since time.Time) (bool, error) {
+func (a *Activities) slackHasMessage(ctx context.Context, m Message, since time.Time) (*SlackMessageRef, bool, error) {
 	if a.slackToken == "" {
-		return false, errors.New("no Slack token")
+		return nil, false, errors.New("no Slack token")
 	}
 	if !slackChannelID.MatchString(m.SlackChannel) {
-		return false, fmt.Errorf("notify.slackChannel %q is a name, not a channel ID (C...): Slack's history can only be read by ID", m.SlackChannel)
+		return nil, false, fmt.Errorf("notify.slackChannel %q is a name, not a channel ID (C...): Slack's history can only be read by ID", m.SlackChannel)
+	}
+	// A reply lives in its thread, which the channel's history does not list.
+	method := "conversations.history"
+	if m.ThreadTS != "" {
+		method = "conversations.replies"
 	}
 	cursor := ""
 	for page := 0; page < maxHistoryPages; page++ {
@@ -111,12 +149,15 @@ func (a *Activities) slackHasMessage(ctx context.Context, m Message, since time.
 			"limit":                {"200"},
 			"include_all_metadata": {"true"},
 		}
+		if m.ThreadTS != "" {
+			form.Set("ts", m.ThreadTS)
+		}
 		if cursor != "" {
 			form.Set("cursor", cursor)
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.slackURL+"/conversations.history", strings.NewReader(form.Encode()))
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.slackURL+"/"+method, strings.NewReader(form.Encode()))
 		if err != nil {
-			return false, err
+			return nil, false, err
 		}
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Authorization", "Bearer "+a.slackToken)
@@ -131,19 +172,19 @@ func (a *Activities) slackHasMessage(ctx context.Context, m Message, since time.
 			} `json:"response_metadata"`
 		}
 		if err := a.slackCall(req, &out); err != nil {
-			return false, err
+			return nil, false, err
 		}
 		for _, msg := range out.Messages {
 			if md := msg.Metadata; md != nil && md.EventType == MetadataEventType && md.EventPayload["delivery_key"] == m.DeliveryKey {
-				return true, nil
+				return &SlackMessageRef{Channel: m.SlackChannel, TS: msg.TS}, true, nil
 			}
 		}
 		cursor = out.ResponseMetadata.NextCursor
 		if !out.HasMore || cursor == "" {
-			return false, nil
+			return nil, false, nil
 		}
 	}
-	return false, fmt.Errorf("more than %d pages of history since %s", maxHistoryPages, since.UTC().Format(time.RFC3339))
+	return nil, false, fmt.Errorf("more than %d pages of history since %s", maxHistoryPages, since.UTC().Format(time.RFC3339))
 }
 
 func (a *Activities) postWebhook(ctx context.Context, m Message) error {

@@ -12,6 +12,10 @@ type slackPost struct {
 	Blocks      []map[string]any `json:"blocks,omitempty"`
 	UnfurlLinks bool             `json:"unfurl_links"`
 	UnfurlMedia bool             `json:"unfurl_media"`
+	// ThreadTS posts the message as a reply in that thread.
+	ThreadTS string `json:"thread_ts,omitempty"`
+	// TS names the message chat.update rewrites.
+	TS string `json:"ts,omitempty"`
 	// Metadata carries the delivery key (message metadata, read back by
 	// conversations.history with include_all_metadata).
 	Metadata *slackMetadata `json:"metadata,omitempty"`
@@ -119,4 +123,25 @@ func button(actionID, label, style, value, confirm string) map[string]any {
 			"deny":    map[string]any{"type": "plain_text", "text": "Cancel"},
 		},
 	}
+}
+
+// decidedPayload is what a gate's request and reminders become once it is
+// decided: the decision (m.Text says who and when) and no buttons.
+func decidedPayload(m Message) slackPost {
+	head := "*" + titles[KindGateDecided] + "*"
+	if m.Migration != "" {
+		head += " · migration `" + escape(m.Migration) + "`"
+	}
+	body := head + "\n" + escape(m.Text)
+	if len(body) > 2900 {
+		body = body[:2900] + "…"
+	}
+	ctx := "Gate `" + escape(m.Gate) + "` · no longer waiting for a decision"
+	if m.WorkflowID != "" {
+		ctx += " · Workflow `" + escape(m.WorkflowID) + "`"
+	}
+	return slackPost{Text: titles[KindGateDecided] + ": " + m.Text, Blocks: []map[string]any{
+		{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": body}},
+		{"type": "context", "elements": []map[string]any{{"type": "mrkdwn", "text": ctx}}},
+	}}
 }

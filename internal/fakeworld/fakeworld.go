@@ -480,7 +480,18 @@ func (a *Activities) CheckTrafficHealth(_ context.Context, in traffic.HealthInpu
 }
 
 // Notify implements the notify activity.
-func (a *Activities) Notify(_ context.Context, m notify.Message) error {
+func (a *Activities) Notify(_ context.Context, m notify.Message) (notify.Delivery, error) {
 	w := a.w
-	return w.record("Notify", m)
+	if err := w.record("Notify", m); err != nil {
+		return notify.Delivery{}, err
+	}
+	if m.SlackChannel == "" {
+		return notify.Delivery{}, nil
+	}
+	// Slack answers with the channel's ID and the message's ts; the fake's
+	// ts counts the calls so far.
+	w.mu.Lock()
+	n := len(w.calls)
+	w.mu.Unlock()
+	return notify.Delivery{Slack: &notify.SlackMessageRef{Channel: "C0FAKE0001", TS: fmt.Sprintf("1700000000.%06d", n)}, Updated: len(m.Updates)}, nil
 }
