@@ -51,8 +51,8 @@ const (
 var (
 	fleetVersions = []string{"1.30", "1.31"}
 	// shopNamespaces are the seeded blue's application namespaces, which
-	// shop-prod's member restores and checks (not argocd: Argo CD is left
-	// alone, mode none).
+	// shop-prod's member restores (Velero) and checks (smoke, parity);
+	// Argo CD's own namespace moves with Argo CD.
 	shopNamespaces = []string{"shop", "payments", "monitoring"}
 )
 
@@ -201,6 +201,7 @@ func TestFleetScheduleTwoQuarters(t *testing.T) {
 	assertWavesSoaked(t, rep2, 2*time.Second)
 	assertQuarter(ctx, t, fl, eksc, r53, 2, "1.31")
 	assertShopEstateCarried(ctx, t, fl, cfg, shop.Generations[1])
+	assertArgoCDFollowed(ctx, t, fl, shop.Generations[0], shop.Generations[1])
 
 	// shop-prod's IRSA roles went with it: they trust the 1.31 cluster's
 	// OIDC issuer, and neither retired generation's.
@@ -301,6 +302,37 @@ func assertShopEstateCarried(ctx context.Context, t *testing.T, fl *sandbox.Flee
 	}
 }
 
+// assertArgoCDFollowed: Argo CD, which ran inside the seeded blue, moved
+// with shop-prod each quarter (retarget mode, moved to green before blue
+// was retired): the last generation runs it, with blue's applications
+// pointing at the cluster itself and Synced, and the previous
+// generation's copy is stopped.
+func assertArgoCDFollowed(ctx context.Context, t *testing.T, fl *sandbox.Fleet, previous, last string) {
+	t.Helper()
+	for _, c := range []struct {
+		cluster  string
+		replicas int32
+	}{{previous, 0}, {last, 1}} {
+		cs, err := fl.Members[0].Apiserver(c.cluster).Clientset()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sts, err := cs.AppsV1().StatefulSets(sandbox.ArgoCDNamespace).Get(ctx, sandbox.ArgoCDApplicationController, metav1.GetOptions{})
+		if err != nil || sts.Spec.Replicas == nil || *sts.Spec.Replicas != c.replicas {
+			t.Errorf("%s: Argo CD's application controller %v %+v; want %d replicas", c.cluster, err, sts, c.replicas)
+		}
+	}
+	apps := argoObjects(ctx, t, fl.Members[0].Apiserver(last), appGVR, "")
+	if len(apps) != len(fl.BlueObjects.Applications) {
+		t.Errorf("%s's Argo CD has %d applications, blue's had %d", last, len(apps), len(fl.BlueObjects.Applications))
+	}
+	for name, a := range apps {
+		if destinationOf(a) != "https://kubernetes.default.svc" || !synced(a) {
+			t.Errorf("%s's application %s targets %q (synced %v); want in-cluster and Synced", last, name, destinationOf(a), synced(a))
+		}
+	}
+}
+
 // fleetJSON is the fleet file: two members that name their logical
 // cluster and their entry point, nothing of a quarter (no physical cluster
 // of a later generation, no version, no green target).
@@ -310,11 +342,11 @@ func fleetJSON(fl *sandbox.Fleet) string {
 		b, _ := json.Marshal(names)
 		return string(b)
 	}
-	member := func(logicalAndBlue, blockOn string, namespaces []string, record, entryNamespace string, alarms []string) string {
+	member := func(logicalAndBlue, blockOn, argoMode string, namespaces []string, record, entryNamespace string, alarms []string) string {
 		return fmt.Sprintf(`{
         "blue": {%s, "region": %q},
         "preflight": {"blockOn": %q},
-        "argocd": {"mode": "none"},
+        "argocd": {"mode": %q, "syncTimeout": "5m"},
         "velero": {"enabled": true, "includedNamespaces": %s, "timeout": "5m"},
         "smoke": {"timeout": "5m", "kubernetes": {"namespaces": %s}},
         "traffic": {
@@ -325,7 +357,7 @@ func fleetJSON(fl *sandbox.Fleet) string {
         },
         "approvals": {"cutover": {"approvers": ["alice"], "timeout": "1h"}, "retire": {"approvers": ["alice"], "timeout": "1h"}},
         "retire": {"soak": "1s"}
-      }`, logicalAndBlue, fl.Seed.Region, blockOn, quoted(namespaces), quoted(namespaces), fl.Seed.HostedZoneID, record, entryNamespace, sandbox.EntryPointIngress, quoted(alarms))
+      }`, logicalAndBlue, fl.Seed.Region, blockOn, argoMode, quoted(namespaces), quoted(namespaces), fl.Seed.HostedZoneID, record, entryNamespace, sandbox.EntryPointIngress, quoted(alarms))
 	}
 	// api-prod goes first, alone, and is watched for a soak before
 	// shop-prod's wave. Its original is named like it, so the member
@@ -333,8 +365,10 @@ func fleetJSON(fl *sandbox.Fleet) string {
 	// shop-prod's original is "blue"; the seeded blue has findings on
 	// purpose (removed APIs, a PDB that blocks drains): reported, not
 	// blocking, as in the demo. Its restore and checks cover its three
-	// application namespaces (Argo CD, in blue's argocd namespace, is left
-	// alone: mode none). A failed wave ends the run (no resume gate).
+	// application namespaces; Argo CD, which runs inside blue, retargets
+	// its applications and moves to green before blue is retired (the
+	// defaults), every quarter. api-prod has no Argo CD (mode none). A
+	// failed wave ends the run (no resume gate).
 	return fmt.Sprintf(`{
   "name": "e2e",
   "resume": {"enabled": false},
@@ -347,8 +381,8 @@ func fleetJSON(fl *sandbox.Fleet) string {
     ]}
   ]
 }
-`, member(fmt.Sprintf(`"logicalName": %q`, api.Logical), "error", []string{api.Namespace}, api.RecordName, api.Namespace, api.AlarmNames),
-		member(fmt.Sprintf(`"logicalName": %q, "clusterName": %q`, shop.Logical, shop.Cluster), "none", shopNamespaces, shop.RecordName, shop.Namespace, shop.AlarmNames))
+`, member(fmt.Sprintf(`"logicalName": %q`, api.Logical), "error", "none", []string{api.Namespace}, api.RecordName, api.Namespace, api.AlarmNames),
+		member(fmt.Sprintf(`"logicalName": %q, "clusterName": %q`, shop.Logical, shop.Cluster), "none", "retarget", shopNamespaces, shop.RecordName, shop.Namespace, shop.AlarmNames))
 }
 
 // approver approves, as alice through the CLI, every gate that opens on
