@@ -3,7 +3,6 @@ package spec
 import (
 	"fmt"
 	"net/url"
-	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -658,8 +657,8 @@ func validateInPlace(c *collector, s MigrationSpec) {
 	if s.Green.ClusterName != "" {
 		c.add("green.clusterName", "must be empty with strategy \"inPlace\": blue itself is upgraded, got %q", s.Green.ClusterName)
 	}
-	if !reflect.DeepEqual(s.Traffic, TrafficSpec{}) && s.Traffic.Provider != "" {
-		c.add("traffic", "must be empty with strategy \"inPlace\": no traffic moves (got provider %q)", s.Traffic.Provider)
+	if t := s.Traffic; t.Provider != "" || t.Route53 != nil || t.CloudFront != nil {
+		c.add("traffic", "must be empty with strategy \"inPlace\": no traffic moves (got provider %q)", t.Provider)
 	}
 	if s.Velero.Enabled {
 		c.add("velero.enabled", "must be false with strategy \"inPlace\": nothing is restored")
