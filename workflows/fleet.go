@@ -405,25 +405,7 @@ func fleetWaves(ctx workflow.Context, f FleetSpec) (*FleetReport, error) {
 				report.Results = append(report.Results, res)
 				continue
 			}
-			m.Green.KubernetesVersion = to
-			if l := m.Blue.LogicalName; l != "" {
-				// Named after the logical cluster and the version: the
-				// migration (and its workflow ID) is the same for a
-				// re-triggered run of the quarter; green never takes an
-				// existing cluster's name.
-				if m.Name == "" {
-					m.Name = GreenName(l, to)
-				}
-				if m.Green.ClusterName == "" {
-					m.Green.ClusterName = eks.FreeClusterName(GreenName(l, to), names)
-				}
-			}
-			if m.Green.ClusterName == "" {
-				m.Green.ClusterName = GreenName(m.Blue.ClusterName, to)
-			}
-			if m.Name == "" {
-				m.Name = m.Green.ClusterName
-			}
+			nameMember(&m, to, names)
 			res.WorkflowID = m.WorkflowID()
 			cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 				WorkflowID:        res.WorkflowID,
@@ -469,4 +451,26 @@ func fleetWaves(ctx workflow.Context, f FleetSpec) (*FleetReport, error) {
 
 func clustersRef(b spec.BlueSpec) clusters.Ref {
 	return clusters.Ref{Name: b.ClusterName, Region: b.Region}
+}
+
+// nameMember sets a member's target version and names its green and its
+// migration. Named after the logical cluster and the version, the
+// migration (and its workflow ID) is the same for a re-triggered run of
+// the quarter; green never takes an existing cluster's name (names).
+func nameMember(m *spec.MigrationSpec, to string, names []string) {
+	m.Green.KubernetesVersion = to
+	if l := m.Blue.LogicalName; l != "" {
+		if m.Name == "" {
+			m.Name = GreenName(l, to)
+		}
+		if m.Green.ClusterName == "" {
+			m.Green.ClusterName = eks.FreeClusterName(GreenName(l, to), names)
+		}
+	}
+	if m.Green.ClusterName == "" {
+		m.Green.ClusterName = GreenName(m.Blue.ClusterName, to)
+	}
+	if m.Name == "" {
+		m.Name = m.Green.ClusterName
+	}
 }

@@ -344,24 +344,7 @@ func (f *fleet) plan(ctx workflow.Context, waveName string, m spec.MigrationSpec
 		}
 		return fail(failures.New(failures.Validation, "EKS in %s does not offer Kubernetes %s (offered: %s)", m.Blue.Region, to, strings.Join(offered.Names(), ", ")))
 	}
-	m.Green.KubernetesVersion = to
-	if l := m.Blue.LogicalName; l != "" {
-		// Named after the logical cluster and the version: the migration
-		// (and its workflow ID) is the same for a re-triggered run of the
-		// quarter; green never takes an existing cluster's name.
-		if m.Name == "" {
-			m.Name = GreenName(l, to)
-		}
-		if m.Green.ClusterName == "" {
-			m.Green.ClusterName = eks.FreeClusterName(GreenName(l, to), names)
-		}
-	}
-	if m.Green.ClusterName == "" {
-		m.Green.ClusterName = GreenName(m.Blue.ClusterName, to)
-	}
-	if m.Name == "" {
-		m.Name = m.Green.ClusterName
-	}
+	nameMember(&m, to, names)
 	res.Green, res.WorkflowID, res.Outcome = m.Green.ClusterName, m.WorkflowID(), MemberPending
 	return res, m, true
 }

@@ -123,17 +123,9 @@ func latestScheduledRun(ctx context.Context, c client.Client, schedule string) (
 }
 
 func queryFleetStatus(ctx context.Context, c client.Client, id string) (workflows.FleetStatus, error) {
-	var st workflows.FleetStatus
-	v, err := c.QueryWorkflow(ctx, id, "", workflows.QueryStatus)
+	st, err := queryWorkflow[workflows.FleetStatus](ctx, c, id, "fleet run")
 	if err != nil {
-		var nf *serviceerror.NotFound
-		if errors.As(err, &nf) {
-			return st, &exitError{code: ExitFailed, msg: fmt.Sprintf("no fleet run with workflow ID %q", id)}
-		}
-		return st, fmt.Errorf("query status of %s: %w", id, err)
-	}
-	if err := v.Get(&st); err != nil {
-		return st, fmt.Errorf("decode status: %w", err)
+		return st, err
 	}
 	if st.Fleet == "" || st.Waves == nil {
 		return st, &exitError{code: ExitFailed, msg: fmt.Sprintf("%s is not a fleet run (a migration? try cutover status %s)", id, id)}

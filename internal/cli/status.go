@@ -65,12 +65,18 @@ func (s *session) status(ctx context.Context, id string) error {
 }
 
 func queryStatus(ctx context.Context, c client.Client, id string) (workflows.Status, error) {
-	var st workflows.Status
+	return queryWorkflow[workflows.Status](ctx, c, id, "migration")
+}
+
+// queryWorkflow asks a workflow's status query; what names the kind of run
+// for the error when there is no such workflow.
+func queryWorkflow[T any](ctx context.Context, c client.Client, id, what string) (T, error) {
+	var st T
 	v, err := c.QueryWorkflow(ctx, id, "", workflows.QueryStatus)
 	if err != nil {
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
-			return st, &exitError{code: ExitFailed, msg: fmt.Sprintf("no migration with workflow ID %q", id)}
+			return st, &exitError{code: ExitFailed, msg: fmt.Sprintf("no %s with workflow ID %q", what, id)}
 		}
 		return st, fmt.Errorf("query status of %s: %w", id, err)
 	}
