@@ -8,7 +8,6 @@ import (
 
 	"github.com/cutover-dev/cutover/activities/notify"
 	"github.com/cutover-dev/cutover/internal/spec"
-	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/workflow"
 )
 
@@ -59,51 +58,17 @@ func (f *fleet) registerHandlers(ctx workflow.Context) error {
 	}); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateApprove,
-		func(ctx workflow.Context, raw converter.RawValue) (GateOutcome, error) {
-			d, err := decodeDecision(raw)
-			if err == nil {
-				err = f.validateDecision(d)
-			}
-			if err != nil {
-				return GateOutcome{}, err
-			}
-			r := f.decide(ctx, d, "update")
-			return GateOutcome{Gate: r.Gate, Approved: r.Approved, By: r.By, At: r.At}, nil
-		},
-		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, raw converter.RawValue) error {
-			d, err := decodeDecision(raw)
-			if err != nil {
-				return err
-			}
-			return f.validateDecision(d)
-		}},
-	); err != nil {
-		return err
+	return registerApprovals(ctx, f)
+}
+
+// ignore records a signal the fleet could not take, with the reason.
+func (f *fleet) ignore(what string) {
+	f.logger.Warn("Signal ignored", "signal", what)
+	if len(f.status.Ignored) >= maxIgnored {
+		f.status.Ignored = f.status.Ignored[1:]
 	}
-	approvals := workflow.GetSignalChannel(ctx, SignalApproval)
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		for {
-			var raw converter.RawValue
-			approvals.Receive(ctx, &raw)
-			d, err := decodeDecision(raw)
-			if err == nil {
-				err = f.validateDecision(d)
-			}
-			if err != nil {
-				what := fmt.Sprintf("approval signal %s: %v", describeDecision(d), err)
-				f.logger.Warn("Signal ignored", "signal", what)
-				if len(f.status.Ignored) >= maxIgnored {
-					f.status.Ignored = f.status.Ignored[1:]
-				}
-				f.status.Ignored = append(f.status.Ignored, what)
-				f.details()
-				continue
-			}
-			f.decide(ctx, d, "signal")
-		}
-	})
-	return nil
+	f.status.Ignored = append(f.status.Ignored, what)
+	f.details()
 }
 
 // gateConfig is the configuration of a fleet gate name, if the fleet has it.

@@ -23,50 +23,9 @@ func (m *migration) registerHandlers(ctx workflow.Context) error {
 	}); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateApprove,
-		func(ctx workflow.Context, raw converter.RawValue) (GateOutcome, error) {
-			d, err := decodeDecision(raw)
-			if err == nil {
-				err = m.validateDecision(d)
-			}
-			if err != nil {
-				return GateOutcome{}, err
-			}
-			r := m.decide(ctx, d, "update")
-			return GateOutcome{Gate: r.Gate, Approved: r.Approved, By: r.By, At: r.At}, nil
-		},
-		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, raw converter.RawValue) error {
-			d, err := decodeDecision(raw)
-			if err != nil {
-				return err
-			}
-			return m.validateDecision(d)
-		}},
-	); err != nil {
+	if err := registerApprovals(ctx, m); err != nil {
 		return err
 	}
-
-	// Signals are received raw and decoded into a fresh value each time:
-	// a payload that does not decode must not leave fields behind for the
-	// next one, and it is listed, never merged or silently dropped.
-	approvals := workflow.GetSignalChannel(ctx, SignalApproval)
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		for {
-			var raw converter.RawValue
-			approvals.Receive(ctx, &raw)
-			d, err := decodeDecision(raw)
-			if err == nil {
-				err = m.validateDecision(d)
-			}
-			if err != nil {
-				// A signal cannot be refused to its sender; it is listed in
-				// the status. Use the approve update to see the refusal.
-				m.ignore(fmt.Sprintf("approval signal %s: %v", describeDecision(d), err))
-				continue
-			}
-			m.decide(ctx, d, "signal")
-		}
-	})
 
 	aborts := workflow.GetSignalChannel(ctx, SignalAbort)
 	workflow.Go(ctx, func(ctx workflow.Context) {
@@ -91,6 +50,66 @@ func (m *migration) registerHandlers(ctx workflow.Context) error {
 			m.aborted = &a
 			m.status.Aborted = &a
 			m.cancelWork()
+		}
+	})
+	return nil
+}
+
+// decider is what takes gate decisions: a migration or a fleet.
+type decider interface {
+	// validateDecision refuses a decision; it must not change state.
+	validateDecision(Decision) error
+	decide(ctx workflow.Context, d Decision, via string) ApprovalRecord
+	// ignore lists a signal that could not be taken, with why.
+	ignore(what string)
+}
+
+// registerApprovals wires the approve update (with its validator) and the
+// approval signal to d: the same names and payloads for migrations and
+// fleets, so the CLI, the UI and chatops answer both.
+func registerApprovals(ctx workflow.Context, d decider) error {
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateApprove,
+		func(ctx workflow.Context, raw converter.RawValue) (GateOutcome, error) {
+			dec, err := decodeDecision(raw)
+			if err == nil {
+				err = d.validateDecision(dec)
+			}
+			if err != nil {
+				return GateOutcome{}, err
+			}
+			r := d.decide(ctx, dec, "update")
+			return GateOutcome{Gate: r.Gate, Approved: r.Approved, By: r.By, At: r.At}, nil
+		},
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, raw converter.RawValue) error {
+			dec, err := decodeDecision(raw)
+			if err != nil {
+				return err
+			}
+			return d.validateDecision(dec)
+		}},
+	); err != nil {
+		return err
+	}
+
+	// Signals are received raw and decoded into a fresh value each time:
+	// a payload that does not decode must not leave fields behind for the
+	// next one, and it is listed, never merged or silently dropped.
+	approvals := workflow.GetSignalChannel(ctx, SignalApproval)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var raw converter.RawValue
+			approvals.Receive(ctx, &raw)
+			dec, err := decodeDecision(raw)
+			if err == nil {
+				err = d.validateDecision(dec)
+			}
+			if err != nil {
+				// A signal cannot be refused to its sender; it is listed in
+				// the status. Use the approve update to see the refusal.
+				d.ignore(fmt.Sprintf("approval signal %s: %v", describeDecision(dec), err))
+				continue
+			}
+			d.decide(ctx, dec, "signal")
 		}
 	})
 	return nil
