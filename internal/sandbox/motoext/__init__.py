@@ -19,7 +19,10 @@ validation, error codes, HTTP shapes), served by the sandbox's moto process.
   distributions), the continuous deployment policies,
   UpdateDistributionWithStagingConfig, and on moto's distributions the
   ContinuousDeploymentPolicyId and Staging fields and ETag preconditions
-  (cloudfront.py).
+  (cloudfront.py);
+- Route53: a DELETE of a weighted (or other routing policy) record removes
+  that record set only, by name, type and set identifier, not every record
+  set of the zone with its set identifier (route53.py).
 
 install() registers it on moto; it must run before moto serves its first
 request (the sandbox's moto_boot.py calls it). control.py adds a few
@@ -30,13 +33,14 @@ _installed = False
 
 
 def install():
-    """Extends moto's EKS and CloudFront (idempotent)."""
+    """Extends moto's EKS, CloudFront and Route53 (idempotent)."""
     global _installed
     if _installed:
         return
-    from . import cloudfront, control, responses
+    from . import cloudfront, control, responses, route53
 
     responses.install()
     cloudfront.install()
+    route53.install()
     control.install()
     _installed = True
