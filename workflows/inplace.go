@@ -1,12 +1,283 @@
 package workflows
 
 import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cutover-dev/cutover/activities/eks"
+	"github.com/cutover-dev/cutover/activities/kube"
 	"github.com/cutover-dev/cutover/internal/failures"
+	"github.com/cutover-dev/cutover/internal/finding"
 	"go.temporal.io/sdk/workflow"
 )
 
-// inPlace upgrades blue itself (strategy "inPlace"). Only specs with the
-// field (which older runs cannot have) come here.
-func (m *migration) inPlace(ctx workflow.Context) error {
-	return failures.New(failures.NotImplemented, "strategy %q is not built yet (issue 14): use %q", "inPlace", "blueGreen")
+// The in-place path (strategy "inPlace"): blue itself goes up one minor
+// version at a time. Only specs with the field (which older runs cannot
+// have) come here, so it needs no version of its own.
+
+// Phases of an in-place upgrade (Validate and Preflight are shared).
+const (
+	PhaseAwaitControlPlane = "AwaitControlPlaneApproval"
+	PhaseControlPlane      = "UpgradeControlPlane"
+	PhaseAddons            = "UpgradeAddons"
+	PhaseNodeGroups        = "UpgradeNodeGroups"
+	PhaseVerifyCluster     = "VerifyCluster"
+)
+
+// CheckAMITypeInPlace is the finding of a node group whose AMI type has
+// no release at the target: EKS cannot change a node group's AMI type in
+// place.
+const CheckAMITypeInPlace = "ami-type-unavailable-in-place"
+
+// InPlaceReport is what an in-place upgrade did and where it stands.
+type InPlaceReport struct {
+	From   string       `json:"from"`
+	Target string       `json:"target"`
+	Plan   []InPlaceHop `json:"plan"`
+	// Steps ran, in order.
+	Steps []InPlaceStep `json:"steps,omitempty"`
+	// Now is the cluster as last observed: on a failure, what is at which
+	// version (a control plane is never rolled back).
+	Now *InPlaceObserved `json:"now,omitempty"`
 }
+
+// InPlaceStep is one update.
+type InPlaceStep struct {
+	Kind     string    `json:"kind"` // control-plane, addon, nodegroup, verify
+	Name     string    `json:"name"`
+	From     string    `json:"from,omitempty"`
+	To       string    `json:"to"`
+	UpdateID string    `json:"updateId,omitempty"`
+	Status   string    `json:"status"`
+	Detail   string    `json:"detail,omitempty"`
+	Started  time.Time `json:"started"`
+	Ended    time.Time `json:"ended,omitempty"`
+}
+
+// inPlace upgrades blue in place: preflight for the target, then for each
+// hop the gate before the control plane, the control plane, the add-ons,
+// the node groups, and a check of the nodes and the smoke tests.
+func (m *migration) inPlace(ctx workflow.Context) error {
+	s := m.spec
+	blue, err := m.inPlacePreflight(ctx)
+	if err != nil {
+		return err
+	}
+	hops, err := PlanInPlace(observedInPlace(blue), s.Green.KubernetesVersion)
+	if err != nil {
+		return failures.New(failures.Validation, "in-place plan: %v", err)
+	}
+	m.report.InPlace = &InPlaceReport{From: blue.Version, Target: s.Green.KubernetesVersion, Plan: hops}
+	if s.DryRun {
+		return nil
+	}
+	for _, hop := range hops {
+		if err := m.inPlaceHop(ctx, hop); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// inPlacePreflight is Preflight for an in-place upgrade: blue described,
+// the target checked, EKS's upgrade insights, the scan of blue's objects
+// for the target (removed APIs, PodDisruptionBudgets that never allow an
+// eviction, unhealthy nodes and pods), and node groups whose AMI type has
+// no release at the target refused.
+func (m *migration) inPlacePreflight(ctx workflow.Context) (eks.ClusterDescription, error) {
+	s := m.spec
+	m.enter(ctx, PhasePreflight)
+	m.progress("Describing " + s.Blue.ClusterName)
+	blue, err := short[eks.ClusterDescription](ctx, readOptions, eksA.DescribeEKSCluster, eks.DescribeInput{Cluster: m.blue()})
+	if err != nil {
+		return blue, err
+	}
+	if blue.Status != "" && blue.Status != "ACTIVE" {
+		m.addFindings([]finding.Finding{{Check: "blue-not-active", Cluster: blue.Name, Severity: finding.Error, Source: "eks",
+			Message: fmt.Sprintf("%s is %s, not ACTIVE", blue.Name, blue.Status), Fix: "wait for the update in progress to finish, then start again"}})
+	}
+	if err := m.checkTargetVersion(ctx, blue.Version); err != nil {
+		return blue, err
+	}
+	m.progress("Reading EKS upgrade insights")
+	insights, err := short[eks.InsightsResult](ctx, readOptions, eksA.EKSUpgradeInsights, eks.InsightsInput{Cluster: m.blue(), TargetVersion: s.Green.KubernetesVersion})
+	if err != nil {
+		return blue, err
+	}
+	m.addFindings(insights.Findings)
+	m.progress("Scanning " + s.Blue.ClusterName + "'s Kubernetes objects")
+	pf, err := call[kube.PreflightResult](ctx, scanOptions, kubeA.PreflightBlue, kube.PreflightInput{
+		Cluster: m.blue(), CurrentVersion: blue.Version, TargetVersion: s.Green.KubernetesVersion, ArgoCDNamespace: s.ArgoCD.Namespace,
+	})
+	if err != nil {
+		return blue, err
+	}
+	m.addFindings(pf.Findings)
+	m.addFindings(inPlaceAMITypeFindings(blue, s.Green.KubernetesVersion))
+	m.blueVersion, m.blueEndpoint, m.blueARN = blue.Version, blue.Endpoint, blue.ARN
+	policy := finding.Policy{BlockOn: s.Preflight.BlockOn, IgnoreChecks: s.Preflight.IgnoreChecks}
+	blocking := policy.Blocking(m.report.Findings)
+	if s.DryRun {
+		if len(blocking) > 0 {
+			m.report.Reason = fmt.Sprintf("preflight would block: %s", summarize(blocking))
+		}
+		return blue, nil
+	}
+	return blue, m.blockOnFindings(preflightResult{blue: blue, blocking: blocking})
+}
+
+// inPlaceAMITypeFindings refuses node groups whose AMI type EKS does not
+// publish at the target (Amazon Linux 2 after 1.32): a node group cannot
+// change AMI type in place.
+func inPlaceAMITypeFindings(blue eks.ClusterDescription, target string) []finding.Finding {
+	var out []finding.Finding
+	for _, ng := range blue.NodeGroups {
+		succ, gone := amiTypeSuccessor(ng.AMIType, target)
+		if !gone {
+			continue
+		}
+		fix := "replace the node group with one on an AMI type that exists at the target, or move with strategy \"blueGreen\" and green.nodeGroups.amiTypeUpgrade \"successor\""
+		if succ != "" {
+			fix = fmt.Sprintf("replace node group %s with one on %s first, or move with strategy \"blueGreen\" and green.nodeGroups.amiTypeUpgrade \"successor\"", ng.Name, succ)
+		}
+		out = append(out, finding.Finding{Check: CheckAMITypeInPlace, Cluster: blue.Name, Object: "nodegroup/" + ng.Name, Source: "eks", Severity: finding.Error,
+			Message: fmt.Sprintf("AMI type %s of node group %s has no release at Kubernetes %s, and EKS cannot change a node group's AMI type in place", ng.AMIType, ng.Name, target),
+			Fix:     fix})
+	}
+	return out
+}
+
+// observedInPlace is the planner's view of a described cluster.
+func observedInPlace(d eks.ClusterDescription) InPlaceObserved {
+	o := InPlaceObserved{ControlPlane: d.Version}
+	for _, ng := range d.NodeGroups {
+		v := ng.Version
+		if v == "" {
+			v = d.Version
+		}
+		o.NodeGroups = append(o.NodeGroups, InPlaceNodeGroupState{Name: ng.Name, Version: v, AMIType: ng.AMIType, CustomAMI: ng.LaunchTemplate != nil && ng.AMIType == "CUSTOM"})
+	}
+	for _, a := range d.Addons {
+		o.Addons = append(o.Addons, InPlaceAddonState{Name: a.Name, Version: a.Version})
+	}
+	return o
+}
+
+// inPlaceHop moves the cluster to one minor version.
+func (m *migration) inPlaceHop(ctx workflow.Context, hop InPlaceHop) error {
+	if hop.ControlPlane {
+		// EKS cannot take a control plane back: a person approves each.
+		if err := m.gate(ctx, ControlPlaneGateName(hop.Version), PhaseAwaitControlPlane); err != nil {
+			return err
+		}
+		m.enter(ctx, PhaseControlPlane)
+		if err := m.updateControlPlane(ctx, hop.Version); err != nil {
+			return err
+		}
+	}
+	if len(hop.Addons) > 0 {
+		m.enter(ctx, PhaseAddons)
+		if err := m.updateAddons(ctx, hop); err != nil {
+			return err
+		}
+	}
+	if len(hop.NodeGroups) > 0 {
+		m.enter(ctx, PhaseNodeGroups)
+		for _, ng := range hop.NodeGroups {
+			if err := m.updateNodeGroup(ctx, ng, hop.Version); err != nil {
+				return err
+			}
+		}
+	}
+	return m.verifyInPlace(ctx, hop.Version)
+}
+
+// verifyInPlace checks, after a hop, that the nodes are Ready at the hop's
+// version with the core add-ons running, and runs the smoke tests against
+// the upgraded cluster.
+func (m *migration) verifyInPlace(ctx workflow.Context, version string) error {
+	s := m.spec
+	m.enter(ctx, PhaseVerifyCluster)
+	started := workflow.Now(ctx)
+	m.progress(fmt.Sprintf("Verifying %s's nodes and core add-ons at %s", s.Blue.ClusterName, version))
+	verify, err := call[kube.VerifyGreenResult](ctx, smokeOptions, kubeA.VerifyGreen, kube.VerifyGreenInput{Cluster: m.blue(), TargetVersion: version})
+	if err != nil {
+		return err
+	}
+	m.addFindings(verify.Findings)
+	if !verify.Ready {
+		return failures.WithDetails(failures.GreenNotReady, fmt.Sprintf("%s is not ready at %s: %s", s.Blue.ClusterName, version, summarize(verify.Findings)), verify.Findings)
+	}
+	m.progress("Running smoke tests on " + s.Blue.ClusterName)
+	smoke, err := call[kube.SmokeResult](ctx, withTimeout(smokeOptions, s.Smoke.Timeout.D()), kubeA.SmokeTestGreen, kube.SmokeInput{
+		Cluster: m.blue(), Smoke: smokeTests(s.Smoke), RunID: m.info.WorkflowExecution.RunID,
+	})
+	if err != nil {
+		return err
+	}
+	m.report.Smoke = &smoke
+	step := InPlaceStep{Kind: "verify", Name: s.Blue.ClusterName, To: version, Status: "passed", Started: started, Ended: workflow.Now(ctx)}
+	if !smoke.Passed {
+		var failed []string
+		for _, c := range smoke.Checks {
+			if !c.Passed {
+				failed = append(failed, c.Name+": "+c.Message)
+			}
+		}
+		step.Status, step.Detail = "failed", strings.Join(failed, "; ")
+		m.report.InPlace.Steps = append(m.report.InPlace.Steps, step)
+		return failures.New(failures.SmokeFailed, "smoke tests failed on %s at %s: %s", s.Blue.ClusterName, version, step.Detail)
+	}
+	m.report.InPlace.Steps = append(m.report.InPlace.Steps, step)
+	return nil
+}
+
+// stopInPlace ends a failed in-place upgrade: nothing is rolled back (EKS
+// cannot downgrade a control plane); the cluster is described again so
+// the report says what is at which version.
+func (m *migration) stopInPlace(ctx workflow.Context, typ, reason string, cause error) error {
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	if m.report.InPlace != nil {
+		if now, err := short[eks.ClusterDescription](dctx, readOptions, eksA.DescribeEKSCluster, eks.DescribeInput{Cluster: m.blue()}); err == nil {
+			o := observedInPlace(now)
+			m.report.InPlace.Now = &o
+			reason += " (now: " + describeObserved(o) + ")"
+		} else {
+			m.report.Errors = append(m.report.Errors, "describe after the failure: "+failures.Message(err))
+		}
+	}
+	if typ == "" {
+		typ = "MigrationFailed"
+	}
+	return m.conclude(ctx, OutcomeFailed, typ, reason, cause, nil, fmt.Sprintf("In-place upgrade %s stopped: %s. Nothing was rolled back.", m.spec.Name, reason))
+}
+
+// describeObserved says what is at which version, e.g. "control plane
+// 1.30, node groups apps 1.29, system 1.30".
+func describeObserved(o InPlaceObserved) string {
+	parts := []string{"control plane " + o.ControlPlane}
+	var ngs []string
+	for _, ng := range o.NodeGroups {
+		ngs = append(ngs, ng.Name+" "+ng.Version)
+	}
+	if len(ngs) > 0 {
+		parts = append(parts, "node groups "+strings.Join(ngs, ", "))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// The updates themselves (UpdateClusterVersion, add-ons, node groups) are
+// not built yet (issue 14): they fail loudly, before anything changes.
+func (m *migration) updateControlPlane(ctx workflow.Context, version string) error {
+	return failures.New(failures.NotImplemented, "in place: the control-plane update to %s is not built yet (issue 14)", version)
+}
+
+func (m *migration) updateAddons(ctx workflow.Context, hop InPlaceHop) error {
+	return failures.New(failures.NotImplemented, "in place: add-on updates for %s are not built yet (issue 14)", hop.Version)
+}
+
+func (m *migration) updateNodeGroup(ctx workflow.Context, name, version string) error {
+	return failures.New(failures.NotImplemented, "in place: the update of node group %s to %s is not built yet (issue 14)", name, version)
+}
+

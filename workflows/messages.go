@@ -225,7 +225,9 @@ type MigrationReport struct {
 	// OnlyOnBlue is what the Argo CD applications track on blue that
 	// green lacks after their sync: it goes with blue's deletion.
 	OnlyOnBlue []kube.OnlyOnBlueObject `json:"onlyOnBlue,omitempty"`
-	Errors     []string                `json:"errors,omitempty"`
-	Plan       *Plan                   `json:"plan,omitempty"`
-	Spec       spec.MigrationSpec      `json:"spec"`
+	// InPlace is what an in-place upgrade planned and did (strategy "inPlace").
+	InPlace *InPlaceReport     `json:"inPlace,omitempty"`
+	Errors  []string           `json:"errors,omitempty"`
+	Plan    *Plan              `json:"plan,omitempty"`
+	Spec    spec.MigrationSpec `json:"spec"`
 }

@@ -199,7 +199,11 @@ func (m *migration) run(ctx workflow.Context, specErr error) (*MigrationReport, 
 		} else {
 			m.report.Outcome = OutcomeSucceeded
 			m.setPhase(ctx, PhaseDone)
-			m.notify(ctx, notify.KindDone, "", fmt.Sprintf("Migration %s finished: %s retired, %s serves all traffic.", m.spec.Name, m.spec.Blue.ClusterName, m.spec.Green.ClusterName))
+			done := fmt.Sprintf("Migration %s finished: %s retired, %s serves all traffic.", m.spec.Name, m.spec.Blue.ClusterName, m.spec.Green.ClusterName)
+			if m.spec.IsInPlace() {
+				done = fmt.Sprintf("In-place upgrade %s finished: %s is at Kubernetes %s.", m.spec.Name, m.spec.Blue.ClusterName, m.spec.Green.KubernetesVersion)
+			}
+			m.notify(ctx, notify.KindDone, "", done)
 		}
 		m.status.Outcome = m.report.Outcome
 		m.details()

@@ -175,6 +175,11 @@ func (m *migration) handleFailure(ctx workflow.Context, cause error) error {
 	m.finishPhase(ctx, "failed")
 	m.logger.Error("Migration stopped", "type", typ, "reason", reason, "phase", m.status.Phase)
 
+	if m.spec.IsInPlace() {
+		// A control plane cannot go back: the run stops forward and says
+		// what is at which version.
+		return m.stopInPlace(ctx, typ, reason, cause)
+	}
 	steps, ok := rollbackPlan(m.done, m.spec)
 	if !ok {
 		if typ == "" {

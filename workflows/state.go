@@ -64,6 +64,10 @@ func (m *migration) details() {
 	}
 	switch m.status.Outcome {
 	case OutcomeSucceeded:
+		if m.spec.IsInPlace() {
+			b.WriteString(fmt.Sprintf("**Done** — %s is at Kubernetes %s, upgraded in place. Report: `cutover result %s`\n", m.spec.Blue.ClusterName, m.spec.Green.KubernetesVersion, id))
+			break
+		}
 		b.WriteString(fmt.Sprintf("**Done** — %s serves all traffic on Kubernetes %s; %s retired. Report: `cutover result %s`\n", m.spec.Green.ClusterName, m.spec.Green.KubernetesVersion, m.spec.Blue.ClusterName, id))
 	case OutcomeDryRun:
 		b.WriteString(fmt.Sprintf("**Dry run done** — nothing was created. The plan: `cutover result %s`\n", id))
@@ -77,7 +81,11 @@ func (m *migration) details() {
 			b.WriteString(fmt.Sprintf("**Waiting for gate %q** — `cutover approve %s --gate %s --by NAME` (or reject)\n", open.name, id, open.name))
 			line("Open until %s, then %s.", open.deadline.UTC().Format(time.RFC3339), open.cfg.OnTimeout)
 		} else {
-			b.WriteString(fmt.Sprintf("**%s** · %s → %s (Kubernetes %s)\n", m.status.Phase, m.spec.Blue.ClusterName, m.spec.Green.ClusterName, m.spec.Green.KubernetesVersion))
+			if m.spec.IsInPlace() {
+				b.WriteString(fmt.Sprintf("**%s** · %s in place to Kubernetes %s\n", m.status.Phase, m.spec.Blue.ClusterName, m.spec.Green.KubernetesVersion))
+			} else {
+				b.WriteString(fmt.Sprintf("**%s** · %s → %s (Kubernetes %s)\n", m.status.Phase, m.spec.Blue.ClusterName, m.spec.Green.ClusterName, m.spec.Green.KubernetesVersion))
+			}
 		}
 		if m.status.Progress != "" {
 			line("%s", cut(m.status.Progress, 160))
