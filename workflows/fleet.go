@@ -459,6 +459,18 @@ func clustersRef(b spec.BlueSpec) clusters.Ref {
 // the quarter; green never takes an existing cluster's name (names).
 func nameMember(m *spec.MigrationSpec, to string, names []string) {
 	m.Green.KubernetesVersion = to
+	if m.IsInPlace() {
+		// The member's cluster itself goes up: no green to name, and the
+		// logical cluster stays where it is.
+		if m.Name == "" {
+			base := m.Blue.LogicalName
+			if base == "" {
+				base = m.Blue.ClusterName
+			}
+			m.Name = GreenName(base, to)
+		}
+		return
+	}
 	if l := m.Blue.LogicalName; l != "" {
 		if m.Name == "" {
 			m.Name = GreenName(l, to)

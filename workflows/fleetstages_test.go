@@ -314,3 +314,22 @@ func TestFleetStagesValidation(t *testing.T) {
 		}
 	}
 }
+
+// TestFleetInPlaceMember: a member with strategy inPlace is planned
+// without a green (its migration is named after it and the version) and
+// its child runs the in-place path (a dry run here: the updates are not
+// built yet).
+func TestFleetInPlaceMember(t *testing.T) {
+	env, world := newFleetEnv(t)
+	m := fleetMember("shop")
+	m.Strategy, m.Traffic, m.Velero, m.Jobs, m.DryRun = spec.StrategyInPlace, spec.TrafficSpec{}, spec.VeleroSpec{}, spec.JobsSpec{}, true
+	env.ExecuteWorkflow(workflows.FleetWorkflowType, workflows.FleetSpec{Name: "prod", Waves: []workflows.FleetWave{{Name: "all", Migrations: []spec.MigrationSpec{m}}}})
+	r := fleetResult(t, env)
+	got := r.Results[0]
+	if got.Outcome != workflows.OutcomeDryRun || got.Green != "" || got.WorkflowID != "cutover-shop-1-30" {
+		t.Fatalf("member %+v", got)
+	}
+	if n := len(world.Inputs("EnsureGreenCluster")); n != 0 {
+		t.Errorf("%d greens built for an in-place member", n)
+	}
+}
