@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -80,6 +81,9 @@ func startVersionProxy(k *Kube, dir, v string) (*versionProxy, error) {
 	rp := httputil.NewSingleHostReverseProxy(upstream)
 	rp.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, MaxIdleConnsPerHost: 64, ForceAttemptHTTP2: true}
 	rp.FlushInterval = -1 // watches stream
+	// Watches cut by a client or by Stop are no error of the cluster's:
+	// the proxy's own messages go to the sandbox log at debug level.
+	rp.ErrorLog = slog.NewLogLogger(k.log.Handler(), slog.LevelDebug)
 	mux := http.NewServeMux()
 	mux.Handle("/", rp)
 	mux.HandleFunc("GET /version", func(w http.ResponseWriter, _ *http.Request) {
