@@ -42,10 +42,10 @@ import (
 // logical cluster shop-prod (its original EKS cluster is "blue"), and a
 // second, smaller member is api-prod (original EKS cluster "api-prod").
 const (
-	fleetShop    = "shop-prod"
-	fleetAPI     = "api-prod"
-	fleetAPIZone = "api"
-	fleetAPIHost = "api." + sandbox.ZoneName
+	fleetShop         = "shop-prod"
+	fleetAPI          = "api-prod"
+	fleetAPINamespace = "api"
+	fleetAPIHost      = "api." + sandbox.ZoneName
 )
 
 var (
@@ -80,7 +80,7 @@ func TestFleetScheduleTwoQuarters(t *testing.T) {
 	}
 	d, err := demo.StartFleet(ctx, demo.FleetOptions{Dir: t.TempDir(), Logger: quiet, Sandbox: sandbox.FleetOptions{Versions: fleetVersions,
 		BlueLogical: fleetShop, BlueGenerations: gens(fleetShop),
-		Members:     []sandbox.MemberSpec{{Logical: fleetAPI, RecordName: fleetAPIHost, Namespace: fleetAPIZone, VPCCIDR: "10.1.0.0/16"}},
+		Members:     []sandbox.MemberSpec{{Logical: fleetAPI, RecordName: fleetAPIHost, Namespace: fleetAPINamespace, VPCCIDR: "10.1.0.0/16"}},
 		Generations: [][]string{gens(fleetAPI)},
 	}})
 	if err != nil {
@@ -100,8 +100,10 @@ func TestFleetScheduleTwoQuarters(t *testing.T) {
 	// The seeded blue's record is a weighted pair; made simple here, as
 	// api-prod's is seeded, so that both members' records are simple at
 	// the start of every quarter (afterMigration "simple"). A pair kept
-	// weighted after a quarter would send the next quarter's blue share
-	// to the retired cluster's load balancer (see the report of issue 13).
+	// weighted after a quarter (blue's record at the retired cluster's
+	// load balancer, weight 0; green's at today's blue, 100) is not a
+	// starting point: the next quarter's first step points green's record
+	// at the new green and gives the retired cluster's record the rest.
 	makeSimple(ctx, t, r53, fl.Seed.HostedZoneID, shop.RecordName, shop.BlueTarget)
 	issuerBefore := clusterIssuer(ctx, t, eksc, sandbox.BlueCluster)
 
@@ -122,7 +124,7 @@ func TestFleetScheduleTwoQuarters(t *testing.T) {
 		return code, o.String() + e.String()
 	}
 	const scheduleID = "cutover-fleet-e2e"
-	// Never due by itself: only the triggers run it.
+	// Not due during the test (January 1st): only the triggers run it.
 	if code, o := run("schedule", "create", "-f", fleetFile, "--id", scheduleID, "--cron", "0 9 1 1 *"); code != 0 {
 		t.Fatalf("schedule create: exit %d: %s", code, o)
 	}
