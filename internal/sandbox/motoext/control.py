@@ -15,6 +15,16 @@ POST /moto-api/cutover/eks/observations   what the cluster's control plane
                  "resource": "flowschemas", "userAgent": "kubectl/v1.29.0",
                  "requests": 12, "lastRequestTime": "2025-05-30T10:00:00Z"}],
    "nodes": [{"name": "ip-10-0-1-23.ec2.internal", "kubeletVersion": "v1.29.15-eks-473151a"}]}
+POST /moto-api/cutover/eks/nodegroup-update-failures
+                                          arm (or with "errors": [] clear) the
+                                          errors a node group's version
+                                          updates fail with (updates.py), e.g.
+                                          evictions a PodDisruptionBudget
+                                          refused while draining:
+  {"cluster": "blue", "region": "us-east-1", "nodegroup": "general",
+   "errors": [{"errorCode": "PodEvictionFailure",
+               "errorMessage": "Reached max retries while trying to evict pods from nodes in node group general",
+               "resourceIds": ["poddisruptionbudget/shop/web"]}]}
 """
 
 import datetime
@@ -26,7 +36,7 @@ from moto.core.utils import utcnow
 from moto.eks.models import eks_backends
 from moto.moto_api._internal import urls as moto_api_urls
 
-from . import catalog
+from . import catalog, updates
 from .config import config
 from .state import LOCK, ext
 
@@ -93,6 +103,51 @@ def observations(request, full_url, headers):
     return _reply(200, {"cluster": cluster.name, "apiUsage": len(usage), "nodes": len(nodes)})
 
 
+# ErrorCode values of the EKS API's ErrorDetail.
+_ERROR_CODES = {
+    "SubnetNotFound", "SecurityGroupNotFound", "EniLimitReached", "IpNotAvailable", "AccessDenied",
+    "OperationNotPermitted", "VpcIdNotFound", "Unknown", "NodeCreationFailure", "PodEvictionFailure",
+    "InsufficientFreeAddresses", "ClusterUnreachable", "InsufficientNumberOfReplicas",
+    "ConfigurationConflict", "AdmissionRequestDenied", "UnsupportedAddonModification", "K8sResourceNotFound",
+}
+
+
+def _update_error(item):
+    code = item.get("errorCode")
+    if code not in _ERROR_CODES:
+        raise ValueError(f"errorCode {code!r} is not an EKS ErrorDetail code")
+    ids = item.get("resourceIds") or []
+    if not isinstance(ids, list) or not all(isinstance(i, str) and i for i in ids):
+        raise ValueError("resourceIds must be a list of non-empty strings")
+    return {"errorCode": code, "errorMessage": str(item.get("errorMessage") or code), "resourceIds": list(ids)}
+
+
+def nodegroup_update_failures(request, full_url, headers):
+    if request.method != "POST":
+        return _reply(405, {"message": "POST only"})
+    try:
+        body = _body(request)
+        errs = [_update_error(e) for e in body.get("errors") or []]
+    except (ValueError, TypeError, AttributeError) as e:
+        return _reply(400, {"message": str(e)})
+    account = body.get("accountId") or os.environ.get("MOTO_ACCOUNT_ID", DEFAULT_ACCOUNT_ID)
+    region = body.get("region") or "us-east-1"
+    with LOCK:
+        cluster = eks_backends[account][region].clusters.get(body.get("cluster"))
+        if cluster is None:
+            return _reply(404, {"message": f"No cluster found for name: {body.get('cluster')}."})
+        name = body.get("nodegroup")
+        if name not in cluster.nodegroups:
+            return _reply(404, {"message": f"No node group found for name: {name}."})
+        armed = updates.armed_failures(cluster)
+        if errs:
+            armed[name] = errs
+        else:
+            armed.pop(name, None)
+    return _reply(200, {"cluster": cluster.name, "nodegroup": name, "errors": len(errs)})
+
+
 def install():
     moto_api_urls.url_paths["{0}/moto-api/cutover/eks$"] = settings
     moto_api_urls.url_paths["{0}/moto-api/cutover/eks/observations$"] = observations
+    moto_api_urls.url_paths["{0}/moto-api/cutover/eks/nodegroup-update-failures$"] = nodegroup_update_failures

@@ -41,6 +41,7 @@ HANDLERS = {
     "DescribeClusterVersions": clusters.describe_cluster_versions,
     "UpdateClusterVersion": updates.update_cluster_version,
     "UpdateNodegroupVersion": updates.update_nodegroup_version,
+    "UpdateNodegroupConfig": updates.update_nodegroup_config,
     "DescribeUpdate": updates.describe_update,
     "ListUpdates": updates.list_updates,
 }

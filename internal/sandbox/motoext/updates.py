@@ -14,8 +14,25 @@ the update is Successful. What EKS refuses is refused:
   target version is ERROR, unless force (InvalidStateException);
 - UpdateNodegroupVersion: not newer than the cluster, never older than the
   node group; Amazon Linux 2 not past 1.32; with a launch template whose
-  version sets a custom AMI, no Kubernetes version or release version.
+  version sets a custom AMI, no Kubernetes version or release version;
+- UpdateNodegroupConfig: a ConfigUpdate like the version updates (moto's
+  own applies at once and records no update), with the API reference's
+  bounds: updateConfig has exactly one of maxUnavailable (1-100) and
+  maxUnavailablePercentage (1-100); scalingConfig minSize >= 0, maxSize >=
+  1, minSize <= desiredSize <= maxSize; not while the node group is not
+  ACTIVE or an update runs (ResourceInUseException).
+
+A node group's version updates can be made to fail on demand (control.py,
+/moto-api/cutover/eks/nodegroup-update-failures): while errors are armed
+for a node group, its version updates end Failed with those errors (e.g.
+PodEvictionFailure naming the PodDisruptionBudget that refused the
+evictions) and the node group stays ACTIVE at its old version, as EKS
+leaves it when the rolling update gives up. force=true overrides
+PodEvictionFailure errors only (EKS: force replaces nodes even when a PDB
+refuses the drain), not the others.
 """
+
+import json
 
 from moto.core.utils import utcnow
 from moto.moto_api._internal import mock_random as random
@@ -47,13 +64,30 @@ class Update:
         }
 
 
-def start(cluster, target, type_, changes, apply):
+POD_EVICTION_FAILURE = "PodEvictionFailure"
+
+
+def armed_failures(cluster):
+    """nodegroup name -> the errors its version updates fail with."""
+    e = ext(cluster)
+    if not hasattr(e, "nodegroup_failures"):
+        e.nodegroup_failures = {}
+    return e.nodegroup_failures
+
+
+def start(cluster, target, type_, changes, apply, fail=None):
     """Records an InProgress update of target; after config.delay apply() runs
-    and the update is Successful."""
+    and the update is Successful. fail, if given, is called then instead:
+    it returns the update's errors (the update is Failed) or None (apply)."""
     u = Update(target, type_, changes)
     ext(cluster).updates[u.id] = u
 
     def finish():
+        errs = fail() if fail else None
+        if errs:
+            u.errors = errs
+            u.status = "Failed"
+            return
         apply()
         u.status = "Successful"
 
@@ -202,7 +236,98 @@ def update_nodegroup_version(ctx):
         ng.status = "ACTIVE"
         ng.modified_at = utcnow()
 
-    u = start(cluster, ("nodegroup", ng.nodegroup_name), "VersionUpdate", changes, apply)
+    force = bool(p.get("force"))
+
+    def fail():
+        errs = [dict(e) for e in armed_failures(cluster).get(ng.nodegroup_name) or []]
+        if force:
+            errs = [e for e in errs if e["errorCode"] != POD_EVICTION_FAILURE]
+        if errs:
+            ng.status = "ACTIVE"
+            ng.modified_at = utcnow()
+        return errs
+
+    u = start(cluster, ("nodegroup", ng.nodegroup_name), "VersionUpdate", changes, apply, fail)
+    return {"update": u.to_dict()}
+
+
+def _bounded(cluster, ng, field, value, low, high):
+    if not isinstance(value, int) or isinstance(value, bool) or value < low or (high is not None and value > high):
+        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise errors.InvalidParameterException(
+            f"{field} must be {bound}", clusterName=cluster.name, nodegroupName=ng.nodegroup_name
+        )
+
+
+def update_nodegroup_config(ctx):
+    p = ctx.params
+    cluster = ctx.cluster()
+    ng = ctx.nodegroup(cluster, p["nodegroupName"])
+    changes = []
+    uc = p.get("updateConfig")
+    if uc is not None:
+        have = [k for k in ("maxUnavailable", "maxUnavailablePercentage") if uc.get(k) is not None]
+        if len(have) != 1:
+            raise errors.InvalidParameterException(
+                "updateConfig needs exactly one of maxUnavailable and maxUnavailablePercentage",
+                clusterName=cluster.name,
+                nodegroupName=ng.nodegroup_name,
+            )
+        _bounded(cluster, ng, f"updateConfig.{have[0]}", uc[have[0]], 1, 100)
+        changes.append(("MaxUnavailable" if have[0] == "maxUnavailable" else "MaxUnavailablePercentage", str(uc[have[0]])))
+    sc = p.get("scalingConfig")
+    if sc is not None:
+        merged = dict(ng.scaling_config)
+        merged.update({k: v for k, v in sc.items() if v is not None})
+        _bounded(cluster, ng, "scalingConfig.minSize", merged.get("minSize"), 0, None)
+        _bounded(cluster, ng, "scalingConfig.maxSize", merged.get("maxSize"), 1, None)
+        _bounded(cluster, ng, "scalingConfig.desiredSize", merged.get("desiredSize"), 0, None)
+        if not merged["minSize"] <= merged["desiredSize"] <= merged["maxSize"]:
+            raise errors.InvalidParameterException(
+                "scalingConfig: minSize <= desiredSize <= maxSize is required "
+                f"(got {merged['minSize']}, {merged['desiredSize']}, {merged['maxSize']})",
+                clusterName=cluster.name,
+                nodegroupName=ng.nodegroup_name,
+            )
+        changes += [(t, str(merged[k])) for t, k in (("MinSize", "minSize"), ("MaxSize", "maxSize"), ("DesiredSize", "desiredSize")) if k in sc]
+    labels = p.get("labels")
+    if labels:
+        if labels.get("addOrUpdateLabels"):
+            changes.append(("LabelsToAdd", json.dumps(labels["addOrUpdateLabels"], sort_keys=True)))
+        if labels.get("removeLabels"):
+            changes.append(("LabelsToRemove", json.dumps(labels["removeLabels"])))
+    taints = p.get("taints")
+    if taints:
+        if taints.get("addOrUpdateTaints"):
+            changes.append(("TaintsToAdd", json.dumps(taints["addOrUpdateTaints"], sort_keys=True)))
+        if taints.get("removeTaints"):
+            changes.append(("TaintsToRemove", json.dumps(taints["removeTaints"], sort_keys=True)))
+    if not changes and not p.get("nodeRepairConfig"):
+        raise errors.InvalidParameterException(
+            "No changes requested for the node group", clusterName=cluster.name, nodegroupName=ng.nodegroup_name
+        )
+    if ng.status != "ACTIVE" or running(cluster, ("nodegroup", ng.nodegroup_name)):
+        raise errors.ResourceInUseException(
+            f"Nodegroup {ng.nodegroup_name} is {ng.status}: an update is already in progress",
+            clusterName=cluster.name,
+            nodegroupName=ng.nodegroup_name,
+        )
+    ng.status = "UPDATING"
+    backend = ctx.backend
+
+    def apply():
+        backend.update_nodegroup_config(
+            cluster_name=cluster.name,
+            nodegroup_name=ng.nodegroup_name,
+            labels=labels,
+            taints=taints,
+            scaling_config=sc,
+            update_config=uc,
+            node_repair_config=p.get("nodeRepairConfig"),
+        )
+        ng.status = "ACTIVE"
+
+    u = start(cluster, ("nodegroup", ng.nodegroup_name), "ConfigUpdate", changes, apply)
     return {"update": u.to_dict()}
 
 
