@@ -42,6 +42,18 @@ func (m *migration) convertPlainRecord(ctx workflow.Context) error {
 	if err != nil {
 		return err
 	}
+	if res.Swapped {
+		// A pair an earlier migration kept weighted: all of it was on
+		// green's record, naming the cluster that is blue now.
+		m.progress("The pair of " + m.target.Route53.RecordName + " was all on green's record: blue's record now names what served (blue 100, green 0)")
+		if res.Change.ID != "" {
+			if err := run(ctx, propagateOptions, trafA.WaitTrafficPropagated, res.Change); err != nil {
+				return err
+			}
+		}
+		m.report.TrafficHistory = append(m.report.TrafficHistory, TrafficEvent{At: workflow.Now(ctx), Blue: 100, Reason: "pair left on green's record by an earlier migration: blue's record now names what served"})
+		return nil
+	}
 	if !res.Converted {
 		return nil
 	}

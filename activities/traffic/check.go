@@ -209,7 +209,14 @@ func checkRoute53(ctx context.Context, api Route53API, r Route53Records, convert
 			gw = aws.ToInt64(green.Weight)
 			greenSays = fmt.Sprintf("green's (%q) weighs %d", r.GreenSetIdentifier, gw)
 		}
-		if bw != 100 || gw != 0 {
+		if convert && bw == 0 && gw > 0 {
+			// What a migration that kept the pair weighted leaves; the
+			// first step's ConvertToWeighted swaps it, resolution unchanged.
+			fs = append(fs, trafficFinding(CheckWeightsNotInitial, finding.Info, object,
+				"None needed: before the first traffic step blue's record takes green's record's target at weight 100 and green's drops to 0, in one atomic change.",
+				"traffic.route53: the pair is all on green's record %q (weight %d; blue's %q weighs 0), as an earlier migration that kept the pair weighted leaves it",
+				r.GreenSetIdentifier, gw, r.BlueSetIdentifier))
+		} else if bw != 100 || gw != 0 {
 			split := ": blue, alone, receives all the traffic"
 			if green != nil && bw+gw == 0 {
 				split = ": blue and green receive half the traffic each (Route53 splits evenly between records that all weigh 0)"

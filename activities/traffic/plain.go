@@ -35,6 +35,12 @@ type ConvertResult struct {
 	AlreadyWeighted bool `json:"alreadyWeighted,omitempty"`
 	// Original is the simple record that was replaced.
 	Original *PlainRecord `json:"original,omitempty"`
+	// Swapped: the pair was all on green's record (what a migration that
+	// kept the pair weighted leaves: blue's record at 0 naming the retired
+	// cluster, green's at 100 naming today's blue), and was made blue's
+	// record at 100 naming green's record's target, green's at 0, in one
+	// atomic batch: the name resolves as before.
+	Swapped bool `json:"swapped,omitempty"`
 	// Change is the Route53 change to wait for (WaitTrafficPropagated).
 	Change Change `json:"change"`
 }
@@ -103,6 +109,9 @@ func (a *Activities) ConvertToWeighted(ctx context.Context, t Target) (ConvertRe
 		if simple != nil {
 			return ConvertResult{}, conflictf("record %s %s has both a simple record and blue's weighted record %q in hosted zone %s", r.RecordName, r.RecordType, r.BlueSetIdentifier, r.HostedZoneID)
 		}
+		if green := findSet(recs, r.GreenSetIdentifier); green != nil && aws.ToInt64(blue.Weight) == 0 && aws.ToInt64(green.Weight) > 0 {
+			return a.swapPair(ctx, api, r, blue, green)
+		}
 		return ConvertResult{AlreadyWeighted: true, Converted: false}, nil
 	}
 	if simple == nil {
@@ -127,6 +136,30 @@ func (a *Activities) ConvertToWeighted(ctx context.Context, t Target) (ConvertRe
 	}
 	logger(ctx).Info("Converted a simple Route53 record into a weighted pair", "record", r.RecordName, "zone", r.HostedZoneID, "change", id, "green", r.GreenTarget != "")
 	return ConvertResult{Converted: true, Original: plainOf(simple), Change: Change{Provider: ProviderRoute53, ID: id, Weights: Weights{Blue: 100}}}, nil
+}
+
+// swapPair makes a pair that is all on green's record start from blue
+// again: blue's record takes green's record's target (or alias) at
+// weight 100, green's drops to 0, in one atomic batch, so the name
+// resolves exactly as before. The next quarter's migration finds the
+// cluster serving today behind blue's record, as its spec says.
+func (a *Activities) swapPair(ctx context.Context, api Route53API, r Route53Records, blue, green *r53types.ResourceRecordSet) (ConvertResult, error) {
+	newBlue := *blue
+	newBlue.Weight = aws.Int64(100)
+	newBlue.ResourceRecords, newBlue.AliasTarget, newBlue.TTL = green.ResourceRecords, green.AliasTarget, green.TTL
+	newGreen := *green
+	newGreen.Weight = aws.Int64(0)
+	from := recordTarget(blue)
+	id, err := changeBatch(ctx, api, r.HostedZoneID, fmt.Sprintf("cutover: %s pair all on green's record: blue=100 at %s, green=0", r.RecordName, recordTarget(green)), []r53types.Change{
+		{Action: r53types.ChangeActionUpsert, ResourceRecordSet: &newBlue},
+		{Action: r53types.ChangeActionUpsert, ResourceRecordSet: &newGreen},
+	})
+	if err != nil {
+		return ConvertResult{}, awsError(err, "make the pair of %s in hosted zone %s start from blue", r.RecordName, r.HostedZoneID)
+	}
+	logger(ctx).Info("Route53 pair was all on green's record; blue's record now names what served", "record", r.RecordName, "zone", r.HostedZoneID,
+		"blueWas", from, "blueNow", recordTarget(green), "change", id)
+	return ConvertResult{AlreadyWeighted: true, Swapped: true, Change: Change{Provider: ProviderRoute53, ID: id, Weights: Weights{Blue: 100}}}, nil
 }
 
 // ConvertToSimple writes the weighted pair back as one simple record, in

@@ -2,6 +2,7 @@ package traffic
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -102,5 +103,63 @@ func TestPlainRecordAgainstMoto(t *testing.T) {
 	}
 	if _, err := acts.ConvertToSimple(ctx, ToSimpleInput{Target: target, To: "sideways"}); err == nil {
 		t.Error("to sideways was accepted")
+	}
+}
+
+// TestPairLeftOnGreenAgainstMoto: the pair a migration that kept it
+// weighted leaves (blue's record at 0 naming the retired cluster, green's
+// at 100 naming today's) is swapped before the next migration's first
+// step: blue's record names what served, at 100, green's is 0, so the
+// name resolves as before; the next step then moves traffic from today's
+// cluster, not from the retired one. A second call changes nothing.
+func TestPairLeftOnGreenAgainstMoto(t *testing.T) {
+	ctx := context.Background()
+	m := sandboxtest.Moto(t)
+	p := m.AWS()
+	acts := NewFromAWS(p)
+	c := route53Client(t, p)
+	zone := createZone(t, c, "quarters.example.com")
+	name := "shop.quarters.example.com"
+	for _, rr := range []struct {
+		id, value string
+		weight    int64
+	}{{"blue", "retired-q1-lb.us-east-1.elb.amazonaws.com", 0}, {"green", "serving-q2-lb.us-east-1.elb.amazonaws.com", 100}} {
+		upsert(t, c, zone, r53types.ResourceRecordSet{Name: aws.String(name), Type: r53types.RRTypeCname, TTL: aws.Int64(60),
+			SetIdentifier: aws.String(rr.id), Weight: aws.Int64(rr.weight), ResourceRecords: []r53types.ResourceRecord{{Value: aws.String(rr.value)}}})
+	}
+	target := Target{Provider: ProviderRoute53, Region: "us-east-1", Route53: &Route53Records{
+		HostedZoneID: zone, RecordName: name, RecordType: "CNAME", BlueSetIdentifier: "blue", GreenSetIdentifier: "green",
+		GreenTarget: "next-q3-lb.us-east-1.elb.amazonaws.com", TTL: 60}}
+	if fs, err := checkRoute53(ctx, c, *target.Route53, true); err != nil || len(fs) != 1 || fs[0].Severity != "info" {
+		t.Errorf("preflight findings %+v, %v: want one information finding", fs, err)
+	}
+	res, err := acts.ConvertToWeighted(ctx, target)
+	if err != nil || !res.Swapped || res.Converted || res.Change.ID == "" {
+		t.Fatalf("swap: %+v, %v", res, err)
+	}
+	values := func() map[string]string {
+		out := map[string]string{}
+		list, err := c.ListResourceRecordSets(ctx, &route53.ListResourceRecordSetsInput{HostedZoneId: aws.String(zone)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rr := range list.ResourceRecordSets {
+			if dnsName(aws.ToString(rr.Name)) == dnsName(name) {
+				out[aws.ToString(rr.SetIdentifier)] = fmt.Sprintf("%s@%d", aws.ToString(rr.ResourceRecords[0].Value), aws.ToInt64(rr.Weight))
+			}
+		}
+		return out
+	}
+	if got := values(); got["blue"] != "serving-q2-lb.us-east-1.elb.amazonaws.com@100" || got["green"] != "serving-q2-lb.us-east-1.elb.amazonaws.com@0" {
+		t.Fatalf("after the swap %v: want blue's record at 100 naming what served", got)
+	}
+	if again, err := acts.ConvertToWeighted(ctx, target); err != nil || again.Swapped || !again.AlreadyWeighted {
+		t.Errorf("a second call: %+v, %v", again, err)
+	}
+	if _, err := acts.SetTrafficWeights(ctx, SetWeightsInput{Target: target, Green: 10}); err != nil {
+		t.Fatal(err)
+	}
+	if got := values(); got["blue"] != "serving-q2-lb.us-east-1.elb.amazonaws.com@90" || got["green"] != "next-q3-lb.us-east-1.elb.amazonaws.com@10" {
+		t.Errorf("the first step %v: want 90 on today's cluster, 10 on the next", got)
 	}
 }

@@ -97,14 +97,12 @@ func TestFleetScheduleTwoQuarters(t *testing.T) {
 	r53, eksc := route53.NewFromConfig(cfg), awseks.NewFromConfig(cfg)
 	shop, api := fl.Members[0], fl.Members[1]
 
-	// The seeded blue's record is a weighted pair; made simple here, as
-	// api-prod's is seeded, so that both members' records are simple at
-	// the start of every quarter (afterMigration "simple"). A pair kept
-	// weighted after a quarter (blue's record at the retired cluster's
-	// load balancer, weight 0; green's at today's blue, 100) is not a
-	// starting point: the next quarter's first step points green's record
-	// at the new green and gives the retired cluster's record the rest.
-	makeSimple(ctx, t, r53, fl.Seed.HostedZoneID, shop.RecordName, shop.BlueTarget)
+	// api-prod's record is simple and stays simple (afterMigration
+	// "simple"); shop-prod's is the seeded weighted pair and stays a pair
+	// (the default): after a quarter it is all on green's record, naming
+	// today's blue, and the next quarter first swaps it so that blue's
+	// record names what serves (ConvertToWeighted), then moves traffic
+	// from there.
 	issuerBefore := clusterIssuer(ctx, t, eksc, sandbox.BlueCluster)
 
 	fleetFile := filepath.Join(t.TempDir(), "fleet.json")
@@ -344,7 +342,7 @@ func fleetJSON(fl *sandbox.Fleet) string {
 		b, _ := json.Marshal(names)
 		return string(b)
 	}
-	member := func(logicalAndBlue, blockOn, argoMode string, namespaces []string, record, entryNamespace string, alarms []string) string {
+	member := func(logicalAndBlue, blockOn, argoMode string, namespaces []string, record, afterMigration, entryNamespace string, alarms []string) string {
 		return fmt.Sprintf(`{
         "blue": {%s, "region": %q},
         "preflight": {"blockOn": %q},
@@ -353,13 +351,13 @@ func fleetJSON(fl *sandbox.Fleet) string {
         "smoke": {"timeout": "5m", "kubernetes": {"namespaces": %s}},
         "traffic": {
           "provider": "route53",
-          "route53": {"hostedZoneId": %q, "recordName": %q, "afterMigration": "simple",
+          "route53": {"hostedZoneId": %q, "recordName": %q, "afterMigration": %q,
             "greenTargetFrom": {"kind": "Ingress", "namespace": %q, "name": %q}},
           "steps": [50, 100], "bakeTime": "2s", "checkInterval": "1s", "alarms": %s
         },
         "approvals": {"cutover": {"approvers": ["alice"], "timeout": "1h"}, "retire": {"approvers": ["alice"], "timeout": "1h"}},
         "retire": {"soak": "1s"}
-      }`, logicalAndBlue, fl.Seed.Region, blockOn, argoMode, quoted(namespaces), quoted(namespaces), fl.Seed.HostedZoneID, record, entryNamespace, sandbox.EntryPointIngress, quoted(alarms))
+      }`, logicalAndBlue, fl.Seed.Region, blockOn, argoMode, quoted(namespaces), quoted(namespaces), fl.Seed.HostedZoneID, record, afterMigration, entryNamespace, sandbox.EntryPointIngress, quoted(alarms))
 	}
 	// api-prod goes first, alone, and is watched for a soak before
 	// shop-prod's wave. Its original is named like it, so the member
@@ -383,8 +381,8 @@ func fleetJSON(fl *sandbox.Fleet) string {
     ]}
   ]
 }
-`, member(fmt.Sprintf(`"logicalName": %q`, api.Logical), "error", "none", []string{api.Namespace}, api.RecordName, api.Namespace, api.AlarmNames),
-		member(fmt.Sprintf(`"logicalName": %q, "clusterName": %q`, shop.Logical, shop.Cluster), "none", "retarget", shopNamespaces, shop.RecordName, shop.Namespace, shop.AlarmNames))
+`, member(fmt.Sprintf(`"logicalName": %q`, api.Logical), "error", "none", []string{api.Namespace}, api.RecordName, "simple", api.Namespace, api.AlarmNames),
+		member(fmt.Sprintf(`"logicalName": %q, "clusterName": %q`, shop.Logical, shop.Cluster), "none", "retarget", shopNamespaces, shop.RecordName, "weighted", shop.Namespace, shop.AlarmNames))
 }
 
 // approver approves, as alice through the CLI, every gate that opens on
@@ -542,6 +540,23 @@ func assertQuarter(ctx context.Context, t *testing.T, fl *sandbox.Fleet, eksc *a
 			t.Errorf("quarter %d: %s's load balancer %s is not in ELBv2", n, name, lb)
 		}
 		recs := recordSets(ctx, t, r53, fl.Seed.HostedZoneID, m.RecordName)
+		if m.RecordName == fl.Members[0].RecordName {
+			// shop-prod keeps its weighted pair: all of it on the record
+			// naming this generation's load balancer, the other at 0.
+			var serving, idle int
+			for _, rr := range recs {
+				switch {
+				case rr.Weight != nil && *rr.Weight == 100 && len(rr.ResourceRecords) == 1 && aws.ToString(rr.ResourceRecords[0].Value) == lb:
+					serving++
+				case rr.Weight != nil && *rr.Weight == 0:
+					idle++
+				}
+			}
+			if len(recs) != 2 || serving != 1 || idle != 1 {
+				t.Errorf("quarter %d: %s records %s; want the weighted pair, 100 on %s and 0 on the other", n, m.RecordName, describeRecords(recs), lb)
+			}
+			continue
+		}
 		if len(recs) != 1 || recs[0].SetIdentifier != nil || recs[0].Weight != nil || len(recs[0].ResourceRecords) != 1 ||
 			aws.ToString(recs[0].ResourceRecords[0].Value) != lb || aws.ToInt64(recs[0].TTL) != sandbox.RecordTTL {
 			t.Errorf("quarter %d: %s records %s; want one simple CNAME to %s (TTL %d)", n, m.RecordName, describeRecords(recs), lb, sandbox.RecordTTL)
@@ -574,20 +589,6 @@ func describeRecords(recs []r53types.ResourceRecordSet) string {
 		parts = append(parts, fmt.Sprintf("{set %q weight %v ttl %d %v}", aws.ToString(rr.SetIdentifier), aws.ToInt64(rr.Weight), aws.ToInt64(rr.TTL), values))
 	}
 	return "[" + strings.Join(parts, " ") + "]"
-}
-
-// makeSimple replaces name's records with one simple CNAME to target.
-func makeSimple(ctx context.Context, t *testing.T, r53 *route53.Client, zone, name, target string) {
-	t.Helper()
-	var changes []r53types.Change
-	for _, rr := range recordSets(ctx, t, r53, zone, name) {
-		changes = append(changes, r53types.Change{Action: r53types.ChangeActionDelete, ResourceRecordSet: &rr})
-	}
-	changes = append(changes, r53types.Change{Action: r53types.ChangeActionCreate, ResourceRecordSet: &r53types.ResourceRecordSet{
-		Name: aws.String(name), Type: r53types.RRTypeCname, TTL: aws.Int64(sandbox.RecordTTL), ResourceRecords: []r53types.ResourceRecord{{Value: aws.String(target)}}}})
-	if _, err := r53.ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{HostedZoneId: aws.String(zone), ChangeBatch: &r53types.ChangeBatch{Changes: changes}}); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // clusterIssuer is a cluster's OIDC issuer without its scheme, as IAM
