@@ -201,7 +201,7 @@ func (m *migration) verifyInPlace(ctx workflow.Context, version string) error {
 	m.enter(ctx, PhaseVerifyCluster)
 	started := workflow.Now(ctx)
 	m.progress(fmt.Sprintf("Verifying %s's nodes and core add-ons at %s", s.Blue.ClusterName, version))
-	verify, err := call[kube.VerifyGreenResult](ctx, smokeOptions, kubeA.VerifyGreen, kube.VerifyGreenInput{Cluster: m.blue(), TargetVersion: version})
+	verify, err := call[kube.VerifyGreenResult](ctx, smokeOptions, kubeA.VerifyGreen, kube.VerifyGreenInput{Cluster: m.blue(), TargetVersion: version, CoreFrom: ptr(m.blue())})
 	if err != nil {
 		return err
 	}

@@ -416,7 +416,7 @@ func (m *migration) buildGreen(ctx workflow.Context, plan eks.GreenPlan) error {
 		m.report.Addons = addons.Choices
 	}
 	m.progress("Verifying green's nodes and core add-ons")
-	verify, err := call[kube.VerifyGreenResult](ctx, smokeOptions, kubeA.VerifyGreen, kube.VerifyGreenInput{Cluster: m.green(), TargetVersion: s.Green.KubernetesVersion})
+	verify, err := call[kube.VerifyGreenResult](ctx, smokeOptions, kubeA.VerifyGreen, kube.VerifyGreenInput{Cluster: m.green(), TargetVersion: s.Green.KubernetesVersion, CoreFrom: ptr(m.blue())})
 	if err != nil {
 		return err
 	}
@@ -835,3 +835,5 @@ func summarize(fs []finding.Finding) string {
 	}
 	return strings.Join(parts, "; ")
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -151,6 +151,18 @@ func WithAPIRetry(budget, firstWait time.Duration) Option {
 	}
 }
 
+// CoreAddonCandidates are the core add-ons a cluster may run: a CNI (the
+// VPC CNI, Cilium or Calico), kube-proxy (or none, with Cilium's
+// replacement), CoreDNS. Green must run those of them blue runs.
+var CoreAddonCandidates = []Addon{
+	{Namespace: "kube-system", Name: "aws-node", Kind: "DaemonSet"},
+	{Namespace: "kube-system", Name: "cilium", Kind: "DaemonSet"},
+	{Namespace: "kube-system", Name: "calico-node", Kind: "DaemonSet"},
+	{Namespace: "calico-system", Name: "calico-node", Kind: "DaemonSet"},
+	{Namespace: "kube-system", Name: "kube-proxy", Kind: "DaemonSet"},
+	{Namespace: "kube-system", Name: "coredns", Kind: "Deployment"},
+}
+
 // WithCoreAddons replaces DefaultCoreAddons.
 func WithCoreAddons(a []Addon) Option { return func(o *options) { o.addons = a } }
 

@@ -402,3 +402,30 @@ func (o *outage) refusedCount() int {
 type roundTripper func(*http.Request) (*http.Response, error)
 
 func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestVerifyGreenCoreAddonsFromBlue: the core add-ons green must run are
+// those blue runs: a blue on Cilium without kube-proxy makes green's
+// missing Cilium an error and its missing kube-proxy and VPC CNI none.
+func TestVerifyGreenCoreAddonsFromBlue(t *testing.T) {
+	blue, green := startCluster(t, "blue"), startCluster(t, "green")
+	ctx := ctxT(t)
+	blue.daemonSet(t, "kube-system", "cilium", 3, 3)
+	blue.deployment(t, "kube-system", "coredns", 2, 2)
+	green.node(t, "ip-10-2-1-1", "v1.31.14-eks-1234", true)
+	green.deployment(t, "kube-system", "coredns", 2, 2)
+	a := New(staticResolver{blue.ref.Name: blue.cfg, green.ref.Name: green.cfg}, WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))), WithVerifyWait(0))
+	res, err := a.VerifyGreen(ctx, VerifyGreenInput{Cluster: green.ref, TargetVersion: "1.31", CoreFrom: &blue.ref})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dump(t, res.Findings)
+	missing := findingsOf(res.Findings, CheckAddonMissing)
+	if res.Ready || len(missing) != 1 || missing[0].Object != "apps/v1 DaemonSet kube-system/cilium" {
+		t.Fatalf("ready %v, missing %+v: want only Cilium missing", res.Ready, missing)
+	}
+	green.daemonSet(t, "kube-system", "cilium", 1, 1)
+	res, err = a.VerifyGreen(ctx, VerifyGreenInput{Cluster: green.ref, TargetVersion: "1.31", CoreFrom: &blue.ref})
+	if err != nil || !res.Ready || len(res.Findings) != 0 {
+		t.Fatalf("with Cilium on green: ready %v, %+v, %v; want ready without kube-proxy or aws-node", res.Ready, res.Findings, err)
+	}
+}

@@ -27,6 +27,11 @@ type PreflightResult struct {
 type VerifyGreenInput struct {
 	Cluster       clusters.Ref `json:"cluster"`
 	TargetVersion string       `json:"targetVersion"`
+	// CoreFrom is the cluster whose core add-ons green must run too
+	// (blue): of the known ones (CoreAddonCandidates: the VPC CNI, Cilium
+	// or Calico, kube-proxy, CoreDNS) those it runs. Nil means the fixed
+	// list (DefaultCoreAddons, or WithCoreAddons).
+	CoreFrom *clusters.Ref `json:"coreFrom,omitempty"`
 }
 
 // VerifyGreenResult lists green's findings; Ready is false when any is an error.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cutover-dev/cutover/activities/kube/deprecations"
 	"github.com/cutover-dev/cutover/internal/activitylog"
+	"github.com/cutover-dev/cutover/internal/clusters"
 	"github.com/cutover-dev/cutover/internal/failures"
 	"github.com/cutover-dev/cutover/internal/finding"
 )
@@ -42,9 +43,16 @@ func (a *Activities) VerifyGreen(ctx context.Context, in VerifyGreenInput) (Veri
 		return VerifyGreenResult{}, err
 	}
 	log := a.log(ctx)
+	core := a.opts.addons
+	if in.CoreFrom != nil {
+		if core, err = a.coreAddonsOf(ctx, *in.CoreFrom); err != nil {
+			return VerifyGreenResult{}, kubeError(err, "read the core add-ons of %s", in.CoreFrom)
+		}
+		log.Info("Core add-ons green must run, from blue", "cluster", in.Cluster.Name, "blue", in.CoreFrom.Name, "addons", addonNames(core))
+	}
 	deadline := a.opts.Now().Add(a.opts.verifyWait)
 	for round := 1; ; round++ {
-		fs, err := a.verifyGreenOnce(ctx, c, in, target)
+		fs, err := a.verifyGreenOnce(ctx, c, in, target, core)
 		if err != nil {
 			return VerifyGreenResult{}, kubeError(err, "verify green cluster %s", in.Cluster)
 		}
@@ -61,7 +69,40 @@ func (a *Activities) VerifyGreen(ctx context.Context, in VerifyGreenInput) (Veri
 	}
 }
 
-func (a *Activities) verifyGreenOnce(ctx context.Context, c *Clients, in VerifyGreenInput, target int) ([]finding.Finding, error) {
+// coreAddonsOf is which of CoreAddonCandidates the cluster runs (exists,
+// whatever its health: a degraded one on blue is still one green needs).
+func (a *Activities) coreAddonsOf(ctx context.Context, ref clusters.Ref) ([]Addon, error) {
+	c, err := a.clients(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	var out []Addon
+	for _, ad := range CoreAddonCandidates {
+		var err error
+		if ad.Kind == "DaemonSet" {
+			_, err = c.Kube.AppsV1().DaemonSets(ad.Namespace).Get(ctx, ad.Name, metav1.GetOptions{})
+		} else {
+			_, err = c.Kube.AppsV1().Deployments(ad.Namespace).Get(ctx, ad.Name, metav1.GetOptions{})
+		}
+		switch {
+		case err == nil:
+			out = append(out, ad)
+		case !apierrors.IsNotFound(err):
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func addonNames(as []Addon) []string {
+	out := make([]string, len(as))
+	for i, ad := range as {
+		out[i] = ad.Namespace + "/" + ad.Name
+	}
+	return out
+}
+
+func (a *Activities) verifyGreenOnce(ctx context.Context, c *Clients, in VerifyGreenInput, target int, core []Addon) ([]finding.Finding, error) {
 	found := newCollector(in.Cluster.Name, a.opts.maxFindings)
 	if v, err := c.Kube.Discovery().ServerVersion(); err == nil {
 		if m, err := deprecations.Minor(v.GitVersion); err == nil && m != target {
@@ -105,7 +146,7 @@ func (a *Activities) verifyGreenOnce(ctx context.Context, c *Clients, in VerifyG
 			Message: "green has no nodes",
 			Fix:     "Check that green's node groups were created and scaled up."})
 	}
-	for _, ad := range a.opts.addons {
+	for _, ad := range core {
 		if f, bad := addonFinding(ctx, c, ad); bad {
 			found.add(f)
 		}
