@@ -8,7 +8,9 @@
 //	TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*,
 //	TEMPORAL_PROFILE          Temporal connection (SDK envconfig)
 //	CUTOVER_TASK_QUEUE        task queue (default "cutover")
-//	CUTOVER_METRICS_ADDR      Prometheus listen address (default 127.0.0.1:9464; "" disables)
+//	CUTOVER_METRICS_ADDR      Prometheus /metrics, /healthz (liveness) and /readyz
+//	                          (readiness: Temporal reachable) listen address
+//	                          (default 127.0.0.1:9464; "" disables)
 //	CUTOVER_AWS_ENDPOINT      send every AWS call here (the sandbox's moto server)
 //	CUTOVER_KUBECONFIG_DIR    resolve clusters to <dir>/<name>.kubeconfig instead of EKS tokens
 //	CUTOVER_SANDBOX           "true": short polls, no wait for scratch pods to run (bare apiservers)
@@ -68,10 +70,25 @@ func Run(ctx context.Context, logger *slog.Logger) error {
 	}
 	defer c.Close()
 
+	hl := newHealth(func(ctx context.Context) error {
+		_, err := c.CheckHealth(ctx, &client.CheckHealthRequest{})
+		return err
+	})
+	// The SDK stops a worker whose pollers hit a non-retryable error
+	// (namespace gone, credentials refused); it then polls nothing, so the
+	// process exits with the reason instead of idling as if healthy.
+	fatal := make(chan error, 1)
 	acts := wiring.Activities(wiring.FromEnv(logger))
 	w := wiring.NewWorker(c, taskQueue, sdkworker.Options{
 		// Let running activities finish their current poll/heartbeat before exit.
 		WorkerStopTimeout: 30 * time.Second,
+		OnFatalError: func(err error) {
+			hl.stopped(err)
+			select {
+			case fatal <- err:
+			default:
+			}
+		},
 	})
 	wiring.Register(w, acts...)
 
@@ -82,7 +99,7 @@ func Run(ctx context.Context, logger *slog.Logger) error {
 		}
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", m.HTTPHandler())
-		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+		hl.register(mux)
 		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		go func() {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -99,9 +116,18 @@ func Run(ctx context.Context, logger *slog.Logger) error {
 
 	logger.Info("Worker starting", "address", opts.HostPort, "namespace", opts.Namespace, "taskQueue", taskQueue)
 	if err := w.Start(); err != nil {
+		hl.stopped(err)
 		return fmt.Errorf("start worker: %w", err)
 	}
-	<-ctx.Done()
+	hl.running()
+	select {
+	case <-ctx.Done():
+	case err := <-fatal:
+		logger.Error("Worker stopped on a fatal error", "error", err)
+		return fmt.Errorf("worker stopped: %w", err)
+	}
+	// Not ready from here on: no new work should be routed to a draining pod.
+	hl.draining()
 	logger.Info("Worker stopping: draining in-flight tasks")
 	w.Stop()
 	logger.Info("Worker stopped")
