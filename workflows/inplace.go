@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/cutover-dev/cutover/activities/kube"
 	"github.com/cutover-dev/cutover/internal/failures"
 	"github.com/cutover-dev/cutover/internal/finding"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 )
 
@@ -267,17 +269,90 @@ func describeObserved(o InPlaceObserved) string {
 	return strings.Join(parts, ", ")
 }
 
-// The updates themselves (UpdateClusterVersion, add-ons, node groups) are
-// not built yet (issue 14): they fail loudly, before anything changes.
+// inPlaceUpdateOptions: one EKS update (control plane 10-20 minutes, a
+// node group's rolling replacement longer), heartbeating its progress;
+// StartToClose comes from inPlace.updateTimeout. A retry finds the update
+// in progress (its ID is in the heartbeat) instead of starting another;
+// EKS's Failed answer (UpdateFailed, PodEvictionBlocked) is never retried.
+var inPlaceUpdateOptions = workflow.ActivityOptions{
+	StartToCloseTimeout:    2 * time.Hour,
+	ScheduleToCloseTimeout: 6 * time.Hour,
+	HeartbeatTimeout:       time.Minute,
+	RetryPolicy:            inPlaceUpdateRetry,
+}
+
+// inPlaceUpdateRetry: transient answers are retried (the update is found
+// again, not started twice); EKS's verdict on an update is not.
+var inPlaceUpdateRetry = &temporal.RetryPolicy{
+	InitialInterval:        10 * time.Second,
+	BackoffCoefficient:     2,
+	MaximumInterval:        2 * time.Minute,
+	NonRetryableErrorTypes: append(slices.Clone(failures.NonRetryable), eks.UpdateFailed, eks.PodEvictionBlocked),
+}
+
+func (m *migration) updateOptions() workflow.ActivityOptions {
+	o := inPlaceUpdateOptions
+	if d := m.spec.InPlace.UpdateTimeout.D(); d > 0 {
+		o.StartToCloseTimeout = d
+		o.ScheduleToCloseTimeout = max(o.ScheduleToCloseTimeout, 3*d)
+	}
+	return o
+}
+
+// step records one update in the report.
+func (m *migration) step(ctx workflow.Context, kind, name, to string, started time.Time, res eks.UpdateResult, err error) {
+	st := InPlaceStep{Kind: kind, Name: name, From: res.From, To: to, UpdateID: res.UpdateID, Status: "succeeded", Detail: res.Reason, Started: started, Ended: workflow.Now(ctx)}
+	if res.To != "" {
+		st.To = res.To
+	}
+	if err != nil {
+		st.Status, st.Detail = "failed", failures.Message(err)
+	} else if res.UpdateID == "" {
+		st.Status = "unchanged"
+	}
+	m.report.InPlace.Steps = append(m.report.InPlace.Steps, st)
+}
+
+// updateControlPlane moves the control plane one minor version.
 func (m *migration) updateControlPlane(ctx workflow.Context, version string) error {
-	return failures.New(failures.NotImplemented, "in place: the control-plane update to %s is not built yet (issue 14)", version)
+	m.progress(fmt.Sprintf("Updating %s's control plane to %s", m.spec.Blue.ClusterName, version))
+	started := workflow.Now(ctx)
+	res, err := call[eks.UpdateResult](ctx, m.updateOptions(), eksA.UpdateClusterVersion, eks.UpdateClusterVersionInput{Cluster: m.blue(), Version: version})
+	m.step(ctx, "control-plane", m.spec.Blue.ClusterName, version, started, res, err)
+	return err
 }
 
+// updateAddons moves every add-on to the newest version compatible with
+// the hop's minor, one after the other.
 func (m *migration) updateAddons(ctx workflow.Context, hop InPlaceHop) error {
-	return failures.New(failures.NotImplemented, "in place: add-on updates for %s are not built yet (issue 14)", hop.Version)
+	for _, name := range hop.Addons {
+		m.progress(fmt.Sprintf("Updating add-on %s for Kubernetes %s", name, hop.Version))
+		started := workflow.Now(ctx)
+		res, err := call[eks.UpdateResult](ctx, m.updateOptions(), eksA.UpdateAddonToCompatible, eks.UpdateAddonInput{Cluster: m.blue(), Addon: name, KubernetesVersion: hop.Version})
+		m.step(ctx, "addon", name, hop.Version, started, res, err)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
+// updateNodeGroup rolls one managed node group to the hop's version
+// through EKS's rolling update (maxUnavailable from the spec; force only
+// when the spec allows evictions PodDisruptionBudgets refuse). An update
+// that stalls on PodDisruptionBudgets fails naming what blocked it.
 func (m *migration) updateNodeGroup(ctx workflow.Context, name, version string) error {
-	return failures.New(failures.NotImplemented, "in place: the update of node group %s to %s is not built yet (issue 14)", name, version)
+	in := m.spec.InPlace
+	m.progress(fmt.Sprintf("Rolling node group %s to %s", name, version))
+	started := workflow.Now(ctx)
+	input := eks.UpdateNodegroupInput{Cluster: m.blue(), Nodegroup: name, Version: version, Force: in.Force}
+	if in.MaxUnavailable > 0 || in.MaxUnavailablePercentage > 0 {
+		input.UpdateConfig = &eks.UpdateConfig{MaxUnavailable: in.MaxUnavailable, MaxUnavailablePercentage: in.MaxUnavailablePercentage}
+	}
+	res, err := call[eks.UpdateResult](ctx, m.updateOptions(), eksA.UpdateNodegroup, input)
+	m.step(ctx, "nodegroup", name, version, started, res, err)
+	if err != nil && failures.TypeOf(err) == eks.PodEvictionBlocked {
+		return failures.Wrap(eks.PodEvictionBlocked, err, "node group %s stalled on pods that could not be evicted (PodDisruptionBudgets); set inPlace.force to evict anyway, or let the budgets allow a disruption, then start again", name)
+	}
+	return err
 }
-

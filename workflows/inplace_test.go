@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cutover-dev/cutover/activities/eks"
 	"github.com/cutover-dev/cutover/internal/spec"
 	"github.com/cutover-dev/cutover/workflows"
 )
@@ -60,5 +61,80 @@ func TestInPlaceRefusesAL2PastItsEnd(t *testing.T) {
 	}
 	if rep.Outcome != workflows.OutcomeFailed {
 		t.Errorf("outcome %s: an in-place upgrade never rolls back", rep.Outcome)
+	}
+}
+
+// TestInPlaceTwoHops: 1.29 to 1.31 in place. Each control-plane update
+// waits for its gate; per hop the control plane, both add-ons and both
+// node groups move (maxUnavailable from the spec), the nodes are verified
+// at the hop's version, and the report lists every step (an add-on at
+// the version it got). Nothing of
+// blue/green (no green, no traffic) is touched.
+func TestInPlaceTwoHops(t *testing.T) {
+	h := newHarness(t)
+	s := inPlaceSpec("1.31")
+	s.InPlace.MaxUnavailable = 1
+	s.Approvals.ControlPlane.Approvers = []string{"alice"}
+	h.decideWhenOpen(workflows.Decision{Gate: "control-plane-1.30", Approve: true, By: "alice"}, workflows.Decision{Gate: "control-plane-1.31", Approve: true, By: "alice"})
+	r, err := h.run(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Outcome != workflows.OutcomeSucceeded || h.world.Blue.Version != "1.31" {
+		t.Fatalf("outcome %s, control plane %s", r.Outcome, h.world.Blue.Version)
+	}
+	for _, ng := range h.world.Blue.NodeGroups {
+		if ng.Version != "1.31" {
+			t.Errorf("node group %s at %s", ng.Name, ng.Version)
+		}
+	}
+	var order []string
+	for _, st := range r.InPlace.Steps {
+		order = append(order, st.Kind+":"+st.Name+"@"+st.To)
+	}
+	want := []string{
+		"control-plane:blue@1.30", "addon:coredns@v-for-1.30-eksbuild.1", "addon:vpc-cni@v-for-1.30-eksbuild.1", "nodegroup:batch@1.30", "nodegroup:general@1.30", "verify:blue@1.30",
+		"control-plane:blue@1.31", "addon:coredns@v-for-1.31-eksbuild.1", "addon:vpc-cni@v-for-1.31-eksbuild.1", "nodegroup:batch@1.31", "nodegroup:general@1.31", "verify:blue@1.31",
+	}
+	if !reflect.DeepEqual(order, want) {
+		t.Errorf("steps %v\nwant %v", order, want)
+	}
+	if len(r.Approvals) != 2 || r.Approvals[0].Gate != "control-plane-1.30" || r.Approvals[1].Gate != "control-plane-1.31" {
+		t.Errorf("approvals %+v", r.Approvals)
+	}
+	for _, in := range h.world.Inputs("UpdateNodegroup") {
+		if u := in.(eks.UpdateNodegroupInput); u.UpdateConfig == nil || u.UpdateConfig.MaxUnavailable != 1 || u.Force {
+			t.Errorf("node group update %+v: want maxUnavailable 1, no force", u)
+		}
+	}
+	for _, name := range []string{"EnsureGreenCluster", "SetTrafficWeights", "RetireEKSCluster"} {
+		if len(h.world.Inputs(name)) != 0 {
+			t.Errorf("an in-place upgrade called %s", name)
+		}
+	}
+}
+
+// TestInPlaceStallsOnAPodDisruptionBudget: a node group whose update EKS
+// stops on pods it cannot evict fails the run naming the budget, stops
+// forward (no rollback) and reports what is at which version.
+func TestInPlaceStallsOnAPodDisruptionBudget(t *testing.T) {
+	h := newHarness(t)
+	h.world.BlockNodegroupEviction("general", "shop/web-pdb")
+	s := inPlaceSpec("1.30")
+	h.decideWhenOpen(workflows.Decision{Gate: "control-plane-1.30", Approve: true, By: "alice"})
+	_, err := h.run(s)
+	typ, rep := failureReport(t, err)
+	if typ != eks.PodEvictionBlocked || !strings.Contains(err.Error(), "shop/web-pdb") || !strings.Contains(err.Error(), "inPlace.force") {
+		t.Fatalf("type %s: %v", typ, err)
+	}
+	if rep.Outcome != workflows.OutcomeFailed || rep.InPlace == nil || rep.InPlace.Now == nil {
+		t.Fatalf("report %+v", rep)
+	}
+	now := map[string]string{}
+	for _, ng := range rep.InPlace.Now.NodeGroups {
+		now[ng.Name] = ng.Version
+	}
+	if rep.InPlace.Now.ControlPlane != "1.30" || now["batch"] != "1.30" || now["general"] != "1.29" || !strings.Contains(err.Error(), "general 1.29") {
+		t.Errorf("now %+v (%v): want the control plane and batch at 1.30, general at 1.29", rep.InPlace.Now, err)
 	}
 }

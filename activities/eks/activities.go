@@ -33,6 +33,13 @@ type EKSAPI interface {
 	DeleteCluster(ctx context.Context, in *awseks.DeleteClusterInput, optFns ...func(*awseks.Options)) (*awseks.DeleteClusterOutput, error)
 	DescribeClusterVersions(ctx context.Context, in *awseks.DescribeClusterVersionsInput, optFns ...func(*awseks.Options)) (*awseks.DescribeClusterVersionsOutput, error)
 
+	UpdateClusterVersion(ctx context.Context, in *awseks.UpdateClusterVersionInput, optFns ...func(*awseks.Options)) (*awseks.UpdateClusterVersionOutput, error)
+	UpdateNodegroupVersion(ctx context.Context, in *awseks.UpdateNodegroupVersionInput, optFns ...func(*awseks.Options)) (*awseks.UpdateNodegroupVersionOutput, error)
+	UpdateNodegroupConfig(ctx context.Context, in *awseks.UpdateNodegroupConfigInput, optFns ...func(*awseks.Options)) (*awseks.UpdateNodegroupConfigOutput, error)
+	UpdateAddon(ctx context.Context, in *awseks.UpdateAddonInput, optFns ...func(*awseks.Options)) (*awseks.UpdateAddonOutput, error)
+	ListUpdates(ctx context.Context, in *awseks.ListUpdatesInput, optFns ...func(*awseks.Options)) (*awseks.ListUpdatesOutput, error)
+	DescribeUpdate(ctx context.Context, in *awseks.DescribeUpdateInput, optFns ...func(*awseks.Options)) (*awseks.DescribeUpdateOutput, error)
+
 	ListNodegroups(ctx context.Context, in *awseks.ListNodegroupsInput, optFns ...func(*awseks.Options)) (*awseks.ListNodegroupsOutput, error)
 	DescribeNodegroup(ctx context.Context, in *awseks.DescribeNodegroupInput, optFns ...func(*awseks.Options)) (*awseks.DescribeNodegroupOutput, error)
 	CreateNodegroup(ctx context.Context, in *awseks.CreateNodegroupInput, optFns ...func(*awseks.Options)) (*awseks.CreateNodegroupOutput, error)

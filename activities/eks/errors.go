@@ -22,6 +22,19 @@ import (
 // person has to look.
 const ResourceFailed = "EKSResourceFailed"
 
+// UpdateFailed is the error type of an EKS update (cluster version, node
+// group version or config, add-on) that EKS reports Failed or Cancelled.
+// Its details carry the update's errors ([]UpdateIssue). Never retried:
+// EKS cannot downgrade, a person decides.
+const UpdateFailed = "EKSUpdateFailed"
+
+// PodEvictionBlocked is UpdateFailed for a node group update that EKS
+// stopped because pods could not be evicted (PodEvictionFailure, mostly
+// PodDisruptionBudgets): details carry the update's errors, whose
+// ResourceIDs name the pods or budgets. Retrying with force, or after the
+// budgets allow a disruption, is a person's decision.
+const PodEvictionBlocked = "EKSPodEvictionBlocked"
+
 // eksCodes are the EKS, SSM and STS error codes with a type of their own;
 // any other code stays retryable.
 var eksCodes = failures.Codes(map[string][]string{
@@ -134,6 +147,12 @@ func conflictf(format string, args ...any) error {
 // failedf is a non-retryable ResourceFailed error.
 func failedf(format string, args ...any) error {
 	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), ResourceFailed, nil)
+}
+
+// updateFailedf is a non-retryable UpdateFailed (or PodEvictionBlocked)
+// error carrying the update's issues as details.
+func updateFailedf(typ string, issues []UpdateIssue, format string, args ...any) error {
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), typ, nil, issues)
 }
 
 // notReadyf is a retryable NotReadyYet error.

@@ -126,3 +126,38 @@ func (m *Moto) motoControl(ctx context.Context, path string, body any) error {
 	}
 	return nil
 }
+
+// NodegroupUpdateError is one error a failed EKS update reports
+// (ErrorDetail): Code is an EKS ErrorCode such as PodEvictionFailure.
+type NodegroupUpdateError struct {
+	Code        string   `json:"errorCode"`
+	Message     string   `json:"errorMessage,omitempty"`
+	ResourceIDs []string `json:"resourceIds,omitempty"`
+}
+
+// NodegroupUpdateFailures arms the errors a node group's version updates
+// end Failed with in the emulated EKS (what EKS reports when its rolling
+// update gives up, e.g. evictions a PodDisruptionBudget refused); no
+// Errors clears them. force=true on the update overrides
+// PodEvictionFailure only.
+type NodegroupUpdateFailures struct {
+	Cluster   string
+	Region    string // default the sandbox's region
+	Nodegroup string
+	Errors    []NodegroupUpdateError
+}
+
+// FailNodegroupUpdates arms (or clears) a node group's update failures.
+func (m *Moto) FailNodegroupUpdates(ctx context.Context, f NodegroupUpdateFailures) error {
+	region := f.Region
+	if region == "" {
+		region = m.Region
+	}
+	errs := f.Errors
+	if errs == nil {
+		errs = []NodegroupUpdateError{}
+	}
+	return m.motoControl(ctx, "/moto-api/cutover/eks/nodegroup-update-failures", map[string]any{
+		"cluster": f.Cluster, "region": region, "nodegroup": f.Nodegroup, "errors": errs,
+	})
+}

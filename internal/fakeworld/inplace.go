@@ -1,0 +1,120 @@
+package fakeworld
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/cutover-dev/cutover/activities/eks"
+	"github.com/cutover-dev/cutover/internal/failures"
+	"github.com/cutover-dev/cutover/internal/spec"
+	"go.temporal.io/sdk/temporal"
+)
+
+// In-place updates move blue itself: the control plane one minor at a
+// time (never more, never while a node group is behind by more than the
+// skew EKS allows), node groups up to the control plane, add-ons to a
+// version named after the minor. NodegroupEvictionBlocked makes a node
+// group's update fail as EKS does when a PodDisruptionBudget blocks it.
+var (
+	inPlaceMu      sync.Mutex
+	evictionBlocks = map[*World]map[string]string{}
+	updateSeq      = map[*World]int{}
+)
+
+// BlockNodegroupEviction makes the node group's update fail with
+// PodEvictionFailure naming the budget (namespace/name).
+func (w *World) BlockNodegroupEviction(nodegroup, budget string) {
+	inPlaceMu.Lock()
+	defer inPlaceMu.Unlock()
+	if evictionBlocks[w] == nil {
+		evictionBlocks[w] = map[string]string{}
+	}
+	evictionBlocks[w][nodegroup] = budget
+}
+
+func (w *World) nextUpdateID() string {
+	inPlaceMu.Lock()
+	defer inPlaceMu.Unlock()
+	updateSeq[w]++
+	return fmt.Sprintf("00000000-0000-0000-0000-%012d", updateSeq[w])
+}
+
+// UpdateClusterVersion implements the EKS activity.
+func (a *Activities) UpdateClusterVersion(_ context.Context, in eks.UpdateClusterVersionInput) (eks.UpdateResult, error) {
+	w := a.w
+	if err := w.record("UpdateClusterVersion", in); err != nil {
+		return eks.UpdateResult{}, err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	from := w.Blue.Version
+	if from == in.Version {
+		return eks.UpdateResult{Subject: "control-plane", From: from, To: from, Reason: "already at " + from}, nil
+	}
+	cur, _ := spec.MinorVersion(from)
+	to, ok := spec.MinorVersion(in.Version)
+	if !ok || to != cur+1 {
+		return eks.UpdateResult{}, failures.New(failures.InvalidParameter, "UpdateClusterVersion: %s is not the next minor after %s", in.Version, from)
+	}
+	for _, ng := range w.Blue.NodeGroups {
+		if ng.Version != from {
+			return eks.UpdateResult{}, failures.New(failures.InvalidParameter, "UpdateClusterVersion: node group %s is at %s, behind the control plane's %s", ng.Name, ng.Version, from)
+		}
+	}
+	w.Blue.Version = in.Version
+	return eks.UpdateResult{Subject: "control-plane", From: from, To: in.Version, UpdateID: w.nextUpdateID()}, nil
+}
+
+// UpdateAddonToCompatible implements the EKS activity.
+func (a *Activities) UpdateAddonToCompatible(_ context.Context, in eks.UpdateAddonInput) (eks.UpdateResult, error) {
+	w := a.w
+	if err := w.record("UpdateAddonToCompatible", in); err != nil {
+		return eks.UpdateResult{}, err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i, ad := range w.Blue.Addons {
+		if ad.Name != in.Addon {
+			continue
+		}
+		want := fmt.Sprintf("v-for-%s-eksbuild.1", in.KubernetesVersion)
+		if ad.Version == want {
+			return eks.UpdateResult{Subject: in.Addon, From: want, To: want, Reason: "already at the newest compatible version"}, nil
+		}
+		w.Blue.Addons[i].Version = want
+		return eks.UpdateResult{Subject: in.Addon, From: ad.Version, To: want, UpdateID: w.nextUpdateID()}, nil
+	}
+	return eks.UpdateResult{}, failures.New(failures.NotFound, "add-on %s is not installed on %s", in.Addon, in.Cluster.Name)
+}
+
+// UpdateNodegroup implements the EKS activity.
+func (a *Activities) UpdateNodegroup(_ context.Context, in eks.UpdateNodegroupInput) (eks.UpdateResult, error) {
+	w := a.w
+	if err := w.record("UpdateNodegroup", in); err != nil {
+		return eks.UpdateResult{}, err
+	}
+	inPlaceMu.Lock()
+	budget := evictionBlocks[w][in.Nodegroup]
+	inPlaceMu.Unlock()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i, ng := range w.Blue.NodeGroups {
+		if ng.Name != in.Nodegroup {
+			continue
+		}
+		if ng.Version == in.Version {
+			return eks.UpdateResult{Subject: ng.Name, From: ng.Version, To: ng.Version, Reason: "already at " + ng.Version}, nil
+		}
+		if budget != "" && !in.Force {
+			return eks.UpdateResult{}, temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("node group %s update failed: PodEvictionFailure: reached max retries while trying to evict pods from nodes; PodDisruptionBudget %s", ng.Name, budget),
+				eks.PodEvictionBlocked, nil,
+				[]eks.UpdateIssue{{Code: "PodEvictionFailure", Message: "Reached max retries while trying to evict pods from nodes in node group " + ng.Name, ResourceIDs: []string{budget}}})
+		}
+		from := ng.Version
+		w.Blue.NodeGroups[i].Version = in.Version
+		return eks.UpdateResult{Subject: ng.Name, From: from, To: in.Version, UpdateID: w.nextUpdateID()}, nil
+	}
+	return eks.UpdateResult{}, failures.New(failures.NotFound, "node group %s does not exist in %s", in.Nodegroup, in.Cluster.Name)
+}
