@@ -650,21 +650,7 @@ func (a *Activities) waitAddonSettled(ctx context.Context, api EKSAPI, ref clust
 	})
 }
 
-// pollUpdate is poll for UpdateProgress: check, count, heartbeat p, sleep.
+// pollUpdate is poll for UpdateProgress.
 func (a *Activities) pollUpdate(ctx context.Context, p *UpdateProgress, check func(ctx context.Context) (bool, error)) error {
-	for {
-		done, err := check(ctx)
-		p.Polls++
-		activitylog.Heartbeat(ctx, *p)
-		if err != nil || done {
-			return err
-		}
-		t := time.NewTimer(a.pollInterval)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-		}
-	}
+	return pollUntil(ctx, a.pollInterval, p, &p.Polls, check)
 }

@@ -80,14 +80,20 @@ func heartbeat(ctx context.Context, p *Progress) {
 // poll calls check until it reports done or fails, heartbeating p between
 // calls and sleeping the poll interval. check updates p (Status, Pending...).
 func (a *Activities) poll(ctx context.Context, p *Progress, check func(ctx context.Context) (bool, error)) error {
+	return pollUntil(ctx, a.pollInterval, p, &p.Polls, check)
+}
+
+// pollUntil is the one poll loop of the EKS activities: check, count the
+// poll in *polls, heartbeat p, sleep interval, until check is done or fails.
+func pollUntil[P any](ctx context.Context, interval time.Duration, p *P, polls *int, check func(ctx context.Context) (bool, error)) error {
 	for {
 		done, err := check(ctx)
-		p.Polls++
-		heartbeat(ctx, p)
+		*polls++
+		activitylog.Heartbeat(ctx, *p)
 		if err != nil || done {
 			return err
 		}
-		t := time.NewTimer(a.pollInterval)
+		t := time.NewTimer(interval)
 		select {
 		case <-ctx.Done():
 			t.Stop()

@@ -71,23 +71,8 @@ func assertGreenEstate(ctx context.Context, t *testing.T, cfg aws.Config, sb *sa
 	}
 
 	// Karpenter: blue is gone, so what both used carries green's value.
+	assertKarpenterDiscovery(ctx, t, cfg, sb.Seed, green, "after blue was retired")
 	k := sb.Seed.Karpenter
-	ids := append(slices.Clone(k.SubnetIDs), k.SecurityGroupIDs...)
-	tags, err := ec2.NewFromConfig(cfg).DescribeTags(ctx, &ec2.DescribeTagsInput{Filters: []ec2types.Filter{
-		{Name: aws.String("resource-id"), Values: ids}, {Name: aws.String("key"), Values: []string{k.DiscoveryKey}},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]string{}
-	for _, tg := range tags.Tags {
-		got[aws.ToString(tg.ResourceId)] = aws.ToString(tg.Value)
-	}
-	for _, id := range ids {
-		if got[id] != green {
-			t.Errorf("%s %s=%q after blue was retired, want %q", id, k.DiscoveryKey, got[id], green)
-		}
-	}
 	dyn, err := dynamic.NewForConfig(sb.Green.RESTConfig())
 	if err != nil {
 		t.Fatal(err)
@@ -153,4 +138,27 @@ func keys(m map[string]string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// assertKarpenterDiscovery checks that every subnet and security group
+// Karpenter discovered carries green's name in the discovery tag.
+func assertKarpenterDiscovery(ctx context.Context, t *testing.T, cfg aws.Config, seed *sandbox.Seed, green, when string) {
+	t.Helper()
+	k := seed.Karpenter
+	ids := append(slices.Clone(k.SubnetIDs), k.SecurityGroupIDs...)
+	tags, err := ec2.NewFromConfig(cfg).DescribeTags(ctx, &ec2.DescribeTagsInput{Filters: []ec2types.Filter{
+		{Name: aws.String("resource-id"), Values: ids}, {Name: aws.String("key"), Values: []string{k.DiscoveryKey}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, tg := range tags.Tags {
+		got[aws.ToString(tg.ResourceId)] = aws.ToString(tg.Value)
+	}
+	for _, id := range ids {
+		if got[id] != green {
+			t.Errorf("%s %s=%q %s, want %q", id, k.DiscoveryKey, got[id], when, green)
+		}
+	}
 }

@@ -17,8 +17,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	awseks "github.com/aws/aws-sdk-go-v2/service/eks"
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -283,23 +281,7 @@ func assertShopEstateCarried(ctx context.Context, t *testing.T, fl *sandbox.Flee
 	if _, err := eksc.DescribeAccessEntry(ctx, &awseks.DescribeAccessEntryInput{ClusterName: aws.String(green), PrincipalArn: aws.String(pi.CIRoleARN)}); err != nil {
 		t.Errorf("%s: the CI role's access entry: %v", green, err)
 	}
-	k := fl.Seed.Karpenter
-	ids := append(slices.Clone(k.SubnetIDs), k.SecurityGroupIDs...)
-	tags, err := ec2.NewFromConfig(cfg).DescribeTags(ctx, &ec2.DescribeTagsInput{Filters: []ec2types.Filter{
-		{Name: aws.String("resource-id"), Values: ids}, {Name: aws.String("key"), Values: []string{k.DiscoveryKey}},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]string{}
-	for _, tg := range tags.Tags {
-		got[aws.ToString(tg.ResourceId)] = aws.ToString(tg.Value)
-	}
-	for _, id := range ids {
-		if got[id] != green {
-			t.Errorf("%s %s=%q after two quarters, want %q", id, k.DiscoveryKey, got[id], green)
-		}
-	}
+	assertKarpenterDiscovery(ctx, t, cfg, fl.Seed, green, "after two quarters")
 }
 
 // assertArgoCDFollowed: Argo CD, which ran inside the seeded blue, moved

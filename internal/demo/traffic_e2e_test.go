@@ -39,17 +39,7 @@ func TestTrafficEdgesAgainstRealServers(t *testing.T) {
 	zone, name := sb.Seed.HostedZoneID, sb.Seed.RecordName
 	records := func() []r53types.ResourceRecordSet {
 		t.Helper()
-		out, err := r53.ListResourceRecordSets(ctx, &route53.ListResourceRecordSetsInput{HostedZoneId: aws.String(zone)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var mine []r53types.ResourceRecordSet
-		for _, rr := range out.ResourceRecordSets {
-			if strings.TrimSuffix(aws.ToString(rr.Name), ".") == name {
-				mine = append(mine, rr)
-			}
-		}
-		return mine
+		return recordSets(ctx, t, r53, zone, name)
 	}
 	// Blue's record made plain, as many estates have it.
 	var changes []r53types.Change
