@@ -83,6 +83,13 @@ def _node(item):
     return {"name": str(item["name"]), "kubeletVersion": str(item["kubeletVersion"])}
 
 
+def _cluster(body):
+    """The EKS cluster a control request names (accountId, region, cluster)."""
+    account = body.get("accountId") or os.environ.get("MOTO_ACCOUNT_ID", DEFAULT_ACCOUNT_ID)
+    region = body.get("region") or "us-east-1"
+    return eks_backends[account][region].clusters.get(body.get("cluster"))
+
+
 def observations(request, full_url, headers):
     if request.method != "POST":
         return _reply(405, {"message": "POST only"})
@@ -92,10 +99,8 @@ def observations(request, full_url, headers):
         nodes = [_node(n) for n in body.get("nodes") or []]
     except (ValueError, TypeError, AttributeError) as e:
         return _reply(400, {"message": str(e)})
-    account = body.get("accountId") or os.environ.get("MOTO_ACCOUNT_ID", DEFAULT_ACCOUNT_ID)
-    region = body.get("region") or "us-east-1"
     with LOCK:
-        cluster = eks_backends[account][region].clusters.get(body.get("cluster"))
+        cluster = _cluster(body)
         if cluster is None:
             return _reply(404, {"message": f"No cluster found for name: {body.get('cluster')}."})
         ext(cluster).api_usage = usage
@@ -130,10 +135,8 @@ def nodegroup_update_failures(request, full_url, headers):
         errs = [_update_error(e) for e in body.get("errors") or []]
     except (ValueError, TypeError, AttributeError) as e:
         return _reply(400, {"message": str(e)})
-    account = body.get("accountId") or os.environ.get("MOTO_ACCOUNT_ID", DEFAULT_ACCOUNT_ID)
-    region = body.get("region") or "us-east-1"
     with LOCK:
-        cluster = eks_backends[account][region].clusters.get(body.get("cluster"))
+        cluster = _cluster(body)
         if cluster is None:
             return _reply(404, {"message": f"No cluster found for name: {body.get('cluster')}."})
         name = body.get("nodegroup")
