@@ -80,7 +80,10 @@ func awsError(err error, what string, args ...any) error {
 // say "not yet" (the cluster or node group is still changing).
 func definitiveInvalidRequest(msg string) bool {
 	m := strings.ToLower(msg)
-	for _, s := range []string{"authentication mode", "authenticationmode", "not supported", "is not allowed"} {
+	for _, s := range []string{"authentication mode", "authenticationmode", "not supported", "is not allowed",
+		// UpdateClusterVersion while node groups are behind: only updating
+		// them cures it, not waiting.
+		"must be updated to match cluster version"} {
 		if strings.Contains(m, s) {
 			return true
 		}
