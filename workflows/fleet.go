@@ -225,10 +225,10 @@ type FleetResult struct {
 	Wave string `json:"wave"`
 	// Logical is the member's logical cluster (blue.logicalName), Blue
 	// the physical cluster it resolved to.
-	Logical    string `json:"logical,omitempty"`
-	Blue       string `json:"blue"`
-	From       string `json:"from,omitempty"`
-	To         string `json:"to,omitempty"`
+	Logical string `json:"logical,omitempty"`
+	Blue    string `json:"blue"`
+	From    string `json:"from,omitempty"`
+	To      string `json:"to,omitempty"`
 	// Green is the cluster the migration builds.
 	Green      string `json:"green,omitempty"`
 	WorkflowID string `json:"workflowId,omitempty"`

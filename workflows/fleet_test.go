@@ -48,9 +48,7 @@ func fleetMember(blue string) spec.MigrationSpec {
 }
 
 func newFleetEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *fakeworld.World) {
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestWorkflowEnvironment()
-	env.SetWorkerOptions(testWorkerOptions)
+	env := newTestEnv()
 	workflows.Register(env)
 	w := fakeworld.New()
 	env.RegisterActivity(w.Activities())
@@ -158,9 +156,7 @@ func TestFleetLogicalClustersAcrossQuarters(t *testing.T) {
 	}
 
 	// Next quarter: the same fleet file; the world's clusters are at 1.30.
-	var suite testsuite.WorkflowTestSuite
-	env2 := suite.NewTestWorkflowEnvironment()
-	env2.SetWorkerOptions(testWorkerOptions)
+	env2 := newTestEnv()
 	workflows.Register(env2)
 	env2.RegisterActivity(world.Activities())
 	world.Blue.Version = "1.30"

@@ -23,11 +23,11 @@ type FleetStatus struct {
 	Waves   []WaveStatus `json:"waves"`
 	// PendingGates are the fleet's open gates (before-<wave>,
 	// after-<wave>, resume); the migrations' own gates are in theirs.
-	PendingGates []PendingGate     `json:"pendingGates,omitempty"`
-	Approvals    []ApprovalRecord  `json:"approvals,omitempty"`
-	Stopped      *FleetStop        `json:"stopped,omitempty"`
-	Resumes      int               `json:"resumes,omitempty"`
-	Ignored      []string          `json:"ignoredSignals,omitempty"`
+	PendingGates []PendingGate    `json:"pendingGates,omitempty"`
+	Approvals    []ApprovalRecord `json:"approvals,omitempty"`
+	Stopped      *FleetStop       `json:"stopped,omitempty"`
+	Resumes      int              `json:"resumes,omitempty"`
+	Ignored      []string         `json:"ignoredSignals,omitempty"`
 }
 
 // WaveStatus is one wave in the status.

@@ -66,6 +66,7 @@ type moveEnv struct {
 func newMoveEnv(acts *argocd.Activities) *moveEnv {
 	var s testsuite.WorkflowTestSuite
 	e := &moveEnv{TestActivityEnvironment: s.NewTestActivityEnvironment()}
+	e.SetTestTimeout(time.Minute) // not the 3 s default: a loaded CI machine
 	e.RegisterActivity(acts)
 	e.SetOnActivityHeartbeatListener(func(_ *activity.Info, details converter.EncodedValues) {
 		e.mu.Lock()

@@ -247,6 +247,7 @@ func TestRetryDoesNotRepostSlack(t *testing.T) {
 	m.WebhookURL = hook.URL
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
+	env.SetTestTimeout(time.Minute) // not the 3 s default: a loaded CI machine
 	env.RegisterActivity(a)
 	if _, err := env.ExecuteActivity(a.Notify, m); err == nil {
 		t.Fatal("webhook failure not reported")

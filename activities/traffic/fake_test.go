@@ -356,6 +356,7 @@ func TestWaitPollsAndHeartbeats(t *testing.T) {
 	a := New(&fakeClients{r53: r53, cf: cf}, WithPollInterval(time.Millisecond))
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
+	env.SetTestTimeout(time.Minute) // not the 3 s default: a loaded CI machine
 	env.RegisterActivity(a)
 	if _, err := env.ExecuteActivity(a.WaitTrafficPropagated, Change{Provider: ProviderRoute53, ID: "/change/C1"}); err != nil {
 		t.Fatal(err)
@@ -380,6 +381,7 @@ func TestWaitPollsAndHeartbeats(t *testing.T) {
 func TestWaitResumesFromHeartbeat(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
+	env.SetTestTimeout(time.Minute) // not the 3 s default: a loaded CI machine
 	env.RegisterActivityWithOptions(func(ctx context.Context, c Change) (WaitProgress, error) {
 		return resumeWait(ctx, c), nil
 	}, activity.RegisterOptions{Name: "resume"})

@@ -128,6 +128,7 @@ func TestSetTrafficWeightsHeartbeats(t *testing.T) {
 	a := New(&fakeClients{r53: r53})
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
+	env.SetTestTimeout(time.Minute) // not the 3 s default: a loaded CI machine
 	env.RegisterActivity(a)
 	var mu sync.Mutex
 	var steps []string

@@ -102,6 +102,7 @@ func execActivity(t *testing.T, acts *Activities, fn any, args ...any) (any, err
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
+	env.SetTestTimeout(time.Minute) // not the 3 s default: a loaded CI machine
 	env.RegisterActivity(acts)
 	val, err := env.ExecuteActivity(fn, args...)
 	if err != nil {

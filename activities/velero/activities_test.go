@@ -71,6 +71,7 @@ type env struct {
 func newEnv(acts *velero.Activities) *env {
 	var s testsuite.WorkflowTestSuite
 	e := &env{TestActivityEnvironment: s.NewTestActivityEnvironment()}
+	e.SetTestTimeout(time.Minute) // not the 3 s default: a loaded CI machine
 	e.RegisterActivity(acts)
 	e.SetOnActivityHeartbeatListener(func(_ *activity.Info, details converter.EncodedValues) {
 		var p velero.Progress
