@@ -350,9 +350,32 @@ func (m *migration) updateNodeGroup(ctx workflow.Context, name, version string) 
 		input.UpdateConfig = &eks.UpdateConfig{MaxUnavailable: in.MaxUnavailable, MaxUnavailablePercentage: in.MaxUnavailablePercentage}
 	}
 	res, err := call[eks.UpdateResult](ctx, m.updateOptions(), eksA.UpdateNodegroup, input)
-	m.step(ctx, "nodegroup", name, version, started, res, err)
 	if err != nil && failures.TypeOf(err) == eks.PodEvictionBlocked {
+		budgets := m.blockingPDBs(ctx, name)
+		m.step(ctx, "nodegroup", name, version, started, res, err)
+		if budgets != "" {
+			m.report.InPlace.Steps[len(m.report.InPlace.Steps)-1].Detail += "; blocking in the cluster: " + budgets
+			return failures.Wrap(eks.PodEvictionBlocked, err, "node group %s stalled on pods that could not be evicted; PodDisruptionBudgets allowing no disruption: %s; set inPlace.force to evict anyway, or let the budgets allow a disruption, then start again", name, budgets)
+		}
 		return failures.Wrap(eks.PodEvictionBlocked, err, "node group %s stalled on pods that could not be evicted (PodDisruptionBudgets); set inPlace.force to evict anyway, or let the budgets allow a disruption, then start again", name)
 	}
+	m.step(ctx, "nodegroup", name, version, started, res, err)
 	return err
+}
+
+// blockingPDBs names the budgets in blue that allow no disruption of pods
+// on the node group's nodes, read when EKS gave up on evictions (its
+// errors name pods at best). Empty when none or when they cannot be read:
+// EKS's own errors are reported either way.
+func (m *migration) blockingPDBs(ctx workflow.Context, nodegroup string) string {
+	res, err := short[kube.BlockingPDBsResult](ctx, readOptions, kubeA.BlockingPDBs, kube.BlockingPDBsInput{Cluster: m.blue(), Nodegroup: nodegroup})
+	if err != nil {
+		m.logger.Warn("Could not read the PodDisruptionBudgets blocking the node group", "cluster", m.blue().Name, "nodegroup", nodegroup, "error", failures.Message(err))
+		return ""
+	}
+	var names []string
+	for _, b := range res.Blocking {
+		names = append(names, b.String())
+	}
+	return strings.Join(names, ", ")
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/cutover-dev/cutover/activities/eks"
+	"github.com/cutover-dev/cutover/activities/kube"
 	"github.com/cutover-dev/cutover/internal/spec"
 	"github.com/cutover-dev/cutover/workflows"
 )
@@ -126,6 +127,13 @@ func TestInPlaceStallsOnAPodDisruptionBudget(t *testing.T) {
 	typ, rep := failureReport(t, err)
 	if typ != eks.PodEvictionBlocked || !strings.Contains(err.Error(), "shop/web-pdb") || !strings.Contains(err.Error(), "inPlace.force") {
 		t.Fatalf("type %s: %v", typ, err)
+	}
+	// The budgets are read from the cluster too, with the pods they hold.
+	if in := h.world.Inputs("BlockingPDBs"); len(in) != 1 || in[0].(kube.BlockingPDBsInput).Nodegroup != "general" || in[0].(kube.BlockingPDBsInput).Cluster.Name != "blue" {
+		t.Errorf("BlockingPDBs inputs %+v", in)
+	}
+	if !strings.Contains(err.Error(), "shop/web-pdb-pod-0") {
+		t.Errorf("error %v does not name the budget's pods read from the cluster", err)
 	}
 	if rep.Outcome != workflows.OutcomeFailed || rep.InPlace == nil || rep.InPlace.Now == nil {
 		t.Fatalf("report %+v", rep)

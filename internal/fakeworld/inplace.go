@@ -3,9 +3,11 @@ package fakeworld
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/cutover-dev/cutover/activities/eks"
+	"github.com/cutover-dev/cutover/activities/kube"
 	"github.com/cutover-dev/cutover/internal/failures"
 	"github.com/cutover-dev/cutover/internal/spec"
 	"go.temporal.io/sdk/temporal"
@@ -117,4 +119,21 @@ func (a *Activities) UpdateNodegroup(_ context.Context, in eks.UpdateNodegroupIn
 		return eks.UpdateResult{Subject: ng.Name, From: from, To: in.Version, UpdateID: w.nextUpdateID()}, nil
 	}
 	return eks.UpdateResult{}, failures.New(failures.NotFound, "node group %s does not exist in %s", in.Nodegroup, in.Cluster.Name)
+}
+
+// BlockingPDBs implements the kube activity: the budget BlockNodegroupEviction
+// named for the node group, at 0 disruptions allowed, with one pod.
+func (a *Activities) BlockingPDBs(_ context.Context, in kube.BlockingPDBsInput) (kube.BlockingPDBsResult, error) {
+	w := a.w
+	if err := w.record("BlockingPDBs", in); err != nil {
+		return kube.BlockingPDBsResult{}, err
+	}
+	inPlaceMu.Lock()
+	budget := evictionBlocks[w][in.Nodegroup]
+	inPlaceMu.Unlock()
+	res := kube.BlockingPDBsResult{Nodes: 2, Blocking: []kube.BlockingPDB{}}
+	if ns, name, ok := strings.Cut(budget, "/"); ok {
+		res.Blocking = append(res.Blocking, kube.BlockingPDB{Namespace: ns, Name: name, Pods: []string{ns + "/" + name + "-pod-0"}, CurrentHealthy: 1, DesiredHealthy: 1, ExpectedPods: 1})
+	}
+	return res, nil
 }
