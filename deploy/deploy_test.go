@@ -18,11 +18,14 @@ import (
 	"github.com/cutover-dev/cutover/internal/clusters"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/scheme"
 )
 
-func helm(t *testing.T, args ...string) string {
+// helmBin is the helm that make tools built.
+func helmBin(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join("..", "bin", "helm")
 	if dir := os.Getenv("CUTOVER_TOOLS_DIR"); dir != "" {
@@ -31,8 +34,13 @@ func helm(t *testing.T, args ...string) string {
 	if _, err := os.Stat(bin); err != nil {
 		t.Fatalf("helm not found at %s: run `make tools`", bin)
 	}
+	return bin
+}
+
+func helm(t *testing.T, args ...string) string {
+	t.Helper()
 	var out, errb bytes.Buffer
-	cmd := exec.Command(bin, args...)
+	cmd := exec.Command(helmBin(t), args...)
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("helm %s: %v\n%s%s", strings.Join(args, " "), err, out.String(), errb.String())
@@ -198,5 +206,85 @@ func TestIAMPolicyCoversTheCalls(t *testing.T) {
 	}
 	if n < 20 {
 		t.Fatalf("only %d API methods found; the interfaces moved?", n)
+	}
+}
+
+// restricted fails unless the pod passes Pod Security's "restricted" level
+// (the fields it checks: non-root, RuntimeDefault seccomp, no privilege
+// escalation, all capabilities dropped).
+func restricted(t *testing.T, name string, p corev1.PodSpec) {
+	t.Helper()
+	sc := p.SecurityContext
+	if sc == nil || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot || sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Errorf("%s: pod securityContext %+v: want runAsNonRoot and seccompProfile RuntimeDefault", name, sc)
+	}
+	for _, c := range p.Containers {
+		cs := c.SecurityContext
+		if cs == nil || cs.AllowPrivilegeEscalation == nil || *cs.AllowPrivilegeEscalation || cs.Capabilities == nil || len(cs.Capabilities.Drop) != 1 || cs.Capabilities.Drop[0] != "ALL" {
+			t.Errorf("%s/%s: container securityContext %+v", name, c.Name, cs)
+		}
+		if c.Resources.Requests.Memory().IsZero() || c.Resources.Limits.Memory().IsZero() {
+			t.Errorf("%s/%s: no memory request and limit: %+v", name, c.Name, c.Resources)
+		}
+	}
+}
+
+// TestChartProduction: what an SRE sets for a real cluster renders as they
+// meant it: the Slack token and extra environment reach the worker, both
+// pods pass Pod Security "restricted", the worker's readiness is /readyz,
+// a PodDisruptionBudget keeps a worker through drains, and chatops gets an
+// HTTPS Ingress.
+func TestChartProduction(t *testing.T) {
+	objs := render(t, "chatops.enabled=true", "worker.slackSecret=cutover-slack-bot",
+		"worker.extraEnv[0].name=AWS_REGION", "worker.extraEnv[0].value=eu-west-1",
+		"worker.envFrom[0].configMapRef.name=proxy", "chatops.extraEnv[0].name=HTTPS_PROXY", "chatops.extraEnv[0].value=http://proxy:3128",
+		"chatops.ingress.enabled=true", "chatops.ingress.className=alb", "chatops.ingress.host=cutover.example.com", "chatops.ingress.tlsSecret=cutover-tls")
+	w := deployment(t, objs, "rel-worker")
+	wc := w.Spec.Template.Spec.Containers[0]
+	if e := env(wc); e["AWS_REGION"] != "eu-west-1" || e["CUTOVER_TASK_QUEUE"] != "cutover" {
+		t.Errorf("worker env %v", e)
+	}
+	if len(wc.EnvFrom) != 2 || wc.EnvFrom[0].SecretRef == nil || wc.EnvFrom[0].SecretRef.Name != "cutover-slack-bot" || wc.EnvFrom[1].ConfigMapRef == nil || wc.EnvFrom[1].ConfigMapRef.Name != "proxy" {
+		t.Errorf("worker envFrom %+v", wc.EnvFrom)
+	}
+	if wc.ReadinessProbe == nil || wc.ReadinessProbe.HTTPGet.Path != "/readyz" || wc.LivenessProbe.HTTPGet.Path != "/healthz" {
+		t.Errorf("worker probes: readiness %+v liveness %+v", wc.ReadinessProbe, wc.LivenessProbe)
+	}
+	restricted(t, "rel-worker", w.Spec.Template.Spec)
+	ch := deployment(t, objs, "rel-chatops")
+	if e := env(ch.Spec.Template.Spec.Containers[0]); e["HTTPS_PROXY"] != "http://proxy:3128" || e["CUTOVER_SLACK_USERS"] != "" {
+		t.Errorf("chatops env %v", e)
+	}
+	restricted(t, "rel-chatops", ch.Spec.Template.Spec)
+
+	var pdb *policyv1.PodDisruptionBudget
+	var ing *networkingv1.Ingress
+	for _, o := range objs {
+		switch v := o.(type) {
+		case *policyv1.PodDisruptionBudget:
+			pdb = v
+		case *networkingv1.Ingress:
+			ing = v
+		}
+	}
+	if pdb == nil || pdb.Spec.MaxUnavailable.IntValue() != 1 || pdb.Spec.Selector.MatchLabels["app.kubernetes.io/component"] != "worker" {
+		t.Errorf("worker PodDisruptionBudget %+v", pdb)
+	}
+	if ing == nil || *ing.Spec.IngressClassName != "alb" || ing.Spec.TLS[0].SecretName != "cutover-tls" || ing.Spec.TLS[0].Hosts[0] != "cutover.example.com" ||
+		ing.Spec.Rules[0].Host != "cutover.example.com" || ing.Spec.Rules[0].HTTP.Paths[0].Backend.Service.Name != "rel-chatops" {
+		t.Errorf("chatops Ingress %+v", ing)
+	}
+
+	// One replica: no budget (it would block every drain).
+	for _, o := range render(t, "worker.replicas=1") {
+		if _, ok := o.(*policyv1.PodDisruptionBudget); ok {
+			t.Error("a PodDisruptionBudget for a single worker blocks node drains")
+		}
+	}
+	// An Ingress without TLS is refused at render time: Slack calls HTTPS only.
+	out, err := exec.Command(helmBin(t), "template", "rel", filepath.Join("helm", "cutover"), "--set", "chatops.enabled=true",
+		"--set", "chatops.ingress.enabled=true", "--set", "chatops.ingress.host=cutover.example.com").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "chatops.ingress.tlsSecret is required") {
+		t.Errorf("Ingress without TLS rendered (%v):\n%s", err, out)
 	}
 }
