@@ -3,6 +3,7 @@ package deploy_test
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -83,5 +84,15 @@ func TestChartInstallsOnARealAPIServer(t *testing.T) {
 	}
 	if len(w.got) > 0 {
 		t.Errorf("the apiserver warned:\n%s", strings.Join(w.got, "\n"))
+	}
+
+	// NOTES.txt, from a dry-run install against this apiserver, says what
+	// is missing from a first install.
+	notes := helm(t, "install", "rel", filepath.Join("helm", "cutover"), "--dry-run=client", "--namespace", "first-install",
+		"--kubeconfig", k.Kubeconfig, "--set", "chatops.enabled=true")
+	for _, want := range []string{"no eks.amazonaws.com/role-arn", "worker.slackSecret is empty", "chatops.userMap is empty", "expose service rel-chatops:8080 over HTTPS"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("NOTES do not say %q:\n%s", want, notes)
+		}
 	}
 }

@@ -288,3 +288,20 @@ func TestChartProduction(t *testing.T) {
 		t.Errorf("Ingress without TLS rendered (%v):\n%s", err, out)
 	}
 }
+
+// TestChartValuesSchema: values.schema.json refuses a misspelt key, a
+// second chatops replica (its replay guard is per process) and a bad log
+// format at render time, naming the field.
+func TestChartValuesSchema(t *testing.T) {
+	for _, c := range []struct{ set, want string }{
+		{"worker.replica=3", "at '/worker': additional properties 'replica' not allowed"},
+		{"chatops.replicas=2", "at '/chatops/replicas'"},
+		{"worker.logFormat=xml", "at '/worker/logFormat'"},
+		{"chatops.userMap.alice=U0123", "'alice' does not match pattern '^[UW][A-Z0-9]+$'"},
+	} {
+		out, err := exec.Command(helmBin(t), "template", "rel", filepath.Join("helm", "cutover"), "--set", c.set).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), c.want) {
+			t.Errorf("--set %s: err %v, want %q in:\n%s", c.set, err, c.want, out)
+		}
+	}
+}
