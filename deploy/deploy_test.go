@@ -237,11 +237,13 @@ func restricted(t *testing.T, name string, p corev1.PodSpec) {
 func TestChartProduction(t *testing.T) {
 	objs := render(t, "chatops.enabled=true", "worker.slackSecret=cutover-slack-bot",
 		"worker.extraEnv[0].name=AWS_REGION", "worker.extraEnv[0].value=eu-west-1",
+		"worker.tuning.workflowTaskPollers=8", "worker.tuning.activityTaskPollers=8",
 		"worker.envFrom[0].configMapRef.name=proxy", "chatops.extraEnv[0].name=HTTPS_PROXY", "chatops.extraEnv[0].value=http://proxy:3128",
 		"chatops.ingress.enabled=true", "chatops.ingress.className=alb", "chatops.ingress.host=cutover.example.com", "chatops.ingress.tlsSecret=cutover-tls")
 	w := deployment(t, objs, "rel-worker")
 	wc := w.Spec.Template.Spec.Containers[0]
-	if e := env(wc); e["AWS_REGION"] != "eu-west-1" || e["CUTOVER_TASK_QUEUE"] != "cutover" {
+	if e := env(wc); e["AWS_REGION"] != "eu-west-1" || e["CUTOVER_TASK_QUEUE"] != "cutover" ||
+		e["CUTOVER_WORKFLOW_TASK_POLLERS"] != "8" || e["CUTOVER_ACTIVITY_TASK_POLLERS"] != "8" || e["CUTOVER_MAX_CONCURRENT_ACTIVITIES"] != "" {
 		t.Errorf("worker env %v", e)
 	}
 	if len(wc.EnvFrom) != 2 || wc.EnvFrom[0].SecretRef == nil || wc.EnvFrom[0].SecretRef.Name != "cutover-slack-bot" || wc.EnvFrom[1].ConfigMapRef == nil || wc.EnvFrom[1].ConfigMapRef.Name != "proxy" {
@@ -297,6 +299,7 @@ func TestChartValuesSchema(t *testing.T) {
 		{"worker.replica=3", "at '/worker': additional properties 'replica' not allowed"},
 		{"chatops.replicas=2", "at '/chatops/replicas'"},
 		{"worker.logFormat=xml", "at '/worker/logFormat'"},
+		{"worker.tuning.workflowTaskPollers=1", "at '/worker/tuning/workflowTaskPollers'"},
 		{"chatops.userMap.alice=U0123", "'alice' does not match pattern '^[UW][A-Z0-9]+$'"},
 	} {
 		out, err := exec.Command(helmBin(t), "template", "rel", filepath.Join("helm", "cutover"), "--set", c.set).CombinedOutput()

@@ -17,6 +17,9 @@
 //	CUTOVER_LOG_FORMAT        text (default) or json
 //	CUTOVER_LOG_LEVEL         debug, info (default), warn, error
 //	SLACK_BOT_TOKEN           chat notifications (optional)
+//	CUTOVER_WORKFLOW_TASK_POLLERS, CUTOVER_ACTIVITY_TASK_POLLERS,
+//	CUTOVER_MAX_CONCURRENT_ACTIVITIES, CUTOVER_MAX_CONCURRENT_WORKFLOW_TASKS
+//	                          poller and slot counts (default: the SDK's)
 package worker
 
 import (
@@ -57,6 +60,11 @@ func Main() int {
 func Run(ctx context.Context, logger *slog.Logger) error {
 	taskQueue := envOr("CUTOVER_TASK_QUEUE", workflows.TaskQueue)
 	metricsAddr := envOr("CUTOVER_METRICS_ADDR", "127.0.0.1:9464")
+	// Let running activities finish their current poll/heartbeat before exit.
+	wopts := sdkworker.Options{WorkerStopTimeout: 30 * time.Second}
+	if err := applyTuning(&wopts, os.Getenv); err != nil {
+		return err // before connecting: a typo needs no Temporal to be found
+	}
 
 	opts, err := temporalclient.Options(logger)
 	if err != nil {
@@ -79,17 +87,14 @@ func Run(ctx context.Context, logger *slog.Logger) error {
 	// process exits with the reason instead of idling as if healthy.
 	fatal := make(chan error, 1)
 	acts := wiring.Activities(wiring.FromEnv(logger))
-	w := wiring.NewWorker(c, taskQueue, sdkworker.Options{
-		// Let running activities finish their current poll/heartbeat before exit.
-		WorkerStopTimeout: 30 * time.Second,
-		OnFatalError: func(err error) {
-			hl.stopped(err)
-			select {
-			case fatal <- err:
-			default:
-			}
-		},
-	})
+	wopts.OnFatalError = func(err error) {
+		hl.stopped(err)
+		select {
+		case fatal <- err:
+		default:
+		}
+	}
+	w := wiring.NewWorker(c, taskQueue, wopts)
 	wiring.Register(w, acts...)
 
 	if metricsAddr != "" {
