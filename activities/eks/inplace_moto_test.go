@@ -13,7 +13,6 @@ import (
 	"github.com/cutover-dev/cutover/internal/clusters"
 	"github.com/cutover-dev/cutover/internal/failures"
 	"github.com/cutover-dev/cutover/internal/sandbox"
-	"github.com/cutover-dev/cutover/internal/sandbox/sandboxtest"
 )
 
 // TestInPlaceUpdatesAgainstMoto drives the in-place update activities
@@ -23,13 +22,8 @@ import (
 // PodDisruptionBudget refuses, then forced; and repeats that change
 // nothing.
 func TestInPlaceUpdatesAgainstMoto(t *testing.T) {
-	moto := sandboxtest.Moto(t)
+	moto, m := newMotoEnv(t)
 	ctx := context.Background()
-	cfg, err := moto.AWS().ForRegion(ctx, moto.Region)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := &motoEnv{aws: moto.AWS(), region: moto.Region, api: awseks.NewFromConfig(cfg)}
 	release := sandbox.EKSOptimizedAMIParameters()
 	al2At := func(v string) string {
 		return release["/aws/service/eks/optimized-ami/"+v+"/amazon-linux-2/recommended/release_version"]

@@ -233,13 +233,20 @@ func buildGreen(t *testing.T, env *activityEnv, a *Activities, s spec.MigrationS
 	return ec, ng
 }
 
-func TestMoto(t *testing.T) {
+// newMotoEnv starts a moto server for the test and returns it with a
+// motoEnv over it.
+func newMotoEnv(t *testing.T) (*sandbox.Moto, *motoEnv) {
+	t.Helper()
 	moto := sandboxtest.Moto(t)
 	cfg, err := moto.AWS().ForRegion(context.Background(), moto.Region)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := &motoEnv{aws: moto.AWS(), region: moto.Region, api: awseks.NewFromConfig(cfg)}
+	return moto, &motoEnv{aws: moto.AWS(), region: moto.Region, api: awseks.NewFromConfig(cfg)}
+}
+
+func TestMoto(t *testing.T) {
+	_, m := newMotoEnv(t)
 	release := sandbox.EKSOptimizedAMIParameters()
 	greenAL2 := release["/aws/service/eks/optimized-ami/"+motoGreenVersion+"/amazon-linux-2/recommended/release_version"]
 	greenAL2023 := release["/aws/service/eks/optimized-ami/"+motoGreenVersion+"/amazon-linux-2023/x86_64/standard/recommended/release_version"]
