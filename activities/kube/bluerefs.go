@@ -249,17 +249,7 @@ func (s *blueScan) listNamespaces(only []string) []string {
 
 // pages pages through one list with retries, heartbeating per page.
 func pages[T any](ctx context.Context, s *blueScan, what string, limit int64, base metav1.ListOptions, list page[T], fn func([]T) error) error {
-	retried := func(ctx context.Context, o metav1.ListOptions) ([]T, string, error) {
-		var items []T
-		var cont string
-		err := s.a.retryAPI(ctx, "list "+what+" of "+s.in.Cluster.Name, func(ctx context.Context) error {
-			var err error
-			items, cont, err = list(ctx, o)
-			return err
-		})
-		return items, cont, err
-	}
-	return eachPage(ctx, limit, base, retried, func(items []T) error {
+	return eachPage(ctx, limit, base, retriedPage(s.a, "list "+what+" of "+s.in.Cluster.Name, list), func(items []T) error {
 		if err := fn(items); err != nil {
 			return err
 		}

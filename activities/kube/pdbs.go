@@ -40,7 +40,7 @@ type BlockingPDB struct {
 	ExpectedPods   int32    `json:"expectedPods"`
 }
 
-// String is "ns/name (healthy 2 of 2 wanted, 0 disruptions allowed)".
+// String is "ns/name (healthy 2, 2 wanted: no disruption allowed; pods [ns/a ns/b])".
 func (b BlockingPDB) String() string {
 	return fmt.Sprintf("%s/%s (healthy %d, %d wanted: no disruption allowed; pods %v)", b.Namespace, b.Name, b.CurrentHealthy, b.DesiredHealthy, b.Pods)
 }
@@ -64,76 +64,67 @@ func (a *Activities) BlockingPDBs(ctx context.Context, in BlockingPDBsInput) (Bl
 	if err != nil {
 		return res, err
 	}
-	var nodes []corev1.Node
-	if err := a.retryAPI(ctx, "list nodes of node group "+in.Nodegroup, func(ctx context.Context) error {
-		l, err := c.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: LabelNodegroup + "=" + in.Nodegroup})
-		if err != nil {
-			return kubeError(err, "list nodes of node group %s on %s", in.Nodegroup, in.Cluster)
-		}
-		nodes = l.Items
-		return nil
-	}); err != nil {
+	// The node group's nodes, then the pods bound to each (as a drain
+	// finds them: spec.nodeName), by namespace.
+	var nodes []string
+	err = eachPage(ctx, a.opts.pageSize, metav1.ListOptions{LabelSelector: LabelNodegroup + "=" + in.Nodegroup},
+		retriedPage(a, "list nodes of node group "+in.Nodegroup, func(ctx context.Context, o metav1.ListOptions) ([]corev1.Node, string, error) {
+			l, err := c.Kube.CoreV1().Nodes().List(ctx, o)
+			if err != nil {
+				return nil, "", kubeError(err, "list nodes of node group %s on %s", in.Nodegroup, in.Cluster)
+			}
+			return l.Items, l.Continue, nil
+		}), func(items []corev1.Node) error {
+			for _, n := range items {
+				nodes = append(nodes, n.Name)
+			}
+			return nil
+		})
+	if err != nil {
 		return res, err
 	}
 	res.Nodes = len(nodes)
-	if len(nodes) == 0 {
-		return res, nil
-	}
-	onGroup := map[string]bool{}
-	for _, n := range nodes {
-		onGroup[n.Name] = true
-	}
-	var pdbs []policyv1.PodDisruptionBudget
-	if err := a.retryAPI(ctx, "list PodDisruptionBudgets", func(ctx context.Context) error {
-		l, err := c.Kube.PolicyV1().PodDisruptionBudgets("").List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return kubeError(err, "list PodDisruptionBudgets on %s", in.Cluster)
-		}
-		pdbs = l.Items
-		return nil
-	}); err != nil {
-		return res, err
-	}
-	pods := map[string][]corev1.Pod{} // namespace -> pods on the node group
-	for _, pdb := range pdbs {
-		if pdb.Status.DisruptionsAllowed > 0 || pdb.Spec.Selector == nil {
-			continue
-		}
-		sel, err := metav1.LabelSelectorAsSelector(pdb.Spec.Selector)
-		if err != nil || sel.Empty() {
-			continue
-		}
-		ns := pdb.Namespace
-		if _, read := pods[ns]; !read {
-			var onNodes []corev1.Pod
-			if err := a.retryAPI(ctx, "list pods in "+ns, func(ctx context.Context) error {
-				l, err := c.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	pods := map[string][]corev1.Pod{} // namespace -> running pods on the node group
+	for _, node := range nodes {
+		err := eachPage(ctx, a.opts.pageSize, metav1.ListOptions{FieldSelector: "spec.nodeName=" + node},
+			retriedPage(a, "list pods on node "+node, func(ctx context.Context, o metav1.ListOptions) ([]corev1.Pod, string, error) {
+				l, err := c.Kube.CoreV1().Pods(metav1.NamespaceAll).List(ctx, o)
 				if err != nil {
-					return kubeError(err, "list pods in %s on %s", ns, in.Cluster)
+					return nil, "", kubeError(err, "list pods on node %s of %s", node, in.Cluster)
 				}
-				onNodes = onNodes[:0]
-				for _, p := range l.Items {
-					if onGroup[p.Spec.NodeName] && p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
-						onNodes = append(onNodes, p)
+				return l.Items, l.Continue, nil
+			}), func(items []corev1.Pod) error {
+				for _, p := range items {
+					if p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
+						pods[p.Namespace] = append(pods[p.Namespace], p)
 					}
 				}
 				return nil
-			}); err != nil {
-				return res, err
+			})
+		if err != nil {
+			return res, err
+		}
+	}
+	if len(pods) == 0 {
+		return res, nil
+	}
+	err = eachPage(ctx, a.opts.pageSize, metav1.ListOptions{},
+		retriedPage(a, "list PodDisruptionBudgets", func(ctx context.Context, o metav1.ListOptions) ([]policyv1.PodDisruptionBudget, string, error) {
+			l, err := c.Kube.PolicyV1().PodDisruptionBudgets(metav1.NamespaceAll).List(ctx, o)
+			if err != nil {
+				return nil, "", kubeError(err, "list PodDisruptionBudgets on %s", in.Cluster)
 			}
-			pods[ns] = onNodes
-		}
-		b := BlockingPDB{Namespace: ns, Name: pdb.Name, CurrentHealthy: pdb.Status.CurrentHealthy,
-			DesiredHealthy: pdb.Status.DesiredHealthy, ExpectedPods: pdb.Status.ExpectedPods}
-		for _, p := range pods[ns] {
-			if sel.Matches(labels.Set(p.Labels)) {
-				b.Pods = append(b.Pods, p.Namespace+"/"+p.Name)
+			return l.Items, l.Continue, nil
+		}), func(items []policyv1.PodDisruptionBudget) error {
+			for _, pdb := range items {
+				if b, ok := blocking(pdb, pods[pdb.Namespace]); ok {
+					res.Blocking = append(res.Blocking, b)
+				}
 			}
-		}
-		if len(b.Pods) > 0 {
-			sort.Strings(b.Pods)
-			res.Blocking = append(res.Blocking, b)
-		}
+			return nil
+		})
+	if err != nil {
+		return res, err
 	}
 	sort.Slice(res.Blocking, func(i, j int) bool {
 		if res.Blocking[i].Namespace != res.Blocking[j].Namespace {
@@ -142,4 +133,25 @@ func (a *Activities) BlockingPDBs(ctx context.Context, in BlockingPDBsInput) (Bl
 		return res.Blocking[i].Name < res.Blocking[j].Name
 	})
 	return res, nil
+}
+
+// blocking is pdb as a BlockingPDB when it allows no disruption and
+// selects one of pods (the namespace's pods on the node group).
+func blocking(pdb policyv1.PodDisruptionBudget, pods []corev1.Pod) (BlockingPDB, bool) {
+	if pdb.Status.DisruptionsAllowed > 0 || pdb.Spec.Selector == nil {
+		return BlockingPDB{}, false
+	}
+	sel, err := metav1.LabelSelectorAsSelector(pdb.Spec.Selector)
+	if err != nil || sel.Empty() {
+		return BlockingPDB{}, false
+	}
+	b := BlockingPDB{Namespace: pdb.Namespace, Name: pdb.Name, CurrentHealthy: pdb.Status.CurrentHealthy,
+		DesiredHealthy: pdb.Status.DesiredHealthy, ExpectedPods: pdb.Status.ExpectedPods}
+	for _, p := range pods {
+		if sel.Matches(labels.Set(p.Labels)) {
+			b.Pods = append(b.Pods, p.Namespace+"/"+p.Name)
+		}
+	}
+	sort.Strings(b.Pods)
+	return b, len(b.Pods) > 0
 }

@@ -36,6 +36,22 @@ func eachPage[T any](ctx context.Context, limit int64, base metav1.ListOptions, 
 	}
 }
 
+// retriedPage wraps list so that each page is asked for with the API retry
+// classification (retryAPI): transient errors are retried, the rest end the
+// list.
+func retriedPage[T any](a *Activities, what string, list page[T]) page[T] {
+	return func(ctx context.Context, o metav1.ListOptions) ([]T, string, error) {
+		var items []T
+		var cont string
+		err := a.retryAPI(ctx, what, func(ctx context.Context) error {
+			var err error
+			items, cont, err = list(ctx, o)
+			return err
+		})
+		return items, cont, err
+	}
+}
+
 // collector gathers findings, dropping exact duplicates and capping each
 // check at max findings (the rest are summarised in one extra finding).
 type collector struct {
