@@ -351,13 +351,11 @@ func (m *migration) updateNodeGroup(ctx workflow.Context, name, version string) 
 	}
 	res, err := call[eks.UpdateResult](ctx, m.updateOptions(), eksA.UpdateNodegroup, input)
 	if err != nil && failures.TypeOf(err) == eks.PodEvictionBlocked {
-		budgets := m.blockingPDBs(ctx, name)
-		m.step(ctx, "nodegroup", name, version, started, res, err)
-		if budgets != "" {
-			m.report.InPlace.Steps[len(m.report.InPlace.Steps)-1].Detail += "; blocking in the cluster: " + budgets
-			return failures.Wrap(eks.PodEvictionBlocked, err, "node group %s stalled on pods that could not be evicted; PodDisruptionBudgets allowing no disruption: %s; set inPlace.force to evict anyway, or let the budgets allow a disruption, then start again", name, budgets)
+		blockers := " (PodDisruptionBudgets)"
+		if budgets := m.blockingPDBs(ctx, name); budgets != "" {
+			blockers = "; PodDisruptionBudgets allowing no disruption: " + budgets
 		}
-		return failures.Wrap(eks.PodEvictionBlocked, err, "node group %s stalled on pods that could not be evicted (PodDisruptionBudgets); set inPlace.force to evict anyway, or let the budgets allow a disruption, then start again", name)
+		err = failures.Wrap(eks.PodEvictionBlocked, err, "node group %s stalled on pods that could not be evicted%s; set inPlace.force to evict anyway, or let the budgets allow a disruption, then start again", name, blockers)
 	}
 	m.step(ctx, "nodegroup", name, version, started, res, err)
 	return err

@@ -35,6 +35,13 @@ func (w *World) BlockNodegroupEviction(nodegroup, budget string) {
 	evictionBlocks[w][nodegroup] = budget
 }
 
+// evictionBlock is the budget BlockNodegroupEviction named for nodegroup.
+func (w *World) evictionBlock(nodegroup string) string {
+	inPlaceMu.Lock()
+	defer inPlaceMu.Unlock()
+	return evictionBlocks[w][nodegroup]
+}
+
 func (w *World) nextUpdateID() string {
 	inPlaceMu.Lock()
 	defer inPlaceMu.Unlock()
@@ -96,9 +103,7 @@ func (a *Activities) UpdateNodegroup(_ context.Context, in eks.UpdateNodegroupIn
 	if err := w.record("UpdateNodegroup", in); err != nil {
 		return eks.UpdateResult{}, err
 	}
-	inPlaceMu.Lock()
-	budget := evictionBlocks[w][in.Nodegroup]
-	inPlaceMu.Unlock()
+	budget := w.evictionBlock(in.Nodegroup)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for i, ng := range w.Blue.NodeGroups {
@@ -128,9 +133,7 @@ func (a *Activities) BlockingPDBs(_ context.Context, in kube.BlockingPDBsInput) 
 	if err := w.record("BlockingPDBs", in); err != nil {
 		return kube.BlockingPDBsResult{}, err
 	}
-	inPlaceMu.Lock()
-	budget := evictionBlocks[w][in.Nodegroup]
-	inPlaceMu.Unlock()
+	budget := w.evictionBlock(in.Nodegroup)
 	res := kube.BlockingPDBsResult{Nodes: 2, Blocking: []kube.BlockingPDB{}}
 	if ns, name, ok := strings.Cut(budget, "/"); ok {
 		res.Blocking = append(res.Blocking, kube.BlockingPDB{Namespace: ns, Name: name, Pods: []string{ns + "/" + name + "-pod-0"}, CurrentHealthy: 1, DesiredHealthy: 1, ExpectedPods: 1})
