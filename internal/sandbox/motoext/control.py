@@ -25,6 +25,27 @@ POST /moto-api/cutover/eks/nodegroup-update-failures
    "errors": [{"errorCode": "PodEvictionFailure",
                "errorMessage": "Reached max retries while trying to evict pods from nodes in node group general",
                "resourceIds": ["poddisruptionbudget/shop/web"]}]}
+GET  /moto-api/cutover/eks/nodegroup-rollouts?cluster=blue&region=us-east-1
+                                          whether the cluster's node group
+                                          version updates run outside the
+                                          emulator, and those waiting for
+                                          their node replacement:
+  {"cluster": "blue", "external": true,
+   "rollouts": [{"nodegroup": "general", "updateId": "...", "fromVersion": "1.29",
+                 "version": "1.30", "releaseVersion": "1.30.14-20250519",
+                 "launchTemplate": null, "force": false, "maxUnavailable": 1,
+                 "maxUnavailablePercentage": null, "desiredSize": 3,
+                 "createdAt": "..."}]}
+POST /moto-api/cutover/eks/nodegroup-rollouts
+                                          carry them out outside (true) or
+                                          in the emulator after its delay:
+  {"cluster": "blue", "external": true}
+POST /moto-api/cutover/eks/nodegroup-rollouts/finish
+                                          end one: Successful without errors,
+                                          else Failed with them (updates.py):
+  {"cluster": "blue", "nodegroup": "general", "updateId": "...",
+   "errors": [{"errorCode": "PodEvictionFailure", "errorMessage": "...",
+               "resourceIds": ["shop/checkout-7d9f-abcde"]}]}
 """
 
 import datetime
@@ -150,7 +171,57 @@ def nodegroup_update_failures(request, full_url, headers):
     return _reply(200, {"cluster": cluster.name, "nodegroup": name, "errors": len(errs)})
 
 
+def _query(request, full_url):
+    from urllib.parse import parse_qs, urlparse
+
+    q = parse_qs(urlparse(full_url).query)
+    return {k: v[0] for k, v in q.items() if v}
+
+
+def nodegroup_rollouts(request, full_url, headers):
+    if request.method == "GET":
+        body = _query(request, full_url)
+    elif request.method == "POST":
+        try:
+            body = _body(request)
+        except (ValueError, TypeError) as e:
+            return _reply(400, {"message": str(e)})
+        if not isinstance(body.get("external"), bool):
+            return _reply(400, {"message": "external must be true or false"})
+    else:
+        return _reply(405, {"message": "GET or POST only"})
+    with LOCK:
+        cluster = _cluster(body)
+        if cluster is None:
+            return _reply(404, {"message": f"No cluster found for name: {body.get('cluster')}."})
+        if request.method == "POST":
+            ext(cluster).external_rollouts = body["external"]
+        return _reply(200, {"cluster": cluster.name, "external": updates.external_rollouts(cluster), "rollouts": updates.pending_rollouts(cluster)})
+
+
+def nodegroup_rollout_finish(request, full_url, headers):
+    if request.method != "POST":
+        return _reply(405, {"message": "POST only"})
+    try:
+        body = _body(request)
+        errs = [_update_error(e) for e in body.get("errors") or []]
+    except (ValueError, TypeError, AttributeError) as e:
+        return _reply(400, {"message": str(e)})
+    with LOCK:
+        cluster = _cluster(body)
+        if cluster is None:
+            return _reply(404, {"message": f"No cluster found for name: {body.get('cluster')}."})
+        try:
+            updates.finish_rollout(cluster, body.get("nodegroup"), body.get("updateId"), errs)
+        except KeyError as e:
+            return _reply(404, {"message": e.args[0]})
+        u = ext(cluster).updates[body["updateId"]]
+    return _reply(200, {"cluster": cluster.name, "nodegroup": body["nodegroup"], "updateId": u.id, "status": u.status})
+
+
 def install():
     moto_api_urls.url_paths["{0}/moto-api/cutover/eks$"] = settings
     moto_api_urls.url_paths["{0}/moto-api/cutover/eks/observations$"] = observations
     moto_api_urls.url_paths["{0}/moto-api/cutover/eks/nodegroup-update-failures$"] = nodegroup_update_failures
+    moto_api_urls.url_paths["{0}/moto-api/cutover/eks/nodegroup-rollouts$"] = nodegroup_rollouts
+    moto_api_urls.url_paths["{0}/moto-api/cutover/eks/nodegroup-rollouts/finish$"] = nodegroup_rollout_finish

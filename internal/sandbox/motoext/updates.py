@@ -22,6 +22,14 @@ the update is Successful. What EKS refuses is refused:
   1, minSize <= desiredSize <= maxSize; not while the node group is not
   ACTIVE or an update runs (ResourceInUseException).
 
+A cluster's node group version updates can instead be carried out outside
+the emulator (control.py, /moto-api/cutover/eks/nodegroup-rollouts): the
+sandbox replaces the nodes on the cluster's kube-apiserver as EKS's
+rolling update does (new nodes at the target, old ones tainted, drained
+through the Eviction API, removed) and then ends the update, Successful or
+Failed with the errors it met (PodEvictionFailure naming the pods a
+PodDisruptionBudget kept).
+
 A node group's version updates can be made to fail on demand (control.py,
 /moto-api/cutover/eks/nodegroup-update-failures): while errors are armed
 for a node group, its version updates end Failed with those errors (e.g.
@@ -75,15 +83,20 @@ def armed_failures(cluster):
     return e.nodegroup_failures
 
 
-def start(cluster, target, type_, changes, apply, fail=None):
+def start(cluster, target, type_, changes, apply, fail=None, rollout=None):
     """Records an InProgress update of target; after config.delay apply() runs
-    and the update is Successful. fail, if given, is called then instead:
-    it returns the update's errors (the update is Failed) or None (apply)."""
+    and the update is Successful. fail, if given, is called first with the
+    errors the rollout met (none when the emulator runs it): it returns the
+    update's errors (the update is Failed) or none (apply).
+
+    rollout, if given, is what a node replacement needs to know (a node
+    group's version update on a cluster whose rollouts run outside the
+    emulator): the update then stays InProgress until finish_rollout."""
     u = Update(target, type_, changes)
     ext(cluster).updates[u.id] = u
 
-    def finish():
-        errs = fail() if fail else None
+    def finish(given=()):
+        errs = fail(list(given)) if fail else list(given)
         if errs:
             u.errors = errs
             u.status = "Failed"
@@ -91,8 +104,36 @@ def start(cluster, target, type_, changes, apply, fail=None):
         apply()
         u.status = "Successful"
 
-    later(cluster, finish)
+    if rollout is not None and external_rollouts(cluster):
+        u.rollout = dict(rollout, updateId=u.id, createdAt=u.created_at.isoformat())
+        u.finish = finish
+    else:
+        later(cluster, finish)
     return u
+
+
+def external_rollouts(cluster):
+    """Whether the cluster's node group version updates are carried out
+    outside the emulator (the sandbox's node replacement on the cluster's
+    kube-apiserver), which ends each with finish_rollout."""
+    return getattr(ext(cluster), "external_rollouts", False)
+
+
+def pending_rollouts(cluster):
+    """The node group version updates waiting for their node replacement."""
+    return [u.rollout for u in ext(cluster).updates.values() if u.status == "InProgress" and getattr(u, "rollout", None)]
+
+
+def finish_rollout(cluster, nodegroup, update_id, errs):
+    """Ends a rollout: Successful (the node group at the update's version
+    and release) without errors, else Failed with them and the node group
+    ACTIVE at its old version, as EKS leaves it when the rolling update
+    gives up. Raises KeyError for an update that is not a pending rollout
+    of the node group."""
+    u = ext(cluster).updates.get(update_id)
+    if u is None or u.target != ("nodegroup", nodegroup) or u.status != "InProgress" or not getattr(u, "rollout", None):
+        raise KeyError(f"no rollout {update_id} in progress for node group {nodegroup}")
+    u.finish(errs)
 
 
 def running(cluster, target):
@@ -238,8 +279,8 @@ def update_nodegroup_version(ctx):
 
     force = bool(p.get("force"))
 
-    def fail():
-        errs = [dict(e) for e in armed_failures(cluster).get(ng.nodegroup_name) or []]
+    def fail(given):
+        errs = given + [dict(e) for e in armed_failures(cluster).get(ng.nodegroup_name) or []]
         if force:
             errs = [e for e in errs if e["errorCode"] != POD_EVICTION_FAILURE]
         if errs:
@@ -247,7 +288,19 @@ def update_nodegroup_version(ctx):
             ng.modified_at = utcnow()
         return errs
 
-    u = start(cluster, ("nodegroup", ng.nodegroup_name), "VersionUpdate", changes, apply, fail)
+    uc = ng.update_config or {}
+    rollout = {
+        "nodegroup": ng.nodegroup_name,
+        "fromVersion": ng.version,
+        "version": version,
+        "releaseVersion": release,
+        "launchTemplate": effective or None,
+        "force": force,
+        "maxUnavailable": uc.get("maxUnavailable"),
+        "maxUnavailablePercentage": uc.get("maxUnavailablePercentage"),
+        "desiredSize": (ng.scaling_config or {}).get("desiredSize"),
+    }
+    u = start(cluster, ("nodegroup", ng.nodegroup_name), "VersionUpdate", changes, apply, fail, rollout=rollout)
     return {"update": u.to_dict()}
 
 

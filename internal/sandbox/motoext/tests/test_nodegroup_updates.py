@@ -107,3 +107,62 @@ def test_failure_route_validation(endpoint, make_cluster, make_nodegroup):
     assert _arm(endpoint, [dict(PDB_ERROR, resourceIds=[""])])[0] == 400
     assert _arm(endpoint, [PDB_ERROR], nodegroup="nope")[0] == 404
     assert post(endpoint, "/moto-api/cutover/eks/nodegroup-update-failures", {"cluster": "nope", "nodegroup": "general"})[0] == 404
+
+
+def _rollouts(endpoint, cluster="blue"):
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(f"{endpoint}/moto-api/cutover/eks/nodegroup-rollouts?cluster={cluster}&region=us-east-1") as resp:
+        return json.loads(resp.read())
+
+
+def _finish(endpoint, update_id, errors=(), nodegroup="general"):
+    return post(endpoint, "/moto-api/cutover/eks/nodegroup-rollouts/finish",
+                {"cluster": "blue", "nodegroup": nodegroup, "updateId": update_id, "errors": list(errors)})
+
+
+def test_external_rollouts_wait_for_the_node_replacement(eks, endpoint, make_cluster, make_nodegroup):
+    make_cluster(version="1.30")
+    make_nodegroup("blue", version="1.29")
+    assert _rollouts(endpoint) == {"cluster": "blue", "external": False, "rollouts": []}
+    assert post(endpoint, "/moto-api/cutover/eks/nodegroup-rollouts", {"cluster": "blue", "external": True})[0] == 200
+    u = eks.update_nodegroup_version(clusterName="blue", nodegroupName="general")["update"]
+    # Past the emulator's delay the update still waits for its nodes.
+    import time
+    time.sleep(0.3)
+    assert _status(eks, u) == "InProgress"
+    got = _rollouts(endpoint)
+    assert got["external"] is True and len(got["rollouts"]) == 1
+    r = got["rollouts"][0]
+    assert (r["nodegroup"], r["updateId"], r["fromVersion"], r["version"], r["force"]) == ("general", u["id"], "1.29", "1.30", False)
+    assert r["releaseVersion"].startswith("1.30.")
+    assert eks.describe_nodegroup(clusterName="blue", nodegroupName="general")["nodegroup"]["status"] == "UPDATING"
+
+    # Finished with PodEvictionFailure: Failed, the node group ACTIVE at 1.29.
+    err = dict(PDB_ERROR, resourceIds=["shop/checkout-0"])
+    assert _finish(endpoint, u["id"], [err])[0] == 200
+    assert _status(eks, u) == "Failed"
+    assert eks.describe_update(name="blue", updateId=u["id"], nodegroupName="general")["update"]["errors"] == [err]
+    ng = eks.describe_nodegroup(clusterName="blue", nodegroupName="general")["nodegroup"]
+    assert (ng["status"], ng["version"]) == ("ACTIVE", "1.29")
+    assert _rollouts(endpoint)["rollouts"] == []
+    # A finished rollout cannot be finished again.
+    assert _finish(endpoint, u["id"])[0] == 404
+
+    # Finished without errors: Successful at the update's version.
+    u = eks.update_nodegroup_version(clusterName="blue", nodegroupName="general", force=True)["update"]
+    assert _rollouts(endpoint)["rollouts"][0]["force"] is True
+    assert _finish(endpoint, u["id"])[0] == 200
+    assert _status(eks, u) == "Successful"
+    ng = eks.describe_nodegroup(clusterName="blue", nodegroupName="general")["nodegroup"]
+    assert (ng["status"], ng["version"]) == ("ACTIVE", "1.30")
+
+
+def test_rollout_route_validation(endpoint, make_cluster, make_nodegroup):
+    make_cluster(version="1.30")
+    make_nodegroup("blue", version="1.29")
+    assert post(endpoint, "/moto-api/cutover/eks/nodegroup-rollouts", {"cluster": "blue", "external": "yes"})[0] == 400
+    assert post(endpoint, "/moto-api/cutover/eks/nodegroup-rollouts", {"cluster": "nope", "external": True})[0] == 404
+    assert _finish(endpoint, "no-such-update")[0] == 404
+    assert _finish(endpoint, "x", [{"errorCode": "Nope"}])[0] == 400
