@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"time"
 )
 
@@ -106,11 +107,21 @@ func (m *Moto) ObserveEKS(ctx context.Context, o EKSObservations) error {
 }
 
 func (m *Moto) motoControl(ctx context.Context, path string, body any) error {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return err
+	return m.motoControlDo(ctx, http.MethodPost, path, body, nil)
+}
+
+// motoControlDo sends body (POST) or nothing (GET) to a control route and
+// decodes the answer into out when given.
+func (m *Moto) motoControlDo(ctx context.Context, method, path string, body, out any) error {
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		r = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.Endpoint+path, bytes.NewReader(b))
+	req, err := http.NewRequestWithContext(ctx, method, m.Endpoint+path, r)
 	if err != nil {
 		return err
 	}
@@ -120,9 +131,14 @@ func (m *Moto) motoControl(ctx context.Context, path string, body any) error {
 		return fmt.Errorf("moto %s: %w", path, err)
 	}
 	defer resp.Body.Close()
-	out, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("moto %s: %s: %s", path, resp.Status, bytes.TrimSpace(out))
+		return fmt.Errorf("moto %s: %s: %s", path, resp.Status, bytes.TrimSpace(b))
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			return fmt.Errorf("moto %s: %w", path, err)
+		}
 	}
 	return nil
 }
@@ -159,5 +175,74 @@ func (m *Moto) FailNodegroupUpdates(ctx context.Context, f NodegroupUpdateFailur
 	}
 	return m.motoControl(ctx, "/moto-api/cutover/eks/nodegroup-update-failures", map[string]any{
 		"cluster": f.Cluster, "region": region, "nodegroup": f.Nodegroup, "errors": errs,
+	})
+}
+
+// NodegroupRollout is a node group version update of the emulated EKS
+// waiting for its node replacement (ExternalNodegroupRollouts).
+type NodegroupRollout struct {
+	Nodegroup      string `json:"nodegroup"`
+	UpdateID       string `json:"updateId"`
+	FromVersion    string `json:"fromVersion"`
+	Version        string `json:"version"`
+	ReleaseVersion string `json:"releaseVersion"`
+	// LaunchTemplate is the node group's launch template after the update
+	// (nil without one).
+	LaunchTemplate *struct {
+		ID      string `json:"id"`
+		Name    string `json:"name"`
+		Version string `json:"version"`
+	} `json:"launchTemplate"`
+	// Force is UpdateNodegroupVersion's force: evict even what a
+	// PodDisruptionBudget refuses.
+	Force bool `json:"force"`
+	// MaxUnavailable or MaxUnavailablePercentage is the node group's
+	// updateConfig (nil when unset).
+	MaxUnavailable           *int `json:"maxUnavailable"`
+	MaxUnavailablePercentage *int `json:"maxUnavailablePercentage"`
+	DesiredSize              *int `json:"desiredSize"`
+}
+
+// Target is what the update's nodes run: version, release and launch
+// template version.
+func (ro NodegroupRollout) Target() string {
+	t := ro.Version + "/" + ro.ReleaseVersion
+	if lt := ro.LaunchTemplate; lt != nil {
+		t += "/" + lt.ID + lt.Name + ":" + lt.Version
+	}
+	return t
+}
+
+type rolloutsAnswer struct {
+	External bool               `json:"external"`
+	Rollouts []NodegroupRollout `json:"rollouts"`
+}
+
+// ExternalNodegroupRollouts makes the emulated EKS leave cluster's node
+// group version updates InProgress until FinishNodegroupRollout ends them
+// (external), or apply them after its delay as before.
+func (m *Moto) ExternalNodegroupRollouts(ctx context.Context, cluster string, external bool) error {
+	return m.motoControl(ctx, "/moto-api/cutover/eks/nodegroup-rollouts", map[string]any{"cluster": cluster, "region": m.Region, "external": external})
+}
+
+// NodegroupRollouts lists cluster's node group version updates waiting for
+// their node replacement.
+func (m *Moto) NodegroupRollouts(ctx context.Context, cluster string) ([]NodegroupRollout, error) {
+	var out rolloutsAnswer
+	path := "/moto-api/cutover/eks/nodegroup-rollouts?" + url.Values{"cluster": {cluster}, "region": {m.Region}}.Encode()
+	if err := m.motoControlDo(ctx, http.MethodGet, path, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Rollouts, nil
+}
+
+// FinishNodegroupRollout ends a rollout: Successful without errors, else
+// Failed with them (the node group stays at its old version).
+func (m *Moto) FinishNodegroupRollout(ctx context.Context, cluster, nodegroup, updateID string, errs []NodegroupUpdateError) error {
+	if errs == nil {
+		errs = []NodegroupUpdateError{}
+	}
+	return m.motoControl(ctx, "/moto-api/cutover/eks/nodegroup-rollouts/finish", map[string]any{
+		"cluster": cluster, "region": m.Region, "nodegroup": nodegroup, "updateId": updateID, "errors": errs,
 	})
 }
