@@ -11,6 +11,7 @@ package eks
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"time"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/cutover-dev/cutover/internal/activitylog"
 	"github.com/cutover-dev/cutover/internal/clusters"
+	"github.com/cutover-dev/cutover/internal/spec"
 )
 
 // Steps of UpdateProgress.
@@ -653,4 +655,107 @@ func (a *Activities) waitAddonSettled(ctx context.Context, api EKSAPI, ref clust
 // pollUpdate is poll for UpdateProgress.
 func (a *Activities) pollUpdate(ctx context.Context, p *UpdateProgress, check func(ctx context.Context) (bool, error)) error {
 	return pollUntil(ctx, a.pollInterval, p, &p.Polls, check)
+}
+
+// InPlaceLaunchTemplateInput asks for the launch template version a node
+// group on its own launch template needs to run Kubernetes Version.
+type InPlaceLaunchTemplateInput struct {
+	Cluster   clusters.Ref `json:"cluster"`
+	Nodegroup string       `json:"nodegroup"`
+	// Migration names the version cutover creates (its description), so
+	// a retry finds it instead of creating another.
+	Migration string `json:"migration"`
+	Version   string `json:"version"`
+}
+
+// InPlaceLaunchTemplateResult is the launch template version to update a
+// node group to.
+type InPlaceLaunchTemplateResult struct {
+	// LaunchTemplate is the version the node group's update names; nil when
+	// the node group has no launch template or its version pins no AMI
+	// (the update names the Kubernetes version, EKS picks the AMI).
+	LaunchTemplate *LaunchTemplate `json:"launchTemplate,omitempty"`
+	// Previous is the version the node group runs now, what a rollback of
+	// the node group goes back to (nil without a launch template).
+	Previous *LaunchTemplate `json:"previous,omitempty"`
+	// Created is true when this call created the version.
+	Created bool `json:"created,omitempty"`
+	// AMI is the image the version pins; Reason says why.
+	AMI    string `json:"ami,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// PrepareInPlaceLaunchTemplate gives a node group whose launch template
+// pins an AMI (AMI type CUSTOM, which EKS cannot move to another release)
+// a new version of that template with the recommended AMI of the same
+// family for Version, from the node group's version as source; user data
+// and everything else are kept (the cluster is the same). A version
+// already made for this migration, node group and version is found again
+// (its description). A template that pins no AMI, or one built for
+// Version already, needs no new version. A template cutover cannot move
+// (an AMI that is not EKS-optimized, no AMI of the family at Version) is
+// refused with the reason and the fix, before anything is created.
+func (a *Activities) PrepareInPlaceLaunchTemplate(ctx context.Context, in InPlaceLaunchTemplateInput) (InPlaceLaunchTemplateResult, error) {
+	var res InPlaceLaunchTemplateResult
+	ref := in.Cluster
+	if in.Nodegroup == "" || in.Version == "" || in.Migration == "" {
+		return res, invalidf("launch template for node group %q of cluster %s: node group, migration and version are required", in.Nodegroup, ref)
+	}
+	api, err := a.eksClient(ctx, ref.Region)
+	if err != nil {
+		return res, err
+	}
+	ng, found, err := describeNodeGroup(ctx, api, ref, in.Nodegroup)
+	if err != nil {
+		return res, err
+	}
+	if !found {
+		return res, notFoundf("launch template for node group %s of cluster %s: no such node group", in.Nodegroup, ref)
+	}
+	if ng.LaunchTemplate == nil {
+		res.Reason = "the node group has no launch template"
+		return res, nil
+	}
+	prev := *ng.LaunchTemplate
+	res.Previous = &prev
+	ec2API, ok, err := a.ec2Client(ctx, ref.Region)
+	if err != nil {
+		return res, err
+	}
+	if !ok {
+		return res, failedf("launch template for node group %s of cluster %s: no EC2 client", in.Nodegroup, ref)
+	}
+	ssmAPI, err := a.ssmClient(ctx, ref.Region)
+	if err != nil {
+		return res, err
+	}
+	d, err := a.decideLaunchTemplate(ctx, ec2API, ssmAPI, in.Version, spec.AMITypeUpgradeRefuse, ng)
+	if err != nil {
+		return res, err
+	}
+	res.Reason, res.AMI = d.Plan.Reason, d.Plan.GreenAMI
+	switch {
+	case d.Plan.Action == LaunchTemplateRefuse:
+		return res, d.refusal
+	case d.Plan.Action == LaunchTemplateKeep && d.Plan.BlueAMI == "":
+		return res, nil
+	case d.Plan.Action == LaunchTemplateKeep:
+		res.LaunchTemplate = &prev
+		return res, nil
+	}
+	mine := ng
+	mine.Tags = maps.Clone(ng.Tags)
+	if mine.Tags == nil {
+		mine.Tags = map[string]string{}
+	}
+	mine.Tags[TagMigration] = in.Migration
+	lt, v, err := a.greenLaunchTemplate(ctx, ec2API, ssmAPI, nil, ref.Name, in.Version, spec.AMITypeUpgradeRefuse, mine)
+	if err != nil {
+		return res, err
+	}
+	res.LaunchTemplate = lt
+	res.Created = v != nil && v.Created
+	logger(ctx).Info("Launch template version for the in-place update", "cluster", ref.String(), "nodegroup", in.Nodegroup,
+		"launchTemplate", lt.ID, "version", lt.Version, "previous", prev.Version, "ami", res.AMI, "created", res.Created)
+	return res, nil
 }

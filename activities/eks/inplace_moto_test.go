@@ -2,11 +2,15 @@ package eks
 
 import (
 	"context"
+	"encoding/base64"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	awseks "github.com/aws/aws-sdk-go-v2/service/eks"
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 
@@ -177,6 +181,91 @@ func TestInPlaceUpdatesAgainstMoto(t *testing.T) {
 		}
 		if n := nodegroup(t, name, "general"); aws.ToString(n.Version) != "1.30" || r.UpdateID == "" {
 			t.Fatalf("forced update %+v left the node group at %s", r, aws.ToString(n.Version))
+		}
+	})
+
+	t.Run("a node group on a custom AMI gets a launch template version with the target's AMI", func(t *testing.T) {
+		name := m.name("inplace-lt")
+		m.createBlue(t, name)
+		ref := clusters.Ref{Name: name, Region: m.region}
+		cfg, err := moto.AWS().ForRegion(ctx, m.region)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ec := ec2.NewFromConfig(cfg)
+		img, err := ec.RegisterImage(ctx, &ec2.RegisterImageInput{Name: aws.String("amazon-eks-node-1.29-v20250519")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lt, err := ec.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{
+			LaunchTemplateName: aws.String(name + "-custom"),
+			LaunchTemplateData: &ec2types.RequestLaunchTemplateData{ImageId: img.ImageId, InstanceType: ec2types.InstanceTypeM6iLarge,
+				UserData: aws.String(base64.StdEncoding.EncodeToString([]byte("#!/bin/bash\n/etc/eks/bootstrap.sh " + name + "\n")))},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ltID := aws.ToString(lt.LaunchTemplate.LaunchTemplateId)
+		role := "arn:aws:iam::123456789012:role/nodes"
+		if _, err := m.api.CreateNodegroup(ctx, &awseks.CreateNodegroupInput{
+			ClusterName: aws.String(name), NodegroupName: aws.String("custom"), NodeRole: aws.String(role), Subnets: []string{"subnet-0a1"},
+			AmiType: ekstypes.AMITypesCustom, LaunchTemplate: &ekstypes.LaunchTemplateSpecification{Id: aws.String(ltID), Version: aws.String("1")},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		// The SDK clients (EC2 and SSM too), not the recording wrapper.
+		a := NewFromAWS(m.aws, nil, WithPollInterval(10*time.Millisecond))
+		env := newActivityEnv(t, a)
+		if _, err := run[UpdateResult](t, env, a.UpdateClusterVersion, UpdateClusterVersionInput{Cluster: ref, Version: "1.30"}); err != nil {
+			t.Fatal(err)
+		}
+		in := InPlaceLaunchTemplateInput{Cluster: ref, Nodegroup: "custom", Migration: "shop-inplace", Version: "1.30"}
+		got, err := run[InPlaceLaunchTemplateResult](t, env, a.PrepareInPlaceLaunchTemplate, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.LaunchTemplate == nil || got.LaunchTemplate.Version != "2" || !got.Created || got.Previous == nil || got.Previous.Version != "1" || got.AMI == "" || got.AMI == aws.ToString(img.ImageId) {
+			t.Fatalf("launch template result %+v", got)
+		}
+		v, err := ec.DescribeLaunchTemplateVersions(ctx, &ec2.DescribeLaunchTemplateVersionsInput{LaunchTemplateId: aws.String(ltID), Versions: []string{"2"}})
+		if err != nil || len(v.LaunchTemplateVersions) != 1 {
+			t.Fatalf("version 2: %+v %v", v, err)
+		}
+		data := v.LaunchTemplateVersions[0].LaunchTemplateData
+		if aws.ToString(data.ImageId) != got.AMI || data.InstanceType != ec2types.InstanceTypeM6iLarge {
+			t.Errorf("version 2 pins %s on %s, want %s on the source's m6i.large", aws.ToString(data.ImageId), data.InstanceType, got.AMI)
+		}
+		if ud, _ := base64.StdEncoding.DecodeString(aws.ToString(data.UserData)); !strings.Contains(string(ud), "bootstrap.sh "+name) {
+			t.Errorf("version 2 user data %q: want the source's, bootstrapping the same cluster", ud)
+		}
+		// A retry finds the version instead of making another.
+		again, err := run[InPlaceLaunchTemplateResult](t, env, a.PrepareInPlaceLaunchTemplate, in)
+		if err != nil || again.Created || again.LaunchTemplate == nil || again.LaunchTemplate.Version != "2" {
+			t.Fatalf("repeat %+v %v: want version 2 found, not created", again, err)
+		}
+		r, err := run[UpdateResult](t, env, a.UpdateNodegroup, UpdateNodegroupInput{Cluster: ref, Nodegroup: "custom", LaunchTemplate: got.LaunchTemplate})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := nodegroup(t, name, "custom")
+		if r.UpdateID == "" || aws.ToString(n.Version) != "1.30" || n.LaunchTemplate == nil || aws.ToString(n.LaunchTemplate.Version) != "2" {
+			t.Errorf("update %+v: node group at %s on launch template version %v", r, aws.ToString(n.Version), n.LaunchTemplate)
+		}
+		// A template pinning an AMI that is not EKS-optimized is refused.
+		other, err := ec.RegisterImage(ctx, &ec2.RegisterImageInput{Name: aws.String("golden-image-2025")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ec.CreateLaunchTemplateVersion(ctx, &ec2.CreateLaunchTemplateVersionInput{LaunchTemplateId: aws.String(ltID), SourceVersion: aws.String("2"),
+			LaunchTemplateData: &ec2types.RequestLaunchTemplateData{ImageId: other.ImageId}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := run[UpdateResult](t, env, a.UpdateNodegroup, UpdateNodegroupInput{Cluster: ref, Nodegroup: "custom", LaunchTemplate: &LaunchTemplate{ID: ltID, Version: "3"}}); err != nil {
+			t.Fatal(err)
+		}
+		_, err = run[InPlaceLaunchTemplateResult](t, env, a.PrepareInPlaceLaunchTemplate, InPlaceLaunchTemplateInput{Cluster: ref, Nodegroup: "custom", Migration: "shop-inplace", Version: "1.31"})
+		if err == nil || !strings.Contains(err.Error(), "not an EKS-optimized AMI") {
+			t.Fatalf("golden image: %v, want a refusal naming why", err)
 		}
 	})
 }

@@ -290,7 +290,7 @@ func (a *Activities) decideLaunchTemplate(ctx context.Context, ec2API EC2API, ss
 	}
 	amiType, built, ok := eksAMIFromName(name)
 	if !ok {
-		d.refuse(failedf("%s pins AMI %s (%q), which is not an EKS-optimized AMI: cutover will not run blue's AMI on green at Kubernetes %s; add a launch template version with an AMI for %s and point blue's node group at it, or use an EKS-optimized AMI",
+		d.refuse(failedf("%s pins AMI %s (%q), which is not an EKS-optimized AMI: cutover cannot tell which AMI replaces it at Kubernetes %s; add a launch template version with an AMI for %s and point blue's node group at it, or use an EKS-optimized AMI",
 			what, image, name, target, target),
 			fmt.Sprintf("add a version of launch template %s with an AMI for Kubernetes %s and point blue's node group %s at it, or use an EKS-optimized AMI", d.Plan.LaunchTemplateID, target, ng.Name))
 		return d, nil

@@ -33,13 +33,14 @@ _installed = False
 
 
 def install():
-    """Extends moto's EKS, CloudFront and Route53 (idempotent)."""
+    """Extends moto's EKS, CloudFront, Route53 and EC2 (idempotent)."""
     global _installed
     if _installed:
         return
-    from . import cloudfront, control, responses, route53
+    from . import cloudfront, control, ec2, responses, route53
 
     responses.install()
+    ec2.install()
     cloudfront.install()
     route53.install()
     control.install()
