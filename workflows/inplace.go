@@ -10,6 +10,7 @@ import (
 	"github.com/cutover-dev/cutover/activities/kube"
 	"github.com/cutover-dev/cutover/internal/failures"
 	"github.com/cutover-dev/cutover/internal/finding"
+	"github.com/cutover-dev/cutover/internal/spec"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 )
@@ -117,6 +118,26 @@ func (m *migration) inPlacePreflight(ctx workflow.Context) (eks.ClusterDescripti
 	}
 	m.addFindings(pf.Findings)
 	m.addFindings(inPlaceAMITypeFindings(blue, s.Green.KubernetesVersion))
+	// Node groups whose template pins an AMI need a version with the
+	// target's: refused here when there is none, before any gate.
+	var templated []eks.NodeGroup
+	m.ownTemplates = map[string]bool{}
+	for _, ng := range blue.NodeGroups {
+		if ng.LaunchTemplate != nil {
+			templated = append(templated, ng)
+			m.ownTemplates[ng.Name] = true
+		}
+	}
+	if len(templated) > 0 {
+		m.progress(fmt.Sprintf("Checking %d launch templates for Kubernetes %s", len(templated), s.Green.KubernetesVersion))
+		lts, err := call[eks.PlanLaunchTemplatesResult](ctx, readOptions, eksA.PlanGreenLaunchTemplates, eks.PlanLaunchTemplatesInput{
+			Blue: m.blue(), TargetVersion: s.Green.KubernetesVersion, NodeGroups: templated, AMITypeUpgrade: spec.AMITypeUpgradeRefuse,
+		})
+		if err != nil {
+			return blue, err
+		}
+		m.addFindings(lts.Findings)
+	}
 	m.blueVersion, m.blueEndpoint, m.blueARN = blue.Version, blue.Endpoint, blue.ARN
 	policy := finding.Policy{BlockOn: s.Preflight.BlockOn, IgnoreChecks: s.Preflight.IgnoreChecks}
 	blocking := policy.Blocking(m.report.Findings)
@@ -349,7 +370,26 @@ func (m *migration) updateNodeGroup(ctx workflow.Context, name, version string) 
 	if in.MaxUnavailable > 0 || in.MaxUnavailablePercentage > 0 {
 		input.UpdateConfig = &eks.UpdateConfig{MaxUnavailable: in.MaxUnavailable, MaxUnavailablePercentage: in.MaxUnavailablePercentage}
 	}
+	var lt eks.InPlaceLaunchTemplateResult
+	if m.ownTemplates[name] {
+		// A template that pins an AMI moves by a new version with the
+		// hop's AMI (EKS takes no Kubernetes version for it).
+		var err error
+		lt, err = short[eks.InPlaceLaunchTemplateResult](ctx, readOptions, eksA.PrepareInPlaceLaunchTemplate, eks.InPlaceLaunchTemplateInput{
+			Cluster: m.blue(), Nodegroup: name, Migration: m.spec.Name, Version: version,
+		})
+		if err != nil {
+			m.step(ctx, "nodegroup", name, version, started, eks.UpdateResult{}, err)
+			return err
+		}
+		if lt.LaunchTemplate != nil {
+			input.LaunchTemplate, input.Version = lt.LaunchTemplate, ""
+		}
+	}
 	res, err := call[eks.UpdateResult](ctx, m.updateOptions(), eksA.UpdateNodegroup, input)
+	if lt.LaunchTemplate != nil && res.Reason == "" {
+		res.Reason = fmt.Sprintf("launch template %s version %s (was %s): %s", lt.LaunchTemplate.ID, lt.LaunchTemplate.Version, lt.Previous.Version, lt.Reason)
+	}
 	if err != nil && failures.TypeOf(err) == eks.PodEvictionBlocked {
 		blockers := " (PodDisruptionBudgets)"
 		if budgets := m.blockingPDBs(ctx, name); budgets != "" {

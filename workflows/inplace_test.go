@@ -9,6 +9,7 @@ import (
 	"github.com/cutover-dev/cutover/activities/kube"
 	"github.com/cutover-dev/cutover/internal/spec"
 	"github.com/cutover-dev/cutover/workflows"
+	"go.temporal.io/sdk/temporal"
 )
 
 func inPlaceSpec(target string) spec.MigrationSpec {
@@ -144,5 +145,105 @@ func TestInPlaceStallsOnAPodDisruptionBudget(t *testing.T) {
 	}
 	if rep.InPlace.Now.ControlPlane != "1.30" || now["batch"] != "1.30" || now["general"] != "1.29" || !strings.Contains(err.Error(), "general 1.29") {
 		t.Errorf("now %+v (%v): want the control plane and batch at 1.30, general at 1.29", rep.InPlace.Now, err)
+	}
+}
+
+// TestInPlaceFailureAfterTheFirstHopStops: the second control-plane
+// update fails after the first hop finished; the run stops forward (no
+// rollback is attempted: EKS cannot downgrade a control plane) and its
+// report says the cluster is at 1.30, control plane and node groups.
+func TestInPlaceFailureAfterTheFirstHopStops(t *testing.T) {
+	h := newHarness(t)
+	h.world.FailWhen = func(name string, in any) error {
+		if u, ok := in.(eks.UpdateClusterVersionInput); ok && name == "UpdateClusterVersion" && u.Version == "1.31" {
+			return temporal.NewNonRetryableApplicationError("VersionUpdate update 7 of cluster blue is Failed: ClusterUnreachable", eks.UpdateFailed, nil)
+		}
+		return nil
+	}
+	s := inPlaceSpec("1.31")
+	h.decideWhenOpen(workflows.Decision{Gate: "control-plane-1.30", Approve: true, By: "alice"}, workflows.Decision{Gate: "control-plane-1.31", Approve: true, By: "alice"})
+	_, err := h.run(s)
+	typ, rep := failureReport(t, err)
+	if typ != eks.UpdateFailed || !strings.Contains(err.Error(), "control plane 1.30") {
+		t.Fatalf("type %s: %v", typ, err)
+	}
+	if rep.InPlace == nil || rep.InPlace.Now == nil || rep.InPlace.Now.ControlPlane != "1.30" {
+		t.Fatalf("report %+v", rep.InPlace)
+	}
+	for _, ng := range rep.InPlace.Now.NodeGroups {
+		if ng.Version != "1.30" {
+			t.Errorf("node group %s at %s, want 1.30", ng.Name, ng.Version)
+		}
+	}
+	var got []string
+	for _, st := range rep.InPlace.Steps {
+		if st.Kind == "control-plane" {
+			got = append(got, st.To+":"+st.Status)
+		}
+	}
+	if !reflect.DeepEqual(got, []string{"1.30:succeeded", "1.31:failed"}) {
+		t.Errorf("control-plane steps %v", got)
+	}
+	for _, in := range h.world.Inputs("UpdateClusterVersion") {
+		if v := in.(eks.UpdateClusterVersionInput).Version; v != "1.30" && v != "1.31" {
+			t.Errorf("control plane asked to go to %s: nothing is rolled back", v)
+		}
+	}
+	if n := len(h.world.Inputs("UpdateNodegroup")); n != 2 {
+		t.Errorf("%d node group updates, want the first hop's 2 only", n)
+	}
+}
+
+// TestInPlaceNodeGroupOnItsOwnLaunchTemplate: a node group whose launch
+// template pins an AMI moves by a new version of its template per hop
+// (checked in preflight, made before each update), never by a Kubernetes
+// version, which EKS refuses for a custom AMI.
+func TestInPlaceNodeGroupOnItsOwnLaunchTemplate(t *testing.T) {
+	h := newHarness(t)
+	h.world.PinnedLaunchTemplates = true
+	h.world.Blue.NodeGroups[0].AMIType = "CUSTOM"
+	h.world.Blue.NodeGroups[0].LaunchTemplate = &eks.LaunchTemplate{ID: "lt-0abc", Version: "1"}
+	s := inPlaceSpec("1.31")
+	h.decideWhenOpen(workflows.Decision{Gate: "control-plane-1.30", Approve: true, By: "alice"}, workflows.Decision{Gate: "control-plane-1.31", Approve: true, By: "alice"})
+	r, err := h.run(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Outcome != workflows.OutcomeSucceeded {
+		t.Fatalf("outcome %s", r.Outcome)
+	}
+	if plan := h.world.Inputs("PlanGreenLaunchTemplates"); len(plan) != 1 || plan[0].(eks.PlanLaunchTemplatesInput).TargetVersion != "1.31" {
+		t.Errorf("preflight launch-template checks %+v", plan)
+	}
+	var prepared []string
+	for _, in := range h.world.Inputs("PrepareInPlaceLaunchTemplate") {
+		p := in.(eks.InPlaceLaunchTemplateInput)
+		prepared = append(prepared, p.Nodegroup+"@"+p.Version)
+		if p.Migration != s.Name {
+			t.Errorf("launch template prepared for migration %q, want %q", p.Migration, s.Name)
+		}
+	}
+	if !reflect.DeepEqual(prepared, []string{"general@1.30", "general@1.31"}) {
+		t.Errorf("prepared %v", prepared)
+	}
+	var general []string
+	for _, in := range h.world.Inputs("UpdateNodegroup") {
+		u := in.(eks.UpdateNodegroupInput)
+		if u.Nodegroup != "general" {
+			continue
+		}
+		if u.LaunchTemplate == nil || u.Version != "" {
+			t.Errorf("update %+v: want a launch template version and no Kubernetes version", u)
+			continue
+		}
+		general = append(general, u.LaunchTemplate.Version)
+	}
+	if !reflect.DeepEqual(general, []string{"2", "3"}) {
+		t.Errorf("general moved to launch template versions %v, want 2 then 3", general)
+	}
+	for _, st := range r.InPlace.Steps {
+		if st.Kind == "nodegroup" && st.Name == "general" && !strings.Contains(st.Detail, "launch template lt-0abc version") {
+			t.Errorf("step %+v does not say which launch template version", st)
+		}
 	}
 }

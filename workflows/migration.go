@@ -105,6 +105,9 @@ type migration struct {
 	// blueVersion, blueEndpoint and blueARN are blue's Kubernetes version,
 	// API endpoint and cluster ARN, as preflight read them.
 	blueVersion, blueEndpoint, blueARN string
+	// ownTemplates are blue's node groups on a launch template of their
+	// own (in-place: each hop may need a new version of it).
+	ownTemplates map[string]bool
 }
 
 type gate struct {

@@ -3,6 +3,7 @@ package fakeworld
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -110,7 +111,11 @@ func (a *Activities) UpdateNodegroup(_ context.Context, in eks.UpdateNodegroupIn
 		if ng.Name != in.Nodegroup {
 			continue
 		}
-		if ng.Version == in.Version {
+		version := in.Version
+		if version == "" {
+			version = w.Blue.Version // a launch template version: the nodes join at the cluster's
+		}
+		if ng.Version == version && (in.LaunchTemplate == nil || (ng.LaunchTemplate != nil && ng.LaunchTemplate.Version == in.LaunchTemplate.Version)) {
 			return eks.UpdateResult{Subject: ng.Name, From: ng.Version, To: ng.Version, Reason: "already at " + ng.Version}, nil
 		}
 		if budget != "" && !in.Force {
@@ -120,8 +125,12 @@ func (a *Activities) UpdateNodegroup(_ context.Context, in eks.UpdateNodegroupIn
 				[]eks.UpdateIssue{{Code: "PodEvictionFailure", Message: "Reached max retries while trying to evict pods from nodes in node group " + ng.Name, ResourceIDs: []string{budget}}})
 		}
 		from := ng.Version
-		w.Blue.NodeGroups[i].Version = in.Version
-		return eks.UpdateResult{Subject: ng.Name, From: from, To: in.Version, UpdateID: w.nextUpdateID()}, nil
+		w.Blue.NodeGroups[i].Version = version
+		if in.LaunchTemplate != nil {
+			lt := *in.LaunchTemplate
+			w.Blue.NodeGroups[i].LaunchTemplate = &lt
+		}
+		return eks.UpdateResult{Subject: ng.Name, From: from, To: version, UpdateID: w.nextUpdateID()}, nil
 	}
 	return eks.UpdateResult{}, failures.New(failures.NotFound, "node group %s does not exist in %s", in.Nodegroup, in.Cluster.Name)
 }
@@ -139,4 +148,35 @@ func (a *Activities) BlockingPDBs(_ context.Context, in kube.BlockingPDBsInput) 
 		res.Blocking = append(res.Blocking, kube.BlockingPDB{Namespace: ns, Name: name, Pods: []string{ns + "/" + name + "-pod-0"}, CurrentHealthy: 1, DesiredHealthy: 1, ExpectedPods: 1})
 	}
 	return res, nil
+}
+
+// PrepareInPlaceLaunchTemplate implements the EKS activity: a node group
+// on a launch template gets the next version of it when the world's
+// PinnedLaunchTemplates says its templates pin an AMI, else none (EKS
+// picks the AMI for the version).
+func (a *Activities) PrepareInPlaceLaunchTemplate(_ context.Context, in eks.InPlaceLaunchTemplateInput) (eks.InPlaceLaunchTemplateResult, error) {
+	w := a.w
+	if err := w.record("PrepareInPlaceLaunchTemplate", in); err != nil {
+		return eks.InPlaceLaunchTemplateResult{}, err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, ng := range w.Blue.NodeGroups {
+		if ng.Name != in.Nodegroup {
+			continue
+		}
+		if ng.LaunchTemplate == nil {
+			return eks.InPlaceLaunchTemplateResult{Reason: "the node group has no launch template"}, nil
+		}
+		prev := *ng.LaunchTemplate
+		if !w.PinnedLaunchTemplates {
+			return eks.InPlaceLaunchTemplateResult{Previous: &prev, Reason: "the template version pins no AMI"}, nil
+		}
+		n, _ := strconv.Atoi(prev.Version)
+		next := prev
+		next.Version = strconv.Itoa(n + 1)
+		return eks.InPlaceLaunchTemplateResult{LaunchTemplate: &next, Previous: &prev, Created: true, AMI: "ami-for-" + in.Version,
+			Reason: "the template pins an AMI: a version with the AMI for Kubernetes " + in.Version}, nil
+	}
+	return eks.InPlaceLaunchTemplateResult{}, failures.New(failures.NotFound, "node group %s does not exist in %s", in.Nodegroup, in.Cluster.Name)
 }
