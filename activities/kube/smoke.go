@@ -445,7 +445,7 @@ func (a *Activities) storageClassOf(ctx context.Context, c *Clients, pvc *corev1
 			return sc, nil
 		}
 	}
-	return nil, errors.New("no storage class named and green has no default StorageClass: set smoke.kubernetes.storageClass or mark one default")
+	return nil, errors.New("no storage class named and the cluster has no default StorageClass: set smoke.kubernetes.storageClass or mark one default")
 }
 
 // verifyScratchPod checks the scratch pod; the error is an outage (see

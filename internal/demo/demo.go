@@ -94,8 +94,25 @@ type Demo struct {
 	Simulator *Simulator
 
 	worker  worker.Worker
+	dir     string
+	logger  *slog.Logger
 	stopSim context.CancelFunc
 	simDone chan struct{}
+}
+
+// RestartWorker stops the worker, as a crash or a deploy would (its
+// activities are cancelled mid-call), and starts a new one on the same
+// task queue: what was running is retried there.
+func (d *Demo) RestartWorker(ctx context.Context) error {
+	d.worker.Stop()
+	d.Client.Close()
+	c, w, _, err := startWorker(ctx, d.Sandbox, d.dir, d.logger)
+	if err != nil {
+		return fmt.Errorf("restart the worker: %w", err)
+	}
+	d.Client, d.worker = c, w
+	d.logger.Info("Restarted the worker")
+	return nil
 }
 
 // Stop stops the worker, the simulator and the sandbox.
@@ -169,7 +186,7 @@ func Start(ctx context.Context, o Options) (*Demo, error) {
 		return fail(err)
 	}
 	ui := env["CUTOVER_UI_URL"]
-	d.Client, d.worker = c, w
+	d.Client, d.worker, d.dir, d.logger = c, w, o.Dir, o.Logger
 
 	// moto's static config cannot fail to build.
 	elbCfg, _ := sb.Moto.AWS().ForRegion(ctx, sb.Seed.Region)

@@ -381,21 +381,22 @@ func BudgetStatus(pdb *policyv1.PodDisruptionBudget, pods []corev1.Pod) (policyv
 	if err != nil || pdb.Spec.Selector == nil {
 		sel = labels.Nothing()
 	}
-	present := map[string]bool{}
+	present := map[string]metav1.Time{} // name -> created
 	var expected, healthy int32
 	for _, p := range pods {
 		if p.DeletionTimestamp != nil || !sel.Matches(labels.Set(p.Labels)) {
 			continue
 		}
-		present[p.Name] = true
+		present[p.Name] = p.CreationTimestamp
 		expected++
 		if _, disrupted := pdb.Status.DisruptedPods[p.Name]; !disrupted && podReady(p) {
 			healthy++
 		}
 	}
-	// An eviction the apiserver admitted stays counted until its pod is gone.
+	// An eviction the apiserver admitted stays counted until its pod is
+	// gone (a StatefulSet's new pod of the same name is not the one evicted).
 	for name, at := range pdb.Status.DisruptedPods {
-		if present[name] && time.Since(at.Time) < 2*time.Minute {
+		if created, ok := present[name]; ok && created.Before(&at) && time.Since(at.Time) < 2*time.Minute {
 			st.DisruptedPods[name] = at
 		}
 	}

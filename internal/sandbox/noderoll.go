@@ -69,6 +69,31 @@ type NodeRoller struct {
 	mu       sync.Mutex
 	rollouts []RolloutRecord
 	seq      int
+	held     map[string]bool
+}
+
+// Hold leaves the node group's updates InProgress (nothing is replaced)
+// until Release: an update that takes as long as the test needs.
+func (r *NodeRoller) Hold(nodegroup string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.held == nil {
+		r.held = map[string]bool{}
+	}
+	r.held[nodegroup] = true
+}
+
+// Release lets the node group's updates run.
+func (r *NodeRoller) Release(nodegroup string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.held, nodegroup)
+}
+
+func (r *NodeRoller) isHeld(nodegroup string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.held[nodegroup]
 }
 
 // RolloutRecord is what one rollout did.
@@ -143,6 +168,9 @@ func (r *NodeRoller) Run(ctx context.Context) error {
 			r.log().Warn("Could not list the node group updates", "cluster", r.Cluster, "error", err)
 		}
 		for _, ro := range pending {
+			if r.isHeld(ro.Nodegroup) {
+				continue
+			}
 			rec, err := r.Roll(ctx, ro)
 			if ctx.Err() != nil {
 				return nil

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,83 +17,10 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/cutover-dev/cutover/internal/sandbox"
 	"github.com/cutover-dev/cutover/internal/sandbox/sandboxtest"
 )
-
-// readyWatch follows the Ready pods of each app label in a namespace
-// through a watch of the apiserver (not the roller's own bookkeeping) and
-// keeps the lowest count seen per app once all were Ready.
-type readyWatch struct {
-	mu     sync.Mutex
-	ready  map[string]map[string]bool // app -> pod -> ready
-	lowest map[string]int
-	armed  bool
-}
-
-func watchReady(ctx context.Context, t *testing.T, cs kubernetes.Interface, ns string) *readyWatch {
-	t.Helper()
-	w, err := cs.CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rw := &readyWatch{ready: map[string]map[string]bool{}, lowest: map[string]int{}}
-	go func() {
-		defer w.Stop()
-		for ev := range w.ResultChan() {
-			p, ok := ev.Object.(*corev1.Pod)
-			if !ok {
-				continue
-			}
-			app := p.Labels["app"]
-			rw.mu.Lock()
-			if rw.ready[app] == nil {
-				rw.ready[app] = map[string]bool{}
-			}
-			ready := false
-			for _, c := range p.Status.Conditions {
-				ready = ready || (c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue)
-			}
-			if ev.Type == watch.Deleted || p.DeletionTimestamp != nil || !ready {
-				delete(rw.ready[app], p.Name)
-			} else {
-				rw.ready[app][p.Name] = true
-			}
-			if rw.armed {
-				if n, ok := rw.lowest[app]; !ok || len(rw.ready[app]) < n {
-					rw.lowest[app] = len(rw.ready[app])
-				}
-			}
-			rw.mu.Unlock()
-		}
-	}()
-	return rw
-}
-
-func (rw *readyWatch) count(app string) int {
-	rw.mu.Lock()
-	defer rw.mu.Unlock()
-	return len(rw.ready[app])
-}
-
-// arm starts recording the lowest counts.
-func (rw *readyWatch) arm() {
-	rw.mu.Lock()
-	defer rw.mu.Unlock()
-	rw.armed = true
-	for app, pods := range rw.ready {
-		rw.lowest[app] = len(pods)
-	}
-}
-
-func (rw *readyWatch) lowestOf(app string) int {
-	rw.mu.Lock()
-	defer rw.mu.Unlock()
-	return rw.lowest[app]
-}
 
 func eventually(t *testing.T, what string, timeout time.Duration, ok func() (bool, string)) {
 	t.Helper()
@@ -173,7 +99,7 @@ func TestNodeRollerReplacesNodesThroughTheEvictionAPI(t *testing.T) {
 	pdb("web", policyv1.PodDisruptionBudgetSpec{MinAvailable: &two})
 	pdb("api", policyv1.PodDisruptionBudgetSpec{MaxUnavailable: &zero})
 
-	rw := watchReady(ctx, t, cs, "shop")
+	rw := sandboxtest.WatchReady(ctx, t, cs, "shop", "app")
 	r := &sandbox.NodeRoller{Moto: m, Cluster: sandbox.BlueCluster, Kube: k, EvictionTimeout: 2 * time.Second, Interval: 100 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(t.Output(), nil))}
 	rctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -192,7 +118,7 @@ func TestNodeRollerReplacesNodesThroughTheEvictionAPI(t *testing.T) {
 	}()
 	eventually(t, "workload pods Ready", 30*time.Second, func() (bool, string) {
 		pods, err := cs.CoreV1().Pods("shop").List(ctx, metav1.ListOptions{})
-		return rw.count("web") == 3 && rw.count("api") == 2, fmt.Sprintf("web %d, api %d Ready; pods %d (%v)", rw.count("web"), rw.count("api"), len(pods.Items), err)
+		return rw.Count("web") == 3 && rw.Count("api") == 2, fmt.Sprintf("web %d, api %d Ready; pods %d (%v)", rw.Count("web"), rw.Count("api"), len(pods.Items), err)
 	})
 	eventually(t, "budget status", 10*time.Second, func() (bool, string) {
 		p, err := cs.PolicyV1().PodDisruptionBudgets("shop").Get(ctx, "web", metav1.GetOptions{})
@@ -227,7 +153,7 @@ func TestNodeRollerReplacesNodesThroughTheEvictionAPI(t *testing.T) {
 	}
 
 	// 1. The api budget allows no disruption: the update stalls and fails.
-	rw.arm()
+	rw.Arm()
 	nu, err := api.UpdateNodegroupVersion(ctx, &awseks.UpdateNodegroupVersionInput{ClusterName: aws.String(sandbox.BlueCluster), NodegroupName: aws.String(ng)})
 	if err != nil {
 		t.Fatal(err)
@@ -283,7 +209,7 @@ func TestNodeRollerReplacesNodesThroughTheEvictionAPI(t *testing.T) {
 		t.Errorf("%d nodes in zones %v, want 3 in 3 zones", len(nodes.Items), zones)
 	}
 	eventually(t, "pods back", 30*time.Second, func() (bool, string) {
-		return rw.count("web") == 3 && rw.count("api") == 2, fmt.Sprintf("web %d, api %d Ready", rw.count("web"), rw.count("api"))
+		return rw.Count("web") == 3 && rw.Count("api") == 2, fmt.Sprintf("web %d, api %d Ready", rw.Count("web"), rw.Count("api"))
 	})
 	pods, _ := cs.CoreV1().Pods("shop").List(ctx, metav1.ListOptions{})
 	for _, p := range pods.Items {
@@ -299,10 +225,10 @@ func TestNodeRollerReplacesNodesThroughTheEvictionAPI(t *testing.T) {
 	if len(last.Replaced) != 3 || len(last.Forced) != 0 || last.Refused == 0 {
 		t.Errorf("rollout %+v: want 3 nodes replaced, refusals by a budget, nothing forced", last)
 	}
-	if low := rw.lowestOf("web"); low < 2 {
+	if low := rw.Lowest("web"); low < 2 {
 		t.Errorf("web had %d pods Ready at one point: its budget (minAvailable 2) was violated", low)
 	}
-	if low := rw.lowestOf("api"); low < 1 {
+	if low := rw.Lowest("api"); low < 1 {
 		t.Errorf("api had %d pods Ready at one point: its budget (maxUnavailable 1 of 2) was violated", low)
 	}
 }

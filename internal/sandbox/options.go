@@ -53,7 +53,8 @@ type Options struct {
 	// SSM parameters name (EKSOptimizedImages), under the names AWS gives
 	// them, as real AWS has them: a launch template version cutover wrote
 	// for a green is then an EKS-optimized AMI when that green is blue a
-	// quarter later (UpFleet sets it). Off by default: Up's EC2 holds
+	// quarter later, or when blue moves in place a second minor (Up and
+	// UpFleet set it). Off by default for StartMoto alone: its EC2 holds
 	// moto's default images and what the seed registers.
 	EKSOptimizedImages bool
 

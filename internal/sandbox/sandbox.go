@@ -76,6 +76,7 @@ func Up(ctx context.Context, o Options) (*Sandbox, error) {
 	if err != nil {
 		return nil, err
 	}
+	o.EKSOptimizedImages = true
 	sb := &Sandbox{Dir: o.Dir, log: o.logger()}
 	sb.log.Info("Starting sandbox", "dir", o.Dir)
 
@@ -129,6 +130,21 @@ func Up(ctx context.Context, o Options) (*Sandbox, error) {
 			if err != nil {
 				fail(err)
 				return
+			}
+			if name == BlueCluster {
+				// Blue's /version is the version EKS reports for it (an
+				// in-place upgrade moves it), before anything records
+				// blue's server URL.
+				p, err := startVersionProxyFunc(k, filepath.Join(o.Dir, "kube-"+name), eksVersion(func() *Moto {
+					mu.Lock()
+					defer mu.Unlock()
+					return sb.Moto
+				}, BlueCluster))
+				if err != nil {
+					fail(errors.Join(err, k.Stop()))
+					return
+				}
+				sb.addCloser(p.stop)
 			}
 			mu.Lock()
 			switch name {

@@ -16,6 +16,7 @@ import (
 	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -474,6 +475,18 @@ func seedBlue(ctx context.Context, blue, green, hub *Kube) (*KubeSeed, error) {
 		return nil, err
 	}
 	if err := SeedVelero(ctx, blue); err != nil {
+		return nil, err
+	}
+
+	// The default StorageClass blue's volumes come from (the EBS CSI
+	// driver's gp3, binding when a pod is scheduled, as EKS clusters set
+	// it up).
+	wait := storagev1.VolumeBindingWaitForFirstConsumer
+	_, err = cs.StorageV1().StorageClasses().Create(ctx, &storagev1.StorageClass{
+		ObjectMeta:  metav1.ObjectMeta{Name: "gp3", Annotations: map[string]string{"storageclass.kubernetes.io/is-default-class": "true"}},
+		Provisioner: "ebs.csi.aws.com", VolumeBindingMode: &wait, Parameters: map[string]string{"type": "gp3"},
+	}, metav1.CreateOptions{})
+	if err := create("storageclass", "", "gp3", err); err != nil {
 		return nil, err
 	}
 

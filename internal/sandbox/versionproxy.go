@@ -15,8 +15,11 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eks"
 	"k8s.io/apimachinery/pkg/version"
 )
 
@@ -61,11 +64,46 @@ func controlPlaneVersion(v string) (version.Info, error) {
 // of k's apiserver (its certificates are in dir/pki, as StartKube writes
 // them), then points k.Server and k's kubeconfig at the proxy.
 func startVersionProxy(k *Kube, dir, v string) (*versionProxy, error) {
-	info, err := controlPlaneVersion(v)
-	if err != nil {
+	if _, err := controlPlaneVersion(v); err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", k.Name, err)
 	}
-	body, _ := json.Marshal(info)
+	return startVersionProxyFunc(k, dir, func(context.Context) string { return v })
+}
+
+// eksVersion is a version source that follows the EKS cluster's version in
+// moto (DescribeCluster, read at most once a second), so an in-place
+// upgrade's control-plane updates show in /version; "" (the apiserver's
+// own answer) while moto is not up or does not know the cluster.
+func eksVersion(m func() *Moto, cluster string) func(context.Context) string {
+	var mu sync.Mutex
+	var last string
+	var at time.Time
+	return func(ctx context.Context) string {
+		mu.Lock()
+		defer mu.Unlock()
+		if time.Since(at) < time.Second {
+			return last
+		}
+		moto := m()
+		if moto == nil {
+			return ""
+		}
+		cfg, err := moto.AWS().ForRegion(ctx, moto.Region)
+		if err != nil {
+			return last
+		}
+		out, err := eks.NewFromConfig(cfg).DescribeCluster(ctx, &eks.DescribeClusterInput{Name: aws.String(cluster)})
+		if err != nil {
+			return last
+		}
+		last, at = aws.ToString(out.Cluster.Version), time.Now()
+		return last
+	}
+}
+
+// startVersionProxyFunc is startVersionProxy with the version read from
+// source on each /version request ("" passes the request through).
+func startVersionProxyFunc(k *Kube, dir string, source func(context.Context) string) (*versionProxy, error) {
 	upstream, err := url.Parse(k.Server)
 	if err != nil {
 		return nil, err
@@ -86,7 +124,14 @@ func startVersionProxy(k *Kube, dir, v string) (*versionProxy, error) {
 	rp.ErrorLog = slog.NewLogLogger(k.log.Handler(), slog.LevelDebug)
 	mux := http.NewServeMux()
 	mux.Handle("/", rp)
-	mux.HandleFunc("GET /version", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET /version", func(w http.ResponseWriter, r *http.Request) {
+		v := source(r.Context())
+		info, err := controlPlaneVersion(v)
+		if v == "" || err != nil {
+			rp.ServeHTTP(w, r)
+			return
+		}
+		body, _ := json.Marshal(info)
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(body)
 	})
@@ -107,6 +152,6 @@ func startVersionProxy(k *Kube, dir, v string) (*versionProxy, error) {
 	if err := k.WriteKubeconfig(k.Kubeconfig, k.Name); err != nil {
 		return nil, errors.Join(err, p.stop())
 	}
-	k.log.Info("Version proxy serving", "server", k.Server, "apiserver", apiserver, "version", info.GitVersion)
+	k.log.Info("Version proxy serving", "server", k.Server, "apiserver", apiserver)
 	return p, nil
 }
