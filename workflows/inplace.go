@@ -205,15 +205,53 @@ func (m *migration) inPlaceHop(ctx workflow.Context, hop InPlaceHop) error {
 			return err
 		}
 	}
+	// The launch template versions the hop's node groups ran before it.
+	var moved []movedNodeGroup
 	if len(hop.NodeGroups) > 0 {
 		m.enter(ctx, PhaseNodeGroups)
 		for _, ng := range hop.NodeGroups {
-			if err := m.updateNodeGroup(ctx, ng, hop.Version); err != nil {
+			prev, err := m.updateNodeGroup(ctx, ng, hop.Version)
+			if err != nil {
 				return err
+			}
+			if prev != nil {
+				moved = append(moved, movedNodeGroup{name: ng, previous: *prev})
 			}
 		}
 	}
-	return m.verifyInPlace(ctx, hop.Version)
+	err := m.verifyInPlace(ctx, hop.Version)
+	if err != nil && m.spec.InPlace.RollbackNodeGroups {
+		m.rollBackNodeGroups(ctx, moved)
+	}
+	return err
+}
+
+// movedNodeGroup is a node group a hop moved to a new version of its own
+// launch template, and the version it ran before.
+type movedNodeGroup struct {
+	name     string
+	previous eks.LaunchTemplate
+}
+
+// rollBackNodeGroups puts the node groups back on the launch template
+// versions they ran before the hop (inPlace.rollbackNodeGroups), one
+// after the other, each a step of the report. A rollback that fails is
+// reported and the others still go back: the run fails either way with
+// the hop's error.
+func (m *migration) rollBackNodeGroups(ctx workflow.Context, moved []movedNodeGroup) {
+	for _, ng := range moved {
+		m.progress(fmt.Sprintf("Rolling node group %s back to launch template %s version %s", ng.name, ng.previous.ID, ng.previous.Version))
+		started := workflow.Now(ctx)
+		prev := ng.previous
+		res, err := call[eks.UpdateResult](ctx, m.updateOptions(), eksA.UpdateNodegroup, eks.UpdateNodegroupInput{
+			Cluster: m.blue(), Nodegroup: ng.name, LaunchTemplate: &prev, Force: m.spec.InPlace.Force,
+		})
+		res.Reason = fmt.Sprintf("back to launch template %s version %s", prev.ID, prev.Version)
+		m.step(ctx, "nodegroup-rollback", ng.name, "launch template version "+prev.Version, started, res, err)
+		if err != nil {
+			m.report.Errors = append(m.report.Errors, fmt.Sprintf("roll node group %s back to launch template version %s: %s", ng.name, prev.Version, failures.Message(err)))
+		}
+	}
 }
 
 // verifyInPlace checks, after a hop, that the nodes are Ready at the hop's
@@ -362,7 +400,10 @@ func (m *migration) updateAddons(ctx workflow.Context, hop InPlaceHop) error {
 // through EKS's rolling update (maxUnavailable from the spec; force only
 // when the spec allows evictions PodDisruptionBudgets refuse). An update
 // that stalls on PodDisruptionBudgets fails naming what blocked it.
-func (m *migration) updateNodeGroup(ctx workflow.Context, name, version string) error {
+//
+// It returns the launch template version the node group ran before, when
+// the update moved it to a new version of its own template.
+func (m *migration) updateNodeGroup(ctx workflow.Context, name, version string) (*eks.LaunchTemplate, error) {
 	in := m.spec.InPlace
 	m.progress(fmt.Sprintf("Rolling node group %s to %s", name, version))
 	started := workflow.Now(ctx)
@@ -380,7 +421,7 @@ func (m *migration) updateNodeGroup(ctx workflow.Context, name, version string) 
 		})
 		if err != nil {
 			m.step(ctx, "nodegroup", name, version, started, eks.UpdateResult{}, err)
-			return err
+			return nil, err
 		}
 		if lt.LaunchTemplate != nil {
 			input.LaunchTemplate, input.Version = lt.LaunchTemplate, ""
@@ -398,7 +439,10 @@ func (m *migration) updateNodeGroup(ctx workflow.Context, name, version string) 
 		err = failures.Wrap(eks.PodEvictionBlocked, err, "node group %s stalled on pods that could not be evicted%s; set inPlace.force to evict anyway, or let the budgets allow a disruption, then start again", name, blockers)
 	}
 	m.step(ctx, "nodegroup", name, version, started, res, err)
-	return err
+	if err != nil || lt.LaunchTemplate == nil || lt.Previous == nil || res.UpdateID == "" {
+		return nil, err
+	}
+	return lt.Previous, nil
 }
 
 // blockingPDBs names the budgets in blue that allow no disruption of pods

@@ -1,12 +1,14 @@
 package workflows_test
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/cutover-dev/cutover/activities/eks"
 	"github.com/cutover-dev/cutover/activities/kube"
+	"github.com/cutover-dev/cutover/internal/failures"
 	"github.com/cutover-dev/cutover/internal/spec"
 	"github.com/cutover-dev/cutover/workflows"
 	"go.temporal.io/sdk/temporal"
@@ -245,5 +247,72 @@ func TestInPlaceNodeGroupOnItsOwnLaunchTemplate(t *testing.T) {
 		if st.Kind == "nodegroup" && st.Name == "general" && !strings.Contains(st.Detail, "launch template lt-0abc version") {
 			t.Errorf("step %+v does not say which launch template version", st)
 		}
+	}
+}
+
+// TestInPlaceRollsNodeGroupsBackToTheirLaunchTemplate: smoke tests that
+// fail after a hop put the node groups the hop moved to a new version of
+// their own launch template back on the version they ran before, with
+// inPlace.rollbackNodeGroups; node groups on an EKS AMI release and the
+// control plane stay where they are, and the run fails with the smoke
+// tests' reason. Without the option nothing is rolled back.
+func TestInPlaceRollsNodeGroupsBackToTheirLaunchTemplate(t *testing.T) {
+	for _, rollback := range []bool{true, false} {
+		t.Run(fmt.Sprintf("rollbackNodeGroups=%v", rollback), func(t *testing.T) {
+			h := newHarness(t)
+			h.world.PinnedLaunchTemplates = true
+			h.world.SmokeFails = "checkout answered 503"
+			h.world.Blue.NodeGroups[0].AMIType = "CUSTOM"
+			h.world.Blue.NodeGroups[0].LaunchTemplate = &eks.LaunchTemplate{ID: "lt-0abc", Version: "1"}
+			s := inPlaceSpec("1.30")
+			s.InPlace.RollbackNodeGroups = rollback
+			h.decideWhenOpen(workflows.Decision{Gate: "control-plane-1.30", Approve: true, By: "alice"})
+			_, err := h.run(s)
+			typ, rep := failureReport(t, err)
+			if typ != failures.SmokeFailed || !strings.Contains(err.Error(), "checkout answered 503") {
+				t.Fatalf("type %s: %v", typ, err)
+			}
+			var versions []string
+			for _, in := range h.world.Inputs("UpdateNodegroup") {
+				if u := in.(eks.UpdateNodegroupInput); u.Nodegroup == "general" {
+					versions = append(versions, u.LaunchTemplate.Version)
+				}
+			}
+			var general *eks.NodeGroup
+			for i := range h.world.Blue.NodeGroups {
+				if h.world.Blue.NodeGroups[i].Name == "general" {
+					general = &h.world.Blue.NodeGroups[i]
+				}
+			}
+			var rolled []workflows.InPlaceStep
+			for _, st := range rep.InPlace.Steps {
+				if st.Kind == "nodegroup-rollback" {
+					rolled = append(rolled, st)
+				}
+			}
+			if !rollback {
+				if !reflect.DeepEqual(versions, []string{"2"}) || len(rolled) != 0 || general.LaunchTemplate.Version != "2" {
+					t.Fatalf("without the option: updates to %v, rollback steps %+v, general on %s", versions, rolled, general.LaunchTemplate.Version)
+				}
+				return
+			}
+			if !reflect.DeepEqual(versions, []string{"2", "1"}) {
+				t.Errorf("general moved to launch template versions %v, want 2 then back to 1", versions)
+			}
+			if len(rolled) != 1 || rolled[0].Name != "general" || rolled[0].Status != "succeeded" || !strings.Contains(rolled[0].Detail, "version 1") {
+				t.Errorf("rollback steps %+v", rolled)
+			}
+			if general.LaunchTemplate.Version != "1" {
+				t.Errorf("general on launch template version %s, want 1", general.LaunchTemplate.Version)
+			}
+			if h.world.Blue.Version != "1.30" || rep.InPlace.Now == nil || rep.InPlace.Now.ControlPlane != "1.30" {
+				t.Errorf("control plane %s (report %+v): a control plane stays where it is", h.world.Blue.Version, rep.InPlace.Now)
+			}
+			for _, in := range h.world.Inputs("UpdateNodegroup") {
+				if u := in.(eks.UpdateNodegroupInput); u.Nodegroup == "batch" && u.LaunchTemplate != nil {
+					t.Errorf("batch (an EKS AMI release) was rolled back: %+v", u)
+				}
+			}
+		})
 	}
 }

@@ -171,7 +171,9 @@ func TestInPlaceAgainstRealServers(t *testing.T) {
 		t.Errorf("reason %q: want the budget and the way out", rep.Reason)
 	}
 	// Preflight had said so before anything moved.
-	if !slices.ContainsFunc(rep.Findings, func(f finding.Finding) bool { return f.Check == kube.CheckPDBBlocksEviction && strings.HasSuffix(f.Object, "shop/api") }) {
+	if !slices.ContainsFunc(rep.Findings, func(f finding.Finding) bool {
+		return f.Check == kube.CheckPDBBlocksEviction && strings.HasSuffix(f.Object, "shop/api")
+	}) {
 		t.Errorf("preflight findings do not name shop/api's budget: %+v", rep.Findings)
 	}
 

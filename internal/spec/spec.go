@@ -73,6 +73,13 @@ type InPlaceSpec struct {
 	Force bool `json:"force,omitempty"`
 	// UpdateTimeout bounds one control-plane, add-on or node-group update. Default "2h".
 	UpdateTimeout Duration `json:"updateTimeout,omitempty"`
+	// RollbackNodeGroups: when a hop's verification or smoke tests fail,
+	// the node groups on their own launch template that the hop moved go
+	// back to the template version they ran before (EKS allows it for a
+	// launch template's AMI; a node group on an EKS AMI release cannot go
+	// back, nor can the control plane, and both stay where they are).
+	// Default false: stop forward and report.
+	RollbackNodeGroups bool `json:"rollbackNodeGroups,omitempty"`
 }
 
 // BlueSpec names the existing cluster.
