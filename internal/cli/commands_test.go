@@ -52,7 +52,7 @@ func commandPaths(c *cobra.Command, prefix []string) [][]string {
 func TestEveryHelpWithoutTemporal(t *testing.T) {
 	app, _, _ := serverless(t)
 	paths := commandPaths(app.Command(), nil)
-	want := []string{"validate", "start", "status", "watch", "approve", "reject", "abort", "result",
+	want := []string{"validate", "start", "status", "watch", "approve", "reject", "abort", "result", "report",
 		"schedule create", "schedule describe", "schedule trigger", "schedule pause", "schedule unpause", "schedule delete",
 		"chatops serve", "sandbox up", "sandbox down", "demo", "completion", "version"}
 	var have []string

@@ -139,6 +139,32 @@ func TestEndToEnd(t *testing.T) {
 	if r.Outcome != workflows.OutcomeSucceeded || len(r.Approvals) != 2 || r.Approvals[0].By != "bob" || r.Approvals[0].Comment != "smoke is green" || r.Approvals[0].Via != "update" {
 		t.Fatalf("report %+v", r)
 	}
+	// The report for people, from the same run: HTML with the picture
+	// inline, Markdown with it beside.
+	dir := t.TempDir()
+	if code, _, errs := cutover("report", id, "-o", "html", "--out", filepath.Join(dir, "r.html")); code != 0 {
+		t.Fatalf("report -o html: exit %d %s", code, errs)
+	}
+	page, err := os.ReadFile(filepath.Join(dir, "r.html"))
+	if err != nil || !bytes.Contains(page, []byte("<svg")) || !bytes.Contains(page, []byte("<h2>Approvals</h2>")) || !bytes.Contains(page, []byte("smoke is green")) {
+		t.Errorf("HTML report (%v):\n%s", err, page)
+	}
+	if code, _, errs := cutover("report", id, "-o", "md", "--out", filepath.Join(dir, "r.md")); code != 0 {
+		t.Fatalf("report -o md: exit %d %s", code, errs)
+	}
+	mdText, err := os.ReadFile(filepath.Join(dir, "r.md"))
+	if err != nil || !bytes.Contains(mdText, []byte("![Timeline of "+r.Migration+"](r.svg)")) || !bytes.Contains(mdText, []byte("| cutover | approved | bob |")) {
+		t.Errorf("Markdown report (%v):\n%s", err, mdText)
+	}
+	if svg, err := os.ReadFile(filepath.Join(dir, "r.svg")); err != nil || !bytes.HasPrefix(svg, []byte("<svg")) {
+		t.Errorf("timeline beside the Markdown: %v %.80s", err, svg)
+	}
+	if code, _, _ := cutover("report", id, "-o", "md", "--out", filepath.Join(dir, "r.txt")); code != cli.ExitUsage {
+		t.Errorf("report -o md --out r.txt: exit %d, want usage", code)
+	}
+	if code, _, _ := cutover("status", id, "-o", "html"); code != cli.ExitUsage {
+		t.Errorf("status -o html: exit %d, want usage", code)
+	}
 	var weights []int
 	for _, in := range world.Inputs("SetTrafficWeights") {
 		weights = append(weights, in.(traffic.SetWeightsInput).Green)

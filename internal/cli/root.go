@@ -68,7 +68,7 @@ Exit codes: 0 done, 1 refused or failed, 2 bad usage, configuration or spec
 			root.AddCommand(c)
 		}
 	}
-	add(groupMigrations, s.validateCmd(), s.startCmd(), s.statusCmd(), s.watchCmd(), s.approveCmd(), s.rejectCmd(), s.abortCmd(), s.resultCmd())
+	add(groupMigrations, s.validateCmd(), s.startCmd(), s.statusCmd(), s.watchCmd(), s.approveCmd(), s.rejectCmd(), s.abortCmd(), s.resultCmd(), s.reportCmd())
 	add(groupFleet, s.scheduleCmd(), s.fleetCmd())
 	add(groupServers, s.chatopsCmd(), s.sandboxCmd(), s.demoCmd())
 	add(groupOther, s.completionCmd(), s.versionCmd())
@@ -88,7 +88,14 @@ const (
 func (s *session) before(cmd *cobra.Command, _ []string) error {
 	switch s.output {
 	case outputText, outputJSON, outputYAML:
+	case reportMarkdown, reportHTML:
+		if cmd.Annotations[reportFormats] == "" {
+			return usageErr("-o %s is for \"cutover report\"; %s takes text, json or yaml", s.output, cmd.CommandPath())
+		}
 	default:
+		if cmd.Annotations[reportFormats] != "" {
+			return usageErr("-o must be md, html, json or yaml, got %q", s.output)
+		}
 		return usageErr("-o must be text, json or yaml, got %q", s.output)
 	}
 	if s.output != outputText && cmd.Annotations[textOnly] != "" {

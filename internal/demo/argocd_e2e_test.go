@@ -283,6 +283,8 @@ func synced(o *unstructured.Unstructured) bool {
 // leaves blue's Argo CD as it was; the second run finishes with green's
 // Argo CD managing green and blue retired.
 func TestCopyModeAgainstRealServers(t *testing.T) {
+	// Each brings up its own sandbox; they wait more than they compute.
+	t.Parallel()
 	e := startE2E(t, demo.Options{})
 	ctx, sb := e.ctx, e.d.Sandbox
 	s := e.d.Spec
@@ -330,6 +332,8 @@ func TestCopyModeAgainstRealServers(t *testing.T) {
 // generated application targeting green, Synced, blue's generator entries
 // removed, and the hub's Argo CD untouched by blue's retirement.
 func TestHubArgoCDAgainstRealServers(t *testing.T) {
+	// Each brings up its own sandbox; they wait more than they compute.
+	t.Parallel()
 	e := startE2E(t, demo.Options{ArgoCDOnHub: true})
 	ctx, sb := e.ctx, e.d.Sandbox
 	if sb.Hub == nil {

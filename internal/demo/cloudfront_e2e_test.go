@@ -19,6 +19,8 @@ import (
 // blue's origin as before. A second run steps 5 -> 15 %, promotes (the
 // primary on green's origin) and leaves no staging distribution or policy.
 func TestCloudFrontContinuousDeploymentAgainstRealServers(t *testing.T) {
+	// Each brings up its own sandbox; they wait more than they compute.
+	t.Parallel()
 	e := startE2E(t, demo.Options{})
 	ctx, sb := e.ctx, e.d.Sandbox
 	cfg, _ := sb.Moto.AWS().ForRegion(ctx, "us-east-1")

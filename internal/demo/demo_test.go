@@ -43,6 +43,8 @@ import (
 // blue; the second run adopts the green the first one built and goes all
 // the way to retiring blue. Gates are approved through the CLI code path.
 func TestMigrationAgainstRealServers(t *testing.T) {
+	// Each brings up its own sandbox; they wait more than they compute.
+	t.Parallel()
 	ctx := context.Background()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var out bytes.Buffer

@@ -66,6 +66,8 @@ var (
 // each logical cluster, tagged with it, with the members' records pointing
 // at the load balancers of the 1.31 clusters' Ingresses.
 func TestFleetScheduleTwoQuarters(t *testing.T) {
+	// Each brings up its own sandbox; they wait more than they compute.
+	t.Parallel()
 	started := time.Now()
 	ctx := context.Background()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))

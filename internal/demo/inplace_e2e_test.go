@@ -84,6 +84,8 @@ func (e *e2e) result(id string) workflows.MigrationReport {
 // every seeded node is gone, replaced by nodes at v1.31, and no watch event
 // ever showed fewer Ready pods than a budget's minimum.
 func TestInPlaceAgainstRealServers(t *testing.T) {
+	// Each brings up its own sandbox; they wait more than they compute.
+	t.Parallel()
 	e := startE2E(t, demo.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
@@ -95,7 +97,7 @@ func TestInPlaceAgainstRealServers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	roller := &sandbox.NodeRoller{Moto: sb.Moto, Cluster: sb.Seed.Cluster, Kube: sb.Blue, EvictionTimeout: 3 * time.Second,
+	roller := &sandbox.NodeRoller{Moto: sb.Moto, Cluster: sb.Seed.Cluster, Kube: sb.Blue, EvictionTimeout: 10 * time.Second,
 		Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	rctx, stopRoller := context.WithCancel(ctx)
 	rollerDone := make(chan error, 1)
@@ -272,6 +274,17 @@ func TestInPlaceAgainstRealServers(t *testing.T) {
 	}
 	if len(nodes.Items) != len(seeded) {
 		t.Errorf("%d nodes after the upgrade, want %d (one per seeded node)", len(nodes.Items), len(seeded))
+	}
+	replaced := map[string]int{} // node group -> nodes replaced, over both runs
+	for _, r := range roller.Rollouts() {
+		if len(r.Errors) == 0 {
+			replaced[r.Nodegroup] += len(r.Replaced)
+		}
+	}
+	for _, ng := range sb.Seed.NodeGroups {
+		if replaced[ng] == 0 {
+			t.Errorf("no node of %s was replaced: %v", ng, replaced)
+		}
 	}
 	waitPods("after the upgrade")
 	for app, min := range budgets {

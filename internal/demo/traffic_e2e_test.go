@@ -32,6 +32,8 @@ import (
 //   - the retire gate is left past its timeout: traffic stays on green
 //     and the gate keeps waiting until someone approves it.
 func TestTrafficEdgesAgainstRealServers(t *testing.T) {
+	// Each brings up its own sandbox; they wait more than they compute.
+	t.Parallel()
 	e := startE2E(t, demo.Options{})
 	ctx, sb := e.ctx, e.d.Sandbox
 	cfg, _ := sb.Moto.AWS().ForRegion(ctx, "us-east-1")

@@ -107,7 +107,7 @@ func lastApplied(obj map[string]any) string {
 // HPA, policy/v1beta1 PDB, flowcontrol v1beta3 FlowSchema); a Helm release
 // secret whose manifest declares removed APIs; Argo CD cluster secrets for
 // blue (and green when given), an AppProject and Applications deploying to
-// blue (SeedArgoCD, on blue itself); a Velero BackupStorageLocation; five nodes of the two node groups
+// blue (SeedArgoCD, on blue itself); a Velero BackupStorageLocation; six nodes of the three node groups
 // at BlueKubeletVersion; and every workload marked ready. The CRDs must be
 // installed first (InstallCRDs).
 func SeedBlue(ctx context.Context, blue, green *Kube) (*KubeSeed, error) {
@@ -490,11 +490,15 @@ func seedBlue(ctx context.Context, blue, green, hub *Kube) (*KubeSeed, error) {
 		return nil, err
 	}
 
-	// Nodes of the two node groups, then workloads "running".
-	for i := range 5 {
+	// Nodes of the three node groups (general 3, batch 2, the custom
+	// launch template's 1), then workloads "running".
+	for i := range 6 {
 		group, labels := GeneralNodes, map[string]string{"workload": "general", "node.kubernetes.io/instance-type": GeneralType}
 		var taints []corev1.Taint
-		if i >= 3 {
+		switch {
+		case i == 5:
+			group, labels = CustomNodes, map[string]string{"workload": "custom", "node.kubernetes.io/instance-type": CustomType}
+		case i >= 3:
 			group, labels = BatchNodes, map[string]string{"workload": "batch", "node.kubernetes.io/instance-type": BatchType}
 			taints = []corev1.Taint{{Key: "dedicated", Value: "batch", Effect: corev1.TaintEffectNoSchedule}}
 		}
