@@ -136,7 +136,7 @@ func TestTimelineSVG(t *testing.T) {
 				}
 			}},
 		{"a phase still running ends at the last event", &workflows.MigrationReport{Migration: "m", Outcome: "",
-			Phases: []workflows.PhaseTiming{{Phase: "Preflight", Started: at(0), Ended: at(time.Minute)}, {Phase: "BuildGreen", Started: at(time.Minute)}},
+			Phases:    []workflows.PhaseTiming{{Phase: "Preflight", Started: at(0), Ended: at(time.Minute)}, {Phase: "BuildGreen", Started: at(time.Minute)}},
 			Approvals: []workflows.ApprovalRecord{{Gate: "g", OpenedAt: at(2 * time.Minute), At: at(3 * time.Minute), Approved: false, By: "bob"}}},
 			func(t *testing.T, d svgDoc) {
 				if d.count("rect", "ok") != 2 || !d.hasText("g ✗ bob") {
