@@ -33,7 +33,7 @@ help: ## Show this help
 ##@ Tools (cached in bin/ and .venv/)
 
 .PHONY: tools
-tools: $(BIN)/temporal $(BIN)/kube-apiserver etcd $(VENV)/bin/moto_server pytest $(BIN)/helm ## Install every tool the tests and the demo need
+tools: $(BIN)/temporal $(BIN)/kube-apiserver etcd chromium $(VENV)/bin/moto_server pytest $(BIN)/helm ## Install every tool the tests and the demo need
 
 $(BIN)/temporal:
 	@echo ">> installing Temporal CLI $(TEMPORAL_CLI_VERSION) into bin/ (go install)"
@@ -57,6 +57,15 @@ etcd: ## Install etcd (Debian etcd-server) if it is not on PATH
 		{ $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq etcd-server >/dev/null; } \
 		|| { echo "!! etcd: apt-get install etcd-server failed" >&2; exit 1; }; \
 		echo ">> etcd: $$(etcd --version | head -1)"; fi
+
+.PHONY: chromium
+chromium: ## Install Chromium (Debian chromium) if it is not on PATH: the report's browser test drives it headless
+	@if command -v chromium >/dev/null 2>&1; then echo ">> chromium: $$(chromium --version 2>/dev/null | head -1)"; else \
+		echo ">> installing chromium with apt-get"; \
+		SUDO=; if [ "$$(id -u)" != 0 ]; then SUDO=sudo; fi; \
+		{ $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; } \
+		|| { echo "!! chromium: apt-get install chromium failed" >&2; exit 1; }; \
+		echo ">> chromium: $$(chromium --version 2>/dev/null | head -1)"; fi
 
 $(VENV)/bin/moto_server:
 	@echo ">> installing moto[server]==$(MOTO_VERSION) into .venv/"
