@@ -65,10 +65,10 @@ func (m *migration) details() {
 	switch m.status.Outcome {
 	case OutcomeSucceeded:
 		if m.spec.IsInPlace() {
-			b.WriteString(fmt.Sprintf("**Done** — %s is at Kubernetes %s, upgraded in place. Report: `cutover result %s`\n", m.spec.Blue.ClusterName, m.spec.Green.KubernetesVersion, id))
+			b.WriteString(fmt.Sprintf("**Done** — %s is at Kubernetes %s, upgraded in place. Report: `cutover report %s -o html`\n", m.spec.Blue.ClusterName, m.spec.Green.KubernetesVersion, id))
 			break
 		}
-		b.WriteString(fmt.Sprintf("**Done** — %s serves all traffic on Kubernetes %s; %s retired. Report: `cutover result %s`\n", m.spec.Green.ClusterName, m.spec.Green.KubernetesVersion, m.spec.Blue.ClusterName, id))
+		b.WriteString(fmt.Sprintf("**Done** — %s serves all traffic on Kubernetes %s; %s retired. Report: `cutover report %s -o html`\n", m.spec.Green.ClusterName, m.spec.Green.KubernetesVersion, m.spec.Blue.ClusterName, id))
 	case OutcomeDryRun:
 		b.WriteString(fmt.Sprintf("**Dry run done** — nothing was created. The plan: `cutover result %s`\n", id))
 	case OutcomeRolledBack:

@@ -192,7 +192,7 @@ func TestEndToEnd(t *testing.T) {
 	if md, err = c.QueryWorkflow(context.Background(), id, "", "__temporal_workflow_metadata"); err != nil {
 		t.Fatal(err)
 	}
-	if err := md.Get(&meta); err != nil || !strings.HasPrefix(meta.GetCurrentDetails(), "**Done** — ") || !strings.Contains(meta.GetCurrentDetails(), "cutover result "+id) {
+	if err := md.Get(&meta); err != nil || !strings.HasPrefix(meta.GetCurrentDetails(), "**Done** — ") || !strings.Contains(meta.GetCurrentDetails(), "cutover report "+id+" -o html") {
 		t.Errorf("current details when done %q (%v)", meta.GetCurrentDetails(), err)
 	}
 }
