@@ -138,6 +138,10 @@ func (m *migration) inPlacePreflight(ctx workflow.Context) (eks.ClusterDescripti
 		}
 		m.addFindings(lts.Findings)
 	}
+	// The rolling updates start new nodes before old ones go.
+	if err := m.checkSubnets(ctx, blue, surgeNodes(s.InPlace.MaxUnavailable), "the rolling updates"); err != nil {
+		return blue, err
+	}
 	m.blueVersion, m.blueEndpoint, m.blueARN = blue.Version, blue.Endpoint, blue.ARN
 	policy := finding.Policy{BlockOn: s.Preflight.BlockOn, IgnoreChecks: s.Preflight.IgnoreChecks}
 	blocking := policy.Blocking(m.report.Findings)

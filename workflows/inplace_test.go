@@ -316,3 +316,39 @@ func TestInPlaceRollsNodeGroupsBackToTheirLaunchTemplate(t *testing.T) {
 		})
 	}
 }
+
+// TestSubnetsNearlyFullBlockPreflight: a control-plane subnet with too few
+// free addresses blocks both strategies in preflight, before any gate or
+// update, naming the subnet; the in-place check counts the rolling
+// update's surge (twice the node group's subnets at least).
+func TestSubnetsNearlyFullBlockPreflight(t *testing.T) {
+	for _, s := range []spec.MigrationSpec{testSpec(), inPlaceSpec("1.30")} {
+		t.Run(s.Strategy, func(t *testing.T) {
+			h := newHarness(t)
+			h.world.SubnetsFull = map[string]bool{"subnet-1a2b3c4d": true}
+			s.Preflight.BlockOn = "error"
+			_, err := h.run(s)
+			typ, _ := failureReport(t, err)
+			if typ != "PreflightBlocked" || !strings.Contains(err.Error(), eks.CheckSubnetControlPlaneIPs) || !strings.Contains(err.Error(), "subnet-1a2b3c4d") {
+				t.Fatalf("type %s: %v", typ, err)
+			}
+			for _, name := range h.world.Names() {
+				if strings.HasPrefix(name, "Update") || name == "EnsureGreenCluster" {
+					t.Errorf("%s ran after a blocking preflight", name)
+				}
+			}
+			in := h.world.Inputs("CheckSubnetCapacity")[0].(eks.SubnetCapacityInput)
+			nodes := map[string]int32{}
+			for _, d := range in.NodeGroups {
+				nodes[d.Nodegroup] = d.Nodes
+			}
+			want := map[string]int32{"general": 3, "batch": 1} // green's copies
+			if s.IsInPlace() {
+				want = map[string]int32{"general": 2, "batch": 2} // the surge: two per subnet
+			}
+			if !reflect.DeepEqual(nodes, want) || !reflect.DeepEqual(in.ControlPlaneSubnets, []string{"subnet-0a1b2c3d", "subnet-1a2b3c4d"}) {
+				t.Errorf("demand %v on %v, want %v", nodes, in.ControlPlaneSubnets, want)
+			}
+		})
+	}
+}

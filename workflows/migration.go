@@ -313,6 +313,11 @@ func (m *migration) preflight(ctx workflow.Context) (preflightResult, error) {
 	if err := m.checkLaunchTemplates(ctx, blue); err != nil {
 		return preflightResult{}, err
 	}
+	if workflow.GetVersion(ctx, changeSubnetCapacity, workflow.DefaultVersion, 1) == 1 {
+		if err := m.checkSubnets(ctx, blue, greenNodes, "green's node groups"); err != nil {
+			return preflightResult{}, err
+		}
+	}
 	m.blueVersion, m.blueEndpoint, m.blueARN = blue.Version, blue.Endpoint, blue.ARN
 	if err := m.checkArgoCD(ctx); err != nil {
 		return preflightResult{}, err

@@ -180,7 +180,7 @@ func TestHappyPath(t *testing.T) {
 	}
 	// The order of the world-changing calls is the contract.
 	got := without(h.world.Names(), "Notify", "CheckTrafficHealth", "WatchTrafficHealth", "WaitTrafficPropagated")
-	want := []string{"DescribeEKSCluster", "EKSUpgradeInsights", "PreflightBlue", "LocateArgoCD", "CheckTrafficPrerequisites",
+	want := []string{"DescribeEKSCluster", "EKSUpgradeInsights", "PreflightBlue", "CheckSubnetCapacity", "LocateArgoCD", "CheckTrafficPrerequisites",
 		"EnsureGreenCluster", "WaitEKSClusterActive", "PlanIRSATrust", "EnsureGreenOIDCProvider", "ApplyIRSATrust",
 		"EnsureAccessEntries", "ArgoCDIdentities", "EnsureAccessEntries", "CopyAWSAuth", "EnsurePodIdentityAssociations", "EnsureKarpenterDiscovery",
 		"EnsureNodeGroups", "EnsureAddons", "VerifyGreen",
@@ -619,7 +619,7 @@ func TestDryRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := without(h.world.Names(), "Notify")
-	if !slices.Equal(got, []string{"DescribeEKSCluster", "EKSUpgradeInsights", "PreflightBlue", "LocateArgoCD", "CheckTrafficPrerequisites", "PlanIRSATrust", "ArgoCDIdentities", "ReadAWSAuth"}) {
+	if !slices.Equal(got, []string{"DescribeEKSCluster", "EKSUpgradeInsights", "PreflightBlue", "CheckSubnetCapacity", "LocateArgoCD", "CheckTrafficPrerequisites", "PlanIRSATrust", "ArgoCDIdentities", "ReadAWSAuth"}) {
 		t.Fatalf("dry run made calls %v", got)
 	}
 	if in := h.world.Inputs("PlanIRSATrust")[0].(eks.PlanIRSAInput); in.Green.Name != "" {

@@ -28,7 +28,8 @@ import (
 // block, and one watch activity per watched period; v11: before simple
 // Route53 records were converted; v12: before the short calls ran as
 // local activities; v13: before what the applications track on blue was
-// compared with green; v14: before fleets ran waves as stages) and
+// compared with green; v14: before fleets ran waves as stages; v15: before
+// the subnets' free addresses were checked in preflight) and
 // stay to prove those runs still replay.
 func TestReplayHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))

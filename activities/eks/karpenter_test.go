@@ -37,6 +37,8 @@ type fakeEC2 struct {
 	// templates: launch template ID -> versions (numbered from 1).
 	templates map[string][]ec2types.LaunchTemplateVersion
 	images    map[string]string // AMI ID -> name
+	// free: subnet ID -> AvailableIpAddressCount (DescribeSubnets).
+	free map[string]int32
 
 	// errs: op name -> errors returned by the next calls, in order.
 	errs map[string][]error
@@ -48,7 +50,7 @@ type fakeEC2 struct {
 
 func newFakeEC2() *fakeEC2 {
 	return &fakeEC2{exists: map[string]bool{}, tags: map[string]map[string]string{},
-		templates: map[string][]ec2types.LaunchTemplateVersion{}, images: map[string]string{}, errs: map[string][]error{}}
+		templates: map[string][]ec2types.LaunchTemplateVersion{}, images: map[string]string{}, errs: map[string][]error{}, free: map[string]int32{}}
 }
 
 func apiError(code string) error {
@@ -103,6 +105,23 @@ func (f *fakeEC2) missing(ids []string) error {
 		}
 	}
 	return nil
+}
+
+func (f *fakeEC2) DescribeSubnets(_ context.Context, in *ec2.DescribeSubnetsInput, _ ...func(*ec2.Options)) (*ec2.DescribeSubnetsOutput, error) {
+	if err := f.call("DescribeSubnets"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := &ec2.DescribeSubnetsOutput{}
+	for _, id := range in.SubnetIds {
+		n, ok := f.free[id]
+		if !ok {
+			return nil, apiError("InvalidSubnetID.NotFound")
+		}
+		out.Subnets = append(out.Subnets, ec2types.Subnet{SubnetId: aws.String(id), AvailableIpAddressCount: aws.Int32(n)})
+	}
+	return out, nil
 }
 
 func (f *fakeEC2) DescribeTags(_ context.Context, in *ec2.DescribeTagsInput, _ ...func(*ec2.Options)) (*ec2.DescribeTagsOutput, error) {

@@ -43,6 +43,8 @@ type World struct {
 	GreenNotReady bool
 	// SmokeFails makes SmokeTestGreen report this failed check.
 	SmokeFails string
+	// SubnetsFull are subnets CheckSubnetCapacity finds nearly full.
+	SubnetsFull map[string]bool
 	// RestoreErrors is the error count of the Velero restore.
 	RestoreErrors int
 	// UnhealthyAtGreen makes CheckTrafficHealth report the alarm

@@ -10,6 +10,7 @@ import (
 	"github.com/cutover-dev/cutover/activities/eks"
 	"github.com/cutover-dev/cutover/activities/kube"
 	"github.com/cutover-dev/cutover/internal/failures"
+	"github.com/cutover-dev/cutover/internal/finding"
 	"github.com/cutover-dev/cutover/internal/spec"
 	"go.temporal.io/sdk/temporal"
 )
@@ -179,4 +180,25 @@ func (a *Activities) PrepareInPlaceLaunchTemplate(_ context.Context, in eks.InPl
 			Reason: "the template pins an AMI: a version with the AMI for Kubernetes " + in.Version}, nil
 	}
 	return eks.InPlaceLaunchTemplateResult{}, failures.New(failures.NotFound, "node group %s does not exist in %s", in.Nodegroup, in.Cluster.Name)
+}
+
+// CheckSubnetCapacity implements the EKS activity: every subnet has room,
+// unless SubnetsFull names it (then it has 2 free addresses).
+func (a *Activities) CheckSubnetCapacity(_ context.Context, in eks.SubnetCapacityInput) (eks.SubnetCapacityResult, error) {
+	w := a.w
+	if err := w.record("CheckSubnetCapacity", in); err != nil {
+		return eks.SubnetCapacityResult{}, err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	res := eks.SubnetCapacityResult{Free: map[string]int32{}}
+	for _, s := range in.ControlPlaneSubnets {
+		res.Free[s] = 4000
+		if w.SubnetsFull[s] {
+			res.Free[s] = 2
+			res.Findings = append(res.Findings, finding.Finding{Check: eks.CheckSubnetControlPlaneIPs, Cluster: in.Cluster.Name, Object: "subnet/" + s, Severity: finding.Error, Source: "ec2",
+				Message: fmt.Sprintf("control-plane subnet %s has 2 free IP addresses; EKS needs at least %d", s, eks.ControlPlaneFreeIPs), Fix: "free addresses in " + s})
+		}
+	}
+	return res, nil
 }
