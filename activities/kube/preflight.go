@@ -355,6 +355,9 @@ type workloadRef struct {
 	kind, namespace, name string
 	labels                labels.Set
 	replicas              int
+	// template and minReadySeconds are what the practices read.
+	template        *corev1.PodTemplateSpec
+	minReadySeconds int32
 }
 
 func (p *preflight) disruptionBudgets(ctx context.Context) error {
@@ -391,7 +394,8 @@ func (p *preflight) disruptionBudgets(ctx context.Context) error {
 			}
 			out := make([]workloadRef, 0, len(l.Items))
 			for _, d := range l.Items {
-				out = append(out, workloadRef{"Deployment", d.Namespace, d.Name, d.Spec.Template.Labels, int(ptrOr(d.Spec.Replicas, 1))})
+				out = append(out, workloadRef{kind: "Deployment", namespace: d.Namespace, name: d.Name, labels: d.Spec.Template.Labels,
+					replicas: int(ptrOr(d.Spec.Replicas, 1)), template: templateOf(d.Spec.Template), minReadySeconds: d.Spec.MinReadySeconds})
 			}
 			return out, l.Continue, nil
 		}, collect)
@@ -406,15 +410,41 @@ func (p *preflight) disruptionBudgets(ctx context.Context) error {
 			}
 			out := make([]workloadRef, 0, len(l.Items))
 			for _, s := range l.Items {
-				out = append(out, workloadRef{"StatefulSet", s.Namespace, s.Name, s.Spec.Template.Labels, int(ptrOr(s.Spec.Replicas, 1))})
+				out = append(out, workloadRef{kind: "StatefulSet", namespace: s.Namespace, name: s.Name, labels: s.Spec.Template.Labels,
+					replicas: int(ptrOr(s.Spec.Replicas, 1)), template: templateOf(s.Spec.Template), minReadySeconds: s.Spec.MinReadySeconds})
 			}
 			return out, l.Continue, nil
 		}, collect)
 	if err != nil {
 		return err
 	}
+	// DaemonSets count for the practices that apply to every kind (a
+	// node socket), not for budgets.
+	var daemons []workloadRef
+	err = eachPage(ctx, p.a.opts.pageSize, metav1.ListOptions{},
+		func(ctx context.Context, o metav1.ListOptions) ([]workloadRef, string, error) {
+			l, err := p.c.Kube.AppsV1().DaemonSets("").List(ctx, o)
+			if err != nil {
+				return nil, "", err
+			}
+			out := make([]workloadRef, 0, len(l.Items))
+			for _, d := range l.Items {
+				out = append(out, workloadRef{kind: "DaemonSet", namespace: d.Namespace, name: d.Name, labels: d.Spec.Template.Labels, template: templateOf(d.Spec.Template)})
+			}
+			return out, l.Continue, nil
+		}, func(items []workloadRef) error {
+			p.scanned += len(items)
+			daemons = append(daemons, items...)
+			return nil
+		})
+	if err != nil {
+		return err
+	}
 	activitylog.Heartbeat(ctx, Progress{Step: "disruption-budgets", Objects: p.scanned})
 	for _, f := range pdbFindings(pdbs, workloads) {
+		p.found.add(f)
+	}
+	for _, f := range practiceFindings(append(workloads, daemons...)) {
 		p.found.add(f)
 	}
 	return nil
