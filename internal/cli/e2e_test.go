@@ -251,10 +251,10 @@ func TestDryRunThroughCLI(t *testing.T) {
 	if !strings.Contains(out, "Pod Identity payments/worker") || !strings.Contains(out, "access entry for Argo CD's role") || !strings.Contains(out, "aws-auth role") {
 		t.Errorf("result lists no Pod Identity, Argo CD access or aws-auth plan:\n%s", out)
 	}
-	// A dry run only reads: blue, its insights, objects, launch templates,
+	// A dry run only reads: blue, its insights, objects, launch templates, subnets,
 	// aws-auth and Argo CD, and the IAM roles green's issuer would join
 	// (planned without green).
-	reads := []string{"DescribeEKSCluster", "EKSUpgradeInsights", "PreflightBlue", "PlanGreenLaunchTemplates", "LocateArgoCD", "CheckTrafficPrerequisites",
+	reads := []string{"DescribeEKSCluster", "EKSUpgradeInsights", "PreflightBlue", "PlanGreenLaunchTemplates", "CheckSubnetCapacity", "LocateArgoCD", "CheckTrafficPrerequisites",
 		"PlanIRSATrust", "ArgoCDIdentities", "ReadAWSAuth", "Notify"}
 	for _, name := range d.world.Names() {
 		if !slices.Contains(reads, name) {

@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
@@ -129,15 +127,7 @@ func (e *e2e) stepGated(s spec.MigrationSpec) string {
 	e.t.Helper()
 	yes := true
 	s.Approvals.EachStep = spec.GateSpec{Enabled: &yes, Timeout: spec.Duration(time.Hour)}
-	path := filepath.Join(e.t.TempDir(), s.Name+".json")
-	b, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		e.t.Fatal(err)
-	}
-	return path
+	return e.writeSpec(s)
 }
 
 // rollBackAtHalf starts the migration, lets it reach 10% on green and

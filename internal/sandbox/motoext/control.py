@@ -111,19 +111,32 @@ def _cluster(body):
     return eks_backends[account][region].clusters.get(body.get("cluster"))
 
 
-def observations(request, full_url, headers):
+def _no_cluster(body):
+    """The 404 of a control request naming a cluster that does not exist."""
+    return _reply(404, {"message": f"No cluster found for name: {body.get('cluster')}."})
+
+
+def _posted(request, parse):
+    """The POSTed body and parse(body), or the reply refusing them: 405 for
+    another method, 400 for a body parse rejects."""
     if request.method != "POST":
-        return _reply(405, {"message": "POST only"})
+        return None, None, _reply(405, {"message": "POST only"})
     try:
         body = _body(request)
-        usage = [_usage(u) for u in body.get("apiUsage") or []]
-        nodes = [_node(n) for n in body.get("nodes") or []]
+        return body, parse(body), None
     except (ValueError, TypeError, AttributeError) as e:
-        return _reply(400, {"message": str(e)})
+        return None, None, _reply(400, {"message": str(e)})
+
+
+def observations(request, full_url, headers):
+    body, parsed, refused = _posted(request, lambda b: ([_usage(u) for u in b.get("apiUsage") or []], [_node(n) for n in b.get("nodes") or []]))
+    if refused:
+        return refused
+    usage, nodes = parsed
     with LOCK:
         cluster = _cluster(body)
         if cluster is None:
-            return _reply(404, {"message": f"No cluster found for name: {body.get('cluster')}."})
+            return _no_cluster(body)
         ext(cluster).api_usage = usage
         ext(cluster).nodes = nodes
     return _reply(200, {"cluster": cluster.name, "apiUsage": len(usage), "nodes": len(nodes)})
@@ -149,17 +162,13 @@ def _update_error(item):
 
 
 def nodegroup_update_failures(request, full_url, headers):
-    if request.method != "POST":
-        return _reply(405, {"message": "POST only"})
-    try:
-        body = _body(request)
-        errs = [_update_error(e) for e in body.get("errors") or []]
-    except (ValueError, TypeError, AttributeError) as e:
-        return _reply(400, {"message": str(e)})
+    body, errs, refused = _posted(request, lambda b: [_update_error(e) for e in b.get("errors") or []])
+    if refused:
+        return refused
     with LOCK:
         cluster = _cluster(body)
         if cluster is None:
-            return _reply(404, {"message": f"No cluster found for name: {body.get('cluster')}."})
+            return _no_cluster(body)
         name = body.get("nodegroup")
         if name not in cluster.nodegroups:
             return _reply(404, {"message": f"No node group found for name: {name}."})
@@ -193,24 +202,20 @@ def nodegroup_rollouts(request, full_url, headers):
     with LOCK:
         cluster = _cluster(body)
         if cluster is None:
-            return _reply(404, {"message": f"No cluster found for name: {body.get('cluster')}."})
+            return _no_cluster(body)
         if request.method == "POST":
             ext(cluster).external_rollouts = body["external"]
         return _reply(200, {"cluster": cluster.name, "external": updates.external_rollouts(cluster), "rollouts": updates.pending_rollouts(cluster)})
 
 
 def nodegroup_rollout_finish(request, full_url, headers):
-    if request.method != "POST":
-        return _reply(405, {"message": "POST only"})
-    try:
-        body = _body(request)
-        errs = [_update_error(e) for e in body.get("errors") or []]
-    except (ValueError, TypeError, AttributeError) as e:
-        return _reply(400, {"message": str(e)})
+    body, errs, refused = _posted(request, lambda b: [_update_error(e) for e in b.get("errors") or []])
+    if refused:
+        return refused
     with LOCK:
         cluster = _cluster(body)
         if cluster is None:
-            return _reply(404, {"message": f"No cluster found for name: {body.get('cluster')}."})
+            return _no_cluster(body)
         try:
             updates.finish_rollout(cluster, body.get("nodegroup"), body.get("updateId"), errs)
         except KeyError as e:

@@ -18,7 +18,11 @@ from motoext.config import config  # noqa: E402
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
-DELAY = 0.05
+# How long the emulator's asynchronous changes take: long enough that a
+# test asserting the in-between state (CREATING, InProgress, an update
+# refused while another runs) sees it on a loaded machine, short enough
+# that the 21 waits cost seconds.
+DELAY = 0.5
 
 
 @pytest.fixture(scope="session")
