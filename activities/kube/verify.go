@@ -107,8 +107,8 @@ func (a *Activities) verifyGreenOnce(ctx context.Context, c *Clients, in VerifyG
 	if v, err := c.Kube.Discovery().ServerVersion(); err == nil {
 		if m, err := deprecations.Minor(v.GitVersion); err == nil && m != target {
 			found.add(finding.Finding{Check: CheckGreenControlPlane, Severity: finding.Error, Object: "control plane",
-				Message: fmt.Sprintf("green's control plane runs %s, not the target %s", v.GitVersion, in.TargetVersion),
-				Fix:     "Upgrade green's control plane (or rebuild green) at the target version."})
+				Message: fmt.Sprintf("%s's control plane runs %s, not the target %s", in.Cluster.Name, v.GitVersion, in.TargetVersion),
+				Fix:     "Wait for the control-plane update to finish, or upgrade the control plane (rebuild green) at the target version."})
 		}
 	}
 	nodes := 0
