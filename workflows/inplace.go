@@ -118,6 +118,7 @@ func (m *migration) inPlacePreflight(ctx workflow.Context) (eks.ClusterDescripti
 	}
 	m.addFindings(pf.Findings)
 	m.addFindings(inPlaceAMITypeFindings(blue, s.Green.KubernetesVersion))
+	m.addFindings(healthFindings(blue))
 	// Node groups whose template pins an AMI need a version with the
 	// target's: refused here when there is none, before any gate.
 	var templated []eks.NodeGroup

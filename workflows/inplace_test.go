@@ -352,3 +352,20 @@ func TestSubnetsNearlyFullBlockPreflight(t *testing.T) {
 		})
 	}
 }
+
+// TestUnhealthyAddonBlocksPreflight: an add-on EKS reports DEGRADED blocks
+// both strategies in preflight, naming it and its issue.
+func TestUnhealthyAddonBlocksPreflight(t *testing.T) {
+	for _, s := range []spec.MigrationSpec{testSpec(), inPlaceSpec("1.30")} {
+		t.Run(s.Strategy, func(t *testing.T) {
+			h := newHarness(t)
+			h.world.Blue.AddonHealth = map[string]string{"vpc-cni": "DEGRADED: AccessDenied: the role cannot be assumed"}
+			s.Preflight.BlockOn = "error"
+			_, err := h.run(s)
+			typ, _ := failureReport(t, err)
+			if typ != "PreflightBlocked" || !strings.Contains(err.Error(), workflows.CheckAddonHealth) || !strings.Contains(err.Error(), "AccessDenied") {
+				t.Fatalf("type %s: %v", typ, err)
+			}
+		})
+	}
+}

@@ -310,6 +310,7 @@ func (m *migration) preflight(ctx workflow.Context) (preflightResult, error) {
 	m.addFindings(pf.Findings)
 	m.addFindings(amiTypeFindings(blue, s))
 	m.addFindings(uncopiedFindings(blue))
+	m.addFindings(healthFindings(blue))
 	if err := m.checkLaunchTemplates(ctx, blue); err != nil {
 		return preflightResult{}, err
 	}

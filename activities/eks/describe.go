@@ -40,10 +40,10 @@ func (a *Activities) DescribeEKSCluster(ctx context.Context, in DescribeInput) (
 	if d.AccessEntries, err = a.describeAccessEntries(ctx, api, ref, d.Access.AuthenticationMode); err != nil {
 		return ClusterDescription{}, err
 	}
-	if d.Addons, err = a.describeAddons(ctx, api, ref); err != nil {
+	if d.Addons, d.AddonHealth, err = a.describeAddons(ctx, api, ref); err != nil {
 		return ClusterDescription{}, err
 	}
-	if d.NodeGroups, err = describeNodeGroups(ctx, api, ref); err != nil {
+	if d.NodeGroups, d.NodeGroupHealth, err = describeNodeGroups(ctx, api, ref); err != nil {
 		return ClusterDescription{}, err
 	}
 	if d.PodIdentityAssociations, err = describePodIdentityAssociations(ctx, api, ref); err != nil {
@@ -217,23 +217,60 @@ func listAccessPolicies(ctx context.Context, api EKSAPI, ref clusters.Ref, princ
 	return out, nil
 }
 
-func (a *Activities) describeAddons(ctx context.Context, api EKSAPI, ref clusters.Ref) ([]Addon, error) {
+// describeAddons returns the add-ons and, for each that is not ACTIVE or
+// reports health issues, its status and issues.
+func (a *Activities) describeAddons(ctx context.Context, api EKSAPI, ref clusters.Ref) ([]Addon, map[string]string, error) {
 	names, err := a.listAddons(ctx, api, ref)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var addons []Addon
+	var health map[string]string
 	for _, n := range names {
 		out, err := api.DescribeAddon(ctx, &awseks.DescribeAddonInput{ClusterName: aws.String(ref.Name), AddonName: aws.String(n)})
 		if isNotFound(err) {
 			continue
 		}
 		if err != nil {
-			return nil, awsError(err, "describe add-on %s of cluster %s", n, ref)
+			return nil, nil, awsError(err, "describe add-on %s of cluster %s", n, ref)
 		}
 		addons = append(addons, addonFromAPI(n, out.Addon))
+		if h := addonProblem(out.Addon); h != "" {
+			if health == nil {
+				health = map[string]string{}
+			}
+			health[n] = h
+		}
 	}
-	return addons, nil
+	return addons, health, nil
+}
+
+// addonProblem is "" for an ACTIVE add-on without health issues, else its
+// status and issues ("DEGRADED: AccessDenied: ...").
+func addonProblem(a *ekstypes.Addon) string {
+	if a == nil || (a.Status == ekstypes.AddonStatusActive && (a.Health == nil || len(a.Health.Issues) == 0)) {
+		return ""
+	}
+	if a.Health == nil || len(a.Health.Issues) == 0 {
+		return string(a.Status)
+	}
+	return string(a.Status) + ": " + addonHealth(a)
+}
+
+// nodeGroupProblem is "" for an ACTIVE or UPDATING node group without
+// health issues, else its status and issues.
+func nodeGroupProblem(n *ekstypes.Nodegroup) string {
+	if n == nil {
+		return ""
+	}
+	healthy := n.Health == nil || len(n.Health.Issues) == 0
+	if healthy && (n.Status == ekstypes.NodegroupStatusActive || n.Status == ekstypes.NodegroupStatusUpdating) {
+		return ""
+	}
+	if healthy {
+		return string(n.Status)
+	}
+	return string(n.Status) + ": " + nodeGroupHealth(n)
 }
 
 // listAddons returns the cluster's add-on names, sorted.
@@ -267,23 +304,32 @@ func addonFromAPI(name string, a *ekstypes.Addon) Addon {
 	return out
 }
 
-func describeNodeGroups(ctx context.Context, api EKSAPI, ref clusters.Ref) ([]NodeGroup, error) {
+// describeNodeGroups returns the node groups and the health issues of
+// those that report any.
+func describeNodeGroups(ctx context.Context, api EKSAPI, ref clusters.Ref) ([]NodeGroup, map[string]string, error) {
 	names, err := listNodeGroups(ctx, api, ref)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var out []NodeGroup
+	var health map[string]string
 	for _, n := range names {
 		ng, err := api.DescribeNodegroup(ctx, &awseks.DescribeNodegroupInput{ClusterName: aws.String(ref.Name), NodegroupName: aws.String(n)})
 		if isNotFound(err) {
 			continue
 		}
 		if err != nil {
-			return nil, awsError(err, "describe node group %s of cluster %s", n, ref)
+			return nil, nil, awsError(err, "describe node group %s of cluster %s", n, ref)
 		}
 		out = append(out, nodeGroupFromAPI(ng.Nodegroup))
+		if h := nodeGroupProblem(ng.Nodegroup); h != "" {
+			if health == nil {
+				health = map[string]string{}
+			}
+			health[n] = h
+		}
 	}
-	return out, nil
+	return out, health, nil
 }
 
 // listNodeGroups returns the cluster's node group names, sorted.

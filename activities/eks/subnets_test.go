@@ -6,9 +6,11 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	awseks "github.com/aws/aws-sdk-go-v2/service/eks"
 
 	"github.com/cutover-dev/cutover/internal/clusters"
 	"github.com/cutover-dev/cutover/internal/failures"
@@ -133,5 +135,40 @@ func TestSubnetCapacityAgainstMoto(t *testing.T) {
 	want := []string{CheckSubnetControlPlaneIPs + ":subnet/" + full, CheckSubnetNodeIPs + ":nodegroup/batch"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("findings %v, want %v", got, want)
+	}
+}
+
+// TestDescribeReportsUnhealthyAddonsAgainstMoto: an add-on whose service
+// account role cannot be assumed is DEGRADED in the emulated EKS (its IRSA
+// check), and the description carries its status and issue, which
+// preflight turns into an addon-health finding.
+func TestDescribeReportsUnhealthyAddonsAgainstMoto(t *testing.T) {
+	_, m := newMotoEnv(t)
+	ctx := context.Background()
+	name := m.name("unhealthy")
+	m.createBlue(t, name)
+	if _, err := m.api.CreateAddon(ctx, &awseks.CreateAddonInput{ClusterName: aws.String(name), AddonName: aws.String("vpc-cni"),
+		ServiceAccountRoleArn: aws.String("arn:aws:iam::123456789012:role/no-such-role")}); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := m.activities(nil)
+	env := newActivityEnv(t, a)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		d, err := run[ClusterDescription](t, env, a.DescribeEKSCluster, DescribeInput{Cluster: clusters.Ref{Name: name, Region: m.region}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := d.AddonHealth["vpc-cni"]
+		if strings.HasPrefix(h, "DEGRADED: AccessDenied") {
+			if len(d.NodeGroupHealth) != 0 {
+				t.Errorf("healthy node groups reported: %v", d.NodeGroupHealth)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("vpc-cni health %q, want DEGRADED with AccessDenied", h)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }

@@ -147,6 +147,11 @@ type ClusterDescription struct {
 	DeletionProtection bool `json:"deletionProtection,omitempty"`
 	// Health lists the cluster's health issues ("code: message"), if any.
 	Health []string `json:"health,omitempty"`
+	// NodeGroupHealth is, per node group reporting health issues, the
+	// issues; AddonHealth, per add-on not ACTIVE or reporting issues, its
+	// status and issues.
+	NodeGroupHealth map[string]string `json:"nodeGroupHealth,omitempty"`
+	AddonHealth     map[string]string `json:"addonHealth,omitempty"`
 	// FargateProfiles names the cluster's Fargate profiles (not copied to
 	// green; preflight says so).
 	FargateProfiles []string `json:"fargateProfiles,omitempty"`

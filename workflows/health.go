@@ -1,0 +1,47 @@
+package workflows
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/cutover-dev/cutover/activities/eks"
+	"github.com/cutover-dev/cutover/internal/finding"
+)
+
+// Preflight checks of blue's EKS health (eksup's EKS004 and EKS005).
+const (
+	// CheckNodeGroupHealth: a managed node group reports health issues or
+	// is neither ACTIVE nor UPDATING; its copy on green, or its rolling
+	// update in place, starts from a broken group.
+	CheckNodeGroupHealth = "nodegroup-health"
+	// CheckAddonHealth: an add-on is not ACTIVE or reports health issues;
+	// green gets the same configuration, and an in-place update of it
+	// fails the same way.
+	CheckAddonHealth = "addon-health"
+)
+
+// healthFindings reports blue's unhealthy node groups and add-ons, as
+// EKS describes them. Pure: from blue's description.
+func healthFindings(blue eks.ClusterDescription) []finding.Finding {
+	var out []finding.Finding
+	for _, name := range sortedKeys(blue.NodeGroupHealth) {
+		out = append(out, finding.Finding{Check: CheckNodeGroupHealth, Cluster: blue.Name, Object: "nodegroup/" + name, Severity: finding.Error, Source: "eks",
+			Message: fmt.Sprintf("node group %s is unhealthy: %s", name, blue.NodeGroupHealth[name]),
+			Fix:     "Fix the node group's health issues first (EKS's health issues name the cause and the resources), then start again."})
+	}
+	for _, name := range sortedKeys(blue.AddonHealth) {
+		out = append(out, finding.Finding{Check: CheckAddonHealth, Cluster: blue.Name, Object: "addon/" + name, Severity: finding.Error, Source: "eks",
+			Message: fmt.Sprintf("add-on %s is %s", name, blue.AddonHealth[name]),
+			Fix:     "Fix the add-on (its service account role, its configuration values, conflicts with self-managed resources) until EKS reports it ACTIVE, then start again."})
+	}
+	return out
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
