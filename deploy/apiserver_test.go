@@ -70,6 +70,8 @@ func TestChartInstallsOnARealAPIServer(t *testing.T) {
 			_, err = cs.PolicyV1().PodDisruptionBudgets(ns).Create(ctx, v, metav1.CreateOptions{})
 		case *networkingv1.Ingress:
 			_, err = cs.NetworkingV1().Ingresses(ns).Create(ctx, v, metav1.CreateOptions{})
+		case *corev1.Pod: // helm test's, admitted under "restricted" too
+			_, err = cs.CoreV1().Pods(ns).Create(ctx, v, metav1.CreateOptions{})
 		default:
 			t.Fatalf("the chart renders a %T this test does not install", o)
 		}
@@ -79,8 +81,8 @@ func TestChartInstallsOnARealAPIServer(t *testing.T) {
 		}
 		kinds = append(kinds, kind)
 	}
-	if len(kinds) != 6 {
-		t.Errorf("installed %v, want the two Deployments, Service, ServiceAccount, PDB and Ingress", kinds)
+	if len(kinds) != 8 {
+		t.Errorf("installed %v, want the two Deployments, the two Services, ServiceAccount, PDB, Ingress and helm test's Pod", kinds)
 	}
 	if len(w.got) > 0 {
 		t.Errorf("the apiserver warned:\n%s", strings.Join(w.got, "\n"))

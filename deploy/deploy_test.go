@@ -20,8 +20,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/yaml"
 )
 
 // helmBin is the helm that make tools built.
@@ -76,6 +78,13 @@ func render(t *testing.T, sets ...string) []runtime.Object {
 			continue
 		}
 		obj, _, err := scheme.Codecs.UniversalDeserializer().Decode([]byte(doc), nil, nil)
+		if runtime.IsNotRegisteredError(err) {
+			// A CRD's kind (a ServiceMonitor): kept as unstructured.
+			u := &unstructured.Unstructured{}
+			if err = yaml.Unmarshal([]byte(doc), &u.Object); err == nil {
+				obj = u
+			}
+		}
 		if err != nil {
 			t.Fatalf("rendered object does not decode: %v\n%s", err, doc)
 		}
@@ -157,7 +166,7 @@ func TestChartChatopsWithTemporalCloud(t *testing.T) {
 	}
 	var svc *corev1.Service
 	for _, o := range objs {
-		if s, ok := o.(*corev1.Service); ok {
+		if s, ok := o.(*corev1.Service); ok && s.Name == "rel-chatops" {
 			svc = s
 		}
 	}
@@ -274,6 +283,47 @@ func TestChartProduction(t *testing.T) {
 		t.Errorf("chatops env %v", e)
 	}
 	restricted(t, "rel-chatops", ch.Spec.Template.Spec)
+
+	// The worker's metrics Service, and helm test's pod that asks it for /readyz.
+	var svc *corev1.Service
+	var testPod *corev1.Pod
+	for _, o := range objs {
+		switch v := o.(type) {
+		case *corev1.Service:
+			if v.Name == "rel-worker" {
+				svc = v
+			}
+		case *corev1.Pod:
+			testPod = v
+		case *unstructured.Unstructured:
+			t.Errorf("a %s rendered without serviceMonitor.enabled", v.GetKind())
+		}
+	}
+	if svc == nil || len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Port != 9464 || svc.Spec.Selector["app.kubernetes.io/component"] != "worker" {
+		t.Errorf("worker Service %+v", svc)
+	}
+	if testPod == nil || testPod.Annotations["helm.sh/hook"] != "test" || !strings.Contains(strings.Join(testPod.Spec.Containers[0].Command, " "), "http://rel-worker:9464/readyz") {
+		t.Fatalf("helm test pod %+v", testPod)
+	}
+	restricted(t, testPod.Name, testPod.Spec)
+
+	var sm *unstructured.Unstructured
+	for _, o := range render(t, "worker.serviceMonitor.enabled=true", "worker.serviceMonitor.labels.release=prometheus", "worker.serviceMonitor.interval=15s") {
+		if u, ok := o.(*unstructured.Unstructured); ok && u.GetKind() == "ServiceMonitor" {
+			sm = u
+		}
+	}
+	if sm == nil || sm.GetLabels()["release"] != "prometheus" {
+		t.Fatalf("ServiceMonitor %v", sm)
+	}
+	eps, _, _ := unstructured.NestedSlice(sm.Object, "spec", "endpoints")
+	sel, _, _ := unstructured.NestedStringMap(sm.Object, "spec", "selector", "matchLabels")
+	if len(eps) != 1 || eps[0].(map[string]any)["port"] != "metrics" || eps[0].(map[string]any)["interval"] != "15s" || sel["app.kubernetes.io/component"] != "worker" {
+		t.Errorf("ServiceMonitor endpoints %v, selector %v", eps, sel)
+	}
+	if out := renderRefused(t, "worker.serviceMonitor.interval=often"); !strings.Contains(out, "interval") {
+		t.Errorf("a bad interval was refused without naming it: %s", out)
+	}
 
 	var pdb *policyv1.PodDisruptionBudget
 	var ing *networkingv1.Ingress
