@@ -37,8 +37,10 @@ func healthFindings(blue eks.ClusterDescription) []finding.Finding {
 	return out
 }
 
+// sortedKeys is m's keys in order.
 func sortedKeys(m map[string]string) []string {
 	keys := make([]string, 0, len(m))
+	//workflowcheck:ignore the keys are sorted before use
 	for k := range m {
 		keys = append(keys, k)
 	}
