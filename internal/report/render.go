@@ -16,7 +16,7 @@ func Markdown(w io.Writer, r *workflows.MigrationReport, svgName string) error {
 	d := build(r)
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s\n\n", mdText(d.Title))
-	if svgName != "" && TimelineSVG(r) != "" {
+	if _, drawn := timeSpan(r); svgName != "" && drawn {
 		fmt.Fprintf(&b, "![Timeline of %s](%s)\n\n", mdText(r.Migration), svgName)
 	}
 	for _, kv := range d.Summary {

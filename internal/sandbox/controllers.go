@@ -77,18 +77,10 @@ func (c *Controllers) Reconcile(ctx context.Context) error {
 		if !nodeReady(n) || !hasTaint(n, notReadyTaint) {
 			continue
 		}
-		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-			cur, err := cs.CoreV1().Nodes().Get(ctx, n.Name, metav1.GetOptions{})
-			if err != nil {
-				return err
-			}
-			removeTaint(cur, notReadyTaint)
-			cur, err = cs.CoreV1().Nodes().Update(ctx, cur, metav1.UpdateOptions{})
-			if err == nil {
-				nodes.Items[i] = *cur
-			}
-			return err
-		})
+		cur, err := updateNode(ctx, cs, n.Name, func(n *corev1.Node) { removeTaint(n, notReadyTaint) })
+		if err == nil {
+			nodes.Items[i] = *cur
+		}
 		if err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("cluster %s: node %s: %w", c.Kube.Name, n.Name, err)
 		}
@@ -109,6 +101,22 @@ func (c *Controllers) Reconcile(ctx context.Context) error {
 }
 
 var notReadyTaint = corev1.Taint{Key: corev1.TaintNodeNotReady, Effect: corev1.TaintEffectNoSchedule}
+
+// updateNode reads node name, changes it and writes it back, again on a
+// conflict; it returns the node as written.
+func updateNode(ctx context.Context, cs kubernetes.Interface, name string, change func(*corev1.Node)) (*corev1.Node, error) {
+	var out *corev1.Node
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		n, err := cs.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		change(n)
+		out, err = cs.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{})
+		return err
+	})
+	return out, err
+}
 
 func hasTaint(n corev1.Node, t corev1.Taint) bool {
 	for _, have := range n.Spec.Taints {
@@ -358,11 +366,7 @@ func (c *Controllers) budgets(ctx context.Context, cs kubernetes.Interface) erro
 			if err != nil {
 				return err
 			}
-			status, err := BudgetStatus(cur, pods.Items)
-			if err != nil {
-				return err
-			}
-			cur.Status = status
+			cur.Status = BudgetStatus(cur, pods.Items)
 			_, err = cs.PolicyV1().PodDisruptionBudgets(cur.Namespace).UpdateStatus(ctx, cur, metav1.UpdateOptions{})
 			return err
 		})
@@ -375,7 +379,8 @@ func (c *Controllers) budgets(ctx context.Context, cs kubernetes.Interface) erro
 
 // BudgetStatus is the status the disruption controller gives pdb over the
 // pods of its namespace.
-func BudgetStatus(pdb *policyv1.PodDisruptionBudget, pods []corev1.Pod) (policyv1.PodDisruptionBudgetStatus, error) {
+// A selector that does not parse selects nothing, as the controller's.
+func BudgetStatus(pdb *policyv1.PodDisruptionBudget, pods []corev1.Pod) policyv1.PodDisruptionBudgetStatus {
 	st := policyv1.PodDisruptionBudgetStatus{ObservedGeneration: pdb.Generation, DisruptedPods: map[string]metav1.Time{}}
 	sel, err := metav1.LabelSelectorAsSelector(pdb.Spec.Selector)
 	if err != nil || pdb.Spec.Selector == nil {
@@ -419,7 +424,7 @@ func BudgetStatus(pdb *policyv1.PodDisruptionBudget, pods []corev1.Pod) (policyv
 		}
 	}
 	st.Conditions = []metav1.Condition{cond}
-	return st, nil
+	return st
 }
 
 // scaled is an int-or-percent against total, percentages rounded up.

@@ -16,7 +16,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/util/retry"
 )
 
 // Node labels and taints of EKS's managed node group rolling update.
@@ -247,7 +246,7 @@ func (r *NodeRoller) Roll(ctx context.Context, ro NodegroupRollout) (RolloutReco
 		rec.Replaced[n.Name] = name
 	}
 	for _, n := range old {
-		if err := r.setNode(ctx, cs, n.Name, func(n *corev1.Node) { addTaint(n, unschedulableTaint()) }); err != nil {
+		if err := setNode(ctx, cs, n.Name, func(n *corev1.Node) { addTaint(n, unschedulableTaint()) }); err != nil {
 			return rec, err
 		}
 	}
@@ -277,14 +276,14 @@ func (r *NodeRoller) Roll(ctx context.Context, ro NodegroupRollout) (RolloutReco
 			}}
 			// EKS gives up: the nodes it did not drain take pods again.
 			for _, n := range old[start:] {
-				if err := r.setNode(ctx, cs, n.Name, func(n *corev1.Node) { removeTaint(n, unschedulableTaint()); n.Spec.Unschedulable = false }); err != nil && !apierrors.IsNotFound(err) {
+				if err := setNode(ctx, cs, n.Name, func(n *corev1.Node) { removeTaint(n, unschedulableTaint()); n.Spec.Unschedulable = false }); err != nil && !apierrors.IsNotFound(err) {
 					return rec, err
 				}
 			}
 			return rec, nil
 		}
 		for _, n := range group {
-			if err := r.setNode(ctx, cs, n.Name, func(n *corev1.Node) { n.Spec.Unschedulable = true }); err != nil && !apierrors.IsNotFound(err) {
+			if err := setNode(ctx, cs, n.Name, func(n *corev1.Node) { n.Spec.Unschedulable = true }); err != nil && !apierrors.IsNotFound(err) {
 				return rec, err
 			}
 			if err := cs.CoreV1().Nodes().Delete(ctx, n.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
@@ -303,12 +302,15 @@ func unschedulableTaint() corev1.Taint {
 }
 
 func addTaint(n *corev1.Node, t corev1.Taint) {
-	for _, have := range n.Spec.Taints {
-		if have.MatchTaint(&t) {
-			return
-		}
+	if !hasTaint(*n, t) {
+		n.Spec.Taints = append(n.Spec.Taints, t)
 	}
-	n.Spec.Taints = append(n.Spec.Taints, t)
+}
+
+// setNode is updateNode for the roller, which needs no result.
+func setNode(ctx context.Context, cs kubernetes.Interface, name string, change func(*corev1.Node)) error {
+	_, err := updateNode(ctx, cs, name, change)
+	return err
 }
 
 func removeTaint(n *corev1.Node, t corev1.Taint) {
@@ -319,18 +321,6 @@ func removeTaint(n *corev1.Node, t corev1.Taint) {
 		}
 	}
 	n.Spec.Taints = out
-}
-
-func (r *NodeRoller) setNode(ctx context.Context, cs kubernetes.Interface, name string, change func(*corev1.Node)) error {
-	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		n, err := cs.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		change(n)
-		_, err = cs.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{})
-		return err
-	})
 }
 
 // replacement makes the new node for old: same zone, labels and taints
