@@ -147,6 +147,9 @@ type Status struct {
 	// Outcome is set when the run has ended: succeeded, dry-run,
 	// rolled-back or failed (LastError says why).
 	Outcome string `json:"outcome,omitempty"`
+	// ReportURL is the report file shared in the run's Slack thread, once
+	// the outcome was posted there.
+	ReportURL string `json:"reportUrl,omitempty"`
 }
 
 // Outcomes of a migration.

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/cutover-dev/cutover/activities/notify"
@@ -93,11 +94,35 @@ func (m *migration) threaded(msg notify.Message) notify.Message {
 	if msg.Kind == notify.KindGateDecided && msg.Gate != "" {
 		msg.Updates = append([]notify.SlackMessageRef(nil), m.posts.gates[msg.Gate]...)
 	}
+	if outcomeKind(msg.Kind) {
+		// The run is over when its outcome is delivered (the post queue
+		// is drained after the report is completed): the worker shares
+		// the report in the thread.
+		m.collect()
+		// encoding/json's type cache is a sync.Map, hence the check's
+		// warning; the bytes depend on the report only (map keys sorted).
+		//workflowcheck:ignore
+		if raw, err := json.Marshal(m.report); err == nil {
+			msg.Report = raw
+		}
+	}
 	return msg
+}
+
+// outcomeKind: the message says how the run ended and carries its report.
+func outcomeKind(kind string) bool {
+	return kind == notify.KindDone || kind == notify.KindRolledBack || kind == notify.KindFailed
 }
 
 // delivered records where a post went in Slack.
 func (m *migration) delivered(msg notify.Message, d notify.Delivery) {
+	if d.Report != nil && d.Report.Permalink != "" {
+		m.status.ReportURL = d.Report.Permalink
+		m.details()
+	}
+	if d.ReportError != "" {
+		m.report.Errors = append(m.report.Errors, d.ReportError)
+	}
 	if d.Slack == nil || d.Slack.TS == "" {
 		return
 	}

@@ -2,6 +2,8 @@ package workflows_test
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -9,9 +11,12 @@ import (
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/testsuite"
 
 	"github.com/cutover-dev/cutover/activities/notify"
 	"github.com/cutover-dev/cutover/internal/failures"
+	"github.com/cutover-dev/cutover/internal/slacktest"
+	"github.com/cutover-dev/cutover/internal/spec"
 	"github.com/cutover-dev/cutover/workflows"
 )
 
@@ -118,5 +123,55 @@ func TestSlackThreadAndDecidedGates(t *testing.T) {
 	}
 	if opened["cutover"] == 0 || opened["retire"] == 0 {
 		t.Errorf("gates opened %v", opened)
+	}
+}
+
+// TestGateDecisionRewritesRequestAndReminders: a gate that waited three
+// hours (a reminder each hour) and is then decided through the approve
+// Update (what `cutover approve` sends) has its request and every reminder
+// rewritten in Slack to say who decided and when, buttons gone; the real
+// notify activities deliver to a fake Slack Web API, in one thread.
+func TestGateDecisionRewritesRequestAndReminders(t *testing.T) {
+	h := newHarness(t)
+	slack := slacktest.New(t)
+	h.world.Notifier = notify.New(notify.WithSlackToken("xoxb-test"), notify.WithSlackAPIURL(slack.APIURL()),
+		notify.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	s := testSpec()
+	s.Notify.SlackChannel = "#platform"
+	rem := spec.Duration(time.Hour)
+	s.Approvals.ReminderInterval = &rem
+	h.env.RegisterDelayedCallback(func() {
+		h.env.UpdateWorkflow(workflows.UpdateApprove, "", &testsuite.TestUpdateCallback{
+			OnReject:   func(err error) { t.Errorf("approve refused: %v", err) },
+			OnAccept:   func() {},
+			OnComplete: func(any, error) {},
+		}, workflows.Decision{Gate: "cutover", Approve: true, By: "bob", Comment: "after the review"})
+		h.decideWhenOpen(workflows.Decision{Gate: "retire", Approve: true, By: "alice"})
+	}, 3*time.Hour+30*time.Minute)
+	if _, err := h.run(s); err != nil {
+		t.Fatal(err)
+	}
+	channel := slack.ChannelID("#platform")
+	var gate []slacktest.Message
+	msgs := slack.Messages(channel)
+	for _, m := range msgs {
+		asked := strings.Contains(m.Metadata, `"kind":"gate-opened"`) || strings.Contains(m.Metadata, `"kind":"gate-reminder"`)
+		if asked && strings.Contains(m.Metadata, `"gate":"cutover"`) {
+			gate = append(gate, m)
+		}
+		if m.TS != msgs[0].TS && m.ThreadTS != msgs[0].TS {
+			t.Errorf("message outside the thread: %+v", m)
+		}
+	}
+	if len(gate) != 4 {
+		t.Fatalf("%d messages of gate cutover (want the request and 3 reminders): %+v", len(gate), msgs)
+	}
+	for i, m := range gate {
+		if m.Updates != 1 || strings.Contains(m.Blocks, "cutover_approve") || !strings.Contains(m.Blocks, "approved by bob at ") {
+			t.Errorf("gate message %d after the decision: updates %d, %s", i, m.Updates, m.Blocks)
+		}
+	}
+	if n := len(slack.Calls("chat.update")); n != 5 {
+		t.Errorf("%d chat.update calls, want 4 for cutover and 1 for retire", n)
 	}
 }

@@ -97,6 +97,9 @@ func (m *migration) details() {
 			line("Last error: %s", cut(m.status.LastError, 160))
 		}
 	}
+	if u := m.status.ReportURL; u != "" && m.status.Outcome != "" {
+		line("Report in Slack: %s", u)
+	}
 	if n := m.status.IgnoredCount; n > 0 {
 		line("%d signal(s) ignored; see `cutover status %s`", n, id)
 	}

@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slack-go/slack"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
@@ -55,6 +57,10 @@ type Message struct {
 	// this message supersedes: each is rewritten to say how the gate was
 	// decided, with its buttons removed (chat.update).
 	Updates []SlackMessageRef `json:"updates,omitempty"`
+	// Report is the run's report (MigrationReport JSON) on an outcome
+	// message: shared in the Slack thread as a file when the worker has a
+	// ReportRenderer, and part of the webhook's body.
+	Report json.RawMessage `json:"report,omitempty"`
 	// DeliveryKey identifies the message across retries (see DeliveryKey);
 	// Notify derives it when empty. Webhooks receive it in the body and
 	// as the Idempotency-Key header.
@@ -74,6 +80,10 @@ type Delivery struct {
 	Slack *SlackMessageRef `json:"slack,omitempty"`
 	// Updated counts the earlier messages rewritten (Message.Updates).
 	Updated int `json:"updated,omitempty"`
+	// Report is the report file shared in the thread (Message.Report);
+	// ReportError says why it was not, when Slack refused it.
+	Report      *SlackFile `json:"report,omitempty"`
+	ReportError string     `json:"reportError,omitempty"`
 }
 
 // Slack button action IDs; internal/chatops reads them back.
@@ -109,6 +119,11 @@ type Activities struct {
 	slackURL   string
 	client     *http.Client
 	log        *slog.Logger
+	// slack is the Web API client (slack-go), built by New from the
+	// token, URL and HTTP client.
+	slack *slack.Client
+	// reports renders outcome messages' reports for upload (optional).
+	reports ReportRenderer
 }
 
 // Option configures Activities.
@@ -159,6 +174,9 @@ func New(opts ...Option) *Activities {
 	for _, o := range opts {
 		o(a)
 	}
+	// slack-go retries nothing by default: Temporal's retry policy does,
+	// from the classification in slackError.
+	a.slack = slack.New(a.slackToken, slack.OptionAPIURL(a.slackURL+"/"), slack.OptionHTTPClient(a.client))
 	return a
 }
 
@@ -245,6 +263,14 @@ func (a *Activities) Notify(ctx context.Context, m Message) (Delivery, error) {
 	} else if st.Slack != nil {
 		out.Slack = st.Slack
 	}
+	if st.Report != nil {
+		out.Report = st.Report
+	}
+	if len(m.Report) > 0 && a.reports != nil && out.Slack != nil && len(errs) == 0 && !st.has(st.Delivered, destReport) {
+		if err := a.uploadReport(ctx, m, out.Slack, st, &out); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if len(m.Updates) > 0 && len(errs) == 0 && !st.has(st.Delivered, destUpdates) {
 		// Rewriting is idempotent: a retry rewrites them again.
 		n, err := a.updateSlackGate(ctx, m)
@@ -322,6 +348,8 @@ type deliveryState struct {
 	Delivered []string `json:"delivered,omitempty"`
 	// Slack is the message posted, so a retry returns it again.
 	Slack *SlackMessageRef `json:"slack,omitempty"`
+	// Report is the report file shared, likewise.
+	Report *SlackFile `json:"report,omitempty"`
 }
 
 func (s *deliveryState) has(list []string, d string) bool { return slices.Contains(list, d) }
@@ -333,7 +361,7 @@ func (s *deliveryState) mark(list *[]string, d string) {
 }
 
 func (s *deliveryState) copy() deliveryState {
-	return deliveryState{Key: s.Key, Started: slices.Clone(s.Started), Delivered: slices.Clone(s.Delivered), Slack: s.Slack}
+	return deliveryState{Key: s.Key, Started: slices.Clone(s.Started), Delivered: slices.Clone(s.Delivered), Slack: s.Slack, Report: s.Report}
 }
 
 // resumeDelivery reads the previous attempt's heartbeat (a deliveryState,
@@ -341,7 +369,7 @@ func (s *deliveryState) copy() deliveryState {
 func resumeDelivery(ctx context.Context, key string) *deliveryState {
 	st := &deliveryState{Key: key}
 	if prev, ok := activitylog.Resume[deliveryState](ctx); ok && (prev.Key == key || prev.Key == "") {
-		st.Started, st.Delivered, st.Slack = prev.Started, prev.Delivered, prev.Slack
+		st.Started, st.Delivered, st.Slack, st.Report = prev.Started, prev.Delivered, prev.Slack, prev.Report
 		return st
 	}
 	if list, ok := activitylog.Resume[[]string](ctx); ok {

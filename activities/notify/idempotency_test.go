@@ -14,71 +14,9 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/cutover-dev/cutover/internal/slacktest"
 )
-
-// fakeSlackChannel keeps the messages posted to it and serves them back
-// through conversations.history, metadata included. dropAnswers makes it
-// store that many posts and then drop the connection instead of answering:
-// the worker cannot tell the post went through (as when it dies after the
-// delivery and before the completion).
-type fakeSlackChannel struct {
-	*httptest.Server
-	mu          sync.Mutex
-	posts       []map[string]any
-	historyRead int
-	dropAnswers int
-}
-
-func newFakeSlackChannel(t *testing.T) *fakeSlackChannel {
-	f := &fakeSlackChannel{}
-	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/chat.postMessage":
-			var body map[string]any
-			raw, _ := io.ReadAll(r.Body)
-			_ = json.Unmarshal(raw, &body)
-			f.mu.Lock()
-			f.posts = append(f.posts, body)
-			drop := f.dropAnswers > 0
-			if drop {
-				f.dropAnswers--
-			}
-			f.mu.Unlock()
-			if drop {
-				conn, _, err := w.(http.Hijacker).Hijack()
-				if err == nil {
-					_ = conn.Close()
-				}
-				return
-			}
-			_, _ = io.WriteString(w, `{"ok":true,"channel":"C0123456789","ts":"1700000000.000100"}`)
-		case "/conversations.history":
-			_ = r.ParseForm()
-			if r.Form.Get("include_all_metadata") != "true" || r.Form.Get("channel") != "C0123456789" || r.Form.Get("oldest") == "" {
-				_, _ = io.WriteString(w, `{"ok":false,"error":"invalid_arguments"}`)
-				return
-			}
-			f.mu.Lock()
-			f.historyRead++
-			var msgs []map[string]any
-			for _, p := range f.posts {
-				msgs = append(msgs, map[string]any{"type": "message", "ts": "1700000000.000100", "text": p["text"], "metadata": p["metadata"]})
-			}
-			f.mu.Unlock()
-			_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "messages": msgs, "has_more": false})
-		default:
-			http.NotFound(w, r)
-		}
-	}))
-	t.Cleanup(f.Close)
-	return f
-}
-
-func (f *fakeSlackChannel) postCount() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.posts)
-}
 
 // notifyWorkflow runs Notify with retries, as the migration does.
 func notifyWorkflow(ctx workflow.Context, m Message) error {
@@ -109,21 +47,23 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 // reaches the channel but its answer is lost; the retry finds the message
 // by its delivery key and does not post it again.
 func TestSlackPostIsNotRepeatedAfterALostAnswer(t *testing.T) {
-	slack := newFakeSlackChannel(t)
-	slack.dropAnswers = 1
-	a := New(WithSlackToken("xoxb-1"), WithSlackAPIURL(slack.URL), WithLogger(quietLogger()))
+	slack := slacktest.New(t)
+	slack.DropAnswers(1)
+	a := New(WithSlackToken("xoxb-1"), slackAPI(slack), WithLogger(quietLogger()))
 	m := gateMessage()
 	m.SlackChannel = "C0123456789"
 	if err := runNotifyWorkflow(t, a, m); err != nil {
 		t.Fatal(err)
 	}
-	if n := slack.postCount(); n != 1 {
+	msgs := slack.Messages(m.SlackChannel)
+	if n := len(msgs); n != 1 {
 		t.Fatalf("%d posts in the channel, want 1", n)
 	}
-	if slack.historyRead == 0 {
+	if len(slack.Calls("conversations.history")) == 0 {
 		t.Fatal("the retry did not look for the earlier delivery")
 	}
-	md, _ := slack.posts[0]["metadata"].(map[string]any)
+	var md map[string]any
+	_ = json.Unmarshal([]byte(msgs[0].Metadata), &md)
 	payload, _ := md["event_payload"].(map[string]any)
 	if md["event_type"] != MetadataEventType || payload["delivery_key"] == "" || payload["workflow_id"] != "cutover-shop" || payload["gate"] != "cutover" {
 		t.Fatalf("message metadata %v", md)
@@ -134,13 +74,13 @@ func TestSlackPostIsNotRepeatedAfterALostAnswer(t *testing.T) {
 // name Slack's history cannot be read, so the retry posts again (at least
 // once, never lost).
 func TestSlackPostByChannelNamePostsAgain(t *testing.T) {
-	slack := newFakeSlackChannel(t)
-	slack.dropAnswers = 1
-	a := New(WithSlackToken("xoxb-1"), WithSlackAPIURL(slack.URL), WithLogger(quietLogger()))
+	slack := slacktest.New(t)
+	slack.DropAnswers(1)
+	a := New(WithSlackToken("xoxb-1"), slackAPI(slack), WithLogger(quietLogger()))
 	if err := runNotifyWorkflow(t, a, gateMessage()); err != nil {
 		t.Fatal(err)
 	}
-	if n := slack.postCount(); n != 2 {
+	if n := posts(slack); n != 2 {
 		t.Fatalf("%d posts, want the documented repeat", n)
 	}
 }

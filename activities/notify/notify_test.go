@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,50 +17,29 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/cutover-dev/cutover/internal/failures"
+	"github.com/cutover-dev/cutover/internal/slacktest"
 )
 
-// slackServer fakes chat.postMessage: it records the requests and answers
-// with status and body.
-type slackServer struct {
-	*httptest.Server
-	mu       sync.Mutex
-	requests []recorded
-	status   int
-	body     string
-	header   http.Header
+func newSlack(t *testing.T) *slacktest.Server { return slacktest.New(t) }
+
+func slackAPI(s *slacktest.Server) Option { return WithSlackAPIURL(s.APIURL()) }
+
+// blocksText is a call's blocks as JSON without HTML escaping, for
+// substring checks.
+func blocksText(t *testing.T, c slacktest.Call) string {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal([]byte(c.Args.Get("blocks")), &v); err != nil {
+		t.Fatalf("blocks %q: %v", c.Args.Get("blocks"), err)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+	return buf.String()
 }
 
-type recorded struct {
-	path, auth string
-	body       map[string]any
-}
-
-func newSlack(t *testing.T) *slackServer {
-	s := &slackServer{status: 200, body: `{"ok":true,"ts":"1.2"}`, header: http.Header{}}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		raw, _ := io.ReadAll(r.Body)
-		var b map[string]any
-		_ = json.Unmarshal(raw, &b)
-		s.mu.Lock()
-		s.requests = append(s.requests, recorded{path: r.URL.Path, auth: r.Header.Get("Authorization"), body: b})
-		status, body := s.status, s.body
-		for k, v := range s.header {
-			w.Header()[k] = v
-		}
-		s.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		_, _ = io.WriteString(w, body)
-	}))
-	t.Cleanup(s.Close)
-	return s
-}
-
-func (s *slackServer) count() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.requests)
-}
+func posts(s *slacktest.Server) int { return len(s.Calls("chat.postMessage")) }
 
 func gateMessage() Message {
 	return Message{
@@ -74,25 +52,22 @@ func gateMessage() Message {
 func TestSlackGateMessageHasButtons(t *testing.T) {
 	t.Setenv(EnvSlackToken, "xoxb-from-env")
 	s := newSlack(t)
-	a := New(WithSlackAPIURL(s.URL))
+	a := New(slackAPI(s))
 	if err := notifyErr(a, gateMessage()); err != nil {
 		t.Fatal(err)
 	}
-	if s.count() != 1 {
-		t.Fatalf("%d posts", s.count())
+	calls := s.Calls()
+	if len(calls) != 1 {
+		t.Fatalf("%d calls: %+v", len(calls), calls)
 	}
-	r := s.requests[0]
-	if r.path != "/chat.postMessage" || r.auth != "Bearer xoxb-from-env" {
-		t.Fatalf("posted to %s with %q", r.path, r.auth)
+	r := calls[0]
+	if r.Method != "chat.postMessage" || r.Auth != "xoxb-from-env" {
+		t.Fatalf("called %s with %q", r.Method, r.Auth)
 	}
-	if r.body["channel"] != "#platform" || !strings.Contains(r.body["text"].(string), "waits for approval") {
-		t.Fatalf("body %v", r.body)
+	if r.Args.Get("channel") != "#platform" || !strings.Contains(r.Args.Get("text"), "waits for approval") {
+		t.Fatalf("arguments %v", r.Args)
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(r.body["blocks"])
-	blocks := buf.String()
+	blocks := blocksText(t, r)
 	for _, want := range []string{
 		`"action_id":"cutover_approve"`, `"action_id":"cutover_reject"`, `"value":"cutover-shop|cutover"`,
 		`"style":"primary"`, `"style":"danger"`, "Approvers: alice, bob", "&lt;now&gt; &amp; then",
@@ -109,14 +84,13 @@ func TestSlackGateMessageHasButtons(t *testing.T) {
 
 func TestSlackOutcomeMessageHasNoButtons(t *testing.T) {
 	s := newSlack(t)
-	a := New(WithSlackToken("xoxb-1"), WithSlackAPIURL(s.URL))
+	a := New(WithSlackToken("xoxb-1"), slackAPI(s))
 	m := gateMessage()
 	m.Kind = KindGateDecided
 	if err := notifyErr(a, m); err != nil {
 		t.Fatal(err)
 	}
-	raw, _ := json.Marshal(s.requests[0].body["blocks"])
-	if strings.Contains(string(raw), "cutover_approve") {
+	if raw := blocksText(t, s.Calls("chat.postMessage")[0]); strings.Contains(raw, "cutover_approve") {
 		t.Fatalf("a decided gate offers buttons: %s", raw)
 	}
 }
@@ -124,30 +98,26 @@ func TestSlackOutcomeMessageHasNoButtons(t *testing.T) {
 func TestSlackFailures(t *testing.T) {
 	for _, c := range []struct {
 		name         string
-		status       int
-		body         string
-		retryAfter   string
+		answer       slacktest.Failure
 		typ          string
 		nonRetryable bool
 		delay        time.Duration
 	}{
-		{"bad token", 200, `{"ok":false,"error":"invalid_auth"}`, "", failures.AccessDenied, true, 0},
-		{"revoked", 200, `{"ok":false,"error":"token_revoked"}`, "", failures.AccessDenied, true, 0},
-		{"no channel", 200, `{"ok":false,"error":"channel_not_found"}`, "", failures.InvalidParameter, true, 0},
-		{"slack hiccup", 200, `{"ok":false,"error":"internal_error"}`, "", failures.Transient, false, 0},
-		{"unknown slack error", 200, `{"ok":false,"error":"something_new"}`, "", DeliveryFailed, false, 0},
-		{"server error", 503, `oops`, "", failures.Transient, false, 0},
-		{"http 401", 401, `{}`, "", failures.AccessDenied, true, 0},
-		{"rate limited", 429, `{"ok":false,"error":"ratelimited"}`, "7", failures.Throttled, false, 7 * time.Second},
-		{"garbage", 200, `<html>`, "", DeliveryFailed, false, 0},
+		{"bad token", slacktest.Failure{Error: "invalid_auth"}, failures.AccessDenied, true, 0},
+		{"revoked", slacktest.Failure{Error: "token_revoked"}, failures.AccessDenied, true, 0},
+		{"no channel", slacktest.Failure{Error: "channel_not_found"}, failures.InvalidParameter, true, 0},
+		{"slack hiccup", slacktest.Failure{Error: "internal_error"}, failures.Transient, false, 0},
+		{"unknown slack error", slacktest.Failure{Error: "something_new"}, DeliveryFailed, false, 0},
+		{"server error", slacktest.Failure{Status: 503, Body: "oops"}, failures.Transient, false, 0},
+		{"http 401", slacktest.Failure{Status: 401, Body: "{}"}, failures.AccessDenied, true, 0},
+		{"rate limited", slacktest.Failure{Status: 429, Error: "ratelimited", RetryAfter: 7}, failures.Throttled, false, 7 * time.Second},
+		{"rate limited, no Retry-After", slacktest.Failure{Status: 429, Body: "{}"}, failures.Throttled, false, 0},
+		{"garbage", slacktest.Failure{Body: "<html>"}, DeliveryFailed, false, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := newSlack(t)
-			s.status, s.body = c.status, c.body
-			if c.retryAfter != "" {
-				s.header.Set("Retry-After", c.retryAfter)
-			}
-			err := notifyErr(New(WithSlackToken("xoxb-1"), WithSlackAPIURL(s.URL)), gateMessage())
+			s.Fail("chat.postMessage", c.answer)
+			err := notifyErr(New(WithSlackToken("xoxb-1"), slackAPI(s)), gateMessage())
 			var appErr *temporal.ApplicationError
 			if !errors.As(err, &appErr) || appErr.Type() != c.typ || appErr.NonRetryable() != c.nonRetryable {
 				t.Fatalf("%v; want type %s non-retryable %v", err, c.typ, c.nonRetryable)
@@ -162,9 +132,8 @@ func TestSlackFailures(t *testing.T) {
 	}
 	// Unreachable Slack is transient.
 	s := newSlack(t)
-	url := s.URL
 	s.Close()
-	err := notifyErr(New(WithSlackToken("xoxb-1"), WithSlackAPIURL(url)), gateMessage())
+	err := notifyErr(New(WithSlackToken("xoxb-1"), slackAPI(s)), gateMessage())
 	if failures.TypeOf(err) != failures.Transient || failures.IsDefinitive(err) {
 		t.Fatalf("Slack down: %v", err)
 	}
@@ -242,7 +211,7 @@ func TestRetryDoesNotRepostSlack(t *testing.T) {
 	hookStatus := 500
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(hookStatus) }))
 	defer hook.Close()
-	a := New(WithSlackToken("xoxb-1"), WithSlackAPIURL(s.URL))
+	a := New(WithSlackToken("xoxb-1"), slackAPI(s))
 	m := gateMessage()
 	m.WebhookURL = hook.URL
 	var suite testsuite.WorkflowTestSuite
@@ -252,8 +221,8 @@ func TestRetryDoesNotRepostSlack(t *testing.T) {
 	if _, err := env.ExecuteActivity(a.Notify, m); err == nil {
 		t.Fatal("webhook failure not reported")
 	}
-	if s.count() != 1 {
-		t.Fatalf("%d Slack posts", s.count())
+	if posts(s) != 1 {
+		t.Fatalf("%d Slack posts", posts(s))
 	}
 	// The retry starts from the heartbeat recorded after the Slack post.
 	env.SetHeartbeatDetails([]string{destSlack})
@@ -261,8 +230,8 @@ func TestRetryDoesNotRepostSlack(t *testing.T) {
 	if _, err := env.ExecuteActivity(a.Notify, m); err != nil {
 		t.Fatal(err)
 	}
-	if s.count() != 1 {
-		t.Fatalf("Slack posted again on retry: %d posts", s.count())
+	if posts(s) != 1 {
+		t.Fatalf("Slack posted again on retry: %d posts", posts(s))
 	}
 }
 
@@ -277,34 +246,111 @@ func notifyErr(a *Activities, m Message) error {
 // request and reminder to say who decided, without buttons.
 func TestSlackThreadAndGateUpdate(t *testing.T) {
 	s := newSlack(t)
-	s.body = `{"ok":true,"channel":"C0123ABCD","ts":"1700000000.000100"}`
-	a := New(WithSlackToken("xoxb-1"), WithSlackAPIURL(s.URL))
-	d, err := a.Notify(context.Background(), gateMessage())
-	if err != nil || d.Slack == nil || d.Slack.Channel != "C0123ABCD" || d.Slack.TS != "1700000000.000100" {
+	a := New(WithSlackToken("xoxb-1"), slackAPI(s))
+	m := gateMessage()
+	m.SlackChannel = "C0123ABCD"
+	d, err := a.Notify(context.Background(), m)
+	if err != nil || d.Slack == nil || d.Slack.Channel != "C0123ABCD" || d.Slack.TS == "" {
 		t.Fatalf("delivery %+v, %v", d, err)
+	}
+	m.Kind, m.ThreadTS = KindReminder, d.Slack.TS
+	r, err := a.Notify(context.Background(), m)
+	if err != nil || r.Slack == nil {
+		t.Fatalf("reminder %+v, %v", r, err)
 	}
 	decided := Message{WorkflowID: "cutover-shop", Migration: "shop", Kind: KindGateDecided, Gate: "cutover", SlackChannel: d.Slack.Channel, ThreadTS: d.Slack.TS,
 		Text:    `Gate "cutover" of shop approved by alice at 2026-05-01T09:12:00Z.`,
-		Updates: []SlackMessageRef{*d.Slack, {Channel: "C0123ABCD", TS: "1700000360.000200"}}}
+		Updates: []SlackMessageRef{*d.Slack, *r.Slack, {Channel: "C0123ABCD", TS: "1.000001"}}}
 	d2, err := a.Notify(context.Background(), decided)
 	if err != nil || d2.Updated != 2 {
-		t.Fatalf("decided: %+v, %v", d2, err)
+		t.Fatalf("decided: %+v, %v (a deleted message is skipped)", d2, err)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.requests) != 4 {
-		t.Fatalf("%d requests, want post, reply, two updates: %+v", len(s.requests), s.requests)
+	msgs := s.Messages("C0123ABCD")
+	if len(msgs) != 3 || msgs[1].ThreadTS != d.Slack.TS || msgs[2].ThreadTS != d.Slack.TS {
+		t.Fatalf("messages %+v: want the request, and reminder and decision in its thread", msgs)
 	}
-	reply := s.requests[1]
-	if reply.path != "/chat.postMessage" || reply.body["thread_ts"] != "1700000000.000100" || reply.body["channel"] != "C0123ABCD" {
-		t.Errorf("reply %s %v", reply.path, reply.body)
-	}
-	for i, want := range []string{"1700000000.000100", "1700000360.000200"} {
-		u := s.requests[2+i]
-		blocks, _ := json.Marshal(u.body["blocks"])
-		if u.path != "/chat.update" || u.body["ts"] != want || u.body["channel"] != "C0123ABCD" ||
-			strings.Contains(string(blocks), "cutover_approve") || !strings.Contains(string(blocks), "approved by alice at 2026-05-01T09:12:00Z") {
-			t.Errorf("update %d: %s %v", i, u.path, u.body)
+	for i, m := range msgs[:2] {
+		if m.Updates != 1 || strings.Contains(m.Blocks, "cutover_approve") || !strings.Contains(m.Blocks, "approved by alice at 2026-05-01T09:12:00Z") {
+			t.Errorf("message %d after the decision: %+v", i, m)
 		}
+	}
+}
+
+// fakeRenderer renders any report as a small page.
+type fakeRenderer struct{}
+
+func (fakeRenderer) RenderReport(raw json.RawMessage) (string, []byte, error) {
+	return "cutover-report-shop.html", append([]byte("<html>"), raw...), nil
+}
+
+func doneMessage() Message {
+	return Message{WorkflowID: "cutover-shop", Migration: "shop", Kind: KindDone, Text: "Migration shop finished.",
+		SlackChannel: "C0123ABCD", ThreadTS: "", Report: json.RawMessage(`{"migration":"shop"}`)}
+}
+
+// TestReportSharedInTheThread: an outcome message with a report uploads
+// it (files.getUploadURLExternal, upload, files.completeUploadExternal)
+// into the message's thread and returns its permalink.
+func TestReportSharedInTheThread(t *testing.T) {
+	s := newSlack(t)
+	a := New(WithSlackToken("xoxb-1"), slackAPI(s), WithReportRenderer(fakeRenderer{}))
+	first, err := a.Notify(context.Background(), gateMessage())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := doneMessage()
+	m.SlackChannel, m.ThreadTS = first.Slack.Channel, first.Slack.TS
+	d, err := a.Notify(context.Background(), m)
+	if err != nil || d.Report == nil || d.Report.ID == "" || !strings.Contains(d.Report.Permalink, d.Report.ID) || d.ReportError != "" {
+		t.Fatalf("delivery %+v, %v", d, err)
+	}
+	files := s.Files()
+	if len(files) != 1 || !files[0].Completed || files[0].ThreadTS != first.Slack.TS || files[0].Channel != first.Slack.Channel ||
+		string(files[0].Content) != `<html>{"migration":"shop"}` || files[0].Title != "Migration report: shop" {
+		t.Fatalf("files %+v", files)
+	}
+	// Without a renderer, or without a report, nothing is uploaded.
+	if d, err := New(WithSlackToken("xoxb-1"), slackAPI(s)).Notify(context.Background(), m); err != nil || d.Report != nil {
+		t.Fatalf("no renderer: %+v %v", d, err)
+	}
+	if len(s.Files()) != 1 {
+		t.Fatal("uploaded without a renderer")
+	}
+}
+
+// TestReportUploadFailures: a refusal for good (no files:write scope)
+// leaves the posted message as the delivery and says why in ReportError;
+// a throttled upload is retried without posting the message again.
+func TestReportUploadFailures(t *testing.T) {
+	s := newSlack(t)
+	s.Fail("files.getUploadURLExternal", slacktest.Failure{Error: "missing_scope"})
+	a := New(WithSlackToken("xoxb-1"), slackAPI(s), WithReportRenderer(fakeRenderer{}), WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	d, err := a.Notify(context.Background(), doneMessage())
+	if err != nil || d.Slack == nil || d.Report != nil || !strings.Contains(d.ReportError, "files:write") {
+		t.Fatalf("missing scope: %+v, %v", d, err)
+	}
+
+	s.Fail("files.completeUploadExternal", slacktest.Failure{Status: 429, Body: "{}", RetryAfter: 3})
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.SetTestTimeout(time.Minute)
+	env.RegisterActivity(a)
+	_, err = env.ExecuteActivity(a.Notify, doneMessage())
+	if failures.TypeOf(err) != failures.Throttled {
+		t.Fatalf("throttled upload: %v", err)
+	}
+	before := posts(s)
+	env.SetHeartbeatDetails(deliveryState{Started: []string{destSlack, destReport}, Delivered: []string{destSlack},
+		Slack: &SlackMessageRef{Channel: "C0123ABCD", TS: s.Messages("C0123ABCD")[1].TS}})
+	v, err := env.ExecuteActivity(a.Notify, doneMessage())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d2 Delivery
+	if err := v.Get(&d2); err != nil || d2.Report == nil {
+		t.Fatalf("retry: %+v %v", d2, err)
+	}
+	if posts(s) != before {
+		t.Fatalf("the retry posted the message again (%d posts, %d before)", posts(s), before)
 	}
 }

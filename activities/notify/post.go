@@ -8,12 +8,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/slack-go/slack"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/cutover-dev/cutover/internal/failures"
@@ -23,44 +23,39 @@ import (
 // message cutover posts; its payload carries the delivery key.
 const MetadataEventType = "cutover_notification"
 
+// messageOptions are chat.postMessage's and chat.update's arguments for msg.
+func messageOptions(msg slackMessage) []slack.MsgOption {
+	return []slack.MsgOption{
+		slack.MsgOptionText(msg.Text, false),
+		slack.MsgOptionBlocks(msg.Blocks...),
+		slack.MsgOptionDisableLinkUnfurl(),
+		slack.MsgOptionDisableMediaUnfurl(),
+	}
+}
+
 func (a *Activities) postSlack(ctx context.Context, m Message) (*SlackMessageRef, error) {
 	if a.slackToken == "" {
 		return nil, failures.New(failures.InvalidParameter,
 			"notify: Slack channel %s is set but the worker has no Slack token (%s)", m.SlackChannel, EnvSlackToken)
 	}
-	p := slackPayload(m)
-	p.ThreadTS = m.ThreadTS
-	p.Metadata = &slackMetadata{EventType: MetadataEventType, EventPayload: map[string]string{
-		"delivery_key": m.DeliveryKey, "workflow_id": m.WorkflowID, "kind": m.Kind, "gate": m.Gate,
-	}}
-	var out struct {
-		Channel string `json:"channel"`
-		TS      string `json:"ts"`
+	opts := append(messageOptions(slackPayload(m)), slack.MsgOptionMetadata(slack.SlackMetadata{
+		EventType: MetadataEventType,
+		EventPayload: map[string]any{
+			"delivery_key": m.DeliveryKey, "workflow_id": m.WorkflowID, "kind": m.Kind, "gate": m.Gate,
+		},
+	}))
+	if m.ThreadTS != "" {
+		opts = append(opts, slack.MsgOptionTS(m.ThreadTS))
 	}
-	if err := a.slackJSON(ctx, "chat.postMessage", p, &out); err != nil {
-		return nil, err
+	channel, ts, err := a.slack.PostMessageContext(ctx, m.SlackChannel, opts...)
+	if err != nil {
+		return nil, slackError("chat.postMessage", err)
 	}
-	a.log.Debug("Posted to Slack", "channel", out.Channel, "ts", out.TS, "thread", m.ThreadTS, "deliveryKey", m.DeliveryKey)
-	channel := out.Channel
+	a.log.Debug("Posted to Slack", "channel", channel, "ts", ts, "thread", m.ThreadTS, "deliveryKey", m.DeliveryKey)
 	if channel == "" {
 		channel = m.SlackChannel
 	}
-	return &SlackMessageRef{Channel: channel, TS: out.TS}, nil
-}
-
-// slackJSON calls a Slack Web API method with a JSON body.
-func (a *Activities) slackJSON(ctx context.Context, method string, body, out any) error {
-	raw, err := json.Marshal(body)
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.slackURL+"/"+method, bytes.NewReader(raw))
-	if err != nil {
-		return failures.Wrap(failures.InvalidParameter, err, "notify: Slack API URL %s", a.slackURL)
-	}
-	req.Header.Set("Content-Type", "application/json; charset=utf-8")
-	req.Header.Set("Authorization", "Bearer "+a.slackToken)
-	return a.slackCall(req, out)
+	return &SlackMessageRef{Channel: channel, TS: ts}, nil
 }
 
 // updateSlackGate rewrites a gate's earlier messages (request, reminders)
@@ -71,53 +66,22 @@ func (a *Activities) updateSlackGate(ctx context.Context, m Message) (int, error
 	if a.slackToken == "" {
 		return 0, failures.New(failures.InvalidParameter, "notify: Slack messages to update but the worker has no Slack token (%s)", EnvSlackToken)
 	}
-	p := decidedPayload(m)
+	opts := messageOptions(decidedPayload(m))
 	n := 0
 	for _, ref := range m.Updates {
-		p.Channel, p.TS = ref.Channel, ref.TS
-		err := a.slackJSON(ctx, "chat.update", p, nil)
-		if err != nil && (strings.Contains(err.Error(), "message_not_found") || strings.Contains(err.Error(), "cant_update_message")) {
-			a.log.Warn("Slack message of the gate cannot be updated; skipped", "channel", ref.Channel, "ts", ref.TS, "gate", m.Gate, "error", err)
+		_, _, _, err := a.slack.UpdateMessageContext(ctx, ref.Channel, ref.TS, opts...)
+		var se slack.SlackErrorResponse
+		if errors.As(err, &se) && (se.Err == "message_not_found" || se.Err == "cant_update_message") {
+			a.log.Warn("Slack message of the gate cannot be updated; skipped", "channel", ref.Channel, "ts", ref.TS, "gate", m.Gate, "error", se.Err)
 			continue
 		}
 		if err != nil {
-			return n, err
+			return n, slackError("chat.update", err)
 		}
 		n++
 	}
 	a.log.Info("Updated the gate's Slack messages", "gate", m.Gate, "workflowId", m.WorkflowID, "updated", n)
 	return n, nil
-}
-
-// slackCall sends a Slack Web API request and decodes its answer into out
-// (whose ok and error fields it checks through the JSON).
-func (a *Activities) slackCall(req *http.Request, out any) error {
-	resp, err := a.client.Do(req)
-	if err != nil {
-		return deliveryError("Slack", 0, "", 0, err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	retryAfter := parseRetryAfter(resp.Header.Get("Retry-After"))
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return deliveryError("Slack", resp.StatusCode, "", retryAfter, nil)
-	}
-	var status struct {
-		OK    bool   `json:"ok"`
-		Error string `json:"error"`
-	}
-	if err := json.Unmarshal(raw, &status); err != nil {
-		return deliveryError("Slack", resp.StatusCode, "", 0, fmt.Errorf("unreadable answer %q: %w", truncate(string(raw), 200), err))
-	}
-	if !status.OK {
-		return deliveryError("Slack", resp.StatusCode, status.Error, retryAfter, nil)
-	}
-	if out != nil {
-		if err := json.Unmarshal(raw, out); err != nil {
-			return deliveryError("Slack", resp.StatusCode, "", 0, fmt.Errorf("unreadable answer %q: %w", truncate(string(raw), 200), err))
-		}
-	}
-	return nil
 }
 
 // slackChannelID matches a Slack conversation ID (public, private, DM).
@@ -128,7 +92,8 @@ const maxHistoryPages = 5
 
 // slackHasMessage reports whether the channel holds a message posted since
 // with m's delivery key in its metadata (conversations.history with
-// include_all_metadata). It needs a channel ID and the history scope.
+// include_all_metadata; conversations.replies for a reply in a thread). It
+// needs a channel ID and the history scope.
 func (a *Activities) slackHasMessage(ctx context.Context, m Message, since time.Time) (*SlackMessageRef, bool, error) {
 	if a.slackToken == "" {
 		return nil, false, errors.New("no Slack token")
@@ -136,55 +101,65 @@ func (a *Activities) slackHasMessage(ctx context.Context, m Message, since time.
 	if !slackChannelID.MatchString(m.SlackChannel) {
 		return nil, false, fmt.Errorf("notify.slackChannel %q is a name, not a channel ID (C...): Slack's history can only be read by ID", m.SlackChannel)
 	}
-	// A reply lives in its thread, which the channel's history does not list.
-	method := "conversations.history"
-	if m.ThreadTS != "" {
-		method = "conversations.replies"
-	}
+	oldest := strconv.FormatInt(since.Unix(), 10)
 	cursor := ""
 	for page := 0; page < maxHistoryPages; page++ {
-		form := url.Values{
-			"channel":              {m.SlackChannel},
-			"oldest":               {strconv.FormatInt(since.Unix(), 10)},
-			"limit":                {"200"},
-			"include_all_metadata": {"true"},
-		}
+		var (
+			msgs    []slack.Message
+			hasMore bool
+			err     error
+		)
 		if m.ThreadTS != "" {
-			form.Set("ts", m.ThreadTS)
-		}
-		if cursor != "" {
-			form.Set("cursor", cursor)
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.slackURL+"/"+method, strings.NewReader(form.Encode()))
-		if err != nil {
-			return nil, false, err
-		}
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Authorization", "Bearer "+a.slackToken)
-		var out struct {
-			Messages []struct {
-				TS       string         `json:"ts"`
-				Metadata *slackMetadata `json:"metadata"`
-			} `json:"messages"`
-			HasMore          bool `json:"has_more"`
-			ResponseMetadata struct {
-				NextCursor string `json:"next_cursor"`
-			} `json:"response_metadata"`
-		}
-		if err := a.slackCall(req, &out); err != nil {
-			return nil, false, err
-		}
-		for _, msg := range out.Messages {
-			if md := msg.Metadata; md != nil && md.EventType == MetadataEventType && md.EventPayload["delivery_key"] == m.DeliveryKey {
-				return &SlackMessageRef{Channel: m.SlackChannel, TS: msg.TS}, true, nil
+			// A reply lives in its thread, which the channel's history does not list.
+			msgs, hasMore, cursor, err = a.slack.GetConversationRepliesContext(ctx, &slack.GetConversationRepliesParameters{
+				ChannelID: m.SlackChannel, Timestamp: m.ThreadTS, Oldest: oldest, Limit: 200, Cursor: cursor, IncludeAllMetadata: true,
+			})
+		} else {
+			var h *slack.GetConversationHistoryResponse
+			h, err = a.slack.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{
+				ChannelID: m.SlackChannel, Oldest: oldest, Limit: 200, Cursor: cursor, IncludeAllMetadata: true,
+			})
+			if h != nil {
+				msgs, hasMore, cursor = h.Messages, h.HasMore, h.ResponseMetaData.NextCursor
 			}
 		}
-		cursor = out.ResponseMetadata.NextCursor
-		if !out.HasMore || cursor == "" {
+		if err != nil {
+			return nil, false, slackError("conversations history", err)
+		}
+		for _, msg := range msgs {
+			if md := msg.Metadata; md.EventType == MetadataEventType && md.EventPayload["delivery_key"] == m.DeliveryKey {
+				return &SlackMessageRef{Channel: m.SlackChannel, TS: msg.Timestamp}, true, nil
+			}
+		}
+		if !hasMore || cursor == "" {
 			return nil, false, nil
 		}
 	}
 	return nil, false, fmt.Errorf("more than %d pages of history since %s", maxHistoryPages, since.UTC().Format(time.RFC3339))
+}
+
+// slackError classifies what slack-go returned for a Web API call: Slack's
+// own error (an ok:false answer), its rate limit, an HTTP status, or a
+// transport error.
+func slackError(method string, err error) error {
+	var (
+		se     slack.SlackErrorResponse
+		rl     *slack.RateLimitedError
+		status slack.StatusCodeError
+	)
+	switch {
+	case errors.As(err, &rl):
+		return throttled("notify: Slack "+method+" rate limited", rl.RetryAfter)
+	case errors.As(err, &se):
+		return deliveryError("Slack "+method, http.StatusOK, se.Err, 0, nil)
+	case errors.As(err, &status):
+		return deliveryError("Slack "+method, status.Code, "", 0, nil)
+	}
+	var syntax *json.SyntaxError
+	if errors.As(err, &syntax) || strings.Contains(err.Error(), "invalid character") {
+		return deliveryError("Slack "+method, http.StatusOK, "", 0, fmt.Errorf("unreadable answer: %w", err))
+	}
+	return deliveryError("Slack "+method, 0, "", 0, err)
 }
 
 func (a *Activities) postWebhook(ctx context.Context, m Message) error {

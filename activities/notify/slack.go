@@ -3,28 +3,16 @@ package notify
 import (
 	"fmt"
 	"strings"
+
+	"github.com/slack-go/slack"
 )
 
-// slackPost is the chat.postMessage request body.
-type slackPost struct {
-	Channel     string           `json:"channel"`
-	Text        string           `json:"text"`
-	Blocks      []map[string]any `json:"blocks,omitempty"`
-	UnfurlLinks bool             `json:"unfurl_links"`
-	UnfurlMedia bool             `json:"unfurl_media"`
-	// ThreadTS posts the message as a reply in that thread.
-	ThreadTS string `json:"thread_ts,omitempty"`
-	// TS names the message chat.update rewrites.
-	TS string `json:"ts,omitempty"`
-	// Metadata carries the delivery key (message metadata, read back by
-	// conversations.history with include_all_metadata).
-	Metadata *slackMetadata `json:"metadata,omitempty"`
-}
-
-// slackMetadata is Slack's message metadata.
-type slackMetadata struct {
-	EventType    string            `json:"event_type"`
-	EventPayload map[string]string `json:"event_payload"`
+// slackMessage is what chat.postMessage and chat.update send: the
+// notification text (Slack's fallback and what notifications show) and
+// its Block Kit blocks.
+type slackMessage struct {
+	Text   string
+	Blocks []slack.Block
 }
 
 var titles = map[string]string{
@@ -47,26 +35,39 @@ func hasButtons(m Message) bool {
 	return (m.Kind == KindGateOpened || m.Kind == KindReminder) && m.Gate != "" && m.WorkflowID != ""
 }
 
+// maxSectionText is below Block Kit's 3000-character limit of a section.
+const maxSectionText = 2900
+
+func mrkdwn(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
+}
+
+func plain(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
+}
+
+// section is the message's head line (title, migration) and escaped text.
+func section(title, migration, text string) slack.Block {
+	head := "*" + title + "*"
+	if migration != "" {
+		head += " · migration `" + escape(migration) + "`"
+	}
+	body := head + "\n" + escape(text)
+	if len(body) > maxSectionText {
+		body = body[:maxSectionText] + "…"
+	}
+	return slack.NewSectionBlock(mrkdwn(body), nil, nil)
+}
+
 // slackPayload renders a Message as Block Kit: a section with the text, a
 // context line (gate, approvers, deadline, workflow) and, for an open gate,
 // Approve/Reject buttons.
-func slackPayload(m Message) slackPost {
+func slackPayload(m Message) slackMessage {
 	title := titles[m.Kind]
 	if title == "" {
 		title = "cutover"
 	}
-	head := "*" + title + "*"
-	if m.Migration != "" {
-		head += " · migration `" + escape(m.Migration) + "`"
-	}
-	body := head + "\n" + escape(m.Text)
-	if len(body) > 2900 {
-		body = body[:2900] + "…"
-	}
-	blocks := []map[string]any{{
-		"type": "section",
-		"text": map[string]any{"type": "mrkdwn", "text": body},
-	}}
+	blocks := []slack.Block{section(title, m.Migration, m.Text)}
 	var ctx []string
 	if m.Gate != "" {
 		ctx = append(ctx, "Gate `"+escape(m.Gate)+"`")
@@ -84,64 +85,39 @@ func slackPayload(m Message) slackPost {
 		ctx = append(ctx, fmt.Sprintf("or `/cutover approve|reject %s %s [comment]`", escape(m.WorkflowID), escape(m.Gate)))
 	}
 	if len(ctx) > 0 {
-		blocks = append(blocks, map[string]any{
-			"type":     "context",
-			"elements": []map[string]any{{"type": "mrkdwn", "text": strings.Join(ctx, " · ")}},
-		})
+		blocks = append(blocks, slack.NewContextBlock("", mrkdwn(strings.Join(ctx, " · "))))
 	}
 	if hasButtons(m) {
 		value := ActionValue(m.WorkflowID, m.Gate)
-		blocks = append(blocks, map[string]any{
-			"type":     "actions",
-			"block_id": "cutover_gate",
-			"elements": []map[string]any{
-				button(ActionApprove, "Approve", "primary", value,
-					fmt.Sprintf("Approve gate %q of migration %s?", m.Gate, m.Migration)),
-				button(ActionReject, "Reject", "danger", value,
-					fmt.Sprintf("Reject gate %q of migration %s? A rejection after traffic moved rolls it back to blue.", m.Gate, m.Migration)),
-			},
-		})
+		blocks = append(blocks, slack.NewActionBlock("cutover_gate",
+			button(ActionApprove, "Approve", slack.StylePrimary, value,
+				fmt.Sprintf("Approve gate %q of migration %s?", m.Gate, m.Migration)),
+			button(ActionReject, "Reject", slack.StyleDanger, value,
+				fmt.Sprintf("Reject gate %q of migration %s? A rejection after traffic moved rolls it back to blue.", m.Gate, m.Migration)),
+		))
 	}
 	text := title + ": " + m.Text
 	if m.Migration != "" {
 		text = title + " (" + m.Migration + "): " + m.Text
 	}
-	return slackPost{Channel: m.SlackChannel, Text: text, Blocks: blocks}
+	return slackMessage{Text: text, Blocks: blocks}
 }
 
-func button(actionID, label, style, value, confirm string) map[string]any {
-	return map[string]any{
-		"type":      "button",
-		"action_id": actionID,
-		"text":      map[string]any{"type": "plain_text", "text": label},
-		"style":     style,
-		"value":     value,
-		"confirm": map[string]any{
-			"title":   map[string]any{"type": "plain_text", "text": label + "?"},
-			"text":    map[string]any{"type": "plain_text", "text": confirm},
-			"confirm": map[string]any{"type": "plain_text", "text": label},
-			"deny":    map[string]any{"type": "plain_text", "text": "Cancel"},
-		},
-	}
+func button(actionID, label string, style slack.Style, value, confirm string) *slack.ButtonBlockElement {
+	return slack.NewButtonBlockElement(actionID, value, plain(label)).
+		WithStyle(style).
+		WithConfirm(slack.NewConfirmationBlockObject(plain(label+"?"), plain(confirm), plain(label), plain("Cancel")))
 }
 
 // decidedPayload is what a gate's request and reminders become once it is
 // decided: the decision (m.Text says who and when) and no buttons.
-func decidedPayload(m Message) slackPost {
-	head := "*" + titles[KindGateDecided] + "*"
-	if m.Migration != "" {
-		head += " · migration `" + escape(m.Migration) + "`"
-	}
-	body := head + "\n" + escape(m.Text)
-	if len(body) > 2900 {
-		body = body[:2900] + "…"
-	}
+func decidedPayload(m Message) slackMessage {
 	ctx := "Gate `" + escape(m.Gate) + "` · no longer waiting for a decision"
 	if m.WorkflowID != "" {
 		ctx += " · Workflow `" + escape(m.WorkflowID) + "`"
 	}
-	return slackPost{Text: titles[KindGateDecided] + ": " + m.Text, Blocks: []map[string]any{
-		{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": body}},
-		{"type": "context", "elements": []map[string]any{{"type": "mrkdwn", "text": ctx}}},
+	return slackMessage{Text: titles[KindGateDecided] + ": " + m.Text, Blocks: []slack.Block{
+		section(titles[KindGateDecided], m.Migration, m.Text),
+		slack.NewContextBlock("", mrkdwn(ctx)),
 	}}
 }

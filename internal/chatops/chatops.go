@@ -26,7 +26,10 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/slack-go/slack"
 
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
@@ -204,11 +207,14 @@ type signedRequest struct {
 	sig [32]byte  // the HMAC: one per (timestamp, body), the replay guard's key
 }
 
-// verifySignature checks Slack's v0 request signature: the hex HMAC-SHA256,
-// keyed with the signing secret, of "v0:<timestamp>:<body>", and a
-// timestamp within MaxClockSkew of now (no replays of old requests; the
-// replay guard refuses copies of recent ones).
-func verifySignature(secret string, now time.Time, ts, sig string, body []byte) (signedRequest, error) {
+// verifySignature checks Slack's v0 request signature with slack-go's
+// SecretsVerifier (the hex HMAC-SHA256, keyed with the signing secret, of
+// "v0:<timestamp>:<body>", and a timestamp within five minutes of the
+// worker's clock), and the timestamp against now, the clock the replay
+// guard keeps its window by (no replays of old requests; the guard
+// refuses copies of recent ones).
+func verifySignature(secret string, now time.Time, header http.Header, body []byte) (signedRequest, error) {
+	ts, sig := header.Get("X-Slack-Request-Timestamp"), header.Get("X-Slack-Signature")
 	if ts == "" || sig == "" {
 		return signedRequest{}, errors.New("missing X-Slack-Request-Timestamp or X-Slack-Signature")
 	}
@@ -220,15 +226,17 @@ func verifySignature(secret string, now time.Time, ts, sig string, body []byte) 
 	if skew := now.Sub(at); skew > MaxClockSkew || skew < -MaxClockSkew {
 		return signedRequest{}, fmt.Errorf("request timestamp is %s away from now", skew.Round(time.Second))
 	}
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte("v0:" + ts + ":"))
-	mac.Write(body)
-	sum := mac.Sum(nil)
-	if !hmac.Equal([]byte("v0="+hex.EncodeToString(sum)), []byte(sig)) {
+	v, err := slack.NewSecretsVerifier(header, secret)
+	if err != nil {
+		return signedRequest{}, fmt.Errorf("signature: %w", err)
+	}
+	_, _ = v.Write(body)
+	if err := v.Ensure(); err != nil {
 		return signedRequest{}, errors.New("signature does not match")
 	}
+	raw, _ := hex.DecodeString(strings.TrimPrefix(sig, "v0=")) // checked by the verifier
 	req := signedRequest{at: at}
-	copy(req.sig[:], sum)
+	copy(req.sig[:], raw)
 	return req, nil
 }
 

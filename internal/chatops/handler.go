@@ -1,7 +1,6 @@
 package chatops
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/slack-go/slack"
 
 	"github.com/cutover-dev/cutover/activities/notify"
 	"github.com/cutover-dev/cutover/workflows"
@@ -96,7 +97,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := h.now()
-	signed, err := verifySignature(h.secret, now, r.Header.Get("X-Slack-Request-Timestamp"), r.Header.Get("X-Slack-Signature"), body)
+	signed, err := verifySignature(h.secret, now, r.Header, body)
 	if err != nil {
 		h.log.Warn("Slack request refused", "reason", err.Error(), "remote", r.RemoteAddr)
 		http.Error(w, "invalid Slack signature", http.StatusUnauthorized)
@@ -205,19 +206,16 @@ func mrkdwnEscapeKeepMention(s string) string {
 }
 
 // slackReply is a message body for the command's answer or a response_url.
-type slackReply struct {
-	ResponseType    string           `json:"response_type,omitempty"`
-	Text            string           `json:"text"`
-	ReplaceOriginal bool             `json:"replace_original"`
-	Blocks          []map[string]any `json:"blocks,omitempty"`
-}
+type slackReply = slack.WebhookMessage
 
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func ephemeral(text string) slackReply { return slackReply{ResponseType: "ephemeral", Text: text} }
+func ephemeral(text string) slackReply {
+	return slackReply{ResponseType: slack.ResponseTypeEphemeral, Text: text}
+}
 
 // command answers `/cutover approve|reject <workflow-id> <gate> [comment]`.
 func (h *handler) command(w http.ResponseWriter, form url.Values) {
@@ -271,43 +269,24 @@ func (h *handler) command(w http.ResponseWriter, form url.Values) {
 // commandReply shows a decision to the channel and a refusal to its author.
 func commandReply(text string, ok bool) slackReply {
 	if ok {
-		return slackReply{ResponseType: "in_channel", Text: text}
+		return slackReply{ResponseType: slack.ResponseTypeInChannel, Text: text}
 	}
 	return ephemeral(text)
-}
-
-// interactionPayload is the part of a block_actions payload the handler reads.
-type interactionPayload struct {
-	Type string `json:"type"`
-	User struct {
-		ID       string `json:"id"`
-		Username string `json:"username"`
-		Name     string `json:"name"`
-	} `json:"user"`
-	Actions []struct {
-		ActionID string `json:"action_id"`
-		Value    string `json:"value"`
-	} `json:"actions"`
-	ResponseURL string `json:"response_url"`
-	Message     struct {
-		Text   string           `json:"text"`
-		Blocks []map[string]any `json:"blocks"`
-	} `json:"message"`
 }
 
 // interaction answers an Approve/Reject button: Slack gets its 200 at once,
 // the outcome goes to the payload's response_url.
 func (h *handler) interaction(w http.ResponseWriter, raw string) {
-	var p interactionPayload
+	var p slack.InteractionCallback
 	if err := json.Unmarshal([]byte(raw), &p); err != nil {
 		http.Error(w, "payload is not JSON", http.StatusBadRequest)
 		return
 	}
-	if p.Type != "block_actions" {
+	if p.Type != slack.InteractionTypeBlockActions {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	for _, a := range p.Actions {
+	for _, a := range p.ActionCallback.BlockActions {
 		if a.ActionID != notify.ActionApprove && a.ActionID != notify.ActionReject {
 			continue
 		}
@@ -340,9 +319,9 @@ func (h *handler) interaction(w http.ResponseWriter, raw string) {
 				return
 			}
 			// Replace the gate message: same content, buttons gone, outcome added.
-			blocks := make([]map[string]any, 0, len(p.Message.Blocks)+1)
-			for _, b := range p.Message.Blocks {
-				if b["type"] != "actions" {
+			blocks := make([]slack.Block, 0, len(p.Message.Blocks.BlockSet)+1)
+			for _, b := range p.Message.Blocks.BlockSet {
+				if b.BlockType() != slack.MBTAction {
 					blocks = append(blocks, b)
 				}
 			}
@@ -350,12 +329,9 @@ func (h *handler) interaction(w http.ResponseWriter, raw string) {
 			if !d.Approve {
 				icon = ":no_entry:"
 			}
-			blocks = append(blocks, map[string]any{
-				"type": "section",
-				"text": map[string]any{"type": "mrkdwn", "text": icon + " " + text},
-			})
+			blocks = append(blocks, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, icon+" "+text, false, false), nil, nil))
 			msg := strings.TrimSpace(p.Message.Text + "\n" + text)
-			h.respond(p.ResponseURL, slackReply{ResponseType: "in_channel", ReplaceOriginal: true, Text: msg, Blocks: blocks})
+			h.respond(p.ResponseURL, slackReply{ResponseType: slack.ResponseTypeInChannel, ReplaceOriginal: true, Text: msg, Blocks: &slack.Blocks{BlockSet: blocks}})
 		}()
 		break // one decision per click
 	}
@@ -368,23 +344,9 @@ func (h *handler) respond(responseURL string, reply slackReply) {
 		h.log.Warn("No response_url to post the outcome to", "text", reply.Text)
 		return
 	}
-	body, _ := json.Marshal(reply)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, responseURL, bytes.NewReader(body))
-	if err != nil {
-		h.log.Warn("Bad Slack response_url", "error", err)
-		return
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := h.client.Do(req)
-	if err != nil {
+	if err := slack.PostWebhookCustomHTTPContext(ctx, responseURL, h.client, &reply); err != nil {
 		h.log.Warn("Posting the outcome to Slack failed", "error", err)
-		return
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-	if resp.StatusCode/100 != 2 {
-		h.log.Warn("Slack refused the outcome post", "status", resp.StatusCode)
 	}
 }

@@ -134,7 +134,7 @@ func TestSlashCommandDecidesARealGate(t *testing.T) {
 			"type":         "block_actions",
 			"user":         map[string]any{"id": user, "username": userName, "name": userName},
 			"response_url": respURL.URL,
-			"actions":      []map[string]any{{"action_id": notify.ActionApprove, "value": notify.ActionValue(run.GetID(), gate)}},
+			"actions":      []map[string]any{{"action_id": notify.ActionApprove, "value": notify.ActionValue(run.GetID(), gate), "block_id": "cutover_gate", "type": "button"}},
 		})
 		return url.Values{"payload": {string(p)}}.Encode()
 	}

@@ -1,9 +1,13 @@
 package cli_test
 
 import (
+	"bytes"
+	"context"
 	"log/slog"
 	"testing"
+	"time"
 
+	"github.com/cutover-dev/cutover/internal/cli"
 	"github.com/cutover-dev/cutover/internal/fakeworld"
 	"github.com/cutover-dev/cutover/internal/sandbox"
 	"github.com/cutover-dev/cutover/internal/sandbox/sandboxtest"
@@ -39,6 +43,16 @@ func startDevServer(t *testing.T) *devServer {
 	}
 	t.Cleanup(w.Stop)
 	return d
+}
+
+// cutover runs the CLI against the dev server (exit code, stdout, stderr).
+func (d *devServer) cutover(args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	app := &cli.App{Stdout: &out, Stderr: &errb, Namespace: d.srv.Namespace, PollInterval: 200 * time.Millisecond, Dial: d.dial}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	code := app.Run(ctx, args)
+	return code, out.String(), errb.String()
 }
 
 // dial connects a new client, quiet below warnings.

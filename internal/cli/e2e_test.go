@@ -52,15 +52,7 @@ func TestEndToEnd(t *testing.T) {
 	if err := os.WriteFile(specPath, []byte(fmt.Sprintf(e2eSpec, time.Now().UnixNano()%100000)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cutover := func(args ...string) (int, string, string) {
-		var out, errb bytes.Buffer
-		app := &cli.App{Stdout: &out, Stderr: &errb, Namespace: srv.Namespace, PollInterval: 200 * time.Millisecond,
-			Dial: d.dial}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		code := app.Run(ctx, args)
-		return code, out.String(), errb.String()
-	}
+	cutover := d.cutover
 
 	code, out, errs := cutover("start", "-f", specPath, "-o", "json")
 	if code != 0 {
@@ -233,11 +225,8 @@ func TestDryRunThroughCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := func(args ...string) (int, string) {
-		var out, errb bytes.Buffer
-		app := &cli.App{Stdout: &out, Stderr: &errb, Namespace: d.srv.Namespace, Dial: d.dial}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		return app.Run(ctx, args), out.String() + errb.String()
+		code, out, errs := d.cutover(args...)
+		return code, out + errs
 	}
 	if code, out := run("start", "-f", specPath, "--dry-run"); code != 0 || !strings.Contains(out, "cutover-e2e-1-dry-run") {
 		t.Fatalf("start --dry-run: %d\n%s", code, out)

@@ -59,6 +59,11 @@ type World struct {
 	// FailWhen, when set, is asked before every call; a non-nil error
 	// fails that call (e.g. only the rollback's SetTrafficWeights).
 	FailWhen func(name string, input any) error
+	// Notifier, when set, delivers the notifications the fake Notify
+	// records (the real notify activities against a fake Slack, say).
+	Notifier interface {
+		Notify(context.Context, notify.Message) (notify.Delivery, error)
+	}
 	// GreenDrift, when set, changes what DescribeEKSCluster reports for
 	// green (built from the plan), e.g. a missing add-on.
 	GreenDrift func(*eks.ClusterDescription)
@@ -482,10 +487,13 @@ func (a *Activities) CheckTrafficHealth(_ context.Context, in traffic.HealthInpu
 }
 
 // Notify implements the notify activity.
-func (a *Activities) Notify(_ context.Context, m notify.Message) (notify.Delivery, error) {
+func (a *Activities) Notify(ctx context.Context, m notify.Message) (notify.Delivery, error) {
 	w := a.w
 	if err := w.record("Notify", m); err != nil {
 		return notify.Delivery{}, err
+	}
+	if w.Notifier != nil {
+		return w.Notifier.Notify(ctx, m)
 	}
 	if m.SlackChannel == "" {
 		return notify.Delivery{}, nil

@@ -1,6 +1,8 @@
 package report
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"io"
@@ -109,4 +111,27 @@ func HTML(w io.Writer, r *workflows.MigrationReport) error {
 		Doc document
 		SVG template.HTML
 	}{Doc: build(r), SVG: template.HTML(TimelineSVG(r))}) // #nosec G203 -- TimelineSVG escapes every text it draws
+}
+
+// SlackFile renders reports for the notify activities' upload (it is their
+// notify.ReportRenderer): the self-contained HTML page, named after the
+// migration.
+type SlackFile struct{}
+
+// RenderReport decodes the MigrationReport JSON an outcome message carries
+// and renders it as HTML.
+func (SlackFile) RenderReport(raw json.RawMessage) (string, []byte, error) {
+	var r workflows.MigrationReport
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return "", nil, fmt.Errorf("report: %w", err)
+	}
+	var b bytes.Buffer
+	if err := HTML(&b, &r); err != nil {
+		return "", nil, err
+	}
+	name := r.Migration
+	if name == "" {
+		name = "migration"
+	}
+	return "cutover-report-" + name + ".html", b.Bytes(), nil
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/cutover-dev/cutover/internal/awsconf"
 	"github.com/cutover-dev/cutover/internal/clusters"
 	"github.com/cutover-dev/cutover/internal/failures"
+	"github.com/cutover-dev/cutover/internal/report"
 	"github.com/cutover-dev/cutover/workflows"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/interceptor"
@@ -129,7 +130,7 @@ func Activities(o Options) []any {
 		argocd.New(resolver, argoOpts...),
 		velero.New(resolver, veleroOpts...),
 		traffic.NewFromAWS(aws, trafOpts...),
-		notify.New(notify.WithLogger(logger)),
+		notify.New(notify.WithLogger(logger), notify.WithReportRenderer(report.SlackFile{})),
 	}
 }
 
