@@ -33,5 +33,5 @@ func Main() int {
 
 // runDemo runs `cutover demo`.
 func runDemo(ctx context.Context, o cli.DemoOptions, stdout, _ io.Writer) error {
-	return demo.Run(ctx, demo.Options{Dir: o.Dir, TemporalPort: o.TemporalPort, UIPort: o.UIPort, TargetVersion: o.TargetVersion, Start: o.Start, Stdout: stdout})
+	return demo.Run(ctx, demo.Options{Dir: o.Dir, TemporalPort: o.TemporalPort, UIPort: o.UIPort, TargetVersion: o.TargetVersion, Start: o.Start, SecondMigration: o.Second, Stdout: stdout})
 }

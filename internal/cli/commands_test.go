@@ -276,7 +276,7 @@ func TestServerCommands(t *testing.T) {
 		t.Errorf("sandbox down: exit %d, args %q", code, gotArgs)
 	}
 	if code := app.Run(context.Background(), []string{"demo", "--no-start", "--ui-port", "8300"}); code != 0 ||
-		gotDemo != (cli.DemoOptions{TemporalPort: 7233, UIPort: 8300, TargetVersion: "1.31", Start: false}) {
+		gotDemo != (cli.DemoOptions{TemporalPort: 7233, UIPort: 8300, TargetVersion: "1.31", Start: false, Second: true}) {
 		t.Errorf("demo: exit %d, options %+v", code, gotDemo)
 	}
 	if code := app.Run(context.Background(), []string{"demo"}); code != 0 || !gotDemo.Start {

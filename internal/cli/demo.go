@@ -11,6 +11,9 @@ type DemoOptions struct {
 	UIPort        int
 	TargetVersion string // green's Kubernetes version
 	Start         bool   // start the demo migration (false: --no-start)
+	// Second adds a second blue and writes a spec for the UI's Start
+	// Workflow form (false: --second=false).
+	Second bool
 }
 
 func (s *session) demoCmd() *cobra.Command {
@@ -27,7 +30,8 @@ Argo CD), and migration cutover-demo (blue on 1.29 to green, Route53 weights
 10/50/100); print the commands to follow and approve it.`,
 		Example: `  cutover demo
   cutover demo --temporal-port 7234 --ui-port 8234 --version 1.30
-  cutover demo --no-start            # everything up, no migration started`,
+  cutover demo --no-start            # everything up, no migration started
+  cutover demo --second=false        # only the seeded blue (two apiservers fewer)`,
 		Args:        noArgs,
 		Annotations: textOnlyAnnotation(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -44,6 +48,7 @@ Argo CD), and migration cutover-demo (blue on 1.29 to green, Route53 weights
 	f.IntVar(&o.UIPort, "ui-port", 8233, "Temporal Web UI port")
 	f.StringVar(&o.TargetVersion, "version", "1.31", "green's Kubernetes version")
 	f.BoolVar(&noStart, "no-start", false, "bring everything up but do not start the demo migration")
+	f.BoolVar(&o.Second, "second", true, "add a second blue (api-blue) and print a migration of it to start from the Temporal UI (written to <dir>/ui-migration.json)")
 	_ = cmd.MarkFlagDirname("dir")
 	return cmd
 }

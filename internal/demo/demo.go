@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -47,6 +48,11 @@ type Options struct {
 	// (argocd.hub.clusterName) and restores the edge and batch namespaces
 	// too.
 	ArgoCDOnHub bool
+	// SecondMigration adds a second blue (SecondBlue, with its own VPC,
+	// node group, record, alarm and apiserver) and the apiserver of its
+	// green, and writes UISpecFile: a migration to start from the
+	// Temporal UI's form beside the demo migration.
+	SecondMigration bool
 	// SandboxLog receives the sandbox's own progress messages.
 	SandboxLog io.Writer
 	Stdout     io.Writer
@@ -92,12 +98,28 @@ type Demo struct {
 	WorkflowID string
 	// Simulator plays Velero, Argo CD and the kubelets.
 	Simulator *Simulator
+	// SecondSpec is the second migration (Options.SecondMigration), not
+	// started: UISpecPath holds it for the UI's form.
+	SecondSpec *spec.MigrationSpec
+	UISpecPath string
 
 	worker  worker.Worker
 	dir     string
 	logger  *slog.Logger
+	simCtx  context.Context
 	stopSim context.CancelFunc
-	simDone chan struct{}
+	simDone sync.WaitGroup
+}
+
+// runSimulator runs sim until Stop.
+func (d *Demo) runSimulator(sim *Simulator) {
+	d.simDone.Add(1)
+	go func() { defer d.simDone.Done(); _ = sim.Run(d.simCtx) }()
+}
+
+// fast shortens a spec's bakes and soak to seconds (Options.Fast).
+func fast(s *spec.MigrationSpec) {
+	s.Traffic.BakeTime, s.Traffic.CheckInterval, s.Retire.Soak = spec.Duration(2*time.Second), spec.Duration(time.Second), spec.Duration(time.Second)
 }
 
 // RestartWorker stops the worker, as a crash or a deploy would (its
@@ -119,7 +141,7 @@ func (d *Demo) RestartWorker(ctx context.Context) error {
 func (d *Demo) Stop() error {
 	d.worker.Stop()
 	d.stopSim()
-	<-d.simDone
+	d.simDone.Wait()
 	d.Client.Close()
 	return d.Sandbox.Down()
 }
@@ -190,12 +212,21 @@ func Start(ctx context.Context, o Options) (*Demo, error) {
 
 	// moto's static config cannot fail to build.
 	elbCfg, _ := sb.Moto.AWS().ForRegion(ctx, sb.Seed.Region)
+	lbs := elbv2.NewFromConfig(elbCfg)
 	sim := &Simulator{Blue: sb.Blue, Green: sb.Green, Hub: sb.Hub, GreenVersion: o.TargetVersion, Logger: o.Logger.With("component", "simulator"),
-		LoadBalancers: elbv2.NewFromConfig(elbCfg), Subnets: sb.Seed.SubnetIDs}
+		LoadBalancers: lbs, Subnets: sb.Seed.SubnetIDs}
 	d.Simulator = sim
-	simCtx, stopSim := context.WithCancel(context.Background())
-	d.stopSim, d.simDone = stopSim, make(chan struct{})
-	go func() { defer close(d.simDone); _ = sim.Run(simCtx) }()
+	d.simCtx, d.stopSim = context.WithCancel(context.Background())
+	d.runSimulator(sim)
+	if o.SecondMigration {
+		fmt.Fprintf(o.Stdout, "Adding a second blue (%s) and its green (%s) ...\n", SecondBlue, SecondGreen)
+		s, path, err := d.addSecond(ctx, o, lbs)
+		if err != nil {
+			_ = d.Stop()
+			return nil, err
+		}
+		d.SecondSpec, d.UISpecPath = &s, path
+	}
 
 	d.Spec = Spec(sb.Seed, o.TargetVersion)
 	if sb.Hub != nil {
@@ -203,7 +234,7 @@ func Start(ctx context.Context, o Options) (*Demo, error) {
 		d.Spec.Velero.IncludedNamespaces = append(d.Spec.Velero.IncludedNamespaces, "edge", "batch")
 	}
 	if o.Fast {
-		d.Spec.Traffic.BakeTime, d.Spec.Traffic.CheckInterval, d.Spec.Retire.Soak = spec.Duration(2*time.Second), spec.Duration(time.Second), spec.Duration(time.Second)
+		fast(&d.Spec)
 	}
 	specPath := filepath.Join(o.Dir, "demo-spec.json")
 	b, _ := json.MarshalIndent(d.Spec, "", "  ")
@@ -215,6 +246,9 @@ func Start(ctx context.Context, o Options) (*Demo, error) {
 		fmt.Fprintf(o.Stdout, "\nTemporal UI:  %s\n", ui)
 	}
 	fmt.Fprintf(o.Stdout, "Demo spec:    %s\nEnvironment:  set -a; . %s; set +a\n", specPath, filepath.Join(o.Dir, "env"))
+	if d.SecondSpec != nil {
+		printUIForm(o, ui, sb.Temporal.Namespace, *d.SecondSpec, d.UISpecPath)
+	}
 	if !o.Start {
 		fmt.Fprintf(o.Stdout, "Start it with: bin/cutover start -f %s\nCtrl-C stops everything.\n", specPath)
 		return d, nil

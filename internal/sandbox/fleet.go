@@ -121,79 +121,20 @@ func UpFleet(ctx context.Context, o Options, f FleetOptions) (*Fleet, error) {
 		Generations: f.BlueGenerations, Kubes: make([]*Kube, len(f.BlueGenerations)),
 	})
 	// The AWS side first: moto is one process and its seeds are quick.
+	var jobs []func() error
 	for i, ms := range f.Members {
-		seed, err := SeedMemberAWS(ctx, sb.Moto, sb.Seed, ms)
+		m, err := sb.seedMember(ctx, ms, f.Generations[i])
 		if err != nil {
 			return fail(err)
 		}
-		fl.Members = append(fl.Members, &FleetMember{
-			Logical: ms.Logical, Cluster: seed.Cluster, Namespace: ms.Namespace, RecordName: seed.RecordName, BlueTarget: seed.BlueTarget,
-			SubnetIDs: seed.SubnetIDs, NodeGroups: seed.NodeGroups, AlarmNames: seed.AlarmNames,
-			Generations: f.Generations[i], Kubes: make([]*Kube, len(f.Generations[i])),
-		})
-	}
-
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var errs []error
-	run := func(do func() error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := do(); err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
-			}
-		}()
-	}
-	startKube := func(name, version string, set func(*Kube)) (*Kube, error) {
-		k, err := StartKube(ctx, name, o)
-		if err != nil {
-			return nil, err
-		}
-		// Down stops it from now on, whatever else fails.
-		sb.addKube(k)
-		p, err := startVersionProxy(k, filepath.Join(o.Dir, "kube-"+name), version)
-		if err != nil {
-			return nil, err
-		}
-		sb.addCloser(p.stop)
-		mu.Lock()
-		set(k)
-		mu.Unlock()
-		if _, err := InstallCRDs(ctx, k); err != nil {
-			return nil, err
-		}
-		return k, nil
-	}
-	for i, ms := range f.Members {
-		m := fl.Members[i+1]
-		seed := &MemberSeed{Cluster: m.Cluster, NodeGroups: m.NodeGroups, BlueTarget: m.BlueTarget}
-		run(func() error {
-			k, err := startKube(m.Cluster, BlueVersion, func(k *Kube) { m.Blue = k })
-			if err != nil {
-				return err
-			}
-			return SeedMemberKube(ctx, k, ms, seed)
-		})
+		fl.Members = append(fl.Members, m)
+		jobs = append(jobs, sb.memberBlueJob(ctx, ms, m))
 	}
 	for _, m := range fl.Members {
-		for gi, name := range m.Generations {
-			run(func() error {
-				k, err := startKube(name, f.Versions[gi], func(k *Kube) { m.Kubes[gi] = k })
-				if err != nil {
-					return err
-				}
-				// Each generation is green once (its restore needs Velero)
-				// and blue the next quarter (its backup does too).
-				return SeedVelero(ctx, k)
-			})
-		}
+		jobs = append(jobs, sb.generationJobs(ctx, m, f.Versions)...)
 	}
-	wg.Wait()
-	if len(errs) > 0 {
-		return fail(errors.Join(errs...))
+	if err := runParallel(jobs); err != nil {
+		return fail(err)
 	}
 	var names []any
 	for _, m := range fl.Members {
@@ -201,4 +142,111 @@ func UpFleet(ctx context.Context, o Options, f FleetOptions) (*Fleet, error) {
 	}
 	sb.log.Info("Fleet sandbox ready", append([]any{"startup", time.Since(start).Round(time.Millisecond)}, names...)...)
 	return fl, nil
+}
+
+// AddMember adds a further blue to a running sandbox, as UpFleet does for
+// its members: ms's AWS side in moto (SeedMemberAWS), its apiserver with
+// workloads (SeedMemberKube), and an apiserver (with Velero) for each of
+// greens at versions[i], each reporting its version. It is how the demo
+// gets a second migration (a blue besides the seeded one). Everything it
+// started is stopped by Down.
+func (s *Sandbox) AddMember(ctx context.Context, ms MemberSpec, greens, versions []string) (*FleetMember, error) {
+	if len(greens) != len(versions) {
+		return nil, fmt.Errorf("sandbox member %s: greens %v and versions %v differ in number", ms.Logical, greens, versions)
+	}
+	m, err := s.seedMember(ctx, ms, greens)
+	if err != nil {
+		return nil, err
+	}
+	jobs := append([]func() error{s.memberBlueJob(ctx, ms, m)}, s.generationJobs(ctx, m, versions)...)
+	if err := runParallel(jobs); err != nil {
+		return nil, fmt.Errorf("sandbox member %s: %w", ms.Logical, err)
+	}
+	s.log.Info("Sandbox member ready", "logical", m.Logical, "cluster", m.Cluster, "greens", greens)
+	return m, nil
+}
+
+// seedMember seeds ms's AWS side and describes the member; its apiservers
+// are started by memberBlueJob and generationJobs.
+func (s *Sandbox) seedMember(ctx context.Context, ms MemberSpec, greens []string) (*FleetMember, error) {
+	seed, err := SeedMemberAWS(ctx, s.Moto, s.Seed, ms)
+	if err != nil {
+		return nil, err
+	}
+	return &FleetMember{
+		Logical: ms.Logical, Cluster: seed.Cluster, Namespace: ms.Namespace, RecordName: seed.RecordName, BlueTarget: seed.BlueTarget,
+		SubnetIDs: seed.SubnetIDs, NodeGroups: seed.NodeGroups, AlarmNames: seed.AlarmNames,
+		Generations: greens, Kubes: make([]*Kube, len(greens)),
+	}, nil
+}
+
+// memberBlueJob starts the member's original apiserver (at BlueVersion)
+// and seeds its workloads.
+func (s *Sandbox) memberBlueJob(ctx context.Context, ms MemberSpec, m *FleetMember) func() error {
+	seed := &MemberSeed{Cluster: m.Cluster, NodeGroups: m.NodeGroups, BlueTarget: m.BlueTarget}
+	return func() error {
+		k, err := s.startVersionedKube(ctx, m.Cluster, BlueVersion)
+		if err != nil {
+			return err
+		}
+		s.extraMu.Lock()
+		m.Blue = k
+		s.extraMu.Unlock()
+		return SeedMemberKube(ctx, k, ms, seed)
+	}
+}
+
+// generationJobs start an apiserver for each of m's generations, at
+// versions[i], with Velero: each generation is green once (its restore
+// needs Velero) and blue the next quarter (its backup does too).
+func (s *Sandbox) generationJobs(ctx context.Context, m *FleetMember, versions []string) []func() error {
+	var jobs []func() error
+	for gi, name := range m.Generations {
+		jobs = append(jobs, func() error {
+			k, err := s.startVersionedKube(ctx, name, versions[gi])
+			if err != nil {
+				return err
+			}
+			s.extraMu.Lock()
+			m.Kubes[gi] = k
+			s.extraMu.Unlock()
+			return SeedVelero(ctx, k)
+		})
+	}
+	return jobs
+}
+
+// startVersionedKube starts apiserver name behind a version proxy that
+// reports version, with the CRDs installed; Down stops both.
+func (s *Sandbox) startVersionedKube(ctx context.Context, name, version string) (*Kube, error) {
+	k, err := StartKube(ctx, name, s.opts)
+	if err != nil {
+		return nil, err
+	}
+	// Down stops it from now on, whatever else fails.
+	s.addKube(k)
+	p, err := startVersionProxy(k, filepath.Join(s.opts.Dir, "kube-"+name), version)
+	if err != nil {
+		return nil, err
+	}
+	s.addCloser(p.stop)
+	if _, err := InstallCRDs(ctx, k); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// runParallel runs jobs at once and joins their errors.
+func runParallel(jobs []func() error) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(jobs))
+	for i, job := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = job()
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }

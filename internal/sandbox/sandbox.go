@@ -36,6 +36,9 @@ type Sandbox struct {
 	Startup time.Duration
 
 	log *slog.Logger
+	// opts are the resolved options Up ran with (AddMember starts
+	// apiservers with them).
+	opts Options
 
 	// extraMu guards extra and closers: the apiservers a fleet sandbox
 	// (UpFleet) adds besides blue, green and the hub, and the servers in
@@ -77,7 +80,7 @@ func Up(ctx context.Context, o Options) (*Sandbox, error) {
 		return nil, err
 	}
 	o.EKSOptimizedImages = true
-	sb := &Sandbox{Dir: o.Dir, log: o.logger()}
+	sb := &Sandbox{Dir: o.Dir, log: o.logger(), opts: o}
 	sb.log.Info("Starting sandbox", "dir", o.Dir)
 
 	var wg sync.WaitGroup
