@@ -268,16 +268,16 @@ func (f *fleet) details() {
 	}
 	switch {
 	case open != nil:
-		b.WriteString(fmt.Sprintf("**Waiting for gate `%s`** — `cutover approve %s --gate %s --by NAME`\n", open.name, f.id, open.name))
+		b.WriteString(fmt.Sprintf("**Waiting for gate `%s`** — `cutover approve %s --gate %s --by NAME`"+lineBreak, open.name, f.id, open.name))
 	case f.status.State == FleetSoaking:
-		b.WriteString(fmt.Sprintf("**Soaking wave %s** until %s\n", f.status.Wave, f.status.Waves[f.waveIndex(f.status.Wave)].SoakUntil.UTC().Format(time.RFC3339)))
+		b.WriteString(fmt.Sprintf("**Soaking wave %s** until %s"+lineBreak, f.status.Wave, f.status.Waves[f.waveIndex(f.status.Wave)].SoakUntil.UTC().Format(time.RFC3339)))
 	case f.status.Wave != "":
-		b.WriteString(fmt.Sprintf("**%s** · fleet %s · wave %s\n", f.status.State, f.spec.Name, f.status.Wave))
+		b.WriteString(fmt.Sprintf("**%s** · fleet %s · wave %s"+lineBreak, f.status.State, f.spec.Name, f.status.Wave))
 	default:
-		b.WriteString(fmt.Sprintf("**%s** · fleet %s · %s\n", f.status.State, f.spec.Name, f.summary()))
+		b.WriteString(fmt.Sprintf("**%s** · fleet %s · %s"+lineBreak, f.status.State, f.spec.Name, f.summary()))
 	}
 	if s := f.status.Stopped; s != nil {
-		b.WriteString(fmt.Sprintf("Stopped at wave %s: %s\n", s.Wave, cut(s.Reason, 200)))
+		b.WriteString(fmt.Sprintf("Stopped at wave %s: %s"+lineBreak, s.Wave, cut(s.Reason, 200)))
 	}
 	for _, w := range f.status.Waves {
 		counts := map[string]int{}

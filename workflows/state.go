@@ -48,6 +48,8 @@ func (m *migration) progress(msg string) {
 // `cutover status`.
 func (m *migration) details() {
 	id := m.info.WorkflowExecution.ID
+	// The UI renders Markdown: lines end in a hard break ("  \n"), or
+	// they would run together as one paragraph.
 	var b strings.Builder
 	var open *gate
 	for _, g := range m.gates {
@@ -58,37 +60,38 @@ func (m *migration) details() {
 	lines := 0
 	line := func(format string, args ...any) {
 		if lines < 3 {
-			b.WriteString(fmt.Sprintf(format, args...) + "\n")
+			b.WriteString(fmt.Sprintf(format, args...) + lineBreak)
 			lines++
 		}
 	}
 	switch m.status.Outcome {
 	case OutcomeSucceeded:
 		if m.spec.IsInPlace() {
-			b.WriteString(fmt.Sprintf("**Done** — %s is at Kubernetes %s, upgraded in place. Report: `cutover report %s -o html`\n", m.spec.Blue.ClusterName, m.spec.Green.KubernetesVersion, id))
+			b.WriteString(fmt.Sprintf("**Done** — %s is at Kubernetes %s, upgraded in place. Report: `cutover report %s -o html`"+lineBreak, m.spec.Blue.ClusterName, m.spec.Green.KubernetesVersion, id))
 			break
 		}
-		b.WriteString(fmt.Sprintf("**Done** — %s serves all traffic on Kubernetes %s; %s retired. Report: `cutover report %s -o html`\n", m.spec.Green.ClusterName, m.spec.Green.KubernetesVersion, m.spec.Blue.ClusterName, id))
+		b.WriteString(fmt.Sprintf("**Done** — %s serves all traffic on Kubernetes %s; %s retired. Report: `cutover report %s -o html`"+lineBreak, m.spec.Green.ClusterName, m.spec.Green.KubernetesVersion, m.spec.Blue.ClusterName, id))
 	case OutcomeDryRun:
-		b.WriteString(fmt.Sprintf("**Dry run done** — nothing was created. The plan: `cutover result %s`\n", id))
+		b.WriteString(fmt.Sprintf("**Dry run done** — nothing was created. The plan: `cutover result %s`"+lineBreak, id))
 	case OutcomeRolledBack:
-		b.WriteString(fmt.Sprintf("**Rolled back** — traffic is on %s. `cutover result %s`\n", m.spec.Blue.ClusterName, id))
+		b.WriteString(fmt.Sprintf("**Rolled back** — traffic is on %s. `cutover result %s`"+lineBreak, m.spec.Blue.ClusterName, id))
 		line("Why: %s", cut(m.status.LastError, 160))
 	case OutcomeFailed:
-		b.WriteString(fmt.Sprintf("**Failed** — %s. `cutover result %s`\n", cut(m.status.LastError, 200), id))
+		b.WriteString(fmt.Sprintf("**Failed** — %s. `cutover result %s`"+lineBreak, cut(m.status.LastError, 200), id))
 	default:
 		if open != nil {
-			b.WriteString(fmt.Sprintf("**Waiting for gate %q** — `cutover approve %s --gate %s --by NAME` (or reject)\n", open.name, id, open.name))
+			b.WriteString(fmt.Sprintf("**Waiting for gate %q** — `cutover approve %s --gate %s --by NAME` (or reject)"+lineBreak, open.name, id, open.name))
 			line("Open until %s, then %s.", open.deadline.UTC().Format(time.RFC3339), open.cfg.OnTimeout)
 		} else {
 			if m.spec.IsInPlace() {
-				b.WriteString(fmt.Sprintf("**%s** · %s in place to Kubernetes %s\n", m.status.Phase, m.spec.Blue.ClusterName, m.spec.Green.KubernetesVersion))
+				b.WriteString(fmt.Sprintf("**%s** · %s in place to Kubernetes %s"+lineBreak, m.status.Phase, m.spec.Blue.ClusterName, m.spec.Green.KubernetesVersion))
 			} else {
-				b.WriteString(fmt.Sprintf("**%s** · %s → %s (Kubernetes %s)\n", m.status.Phase, m.spec.Blue.ClusterName, m.spec.Green.ClusterName, m.spec.Green.KubernetesVersion))
+				b.WriteString(fmt.Sprintf("**%s** · %s → %s (Kubernetes %s)"+lineBreak, m.status.Phase, m.spec.Blue.ClusterName, m.spec.Green.ClusterName, m.spec.Green.KubernetesVersion))
 			}
 		}
-		if m.status.Progress != "" {
-			line("%s", cut(m.status.Progress, 160))
+		// The gate's own wait is the first line already.
+		if p := m.status.Progress; p != "" && (open == nil || !strings.HasPrefix(p, "Waiting for approval of gate")) {
+			line("%s", cut(p, 160))
 		}
 		if t := m.status.Traffic; t.Green > 0 {
 			line("Traffic: blue %d%% / green %d%%", t.Blue, t.Green)
@@ -105,6 +108,9 @@ func (m *migration) details() {
 	}
 	workflow.SetCurrentDetails(m.root, b.String())
 }
+
+// lineBreak ends a line of Current Details: a Markdown hard break.
+const lineBreak = "  \n"
 
 // snapshot is the status query's answer.
 func (m *migration) snapshot(ctx workflow.Context) Status {

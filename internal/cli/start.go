@@ -68,6 +68,10 @@ func (s *session) start(cmd *cobra.Command, file string, dryRun bool) error {
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		TypedSearchAttributes:                    temporal.NewSearchAttributes(workflows.PhaseKey.ValueSet(workflows.PhaseValidate)),
+		// The UI's User Metadata tab: what this run is, beside Current
+		// Details (what it does now).
+		StaticSummary: sp.Summary(),
+		StaticDetails: sp.Details(),
 	}, workflows.WorkflowType, sp)
 	if err != nil {
 		var already *serviceerror.WorkflowExecutionAlreadyStarted

@@ -33,6 +33,20 @@ func Temporal(t testing.TB) *sandbox.Temporal {
 	return s
 }
 
+// TemporalWithUI starts a Temporal dev server with its Web UI
+// (UIAddress), in memory.
+func TemporalWithUI(t testing.TB) *sandbox.Temporal {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), StartTimeout)
+	defer cancel()
+	o := Options(t)
+	o.TemporalUI = true
+	s, err := sandbox.StartTemporal(ctx, o)
+	check(t, "Temporal dev server", err)
+	t.Cleanup(func() { stop(t, "Temporal dev server", s.Stop) })
+	return s
+}
+
 // Moto starts a moto server (not seeded; see sandbox.SeedAWS).
 func Moto(t testing.TB) *sandbox.Moto {
 	t.Helper()
