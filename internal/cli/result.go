@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/cutover-dev/cutover/workflows"
@@ -103,35 +102,8 @@ func (s *session) printResult(ctx context.Context, c client.Client, id string) e
 }
 
 func printPlan(w io.Writer, p *workflows.Plan) {
-	g := p.Green.Cluster
-	fmt.Fprintf(w, "Plan:\n  green %s (%s) at Kubernetes %s, copied from %s\n", g.Name, g.Region, g.Version, p.Green.CopiedFrom)
-	fmt.Fprintf(w, "    role %s, subnets %s, security groups %s\n", g.RoleARN, strings.Join(g.VPC.SubnetIDs, ","), strings.Join(g.VPC.SecurityGroupIDs, ","))
-	for _, ng := range g.NodeGroups {
-		fmt.Fprintf(w, "    node group %s: %s %s, %d-%d (desired %d)\n", ng.Name, strings.Join(ng.InstanceTypes, ","), ng.AMIType, ng.Scaling.Min, ng.Scaling.Max, ng.Scaling.Desired)
+	fmt.Fprintln(w, "Plan:")
+	for _, l := range p.Lines() {
+		fmt.Fprintln(w, "  "+l)
 	}
-	for _, ad := range g.Addons {
-		fmt.Fprintf(w, "    add-on %s (version for %s chosen at build time)\n", ad.Name, g.Version)
-	}
-	for _, r := range p.Restore {
-		fmt.Fprintf(w, "  restore: %s\n", r)
-	}
-	for _, r := range p.IRSARoles {
-		fmt.Fprintf(w, "  IAM role %s: trust green's OIDC issuer too (IRSA)\n", r)
-	}
-	for _, a := range p.PodIdentity {
-		fmt.Fprintf(w, "  Pod Identity %s/%s: role %s\n", a.Namespace, a.ServiceAccount, a.RoleARN)
-	}
-	for _, lt := range p.LaunchTemplates {
-		fmt.Fprintf(w, "  launch template %s of node group %s: %s (%s)\n", lt.LaunchTemplateID, lt.NodeGroup, lt.Action, lt.Reason)
-	}
-	for _, r := range p.ArgoCDAccess {
-		fmt.Fprintf(w, "  access entry for Argo CD's role %s (cluster admin)\n", r)
-	}
-	for _, m := range p.AWSAuth {
-		fmt.Fprintf(w, "  aws-auth %s %s: carried to green\n", m.Kind, m.ARN)
-	}
-	if p.ArgoCD != "" {
-		fmt.Fprintf(w, "  argocd: %s\n", p.ArgoCD)
-	}
-	fmt.Fprintf(w, "  traffic steps (green %%): %v; gates: %s; blue afterwards: %s\n", p.TrafficSteps, strings.Join(p.Gates, ", "), p.RetireBlue)
 }

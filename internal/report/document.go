@@ -100,6 +100,10 @@ func build(r *workflows.MigrationReport) document {
 		d.Sections = append(d.Sections, sec)
 	}
 
+	if r.Plan != nil {
+		d.Sections = append(d.Sections, section{Title: "Plan", Note: "What the run would build and do; nothing was created.", Items: r.Plan.Lines()})
+	}
+
 	if len(r.Addons) > 0 {
 		sec := section{Title: "Green's add-ons", Header: []string{"Add-on", "Version", "Why"}}
 		for _, a := range r.Addons {
