@@ -113,6 +113,21 @@ type TrafficEvent struct {
 	Reason string    `json:"reason"`
 }
 
+// HealthReading is what one watched period (a bake, a gate's wait, the
+// soak) read of the alarms and probes: the last reading's time (the
+// unhealthy one's, when there was one), the split then, and why it was
+// not healthy.
+type HealthReading struct {
+	At       time.Time `json:"at"`
+	What     string    `json:"what"`
+	Green    int       `json:"green"`
+	Healthy  bool      `json:"healthy"`
+	Readings int       `json:"readings,omitempty"`
+	Reasons  []string  `json:"reasons,omitempty"`
+	// Alarms are the alarms' states at the last reading ("shop-5xx OK").
+	Alarms []string `json:"alarms,omitempty"`
+}
+
 // TrafficStatus is the split now.
 type TrafficStatus struct {
 	Blue       int `json:"blue"`
@@ -200,6 +215,8 @@ type MigrationReport struct {
 	Findings       []finding.Finding `json:"findings,omitempty"`
 	Approvals      []ApprovalRecord  `json:"approvals,omitempty"`
 	TrafficHistory []TrafficEvent    `json:"trafficHistory,omitempty"`
+	// HealthReadings are the watched periods' alarm and probe readings.
+	HealthReadings []HealthReading   `json:"healthReadings,omitempty"`
 	Smoke          *kube.SmokeResult `json:"smoke,omitempty"`
 	// Parity is the before/after table of blue and green.
 	Parity *ParityReport `json:"parity,omitempty"`

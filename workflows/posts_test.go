@@ -50,6 +50,19 @@ func TestChatOutageNeverDelaysTheWatch(t *testing.T) {
 	if typ != failures.RolledBack {
 		t.Fatalf("type %q (%v): want the alarm's rollback", typ, err)
 	}
+	// The report keeps each watched period's reading: the first bake's
+	// healthy, the one at 50 % that triggered the rollback not.
+	var healthy, unhealthy int
+	for _, h := range r.HealthReadings {
+		if h.Healthy {
+			healthy++
+		} else if h.Green == 50 && strings.Contains(strings.Join(h.Reasons, " "), "shop-5xx-rate") {
+			unhealthy++
+		}
+	}
+	if healthy == 0 || unhealthy != 1 {
+		t.Errorf("health readings %+v: want healthy ones and the unhealthy one at 50%%", r.HealthReadings)
+	}
 	steps := 0
 	for i, c := range calls {
 		if c.name != "SetTrafficWeights" {

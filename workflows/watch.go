@@ -95,8 +95,10 @@ func (m *migration) watchPeriod(ctx workflow.Context, d time.Duration, what stri
 			return err
 		}
 		// Alarms and probes that cannot be read are not a healthy reading.
+		m.recordReading(ctx, what, traffic.WatchResult{Reasons: []string{"could not read alarms and probes: " + failures.Message(err)}})
 		return failures.New(failures.Unhealthy, "%s: could not read alarms and probes: %s", what, failures.Message(err))
 	}
+	m.recordReading(ctx, what, res)
 	if !res.Healthy {
 		return failures.New(failures.Unhealthy, "%s: %s", what, strings.Join(res.Reasons, "; "))
 	}
@@ -130,4 +132,25 @@ func (m *migration) gateWatch(ctx workflow.Context, name string) (failed func() 
 		}
 	})
 	return func() error { return werr }, cancel
+}
+
+// maxReadings bounds the health readings the report keeps (the newest).
+const maxReadings = 200
+
+// recordReading keeps what a watched period read, for the report's
+// timeline: when, at which split, healthy or why not, and the alarms'
+// states.
+func (m *migration) recordReading(ctx workflow.Context, what string, res traffic.WatchResult) {
+	at := res.At
+	if at.IsZero() {
+		at = workflow.Now(ctx)
+	}
+	r := HealthReading{At: at, What: what, Green: m.status.Traffic.Green, Healthy: res.Healthy, Readings: res.Readings, Reasons: res.Reasons}
+	for _, a := range res.Last.Alarms {
+		r.Alarms = append(r.Alarms, a.Name+" "+a.State)
+	}
+	if len(m.report.HealthReadings) >= maxReadings {
+		m.report.HealthReadings = m.report.HealthReadings[1:]
+	}
+	m.report.HealthReadings = append(m.report.HealthReadings, r)
 }

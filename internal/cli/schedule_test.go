@@ -100,6 +100,17 @@ func TestScheduleRunsFleetUpgrade(t *testing.T) {
 	if code, out, _ := run("fleet", "status", "--schedule", "cutover-fleet-sched"); code != 0 || !strings.Contains(out, "Wave one: Done") || !strings.Contains(out, "cutover-blue-1-30 [Done]") {
 		t.Errorf("fleet status text: %d %q", code, out)
 	}
+	// The fleet run's report is its waves × members.
+	page := filepath.Join(t.TempDir(), "fleet.html")
+	if code, _, errs := run("report", first.ID, "-o", "html", "--out", page); code != 0 {
+		t.Fatalf("fleet report: %d %s", code, errs)
+	}
+	if b, err := os.ReadFile(page); err != nil || !strings.Contains(string(b), "<h2>Waves and members</h2>") || !strings.Contains(string(b), "<td>cutover-blue-1-30</td>") || !strings.Contains(string(b), `aria-label="Timeline of fleet`) {
+		t.Errorf("fleet report (%v):\n%s", err, b)
+	}
+	if code, out, _ := run("report", first.ID, "-o", "md"); code != 0 || !strings.Contains(out, "| one | blue | blue | 1.29 → 1.30 |") {
+		t.Errorf("fleet report -o md: %d\n%s", code, out)
+	}
 	// Triggered again while blue still reads 1.29 (the fake does not
 	// move it): the same migration ID, which succeeded, is not run twice.
 	if code, _, errs := run("schedule", "trigger", "--id", "cutover-fleet-sched"); code != 0 {

@@ -112,20 +112,17 @@ func build(r *workflows.MigrationReport) document {
 		d.Sections = append(d.Sections, sec)
 	}
 
-	if len(r.Approvals) > 0 {
-		sec := section{Title: "Approvals", Header: []string{"Gate", "Decision", "By", "At", "Waited", "Via", "Comment"}}
-		for _, a := range r.Approvals {
-			verb := "rejected"
-			if a.Approved {
-				verb = "approved"
-			}
-			waited := ""
-			if !a.OpenedAt.IsZero() && !a.At.IsZero() {
-				waited = a.At.Sub(a.OpenedAt).Round(time.Second).String()
-			}
-			sec.Rows = append(sec.Rows, []string{a.Gate, verb, a.By, ts(a.At), waited, a.Via, a.Comment})
+	if len(r.HealthReadings) > 0 {
+		sec := section{Title: "Alarm and probe readings", Note: "One row per watched period (a bake, a gate's wait, the soak): its last reading, or the unhealthy one.",
+			Header: []string{"At", "Watched", "Green %", "Healthy", "Alarms", "Why"}}
+		for _, h := range r.HealthReadings {
+			sec.Rows = append(sec.Rows, []string{ts(h.At), h.What, fmt.Sprint(h.Green), yesNo(h.Healthy), strings.Join(h.Alarms, ", "), strings.Join(h.Reasons, "; ")})
 		}
 		d.Sections = append(d.Sections, sec)
+	}
+
+	if len(r.Approvals) > 0 {
+		d.Sections = append(d.Sections, approvals("Approvals", r.Approvals))
 	}
 
 	if len(r.TrafficHistory) > 0 {
@@ -218,4 +215,21 @@ func prefixed(p string, ss []string) []string {
 		out[i] = p + s
 	}
 	return out
+}
+
+// approvals is the table of gate decisions: who, when, after how long.
+func approvals(title string, records []workflows.ApprovalRecord) section {
+	sec := section{Title: title, Header: []string{"Gate", "Decision", "By", "At", "Waited", "Via", "Comment"}}
+	for _, a := range records {
+		verb := "rejected"
+		if a.Approved {
+			verb = "approved"
+		}
+		waited := ""
+		if !a.OpenedAt.IsZero() && !a.At.IsZero() {
+			waited = a.At.Sub(a.OpenedAt).Round(time.Second).String()
+		}
+		sec.Rows = append(sec.Rows, []string{a.Gate, verb, a.By, ts(a.At), waited, a.Via, a.Comment})
+	}
+	return sec
 }

@@ -15,11 +15,19 @@ import (
 // image link to svgName (written beside the Markdown by the caller, from
 // TimelineSVG); with svgName "" the picture is left out.
 func Markdown(w io.Writer, r *workflows.MigrationReport, svgName string) error {
-	d := build(r)
+	if _, drawn := timeSpan(r); !drawn {
+		svgName = ""
+	}
+	return markdown(w, build(r), svgName, "Timeline of "+r.Migration)
+}
+
+// markdown writes a document, with the picture svgName (alt text alt)
+// under the title when svgName is set.
+func markdown(w io.Writer, d document, svgName, alt string) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s\n\n", mdText(d.Title))
-	if _, drawn := timeSpan(r); svgName != "" && drawn {
-		fmt.Fprintf(&b, "![Timeline of %s](%s)\n\n", mdText(r.Migration), svgName)
+	if svgName != "" {
+		fmt.Fprintf(&b, "![%s](%s)\n\n", mdText(alt), svgName)
 	}
 	for _, kv := range d.Summary {
 		fmt.Fprintf(&b, "- **%s:** %s\n", kv[0], mdText(kv[1]))
@@ -107,10 +115,16 @@ footer{margin-top:32px;color:#888;font-size:12px}
 // HTML writes the report as one self-contained page: inline CSS and the
 // timeline as inline SVG, no scripts and nothing fetched.
 func HTML(w io.Writer, r *workflows.MigrationReport) error {
+	return htmlPage(w, build(r), TimelineSVG(r))
+}
+
+// htmlPage writes a document as the page, with the picture svg (drawn by this
+// package, which escapes every text it draws).
+func htmlPage(w io.Writer, d document, svg string) error {
 	return page.Execute(w, struct {
 		Doc document
 		SVG template.HTML
-	}{Doc: build(r), SVG: template.HTML(TimelineSVG(r))}) // #nosec G203 -- TimelineSVG escapes every text it draws
+	}{Doc: d, SVG: template.HTML(svg)}) // #nosec G203 -- the pictures escape every text they draw
 }
 
 // SlackFile renders reports for the notify activities' upload (it is their

@@ -35,6 +35,10 @@ func rolledBack() *workflows.MigrationReport {
 			{At: at(30 * time.Minute), Step: 2, Blue: 50, Green: 50, Reason: "step 2"},
 			{At: at(40 * time.Minute), Step: 0, Blue: 100, Green: 0, Reason: "alarm shop-5xx went to ALARM"},
 		},
+		HealthReadings: []workflows.HealthReading{
+			{At: at(30 * time.Minute), What: "bake of step 1", Green: 10, Healthy: true, Readings: 18, Alarms: []string{"shop-5xx OK"}},
+			{At: at(39*time.Minute + 30*time.Second), What: "bake of step 2", Green: 50, Readings: 6, Reasons: []string{"alarm shop-5xx is in ALARM"}, Alarms: []string{"shop-5xx ALARM"}},
+		},
 		Findings: []finding.Finding{
 			{Check: "removed-api", Severity: finding.Error, Object: "policy/v1beta1 PodDisruptionBudget payments/ledger", Message: "removed in 1.25", Fix: "use policy/v1"},
 			{Check: "workload-without-pdb", Severity: finding.Warning, Object: "apps/v1 Deployment shop/api", Message: "no PDB", Fix: "add one"},
@@ -118,7 +122,7 @@ func TestTimelineSVG(t *testing.T) {
 			if d.count("rect", "gate") != 1 || !d.hasText("cutover ✓ alice 10:20:00") {
 				t.Errorf("gate wait not shaded with who and when: %v", d.texts)
 			}
-			if d.count("polyline", "traffic") != 1 || d.count("circle", "") != 3 {
+			if d.count("polyline", "traffic") != 1 || d.count("circle", "change") != 3 {
 				t.Error("traffic not drawn as a step line with its three changes")
 			}
 			if d.count("line", "rollback") != 1 || !d.hasText("rollback: alarm shop-5xx went to ALARM") {

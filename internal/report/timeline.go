@@ -62,6 +62,9 @@ func timeSpan(r *workflows.MigrationReport) (span, bool) {
 	for _, e := range r.TrafficHistory {
 		see(e.At)
 	}
+	for _, h := range r.HealthReadings {
+		see(h.At)
+	}
 	return s, !s.from.IsZero() && s.to.After(s.from)
 }
 
@@ -107,17 +110,7 @@ func TimelineSVG(r *workflows.MigrationReport) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="%s">`,
 		svgWidth, height, svgWidth, height, esc("Timeline of migration "+r.Migration))
-	b.WriteString(`<style>
-text{font:12px sans-serif;fill:#222}
-.axis{stroke:#999;stroke-width:1}
-.tick{font-size:10px;fill:#666}
-.ok{fill:#2e8b57}.failed{fill:#c0392b}.rolledback{fill:#e67e22}.other{fill:#5b7db1}
-.gate{fill:#f1c40f;fill-opacity:.22;stroke:#d4ac0d;stroke-dasharray:3 2}
-.gatelabel{font-size:10px;fill:#7d6608}
-.traffic{fill:none;stroke:#1f6fb2;stroke-width:2}
-.rollback{stroke:#c0392b;stroke-width:2}
-.rollbacklabel{font-size:11px;fill:#c0392b;font-weight:bold}
-</style>`)
+	b.WriteString(svgStyle)
 	fmt.Fprintf(&b, `<text x="4" y="16" font-weight="bold">%s: %s</text>`, esc(r.Migration), esc(r.Outcome))
 	bottom := topMargin + phasesH
 	if hasTraffic {
@@ -146,12 +139,7 @@ text{font:12px sans-serif;fill:#222}
 			phaseClass(p.Outcome), x0, y, max(x1-x0, 1.5), barHeight, esc(fmt.Sprintf("%s %s %s (%s → %s)", p.Phase, p.Outcome, p.Duration, clock(p.Started), clock(p.Ended))))
 	}
 	axisY := topMargin + phasesH + 4
-	fmt.Fprintf(&b, `<line class="axis" x1="%d" y1="%d" x2="%d" y2="%d"/>`, labelWidth, axisY, svgWidth-rightMargin, axisY)
-	for _, t := range ticks(s) {
-		x := s.x(t)
-		fmt.Fprintf(&b, `<line class="axis" x1="%.1f" y1="%d" x2="%.1f" y2="%d"/><text class="tick" x="%.1f" y="%d" text-anchor="middle">%s</text>`,
-			x, axisY, x, axisY+4, x, axisY+15, clock(t))
-	}
+	drawAxis(&b, s, axisY)
 	// Traffic on green, a step line from 0 to 100 %.
 	if hasTraffic {
 		top := axisY + 30
@@ -174,8 +162,20 @@ text{font:12px sans-serif;fill:#222}
 		pts = append(pts, fmt.Sprintf("%.1f,%.1f", s.x(s.to), yOf(prev)))
 		fmt.Fprintf(&b, `<polyline class="traffic" points="%s"/>`, strings.Join(pts, " "))
 		for _, e := range events {
-			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="3" fill="#1f6fb2"><title>%s</title></circle>`, s.x(e.At), yOf(e.Green),
+			fmt.Fprintf(&b, `<circle class="change" cx="%.1f" cy="%.1f" r="3" fill="#1f6fb2"><title>%s</title></circle>`, s.x(e.At), yOf(e.Green),
 				esc(fmt.Sprintf("%s: blue %d%% / green %d%%: %s", clock(e.At), e.Blue, e.Green, e.Reason)))
+		}
+		// The alarm and probe readings of each watched period, on the
+		// line at the split they were read at: a hollow dot when healthy,
+		// a red cross when not.
+		for _, h := range r.HealthReadings {
+			x, y := s.x(h.At), yOf(h.Green)
+			title := esc(readingText(h))
+			if h.Healthy {
+				fmt.Fprintf(&b, `<circle class="reading" cx="%.1f" cy="%.1f" r="4"><title>%s</title></circle>`, x, y, title)
+				continue
+			}
+			fmt.Fprintf(&b, `<path class="unhealthy" d="M%.1f %.1fl8 8m0 -8l-8 8"><title>%s</title></path>`, x-4, y-4, title)
 		}
 		if rb, ok := rollbackEvent(r); ok {
 			x := s.x(rb.At)
@@ -185,6 +185,44 @@ text{font:12px sans-serif;fill:#222}
 	}
 	b.WriteString(`</svg>`)
 	return b.String()
+}
+
+// svgStyle is the pictures' CSS.
+const svgStyle = `<style>
+text{font:12px sans-serif;fill:#222}
+.axis{stroke:#999;stroke-width:1}
+.tick{font-size:10px;fill:#666}
+.ok{fill:#2e8b57}.failed{fill:#c0392b}.rolledback{fill:#e67e22}.other{fill:#5b7db1}
+.gate{fill:#f1c40f;fill-opacity:.22;stroke:#d4ac0d;stroke-dasharray:3 2}
+.gatelabel{font-size:10px;fill:#7d6608}
+.traffic{fill:none;stroke:#1f6fb2;stroke-width:2}
+.rollback{stroke:#c0392b;stroke-width:2}
+.rollbacklabel{font-size:11px;fill:#c0392b;font-weight:bold}
+.reading{fill:#fff;stroke:#2e8b57;stroke-width:1.5}
+.unhealthy{stroke:#c0392b;stroke-width:2.5}
+</style>`
+
+// readingText says what a watched period read.
+func readingText(h workflows.HealthReading) string {
+	state := "healthy"
+	if !h.Healthy {
+		state = "UNHEALTHY: " + strings.Join(h.Reasons, "; ")
+	}
+	t := fmt.Sprintf("%s %s at %d%% green: %s", clock(h.At), h.What, h.Green, state)
+	if len(h.Alarms) > 0 {
+		t += " (" + strings.Join(h.Alarms, ", ") + ")"
+	}
+	return t
+}
+
+// drawAxis draws the time axis at y with its ticks.
+func drawAxis(b *strings.Builder, s span, y int) {
+	fmt.Fprintf(b, `<line class="axis" x1="%d" y1="%d" x2="%d" y2="%d"/>`, labelWidth, y, svgWidth-rightMargin, y)
+	for _, t := range ticks(s) {
+		x := s.x(t)
+		fmt.Fprintf(b, `<line class="axis" x1="%.1f" y1="%d" x2="%.1f" y2="%d"/><text class="tick" x="%.1f" y="%d" text-anchor="middle">%s</text>`,
+			x, y, x, y+4, x, y+15, clock(t))
+	}
 }
 
 // ticks are about six round times across the span.
