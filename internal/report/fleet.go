@@ -154,7 +154,6 @@ func buildFleet(r *workflows.FleetReport) document {
 	return d
 }
 
-
 // FleetMarkdown writes the fleet report as Markdown, with the picture
 // linked as svgName ("" leaves it out).
 func FleetMarkdown(w io.Writer, r *workflows.FleetReport, svgName string) error {
