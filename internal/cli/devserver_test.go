@@ -29,7 +29,13 @@ type devServer struct {
 
 func startDevServer(t *testing.T) *devServer {
 	t.Helper()
-	d := &devServer{t: t, srv: sandboxtest.Temporal(t), world: fakeworld.New()}
+	return startWorkerOn(t, sandboxtest.Temporal(t))
+}
+
+// startWorkerOn runs the worker with the fake world against srv.
+func startWorkerOn(t *testing.T, srv *sandbox.Temporal) *devServer {
+	t.Helper()
+	d := &devServer{t: t, srv: srv, world: fakeworld.New()}
 	c, err := d.dial()
 	if err != nil {
 		t.Fatal(err)

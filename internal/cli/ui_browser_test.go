@@ -13,12 +13,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	sdkpb "go.temporal.io/api/sdk/v1"
-	"go.temporal.io/sdk/worker"
 
-	"github.com/cutover-dev/cutover/internal/fakeworld"
 	"github.com/cutover-dev/cutover/internal/sandbox/sandboxtest"
-	"github.com/cutover-dev/cutover/internal/wiring"
-	"github.com/cutover-dev/cutover/workflows"
 )
 
 // browser is headless Debian Chromium (make tools installs it; or
@@ -114,19 +110,8 @@ func plain(md string) string {
 // in the artifacts directory.
 func TestCurrentDetailsFitInTheUI(t *testing.T) {
 	srv := sandboxtest.TemporalWithUI(t)
-	d := &devServer{t: t, srv: srv, world: fakeworld.New()}
-	c, err := d.dial()
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.client = c
-	t.Cleanup(c.Close)
-	w := wiring.NewWorker(c, workflows.TaskQueue, worker.Options{})
-	wiring.Register(w, d.world.Activities())
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Stop)
+	d := startWorkerOn(t, srv)
+	c := d.client
 
 	specPath := filepath.Join(t.TempDir(), "spec.json")
 	if err := os.WriteFile(specPath, []byte(fmt.Sprintf(e2eSpec, 11)), 0o600); err != nil {

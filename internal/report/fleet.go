@@ -18,24 +18,15 @@ import (
 func fleetSpan(r *workflows.FleetReport) (span, bool) {
 	var s span
 	for _, m := range r.Results {
-		for _, t := range []time.Time{m.Started, m.Ended} {
-			if t.IsZero() {
-				continue
-			}
-			if s.from.IsZero() || t.Before(s.from) {
-				s.from = t
-			}
-			if t.After(s.to) {
-				s.to = t
-			}
-		}
+		s.see(m.Started)
+		s.see(m.Ended)
 	}
 	for _, a := range r.Approvals {
-		if !a.At.IsZero() && a.At.After(s.to) {
-			s.to = a.At
+		if a.At.After(s.to) && !s.from.IsZero() {
+			s.see(a.At)
 		}
 	}
-	return s, !s.from.IsZero() && s.to.After(s.from)
+	return s, s.drawn()
 }
 
 // memberClass is the CSS class of a member's bar by its outcome.

@@ -37,20 +37,26 @@ func (s span) x(t time.Time) float64 {
 	return labelWidth + f*float64(svgWidth-labelWidth-rightMargin)
 }
 
+// see widens the span to take t in (a zero t is nothing).
+func (s *span) see(t time.Time) {
+	if t.IsZero() {
+		return
+	}
+	if s.from.IsZero() || t.Before(s.from) {
+		s.from = t
+	}
+	if t.After(s.to) {
+		s.to = t
+	}
+}
+
+// drawn reports whether the span is long enough to draw.
+func (s span) drawn() bool { return !s.from.IsZero() && s.to.After(s.from) }
+
 // timeSpan is from the first phase's start to the last thing that happened.
 func timeSpan(r *workflows.MigrationReport) (span, bool) {
 	var s span
-	see := func(t time.Time) {
-		if t.IsZero() {
-			return
-		}
-		if s.from.IsZero() || t.Before(s.from) {
-			s.from = t
-		}
-		if t.After(s.to) {
-			s.to = t
-		}
-	}
+	see := s.see
 	for _, p := range r.Phases {
 		see(p.Started)
 		see(p.Ended)
@@ -65,7 +71,7 @@ func timeSpan(r *workflows.MigrationReport) (span, bool) {
 	for _, h := range r.HealthReadings {
 		see(h.At)
 	}
-	return s, !s.from.IsZero() && s.to.After(s.from)
+	return s, s.drawn()
 }
 
 // phaseClass is the CSS class of a phase bar by its outcome.
