@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"github.com/cutover-dev/cutover/activities/kube/breaking"
 	"sort"
 	"strings"
 	"testing"
@@ -86,5 +87,53 @@ func TestWorkloadPractices(t *testing.T) {
 		if strings.Join(got[check], ";") != strings.Join(objs, ";") {
 			t.Errorf("%s fired on %v, want %v", check, got[check], objs)
 		}
+	}
+}
+
+// TestBreakingChangesOnARealCluster: the breaking-changes table on a real
+// apiserver: a workload pulling from k8s.gcr.io (an init container's
+// image too) is named, one from registry.k8s.io is not, and a hop from
+// 1.26 to 1.27 says 1.27's notices once each while 1.29 to 1.30 does not.
+func TestBreakingChangesOnARealCluster(t *testing.T) {
+	c := startCluster(t, "breaking")
+	ctx := ctxT(t)
+	c.namespace(t, "shop")
+	three := int32(3)
+	for name, image := range map[string]string{"old-registry": "k8s.gcr.io/echoserver:1.10", "new-registry": "registry.k8s.io/echoserver:1.10"} {
+		tpl := goodPod(name)
+		tpl.Spec.Containers[0].Image = image
+		must(c.cs.AppsV1().Deployments("shop").Create(ctx, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: appsv1.DeploymentSpec{Replicas: &three, MinReadySeconds: 10, Selector: &metav1.LabelSelector{MatchLabels: tpl.Labels}, Template: tpl}}, metav1.CreateOptions{}))
+	}
+	tpl := goodPod("init-old")
+	tpl.Spec.InitContainers = []corev1.Container{{Name: "wait", Image: "k8s.gcr.io/busybox:1.24"}}
+	must(c.cs.AppsV1().Deployments("shop").Create(ctx, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "init-old"},
+		Spec: appsv1.DeploymentSpec{Replicas: &three, MinReadySeconds: 10, Selector: &metav1.LabelSelector{MatchLabels: tpl.Labels}, Template: tpl}}, metav1.CreateOptions{}))
+
+	checks := func(current, target string) map[string][]string {
+		t.Helper()
+		res, err := c.activities().PreflightBlue(ctx, PreflightInput{Cluster: c.ref, CurrentVersion: current, TargetVersion: target})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string][]string{}
+		for _, f := range res.Findings {
+			for _, b := range breaking.Table() {
+				if f.Check == b.ID {
+					got[f.Check] = append(got[f.Check], f.Object)
+				}
+			}
+		}
+		return got
+	}
+	// The apiserver reports its own version (1.31 here), which wins over
+	// currentVersion; the notices are for the hop from it.
+	got := checks("1.31", "1.32")
+	sort.Strings(got["k8s-gcr-io-frozen"])
+	if strings.Join(got["k8s-gcr-io-frozen"], ";") != "apps/v1 Deployment shop/init-old;apps/v1 Deployment shop/old-registry" {
+		t.Errorf("k8s.gcr.io images: %v", got["k8s-gcr-io-frozen"])
+	}
+	if len(got["kubelet-container-runtime-flag-removed"])+len(got["cgroup-v1-maintenance"]) != 0 {
+		t.Errorf("notices of versions the hop does not cross: %v", got)
 	}
 }

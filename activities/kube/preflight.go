@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/cutover-dev/cutover/activities/kube/breaking"
 	"github.com/cutover-dev/cutover/activities/kube/deprecations"
 	"github.com/cutover-dev/cutover/internal/activitylog"
 	"github.com/cutover-dev/cutover/internal/failures"
@@ -445,6 +446,22 @@ func (p *preflight) disruptionBudgets(ctx context.Context) error {
 		p.found.add(f)
 	}
 	for _, f := range practiceFindings(append(workloads, daemons...)) {
+		p.found.add(f)
+	}
+	// The version-specific breaking changes (activities/kube/breaking's
+	// table): images every workload pulls, kube-system's too, and the
+	// hop's notices.
+	var containers []breaking.Container
+	for _, w := range append(workloads, daemons...) {
+		if w.template == nil {
+			continue
+		}
+		obj := fmt.Sprintf("apps/v1 %s %s/%s", w.kind, w.namespace, w.name)
+		for _, c := range append(append([]corev1.Container(nil), w.template.Spec.InitContainers...), w.template.Spec.Containers...) {
+			containers = append(containers, breaking.Container{Object: obj, Container: c.Name, Image: c.Image})
+		}
+	}
+	for _, f := range breaking.Findings(breaking.Table(), p.cpMinor, p.targetMinor, containers) {
 		p.found.add(f)
 	}
 	return nil
