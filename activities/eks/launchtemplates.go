@@ -26,6 +26,7 @@ import (
 	"github.com/cutover-dev/cutover/internal/activitylog"
 	"github.com/cutover-dev/cutover/internal/failures"
 	"github.com/cutover-dev/cutover/internal/finding"
+	"github.com/cutover-dev/cutover/internal/breaking"
 	"github.com/cutover-dev/cutover/internal/spec"
 )
 
@@ -271,6 +272,16 @@ func (a *Activities) decideLaunchTemplate(ctx context.Context, ec2API EC2API, ss
 	}
 	if d.blue.VersionNumber != nil {
 		d.Plan.SourceVersion = strconv.FormatInt(aws.ToInt64(d.blue.VersionNumber), 10)
+	}
+	// User data the target's kubelet no longer takes (internal/breaking's
+	// table): green's nodes would never join, whatever the AMI.
+	if tm, ok := spec.MinorVersion(target); ok {
+		if found, matched := breaking.UserData(breaking.Table(), 0, tm, userDataText(d.blue)); len(found) > 0 {
+			c := found[0]
+			d.refuse(failedf("%s: its user data passes %s: %s (%s)", what, matched[0], c.Message, c.Source),
+				fmt.Sprintf("%s Add a version of launch template %s without it and point blue's node group %s at it.", c.Fix, d.Plan.LaunchTemplateID, ng.Name))
+			return d, nil
+		}
 	}
 	image := ""
 	if d.blue.LaunchTemplateData != nil {

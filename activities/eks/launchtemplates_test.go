@@ -356,6 +356,9 @@ func launchTemplateFakes() (*fakeEC2, *fakeSSM) {
 	e.template("lt-al2", [2]string{"ami-blue", "blue's"})
 	e.template("lt-al2-boot", [2]string{"ami-blue", "blue's"})
 	e.templates["lt-al2-boot"][0].LaunchTemplateData.UserData = aws.String(base64.StdEncoding.EncodeToString([]byte("#!/bin/bash\n/etc/eks/bootstrap.sh prod\n")))
+	e.template("lt-runtime-flag", [2]string{"ami-blue", "blue's"})
+	e.templates["lt-runtime-flag"][0].LaunchTemplateData.UserData = aws.String(base64.StdEncoding.EncodeToString(
+		[]byte("#!/bin/bash\n/etc/eks/bootstrap.sh prod --container-runtime containerd\n")))
 	e.template("lt-golden", [2]string{"ami-golden", "blue's"})
 	e.template("lt-current", [2]string{"ami-current", "blue's"})
 	param := func(v, typ string) string { p, _ := amiImageParameter(DefaultSSMRoot, v, typ); return p }
@@ -393,6 +396,8 @@ func TestPlanGreenLaunchTemplates(t *testing.T) {
 			severity: finding.Info, reason: []string{"does not exist at 1.33", "ami-al2023-133", "successor"}},
 		{name: "successor with AL2 user data", lt: "lt-al2-boot", target: "1.33", upgrade: "successor", action: LaunchTemplateRefuse, severity: finding.Error,
 			reason: []string{"bootstrap.sh", "AL2023_x86_64_STANDARD"}, fix: []string{"nodeadm NodeConfig"}},
+		{name: "kubelet flag removed at the target", lt: "lt-runtime-flag", target: "1.30", action: LaunchTemplateRefuse, severity: finding.Error,
+			reason: []string{"--container-runtime", "1.27 removed", "https://kubernetes.io/"}, fix: []string{"Remove --container-runtime", "lt-runtime-flag"}},
 		{name: "missing template", lt: "lt-gone", target: "1.30", action: LaunchTemplateRefuse, severity: finding.Error, reason: []string{"lt-gone"}},
 	}
 	for _, tt := range tests {

@@ -1,7 +1,7 @@
 package kube
 
 import (
-	"github.com/cutover-dev/cutover/activities/kube/breaking"
+	"github.com/cutover-dev/cutover/internal/breaking"
 	"sort"
 	"strings"
 	"testing"

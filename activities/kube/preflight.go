@@ -14,7 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
-	"github.com/cutover-dev/cutover/activities/kube/breaking"
+	"github.com/cutover-dev/cutover/internal/breaking"
 	"github.com/cutover-dev/cutover/activities/kube/deprecations"
 	"github.com/cutover-dev/cutover/internal/activitylog"
 	"github.com/cutover-dev/cutover/internal/failures"

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -90,19 +92,24 @@ func (d *Demo) addSecond(ctx context.Context, o Options, lbs *elbv2.Client) (spe
 	return s, path, nil
 }
 
-// printUIForm says how to start the second migration from the UI.
+// printUIForm says how to start the second migration from the UI: the
+// form's URL with ID, queue and type filled in, and what goes in its
+// Input, Summary and Details boxes.
 func printUIForm(o Options, ui, namespace string, s spec.MigrationSpec, path string) {
 	compact, _ := json.Marshal(s)
-	where := "the Temporal UI"
+	where := "the Temporal UI's Workflows page"
 	if ui != "" {
-		where = ui + "/namespaces/" + namespace + "/workflows"
+		where = fmt.Sprintf("%s/namespaces/%s/workflows/start-workflow?%s", ui, namespace, url.Values{
+			"workflowId": {s.WorkflowID()}, "taskQueue": {workflows.TaskQueue}, "workflowType": {workflows.WorkflowType}}.Encode())
 	}
 	fmt.Fprintf(o.Stdout, `
-Second migration, from the Temporal UI (%s, Start Workflow):
+Second migration, from the Temporal UI (Start Workflow: %s):
   Workflow ID:    %s
   Task Queue:     %s
   Workflow Type:  %s
   Input (JSON):   the contents of %s, i.e.
 %s
-`, where, s.WorkflowID(), workflows.TaskQueue, workflows.WorkflowType, path, compact)
+  Summary:        %s
+  Details:        %s
+`, where, s.WorkflowID(), workflows.TaskQueue, workflows.WorkflowType, path, compact, s.Summary(), strings.ReplaceAll(s.Details(), "  \n", " "))
 }

@@ -24,7 +24,7 @@ import (
 
 // uiForm is the README's "Starting a migration from the Temporal UI"
 // table: what a person types into the UI's Start Workflow form.
-type uiForm struct{ workflowID, taskQueue, workflowType, inputFile string }
+type uiForm struct{ workflowID, taskQueue, workflowType, inputFile, summary string }
 
 func readmeUIForm(t *testing.T) uiForm {
 	t.Helper()
@@ -55,6 +55,11 @@ func readmeUIForm(t *testing.T) uiForm {
 		t.Fatal("README's UI table does not name the input file in .sandbox/")
 	}
 	f.inputFile = in[1]
+	sum := regexp.MustCompile("(?m)^\\| Summary \\| the Summary line `make demo` prints \\(`([^`]+)`\\)").FindStringSubmatch(section)
+	if sum == nil {
+		t.Fatal("README's UI table has no Summary")
+	}
+	f.summary = sum[1]
 	return f
 }
 
@@ -81,7 +86,7 @@ func TestUIWalkthroughOnTheDemo(t *testing.T) {
 			t.Errorf("stop: %v", err)
 		}
 	})
-	for _, want := range []string{"Workflow ID:    " + form.workflowID, "Task Queue:     " + form.taskQueue, "Workflow Type:  " + form.workflowType, form.inputFile} {
+	for _, want := range []string{"Workflow ID:    " + form.workflowID, "Task Queue:     " + form.taskQueue, "Workflow Type:  " + form.workflowType, form.inputFile, "Summary:        " + form.summary} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("make demo's output lacks %q:\n%s", want, out.String())
 		}
@@ -95,8 +100,9 @@ func TestUIWalkthroughOnTheDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	// The UI sends the Input box's text as a json/plain payload.
-	if _, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: form.workflowID, TaskQueue: form.taskQueue}, form.workflowType, json.RawMessage(input)); err != nil {
+	// The UI sends the Input box's text as a json/plain payload, and the
+	// Summary box as the run's static summary.
+	if _, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: form.workflowID, TaskQueue: form.taskQueue, StaticSummary: form.summary}, form.workflowType, json.RawMessage(input)); err != nil {
 		t.Fatalf("start as the UI form does: %v", err)
 	}
 	atGate := func(id, gate string) {

@@ -48,12 +48,12 @@ func TestFindingsForAHop(t *testing.T) {
 	}
 	// 1.26 -> 1.27 crosses 1.27's changes; k8s.gcr.io applies at 1.25+.
 	got := ids(Findings(Table(), 26, 27, containers))
-	if got["k8s-gcr-io-frozen"] != 1 || got["kubelet-container-runtime-flag-removed"] != 1 || got["seccomp-default-ga"] != 1 || got["cgroup-v1-maintenance"] != 0 {
+	if got["k8s-gcr-io-frozen"] != 1 || got["seccomp-default-ga"] != 1 || got["cgroup-v1-maintenance"] != 0 || got["kubelet-container-runtime-flag-removed"] != 0 {
 		t.Errorf("1.26 -> 1.27: %v", got)
 	}
 	// 1.29 -> 1.31 crosses only cgroup v1's; 1.27's are behind.
 	got = ids(Findings(Table(), 29, 31, containers))
-	if got["kubelet-container-runtime-flag-removed"] != 0 || got["cgroup-v1-maintenance"] != 1 || got["al2-amis-end"] != 0 || got["k8s-gcr-io-frozen"] != 1 {
+	if got["seccomp-default-ga"] != 0 || got["cgroup-v1-maintenance"] != 1 || got["al2-amis-end"] != 0 || got["k8s-gcr-io-frozen"] != 1 {
 		t.Errorf("1.29 -> 1.31: %v", got)
 	}
 	// At 1.33 and later the AL2 notice holds whatever the start.
@@ -63,5 +63,21 @@ func TestFindingsForAHop(t *testing.T) {
 	// A clean estate below 1.25 gets nothing from the registry check.
 	if got = ids(Findings(Table(), 23, 24, containers)); len(got) != 0 {
 		t.Errorf("1.23 -> 1.24: %v", got)
+	}
+}
+
+// TestUserData: the kubelet flag 1.27 removed is found in user data for
+// targets from 1.27 on, not before, and clean user data has nothing.
+func TestUserData(t *testing.T) {
+	ud := "#!/bin/bash\n/etc/eks/bootstrap.sh shop --container-runtime containerd --kubelet-extra-args '--node-labels=a=b'\n"
+	found, matched := UserData(Table(), 29, 30, ud)
+	if len(found) != 1 || found[0].ID != "kubelet-container-runtime-flag-removed" || matched[0] != "--container-runtime" {
+		t.Fatalf("found %v %v", found, matched)
+	}
+	if found, _ := UserData(Table(), 25, 26, ud); len(found) != 0 {
+		t.Errorf("at 1.26: %v", found)
+	}
+	if found, _ := UserData(Table(), 29, 30, "#!/bin/bash\n/etc/eks/bootstrap.sh shop\n"); len(found) != 0 {
+		t.Errorf("clean user data: %v", found)
 	}
 }

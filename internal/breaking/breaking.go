@@ -11,8 +11,8 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/cutover-dev/cutover/activities/kube/deprecations"
 	"github.com/cutover-dev/cutover/internal/finding"
+	"github.com/cutover-dev/cutover/internal/spec"
 )
 
 // Kinds of change.
@@ -23,6 +23,9 @@ const (
 	// KindNotice: a change with nothing to match in the cluster, said once
 	// for the hop.
 	KindNotice = "notice"
+	// KindUserData: node bootstrap user data (launch templates) that
+	// contains one of Match; the EKS activities check it (UserData).
+	KindUserData = "userdata-contains"
 )
 
 // Scopes: when a change applies to a hop from current to target.
@@ -70,19 +73,19 @@ func Load(data []byte) ([]Change, error) {
 			return nil, bad("id must be set and unique")
 		}
 		seen[c.ID] = true
-		m, err := deprecations.Minor(c.Since)
-		if err != nil {
-			return nil, bad("since: %v", err)
+		m, ok := spec.MinorVersion(c.Since)
+		if !ok {
+			return nil, bad("since: %q is not a 1.x Kubernetes version", c.Since)
 		}
 		c.since = m
 		switch c.Kind {
-		case KindImagePrefix:
+		case KindImagePrefix, KindUserData:
 			if len(c.Match) == 0 {
-				return nil, bad("an image-prefix change needs match")
+				return nil, bad("a %s change needs match", c.Kind)
 			}
 		case KindNotice:
 		default:
-			return nil, bad("kind %q: must be %s or %s", c.Kind, KindImagePrefix, KindNotice)
+			return nil, bad("kind %q: must be %s, %s or %s", c.Kind, KindImagePrefix, KindUserData, KindNotice)
 		}
 		if c.Scope != ScopeTarget && c.Scope != ScopeCrossing {
 			return nil, bad("scope %q: must be %s or %s", c.Scope, ScopeTarget, ScopeCrossing)
@@ -150,4 +153,21 @@ func Findings(table []Change, current, target int, containers []Container) []fin
 		}
 	}
 	return out
+}
+
+// UserData returns the changes that apply to the hop and whose match the
+// node user data contains, with the string found.
+func UserData(table []Change, current, target int, userData string) (found []Change, matched []string) {
+	for _, c := range table {
+		if c.Kind != KindUserData || !c.Applies(current, target) {
+			continue
+		}
+		for _, m := range c.Match {
+			if strings.Contains(userData, m) {
+				found, matched = append(found, c), append(matched, m)
+				break
+			}
+		}
+	}
+	return found, matched
 }
