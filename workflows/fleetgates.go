@@ -218,13 +218,19 @@ func (f *fleet) notify(ctx workflow.Context, kind, gateName, text string) {
 	f.send(ctx, notify.Message{Kind: kind, Gate: gateName, Text: text})
 }
 
-// send posts a message; chat being down never stops a fleet.
+// send posts a message, as a reply in the fleet's Slack thread (a gate's
+// decision rewrites its request and reminders); chat being down never
+// stops a fleet.
 func (f *fleet) send(ctx workflow.Context, msg notify.Message) {
 	msg.WorkflowID, msg.Migration = f.id, f.spec.Name
 	msg.SlackChannel, msg.WebhookURL = f.spec.Notify.SlackChannel, f.spec.Notify.WebhookURL
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, notifyOptions), notifyA.Notify, msg).Get(ctx, nil); err != nil {
+	msg = f.slack.reply(msg)
+	var d notify.Delivery
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, notifyOptions), notifyA.Notify, msg).Get(ctx, &d); err != nil {
 		f.logger.Warn("Notification failed", "kind", msg.Kind, "error", err)
+		return
 	}
+	f.slack.delivered(msg, d)
 }
 
 func (f *fleet) approvals() []ApprovalRecord {

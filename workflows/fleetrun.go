@@ -69,6 +69,8 @@ type fleet struct {
 	gates  []*gate
 	// offered caches ListOfferedVersions per region for the run.
 	offered map[string]eks.OfferedVersions
+	// slack is the fleet's Slack thread.
+	slack slackThread
 }
 
 func newFleet(ctx workflow.Context, f FleetSpec) *fleet {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cutover-dev/cutover/activities/eks"
+	"github.com/cutover-dev/cutover/activities/notify"
 	"github.com/cutover-dev/cutover/activities/traffic"
 	"github.com/cutover-dev/cutover/internal/spec"
 	"github.com/cutover-dev/cutover/workflows"
@@ -331,5 +332,44 @@ func TestFleetInPlaceMember(t *testing.T) {
 	}
 	if n := len(world.Inputs("EnsureGreenCluster")); n != 0 {
 		t.Errorf("%d greens built for an in-place member", n)
+	}
+}
+
+// TestFleetSlackThread: a fleet posting to Slack keeps one thread: every
+// fleet message after the first replies to it, and the gate's decision
+// names the gate's request to rewrite.
+func TestFleetSlackThread(t *testing.T) {
+	env, world := newFleetEnv(t)
+	on := true
+	var seen workflows.FleetStatus
+	decideFleetGate(t, env, "before-rest", true, "alice", &seen, nil)
+	env.ExecuteWorkflow(workflows.FleetWorkflowType, workflows.FleetSpec{Name: "prod", Notify: spec.NotifySpec{SlackChannel: "#platform"}, Waves: []workflows.FleetWave{
+		{Name: "canary", Soak: soakOf(0), Migrations: []spec.MigrationSpec{fleetMember("shop")}},
+		{Name: "rest", GateBefore: spec.GateSpec{Enabled: &on, Approvers: []string{"alice"}}, Migrations: []spec.MigrationSpec{fleetMember("api")}},
+	}})
+	fleetResult(t, env)
+	var fleetMsgs []notify.Message
+	for _, in := range world.Inputs("Notify") {
+		if m := in.(notify.Message); m.Migration == "prod" {
+			fleetMsgs = append(fleetMsgs, m)
+		}
+	}
+	if len(fleetMsgs) < 3 {
+		t.Fatalf("fleet messages %+v: want the gate's request, its decision and the outcome", fleetMsgs)
+	}
+	if fleetMsgs[0].ThreadTS != "" || fleetMsgs[0].Kind != notify.KindGateOpened {
+		t.Fatalf("first fleet message %+v", fleetMsgs[0])
+	}
+	var decided *notify.Message
+	for i, m := range fleetMsgs[1:] {
+		if m.ThreadTS == "" || m.SlackChannel != "C0FAKE0001" {
+			t.Errorf("fleet message %d outside the thread: %+v", i+1, m)
+		}
+		if m.Kind == notify.KindGateDecided {
+			decided = &fleetMsgs[i+1]
+		}
+	}
+	if decided == nil || len(decided.Updates) != 1 || decided.Updates[0].TS != fleetMsgs[1].ThreadTS {
+		t.Errorf("the gate's decision %+v: want it to rewrite the gate's request", decided)
 	}
 }

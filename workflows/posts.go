@@ -26,11 +26,45 @@ type postQueue struct {
 	started bool
 	queue   []notify.Message
 	posting bool
-	// thread is the run's first Slack message: later posts reply in its
-	// thread. gates are each gate's request and reminders, rewritten
-	// once the gate is decided.
+	slackThread
+}
+
+// slackThread is a run's Slack thread: its first message, under which
+// later posts reply, and each gate's request and reminders, rewritten once
+// the gate is decided. Migrations and fleets keep one.
+type slackThread struct {
 	thread *notify.SlackMessageRef
 	gates  map[string][]notify.SlackMessageRef
+}
+
+// reply makes msg a reply in the thread and, for a gate's decision, names
+// the gate's messages to rewrite. Posts go out in order, so every earlier
+// message's delivery is known here.
+func (t *slackThread) reply(msg notify.Message) notify.Message {
+	if t.thread != nil && msg.SlackChannel != "" {
+		msg.SlackChannel, msg.ThreadTS = t.thread.Channel, t.thread.TS
+	}
+	if msg.Kind == notify.KindGateDecided && msg.Gate != "" {
+		msg.Updates = append([]notify.SlackMessageRef(nil), t.gates[msg.Gate]...)
+	}
+	return msg
+}
+
+// delivered records where a post went in Slack.
+func (t *slackThread) delivered(msg notify.Message, d notify.Delivery) {
+	if d.Slack == nil || d.Slack.TS == "" {
+		return
+	}
+	if t.thread == nil {
+		ref := *d.Slack
+		t.thread = &ref
+	}
+	if (msg.Kind == notify.KindGateOpened || msg.Kind == notify.KindReminder) && msg.Gate != "" {
+		if t.gates == nil {
+			t.gates = map[string][]notify.SlackMessageRef{}
+		}
+		t.gates[msg.Gate] = append(t.gates[msg.Gate], *d.Slack)
+	}
 }
 
 func (m *migration) asyncPosts(ctx workflow.Context) bool {
@@ -88,12 +122,7 @@ func (m *migration) drainPosts(ctx workflow.Context) {
 // decision, names the gate's messages to rewrite. Posts go out in order,
 // so every earlier message's delivery is known here.
 func (m *migration) threaded(msg notify.Message) notify.Message {
-	if t := m.posts.thread; t != nil && msg.SlackChannel != "" {
-		msg.SlackChannel, msg.ThreadTS = t.Channel, t.TS
-	}
-	if msg.Kind == notify.KindGateDecided && msg.Gate != "" {
-		msg.Updates = append([]notify.SlackMessageRef(nil), m.posts.gates[msg.Gate]...)
-	}
+	msg = m.posts.reply(msg)
 	if outcomeKind(msg.Kind) {
 		// The run is over when its outcome is delivered (the post queue
 		// is drained after the report is completed): the worker shares
@@ -123,17 +152,5 @@ func (m *migration) delivered(msg notify.Message, d notify.Delivery) {
 	if d.ReportError != "" {
 		m.report.Errors = append(m.report.Errors, d.ReportError)
 	}
-	if d.Slack == nil || d.Slack.TS == "" {
-		return
-	}
-	if m.posts.thread == nil {
-		ref := *d.Slack
-		m.posts.thread = &ref
-	}
-	if (msg.Kind == notify.KindGateOpened || msg.Kind == notify.KindReminder) && msg.Gate != "" {
-		if m.posts.gates == nil {
-			m.posts.gates = map[string][]notify.SlackMessageRef{}
-		}
-		m.posts.gates[msg.Gate] = append(m.posts.gates[msg.Gate], *d.Slack)
-	}
+	m.posts.slackThread.delivered(msg, d)
 }
