@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/cutover-dev/cutover/internal/finding"
 	"github.com/cutover-dev/cutover/internal/spec"
@@ -103,15 +104,15 @@ func Load(data []byte) ([]Change, error) {
 	return cs, nil
 }
 
-// Table is the embedded table; a bad table fails every test and the build
-// of nothing else (TestTableLoads).
-func Table() []Change {
+// Table is the embedded table, read and checked once; a bad table fails
+// every test (TestTableLoads). Callers must not modify it.
+var Table = sync.OnceValue(func() []Change {
 	cs, err := Load(changesJSON)
 	if err != nil {
 		panic(err)
 	}
 	return cs
-}
+})
 
 // Applies reports whether c applies to a hop from current to target
 // (minor versions; current 0 when unknown counts as crossing).
