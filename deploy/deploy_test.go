@@ -371,3 +371,40 @@ func TestChartValuesSchema(t *testing.T) {
 		}
 	}
 }
+
+// TestChartImageFollowsAppVersion: by default both containers run the
+// image of the chart's appVersion (image.tag is empty); an explicit tag
+// overrides it, and the schema refuses one that is no image tag.
+func TestChartImageFollowsAppVersion(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("helm", "cutover", "Chart.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chart struct {
+		AppVersion string `json:"appVersion"`
+	}
+	if err := yaml.Unmarshal(b, &chart); err != nil || chart.AppVersion == "" {
+		t.Fatalf("Chart.yaml: appVersion %q: %v", chart.AppVersion, err)
+	}
+	images := func(sets ...string) map[string]string {
+		objs := render(t, append([]string{"chatops.enabled=true"}, sets...)...)
+		m := map[string]string{}
+		for _, name := range []string{"rel-worker", "rel-chatops"} {
+			m[name] = deployment(t, objs, name).Spec.Template.Spec.Containers[0].Image
+		}
+		return m
+	}
+	for name, image := range images() {
+		if want := "ghcr.io/cutover-dev/cutover:" + chart.AppVersion; image != want {
+			t.Errorf("%s runs %s by default, want the appVersion's %s", name, image, want)
+		}
+	}
+	for name, image := range images("image.tag=0.2.0-rc.1", "image.repository=registry.example.com/cutover") {
+		if image != "registry.example.com/cutover:0.2.0-rc.1" {
+			t.Errorf("%s runs %s, want the tag that was set", name, image)
+		}
+	}
+	if out := renderRefused(t, "image.tag=latest:1"); !strings.Contains(out, "at '/image/tag'") {
+		t.Errorf("a tag with a colon: want the schema to refuse /image/tag in:\n%s", out)
+	}
+}

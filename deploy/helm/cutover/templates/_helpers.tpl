@@ -19,3 +19,6 @@ app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
   value: /etc/temporal-tls/tls.key
 {{- end }}
 {{- end -}}
+{{- define "cutover.image" -}}
+{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- end -}}
