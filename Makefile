@@ -18,9 +18,12 @@ HELM_VERSION  := v3.21.4
 TEMPORAL_ADDRESS ?= 127.0.0.1:7233
 TEMPORAL_UI_PORT ?= 8233
 DEV_DB        ?= $(CURDIR)/.dev/temporal-dev.db
-# `cutover version` prints it; the binary's build info supplies the commit.
+# Stamped into both binaries (internal/buildinfo): `cutover version` and
+# the worker's startup log print them. deploy/Dockerfile takes the same two
+# as build args.
 VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS       := -X github.com/cutover-dev/cutover/internal/cli.Version=$(VERSION)
+COMMIT        ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS       := -X github.com/cutover-dev/cutover/internal/buildinfo.Version=$(VERSION) -X github.com/cutover-dev/cutover/internal/buildinfo.Commit=$(COMMIT)
 
 export PATH := $(BIN):$(PATH)
 export CUTOVER_TOOLS_DIR := $(BIN)
@@ -112,9 +115,9 @@ tools-versions: ## Print the version of every sandbox tool and check kube-apiser
 ##@ Development
 
 .PHONY: build
-build: ## Build cutover (CLI) and cutover-worker into bin/ (VERSION=... names the release; default git describe)
+build: ## Build cutover (CLI) and cutover-worker into bin/ (VERSION=... names the release; default git describe; COMMIT=... default HEAD)
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/cutover ./cmd/cutover
-	$(GO) build -o $(BIN)/cutover-worker ./cmd/cutover-worker
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/cutover-worker ./cmd/cutover-worker
 
 .PHONY: schema
 schema: ## Regenerate deploy/schema (migration spec and fleet JSON Schemas) from the Go types

@@ -7,14 +7,16 @@ import (
 	"testing"
 )
 
-// TestBinary builds cutover as `make build` does, with the version set by
-// the linker, and runs what needs no server: version, completion, help.
+// TestBinary builds cutover as `make build` does, with the version and
+// commit set by the linker, and runs what needs no server: version,
+// completion, help.
 func TestBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
 	bin := filepath.Join(t.TempDir(), "cutover")
-	build := exec.Command("go", "build", "-ldflags", "-X github.com/cutover-dev/cutover/internal/cli.Version=v0.0.0-test", "-o", bin, ".")
+	const pkg = "github.com/cutover-dev/cutover/internal/buildinfo"
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w -X "+pkg+".Version=v0.0.0-test -X "+pkg+".Commit=0123456789abcdef0123456789abcdef01234567", "-o", bin, ".")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
@@ -36,8 +38,10 @@ func TestBinary(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"version"}, 0, "cutover v0.0.0-test ("},
+		{[]string{"version"}, 0, "cutover v0.0.0-test (commit 0123456789ab, go"},
 		{[]string{"version", "-o", "json"}, 0, `"version": "v0.0.0-test"`},
+		{[]string{"version", "-o", "json"}, 0, `"commit": "0123456789abcdef0123456789abcdef01234567"`},
+		{[]string{"version", "-o", "yaml"}, 0, "commit: 0123456789abcdef0123456789abcdef01234567\n"},
 		{[]string{"completion", "bash"}, 0, "__start_cutover"},
 		{[]string{"completion", "zsh"}, 0, "#compdef cutover"},
 		{[]string{"completion", "fish"}, 0, "complete -c cutover"},

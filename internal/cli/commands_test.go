@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cutover-dev/cutover/internal/buildinfo"
 	"github.com/cutover-dev/cutover/internal/cli"
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
@@ -114,20 +115,23 @@ func TestCompletion(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
-	old := cli.Version
-	cli.Version = "v1.2.3-test"
-	t.Cleanup(func() { cli.Version = old })
+	oldVersion, oldCommit := buildinfo.Version, buildinfo.Commit
+	buildinfo.Version, buildinfo.Commit = "v1.2.3-test", "0123456789abcdef0123456789abcdef01234567"
+	t.Cleanup(func() { buildinfo.Version, buildinfo.Commit = oldVersion, oldCommit })
 	app, out, _ := serverless(t)
-	if code := app.Run(context.Background(), []string{"version"}); code != 0 || !strings.HasPrefix(out.String(), "cutover v1.2.3-test (") {
+	if code := app.Run(context.Background(), []string{"version"}); code != 0 || !strings.HasPrefix(out.String(), "cutover v1.2.3-test (commit 0123456789ab, ") {
 		t.Errorf("version: exit %d %q", code, out)
 	}
-	app, out, _ = serverless(t)
-	var v cli.VersionInfo
-	if code := app.Run(context.Background(), []string{"version", "-o", "json"}); code != 0 || json.Unmarshal(out.Bytes(), &v) != nil ||
-		v.Version != "v1.2.3-test" || !strings.HasPrefix(v.Go, "go") || !strings.Contains(v.Platform, "/") {
-		t.Errorf("version -o json: exit %d %q", code, out)
+	for _, format := range []string{"json", "yaml"} {
+		app, out, _ = serverless(t)
+		var v cli.VersionInfo
+		code := app.Run(context.Background(), []string{"version", "-o", format})
+		if err := yaml.Unmarshal(out.Bytes(), &v); code != 0 || err != nil ||
+			v.Version != "v1.2.3-test" || v.Commit != buildinfo.Commit || !strings.HasPrefix(v.Go, "go") || !strings.Contains(v.Platform, "/") {
+			t.Errorf("version -o %s: exit %d %v %q", format, code, err, out)
+		}
 	}
-	cli.Version = ""
+	buildinfo.Version = ""
 	if v := cli.BuildVersion(); v.Version == "" {
 		t.Error("without -ldflags the version is empty, want the build info's or dev")
 	}
