@@ -72,6 +72,7 @@ Exit codes: 0 done, 1 refused or failed, 2 bad usage, configuration or spec
 	add(groupFleet, s.scheduleCmd(), s.fleetCmd())
 	add(groupServers, s.chatopsCmd(), s.sandboxCmd(), s.demoCmd())
 	add(groupOther, s.completionCmd(), s.versionCmd())
+	add(groupOther, s.iamPolicyCmd())
 	return root
 }
 
