@@ -17,6 +17,9 @@
 //	CUTOVER_LOG_FORMAT        text (default) or json
 //	CUTOVER_LOG_LEVEL         debug, info (default), warn, error
 //	SLACK_BOT_TOKEN           chat notifications (optional)
+//	OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+//	                          send traces of workflows and activities over
+//	                          OTLP/gRPC (off when unset; OTEL_* as usual)
 //	CUTOVER_WORKFLOW_TASK_POLLERS, CUTOVER_ACTIVITY_TASK_POLLERS,
 //	CUTOVER_MAX_CONCURRENT_ACTIVITIES, CUTOVER_MAX_CONCURRENT_WORKFLOW_TASKS
 //	                          poller and slot counts (default: the SDK's)
@@ -34,8 +37,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cutover-dev/cutover/internal/buildinfo"
 	"github.com/cutover-dev/cutover/internal/metrics"
 	"github.com/cutover-dev/cutover/internal/temporalclient"
+	"github.com/cutover-dev/cutover/internal/tracing"
 	"github.com/cutover-dev/cutover/internal/wiring"
 	"github.com/cutover-dev/cutover/workflows"
 	"go.temporal.io/sdk/client"
@@ -58,6 +63,12 @@ func Main() int {
 
 // Run serves until ctx ends, then drains and returns.
 func Run(ctx context.Context, logger *slog.Logger) error {
+	return run(ctx, logger, func() []any { return wiring.Activities(wiring.FromEnv(logger)) })
+}
+
+// run is Run with the activities to register made by activities (the
+// real ones in Run; a test's fakes).
+func run(ctx context.Context, logger *slog.Logger, activities func() []any) error {
 	taskQueue := envOr("CUTOVER_TASK_QUEUE", workflows.TaskQueue)
 	metricsAddr := envOr("CUTOVER_METRICS_ADDR", "127.0.0.1:9464")
 	// Let running activities finish their current poll/heartbeat before exit.
@@ -70,8 +81,27 @@ func Run(ctx context.Context, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	m := metrics.NewHandler("cutover_")
-	opts.MetricsHandler = m
+	m, err := metrics.New(logger)
+	if err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	defer m.Close()
+	opts.MetricsHandler = m.Handler
+	tr, err := tracing.Setup(ctx, "cutover-worker", os.Getenv)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tr.Shutdown(sctx); err != nil {
+			logger.Warn("Traces not flushed", "error", err)
+		}
+	}()
+	if tr.Interceptor != nil {
+		opts.Interceptors = append(opts.Interceptors, tr.Interceptor)
+		logger.Info("Tracing to OTLP", "endpoint", firstSet(os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"), os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT")))
+	}
 	c, err := client.Dial(opts)
 	if err != nil {
 		return fmt.Errorf("connect to Temporal at %s: %w", opts.HostPort, err)
@@ -86,7 +116,8 @@ func Run(ctx context.Context, logger *slog.Logger) error {
 	// (namespace gone, credentials refused); it then polls nothing, so the
 	// process exits with the reason instead of idling as if healthy.
 	fatal := make(chan error, 1)
-	acts := wiring.Activities(wiring.FromEnv(logger))
+	acts := activities()
+	wopts.Interceptors = append(wopts.Interceptors, &metrics.RetryInterceptor{})
 	wopts.OnFatalError = func(err error) {
 		hl.stopped(err)
 		select {
@@ -119,7 +150,7 @@ func Run(ctx context.Context, logger *slog.Logger) error {
 		logger.Info("Serving metrics", "addr", ln.Addr().String())
 	}
 
-	logger.Info("Worker starting", "address", opts.HostPort, "namespace", opts.Namespace, "taskQueue", taskQueue)
+	logger.Info("Worker starting", "address", opts.HostPort, "namespace", opts.Namespace, "taskQueue", taskQueue, "build", buildinfo.Read())
 	if err := w.Start(); err != nil {
 		hl.stopped(err)
 		return fmt.Errorf("start worker: %w", err)
@@ -137,6 +168,15 @@ func Run(ctx context.Context, logger *slog.Logger) error {
 	w.Stop()
 	logger.Info("Worker stopped")
 	return nil
+}
+
+func firstSet(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 func envOr(key, def string) string {

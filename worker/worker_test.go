@@ -78,7 +78,7 @@ func TestWorkerServesAndDrains(t *testing.T) {
 	// just after the client saw the result.
 	for end := time.Now().Add(15 * time.Second); ; {
 		code, body := get("/metrics")
-		if code == http.StatusOK && (strings.Contains(body, "cutover_temporal_workflow_failed") || strings.Contains(body, "cutover_temporal_workflow_completed")) {
+		if code == http.StatusOK && (strings.Contains(body, "temporal_workflow_failed_total") || strings.Contains(body, "temporal_workflow_completed_total")) {
 			break
 		}
 		if time.Now().After(end) {

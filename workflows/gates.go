@@ -300,6 +300,8 @@ func (m *migration) gate(ctx workflow.Context, name, phase string) error {
 	m.progress(fmt.Sprintf("Waiting for approval of gate %q until %s (then %s)", name, g.deadline.UTC().Format(time.RFC3339), cfg.OnTimeout))
 	m.logger.Info("Gate opened", "gate", name, "deadline", g.deadline, "approvers", cfg.Approvers)
 	m.notifyGate(ctx, notify.KindGateOpened, g)
+	m.metrics.gateOpened(ctx, g)
+	defer m.metrics.gateClosed(ctx, g) // decided, timed out or aborted
 
 	reminder := time.Duration(0)
 	if r := m.spec.Approvals.ReminderInterval; r != nil {
@@ -315,6 +317,7 @@ func (m *migration) gate(ctx workflow.Context, name, phase string) error {
 			g.decided = true
 			g.record = ApprovalRecord{Gate: name, Approved: false, By: "watch", At: workflow.Now(ctx), OpenedAt: g.openedAt, Via: "watch", Comment: failures.Message(err)}
 			m.logger.Warn("Unhealthy while a gate waited", "gate", name, "error", err)
+			m.metrics.gateDecided(ctx, g, "unhealthy")
 			m.notify(ctx, notify.KindGateDecided, name, fmt.Sprintf("Gate %q of %s closed: %s while it waited; rolling back.", name, m.spec.Name, failures.Message(err)))
 			return err
 		}
@@ -358,11 +361,24 @@ func (m *migration) gate(ctx workflow.Context, name, phase string) error {
 			m.notifyGate(ctx, notify.KindReminder, g)
 		}
 	}
+	m.metrics.gateDecided(ctx, g, gateDecision(g.record))
 	m.notify(ctx, notify.KindGateDecided, name, fmt.Sprintf("Gate %q of %s %s by %s at %s (%s). %s", name, m.spec.Name, verb(g.record.Approved), g.record.By, g.record.At.UTC().Format(time.RFC3339), g.record.Via, g.record.Comment))
 	if !g.record.Approved {
 		return failures.New(failures.Rejected, "gate %q rejected by %s%s", name, g.record.By, commentSuffix(g.record.Comment))
 	}
 	return nil
+}
+
+// gateDecision is the gate wait metric's decision label.
+func gateDecision(r ApprovalRecord) string {
+	switch {
+	case r.Via == "timeout":
+		return "timeout"
+	case r.Approved:
+		return "approved"
+	default:
+		return "rejected"
+	}
 }
 
 func gateField(name string) string {

@@ -108,6 +108,10 @@ type migration struct {
 	// ownTemplates are blue's node groups on a launch template of their
 	// own (in-place: each hop may need a new version of it).
 	ownTemplates map[string]bool
+	// metrics are the run's Prometheus metrics (not replayed).
+	metrics migrationMetrics
+	// unhealthyAt is when the reading that caused a rollback was taken.
+	unhealthyAt time.Time
 }
 
 type gate struct {
@@ -130,6 +134,7 @@ func newMigration(ctx workflow.Context, in spec.MigrationSpec) *migration {
 	m.report = MigrationReport{Migration: s.Name, Blue: s.Blue.ClusterName, Green: s.Green.ClusterName, TargetVersion: s.Green.KubernetesVersion, Spec: s}
 	m.work, m.cancelWork = workflow.WithCancel(ctx)
 	m.target = trafficTarget(s)
+	m.metrics = newMigrationMetrics(m.info.WorkflowExecution.ID, s.IsInPlace())
 	return m
 }
 
@@ -177,6 +182,7 @@ func readSpec(ctx workflow.Context, in converter.RawValue) (spec.MigrationSpec, 
 // run executes the phases and turns the outcome into the report or error.
 // specErr is what readSpec found wrong with the input.
 func (m *migration) run(ctx workflow.Context, specErr error) (*MigrationReport, error) {
+	m.metrics.started(ctx)
 	m.enter(ctx, PhaseValidate)
 	if err := specErr; err != nil {
 		m.status.LastError = err.Error()
@@ -209,6 +215,7 @@ func (m *migration) run(ctx workflow.Context, specErr error) (*MigrationReport, 
 			m.notify(ctx, notify.KindDone, "", done)
 		}
 		m.status.Outcome = m.report.Outcome
+		m.metrics.finished(ctx, m.report.Outcome)
 		m.details()
 		m.collect()
 		r := m.report
@@ -709,6 +716,7 @@ func (m *migration) switchWeights(ctx, waitCtx workflow.Context, setOpts, waitOp
 func (m *migration) recordWeights(ctx workflow.Context, green, step int, reason string) {
 	m.status.Traffic.Blue, m.status.Traffic.Green, m.status.Traffic.Step = 100-green, green, step
 	m.report.TrafficHistory = append(m.report.TrafficHistory, TrafficEvent{At: workflow.Now(ctx), Step: step, Blue: 100 - green, Green: green, Reason: reason})
+	m.metrics.greenWeight(ctx, green)
 	m.logger.Info("Traffic shifted", "greenWeight", green, "step", step)
 }
 

@@ -187,6 +187,13 @@ func (m *migration) handleFailure(ctx workflow.Context, cause error) error {
 		}
 		return m.conclude(ctx, OutcomeFailed, typ, reason, cause, nil, fmt.Sprintf("Migration %s failed: %s", m.spec.Name, reason))
 	}
+	m.metrics.rollback(ctx, typ)
+	if typ == failures.Unhealthy {
+		m.unhealthyAt = workflow.Now(ctx)
+		if n := len(m.report.HealthReadings); n > 0 && !m.report.HealthReadings[n-1].Healthy {
+			m.unhealthyAt = m.report.HealthReadings[n-1].At
+		}
+	}
 	if err := m.rollback(ctx, reason, steps); err != nil {
 		m.report.Errors = append(m.report.Errors, "rollback: "+failures.Message(err))
 		return m.conclude(ctx, OutcomeFailed, failures.RollbackFailed,
@@ -203,6 +210,7 @@ func (m *migration) conclude(ctx workflow.Context, outcome, typ, msg string, cau
 	m.report.Outcome = outcome
 	m.setPhase(ctx, PhaseFailed)
 	m.status.Outcome = outcome
+	m.metrics.finished(ctx, outcome)
 	if m.status.LastError == "" || typ == failures.Validation {
 		m.status.LastError = msg
 	}
@@ -242,7 +250,13 @@ func (m *migration) rollbackStep(ctx workflow.Context, step rollbackStep, reason
 	switch step {
 	case stepTrafficToBlue:
 		m.progress("Returning all traffic to blue")
-		return m.setWeights(ctx, ctx, rollbackSetOptions, rollbackWaitOptions, 0, 0, "rollback: "+reason)
+		if err := m.setWeights(ctx, ctx, rollbackSetOptions, rollbackWaitOptions, 0, 0, "rollback: "+reason); err != nil {
+			return err
+		}
+		if !m.unhealthyAt.IsZero() {
+			m.metrics.alarmToRollback(ctx, m.unhealthyAt)
+		}
+		return nil
 	case stepRevertArgoCD:
 		// Runs recorded before this step existed replay without it.
 		if workflow.GetVersion(ctx, changeRevertArgoCD, workflow.DefaultVersion, 1) != 1 {

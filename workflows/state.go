@@ -19,6 +19,7 @@ func (m *migration) enter(ctx workflow.Context, phase string) {
 
 func (m *migration) setPhase(ctx workflow.Context, phase string) {
 	m.status.Phase = phase
+	m.metrics.phaseEntered(ctx, phase)
 	if err := workflow.UpsertTypedSearchAttributes(ctx, PhaseKey.ValueSet(phase)); err != nil {
 		m.logger.Warn("Search attribute not updated", "attribute", PhaseKey.GetName(), "error", err)
 	}

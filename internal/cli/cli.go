@@ -14,6 +14,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/cutover-dev/cutover/internal/tracing"
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 	"golang.org/x/term"
@@ -66,6 +67,13 @@ func (a *App) Run(ctx context.Context, args []string) int {
 	}
 	root.SetArgs(args)
 	cmd, err := root.ExecuteContextC(ctx)
+	if s.tracing != nil {
+		fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if ferr := s.tracing.Shutdown(fctx); ferr != nil {
+			fmt.Fprintln(s.stderr, "cutover: warning:", ferr)
+		}
+		cancel()
+	}
 	return s.exit(cmd, err)
 }
 
@@ -86,6 +94,8 @@ type session struct {
 	started bool
 	// namespace connected to, for UI links.
 	namespace string
+	// tracing is set up by the first dial (off without an OTLP endpoint).
+	tracing *tracing.Tracing
 }
 
 func (a *App) session() *session {

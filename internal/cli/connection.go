@@ -1,10 +1,13 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
+	"os"
 
 	"github.com/cutover-dev/cutover/internal/temporalclient"
+	"github.com/cutover-dev/cutover/internal/tracing"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
 	"go.temporal.io/sdk/log"
@@ -58,6 +61,18 @@ func (s *session) dial(logger *slog.Logger) (client.Client, error) {
 	opts, err := s.conn.ClientOptions(logger)
 	if err != nil {
 		return nil, UsageError(err)
+	}
+	// Traces of the CLI's calls (start, signal, update, query) join the
+	// workflow's when an OTLP endpoint is configured; Run flushes them.
+	if s.tracing == nil {
+		tr, err := tracing.Setup(context.Background(), "cutover", os.Getenv)
+		if err != nil {
+			return nil, err
+		}
+		s.tracing = tr
+	}
+	if s.tracing.Interceptor != nil {
+		opts.Interceptors = append(opts.Interceptors, s.tracing.Interceptor)
 	}
 	c, err := client.Dial(opts)
 	if err != nil {
