@@ -36,7 +36,7 @@ help: ## Show this help
 ##@ Tools (cached in bin/ and .venv/)
 
 .PHONY: tools
-tools: $(BIN)/temporal $(BIN)/kube-apiserver etcd chromium $(VENV)/bin/moto_server pytest $(BIN)/helm ## Install every tool the tests and the demo need
+tools: $(BIN)/temporal $(BIN)/kube-apiserver etcd chromium $(VENV)/bin/moto_server pytest $(BIN)/helm $(BIN)/promql-check ## Install every tool the tests and the demo need
 
 $(BIN)/temporal:
 	@echo ">> installing Temporal CLI $(TEMPORAL_CLI_VERSION) into bin/ (go install)"
@@ -96,6 +96,12 @@ $(BIN)/helm:
 	@mkdir -p $(BIN)
 	@GOBIN=$(BIN) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION) \
 		|| { echo "!! helm: go install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION) failed" >&2; exit 1; }
+
+$(BIN)/promql-check: tools/promql/go.mod tools/promql/go.sum tools/promql/main.go
+	@echo ">> building promql-check into bin/ (tools/promql: Prometheus's PromQL parser and rule loader check deploy's dashboard and alerts)"
+	@mkdir -p $(BIN)
+	@cd tools/promql && $(GO) build -o $(BIN)/promql-check . \
+		|| { echo "!! promql-check: build of tools/promql failed" >&2; exit 1; }
 
 $(BIN)/workflowcheck:
 	@echo ">> installing workflowcheck $(WORKFLOWCHECK_VERSION) into bin/"

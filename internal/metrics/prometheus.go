@@ -26,6 +26,18 @@ import (
 // to a gate that waits a day.
 var Buckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600}
 
+// sanitize is the contrib's Prometheus sanitizing for names and label
+// keys, but keeps '-', '.', ':' and '/' in label values: a workflow ID
+// (cutover-shop-prod), a task queue or a cluster name reads as it is
+// written instead of with underscores (Prometheus allows any value).
+var sanitize = tally.SanitizeOptions{
+	NameCharacters: sdktally.PrometheusSanitizeOptions.NameCharacters,
+	KeyCharacters:  sdktally.PrometheusSanitizeOptions.KeyCharacters,
+	ValueCharacters: tally.ValidCharacters{Ranges: tally.AlphanumericRange,
+		Characters: []rune{'_', '-', '.', ':', '/'}},
+	ReplacementCharacter: tally.DefaultReplacementCharacter,
+}
+
 // reportInterval is how often tally hands counters and timers to the
 // Prometheus registry: a scrape sees a value at most this late.
 const reportInterval = time.Second
@@ -62,7 +74,7 @@ func New(logger *slog.Logger) (*Exporter, error) {
 	scope, closer := tally.NewRootScope(tally.ScopeOptions{
 		CachedReporter:  reporter,
 		Separator:       tallyprom.DefaultSeparator,
-		SanitizeOptions: &sdktally.PrometheusSanitizeOptions,
+		SanitizeOptions: &sanitize,
 	}, reportInterval)
 	return &Exporter{
 		Handler: sdktally.NewMetricsHandler(sdktally.NewPrometheusNamingScope(scope)),

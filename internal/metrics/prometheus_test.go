@@ -23,6 +23,7 @@ func TestExporterUsesPrometheusNaming(t *testing.T) {
 		t.Fatal(err)
 	}
 	tagged := e.Handler.WithTags(map[string]string{"namespace": "default", "task_queue": "cutover"})
+	e.Handler.WithTags(map[string]string{"migration": "cutover-shop-prod.v2"}).Gauge("cutover_traffic_green_weight_percent").Update(25)
 	tagged.Counter("temporal_workflow_completed").Inc(2)
 	tagged.Counter("temporal_workflow_completed").Inc(1)
 	tagged.Gauge("temporal_worker_task_slots_available").Update(7)
@@ -37,6 +38,7 @@ func TestExporterUsesPrometheusNaming(t *testing.T) {
 		`temporal_workflow_completed_total{namespace="default",task_queue="cutover"} 3`,
 		`temporal_worker_task_slots_available{namespace="default",task_queue="cutover"} 7`,
 		`temporal_activity_execution_latency_seconds_bucket{namespace="default",task_queue="cutover",le="2.5"} 1`,
+		`cutover_traffic_green_weight_percent{migration="cutover-shop-prod.v2"} 25`, // the ID as written
 		`go_goroutines`,
 		`process_resident_memory_bytes`,
 	} {
@@ -64,7 +66,7 @@ func TestWillRetry(t *testing.T) {
 		{"unlimited attempts", activity.Info{Attempt: 40, RetryPolicy: &temporal.RetryPolicy{}}, errors.New("connection reset"), true},
 		{"no policy from the server", activity.Info{Attempt: 2}, errors.New("EOF"), true},
 		{"canceled", activity.Info{Attempt: 1, RetryPolicy: policy}, temporal.NewCanceledError(), false},
-		{"local activity", activity.Info{Attempt: 1, IsLocalActivity: true}, errors.New("EOF"), false},
+		{"local activity", activity.Info{Attempt: 1, IsLocalActivity: true, RetryPolicy: policy}, errors.New("EOF"), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := willRetry(tc.info, tc.err); got != tc.want {

@@ -44,11 +44,12 @@ func (r *retryCounter) ExecuteActivity(ctx context.Context, in *interceptor.Exec
 
 // willRetry tells whether Temporal will schedule another attempt after
 // this one failed with err: not a cancellation, not non-retryable, not a
-// type the policy names, and attempts left. An attempt that fails just
+// type the policy names, and attempts left (local activities too: the
+// worker retries those itself). An attempt that fails just
 // before the schedule-to-close deadline is counted although the server
 // then gives up: the worker does not know the first attempt's time.
 func willRetry(info activity.Info, err error) bool {
-	if errors.Is(err, context.Canceled) || temporal.IsCanceledError(err) || info.IsLocalActivity {
+	if errors.Is(err, context.Canceled) || temporal.IsCanceledError(err) {
 		return false
 	}
 	var appErr *temporal.ApplicationError
