@@ -129,6 +129,10 @@ build: ## Build cutover (CLI) and cutover-worker into bin/ (VERSION=... names th
 schema: ## Regenerate deploy/schema (migration spec and fleet JSON Schemas) from the Go types
 	$(GO) run ./cmd/genschema -out deploy/schema/migration-spec.schema.json -fleet-out deploy/schema/fleet.schema.json
 
+.PHONY: iam-policy
+iam-policy: ## Regenerate deploy/iam/cutover-worker-policy.json: cutover iam-policy of every document in deploy/examples
+	$(GO) run ./cmd/cutover iam-policy $(addprefix -f ,$(sort $(wildcard deploy/examples/*.json deploy/examples/fleet/*.json))) --account '$${AccountId}' > deploy/iam/cutover-worker-policy.json
+
 .PHONY: dev
 dev: $(BIN)/temporal build ## Start a Temporal dev server (UI on :8233) and the worker
 	@mkdir -p $(dir $(DEV_DB))

@@ -521,3 +521,11 @@ func TestEmulatedEKS(t *testing.T) {
 		}
 	})
 }
+
+// TestSandboxTagsIRSARolesAsOperatorsDo: the sandbox's constant for the
+// tag on blue's IRSA roles is the one cutover's IAM policy conditions on.
+func TestSandboxTagsIRSARolesAsOperatorsDo(t *testing.T) {
+	if sandbox.TrustManagedTag != TagTrustManaged {
+		t.Errorf("sandbox tags IRSA roles %q, cutover's policy names %q", sandbox.TrustManagedTag, TagTrustManaged)
+	}
+}

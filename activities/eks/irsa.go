@@ -832,7 +832,7 @@ func (a *Activities) updateTrust(ctx context.Context, api IAMAPI, role string, e
 			return true, nil
 		}
 		if err != nil {
-			return false, iamError(err, "get role %s", role)
+			return false, iamError(err, "get role %s%s", role, trustTagHint(err))
 		}
 		if out.Role == nil {
 			return true, nil
@@ -852,13 +852,23 @@ func (a *Activities) updateTrust(ctx context.Context, api IAMAPI, role string, e
 			return false, failures.New(failures.InvalidParameter, "role %s: %v", role, err)
 		}
 		if _, err := api.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(role), PolicyDocument: aws.String(doc)}); err != nil {
-			return false, iamError(err, "update the trust policy of role %s", role)
+			return false, iamError(err, "update the trust policy of role %s%s", role, trustTagHint(err))
 		}
 		writes++
 		if err := sleepCtx(ctx, a.trustSettle()); err != nil {
 			return false, err
 		}
 	}
+}
+
+// trustTagHint says what an AccessDenied on a role's trust policy most
+// likely means: the policy `cutover iam-policy` generates lets the worker
+// read and edit only roles tagged TagTrustManaged=true.
+func trustTagHint(err error) string {
+	if !isIAMCode(err, "AccessDenied") {
+		return ""
+	}
+	return " (cutover's IAM policy edits only the trust of roles tagged " + TagTrustManaged + "=true: tag the role, or give the worker a policy that allows it)"
 }
 
 // trustSettle is how long a write is given before it is read back (IAM is

@@ -24,9 +24,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/cutover-dev/cutover/internal/activitylog"
+	"github.com/cutover-dev/cutover/internal/breaking"
 	"github.com/cutover-dev/cutover/internal/failures"
 	"github.com/cutover-dev/cutover/internal/finding"
-	"github.com/cutover-dev/cutover/internal/breaking"
 	"github.com/cutover-dev/cutover/internal/spec"
 )
 

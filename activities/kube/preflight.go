@@ -14,9 +14,9 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
-	"github.com/cutover-dev/cutover/internal/breaking"
 	"github.com/cutover-dev/cutover/activities/kube/deprecations"
 	"github.com/cutover-dev/cutover/internal/activitylog"
+	"github.com/cutover-dev/cutover/internal/breaking"
 	"github.com/cutover-dev/cutover/internal/failures"
 	"github.com/cutover-dev/cutover/internal/finding"
 )

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cutover-dev/cutover/internal/buildinfo"
 	"github.com/cutover-dev/cutover/internal/cli"
+	"github.com/cutover-dev/cutover/internal/iampolicy"
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 	"sigs.k8s.io/yaml"
@@ -306,6 +307,45 @@ func TestServerCommands(t *testing.T) {
 		app, _, errb := offline(t)
 		if code := app.Run(context.Background(), append([]string{"chatops", "serve"}, tc.args...)); code != cli.ExitUsage || !strings.Contains(errb.String(), tc.want) {
 			t.Errorf("chatops serve %v: exit %d, want 2 with %q; %s", tc.args, code, tc.want, errb)
+		}
+	}
+}
+
+// TestIAMPolicyCommand: cutover iam-policy prints the policy of the
+// documents it is given, in the checked-in form, and refuses bad input
+// with exit 2 naming the flag or the document's field.
+func TestIAMPolicyCommand(t *testing.T) {
+	examples := filepath.Join("..", "..", "deploy", "examples")
+	app, out, errb := serverless(t)
+	args := []string{"iam-policy", "--account", "111122223333",
+		"-f", filepath.Join(examples, "route53-weighted.json"), "-f", filepath.Join(examples, "fleet", "quarterly.json")}
+	if code := app.Run(context.Background(), args); code != 0 {
+		t.Fatalf("iam-policy: exit %d %s", code, errb)
+	}
+	var doc iampolicy.Document
+	if err := json.Unmarshal(out.Bytes(), &doc); err != nil || doc.Version != "2012-10-17" || len(doc.Statement) < 5 {
+		t.Fatalf("iam-policy printed %v %.400s", err, out)
+	}
+	if _, ok := iampolicy.Allows(doc, iampolicy.Request{Action: "eks:DeleteCluster", Resource: "arn:aws:eks:eu-west-1:111122223333:cluster/shop-prod"}); !ok {
+		t.Error("the policy of route53-weighted.json does not allow deleting its blue")
+	}
+	if _, ok := iampolicy.Allows(doc, iampolicy.Request{Action: "eks:DeleteCluster", Resource: "arn:aws:eks:eu-west-1:111122223333:cluster/payments-prod"}); ok {
+		t.Error("the policy allows deleting a cluster no document names")
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"iam-policy", "-f", filepath.Join(examples, "dry-run.json")}, "--account"},
+		{[]string{"iam-policy", "--account", "12", "-f", filepath.Join(examples, "dry-run.json")}, "12-digit"},
+		{[]string{"iam-policy", "--account", "111122223333", "--eks-scope", "all", "-f", filepath.Join(examples, "dry-run.json")}, "--eks-scope"},
+		{[]string{"iam-policy", "--account", "111122223333", "--region", "Europe", "-f", filepath.Join(examples, "dry-run.json")}, "--region"},
+		{[]string{"iam-policy", "--account", "111122223333"}, "-f"},
+		{[]string{"iam-policy", "--account", "111122223333", "-f", writeFile(t, `{"name": "shop", "blu": {}}`)}, "blu"},
+	} {
+		app, out, errb := serverless(t)
+		if code := app.Run(context.Background(), c.args); code != cli.ExitUsage || !strings.Contains(errb.String(), c.want) || out.Len() != 0 {
+			t.Errorf("%v: exit %d, stderr %q (want %q), stdout %.100q", c.args, code, errb, c.want, out)
 		}
 	}
 }

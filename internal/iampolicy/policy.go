@@ -28,7 +28,7 @@ const (
 	// removed once blue is retired). Tag each such role
 	// cutover.dev/trust-managed=true; cutover's GetRole and
 	// UpdateAssumeRolePolicy are refused on other roles.
-	TrustTagKey   = "cutover.dev/trust-managed"
+	TrustTagKey   = eks.TagTrustManaged
 	TrustTagValue = "true"
 	// ManagedByTagKey is the tag cutover puts on what it creates (green,
 	// its node groups, add-ons, access entries, Pod Identity associations,

@@ -17,6 +17,10 @@ import (
 
 // Names of blue's IRSA estate.
 const (
+	// TrustManagedTag is activities/eks.TagTrustManaged (the sandbox
+	// cannot import it): blue's IRSA roles carry it, value "true", as an
+	// operator tags the roles whose trust cutover may edit.
+	TrustManagedTag = "cutover.dev/trust-managed"
 	// AddonRoleName is the role of blue's vpc-cni add-on
 	// (serviceAccountRoleArn), assumed by kube-system/aws-node.
 	AddonRoleName       = "cutover-blue-vpc-cni"
@@ -105,7 +109,9 @@ func seedIRSA(ctx context.Context, cfg aws.Config, s *Seed) error {
 	for _, ro := range roles {
 		out, err := api.CreateRole(ctx, &iam.CreateRoleInput{
 			RoleName: aws.String(ro.name), AssumeRolePolicyDocument: aws.String(ro.trust),
-			Tags: []iamtypes.Tag{{Key: aws.String("team"), Value: aws.String("platform")}},
+			// Tagged as an operator tags the roles whose trust cutover
+			// may edit (deploy/iam's policy allows no other).
+			Tags: []iamtypes.Tag{{Key: aws.String("team"), Value: aws.String("platform")}, {Key: aws.String(TrustManagedTag), Value: aws.String("true")}},
 		})
 		if err != nil {
 			return fmt.Errorf("role %s: %w", ro.name, err)
