@@ -66,8 +66,7 @@ func TestMetricsAfterAMigration(t *testing.T) {
 
 	world := fakeworld.New()
 	world.UnhealthyAtGreen, world.UnhealthyAlarm = 100, "shop-5xx"
-	// One retried attempt of a local and of a regular activity (only the
-	// regular one's retry is checked: the local one's is not counted yet).
+	// One retried attempt of a local and of a regular activity.
 	world.FailTimes = map[string]int{"EnsureGreenCluster": 1, "SetTrafficWeights": 1}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -144,12 +143,17 @@ func TestMetricsAfterAMigration(t *testing.T) {
 		{"cutover_migration_phase_started_timestamp_seconds", []string{"migration", id, "phase", workflows.PhaseAwaitCutover}, 0},
 		{"cutover_migration_phase_started_timestamp_seconds", []string{"migration", id, "phase", workflows.PhaseRollingBack}, 0},
 		{"cutover_activity_retries_total", []string{"activity_type", "SetTrafficWeights", "error_type", failures.ResourceInUse}, 1},
+		// A local activity: the SDK's handler has no activity type for it.
+		{"cutover_activity_retries_total", []string{"activity_type", "EnsureGreenCluster", "workflow_type", workflows.WorkflowType, "error_type", failures.ResourceInUse}, 1},
 		{"temporal_activity_execution_failed_total", []string{"activity_type", "SetTrafficWeights"}, 1},
 		{"cutover_alarm_to_rollback_seconds", nil, 1},
 	} {
 		if got := value(fams, c.name, c.labels...); got != c.want {
 			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
 		}
+	}
+	if has(fams, "cutover_activity_retries_total", "activity_type", "none") {
+		t.Error("an activity retry counted without its activity type")
 	}
 	// Green reached 100 % before the alarm: the gauge's history is in the
 	// report; here, only that it was set for this migration at all.

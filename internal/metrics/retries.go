@@ -36,8 +36,14 @@ type retryCounter struct {
 
 func (r *retryCounter) ExecuteActivity(ctx context.Context, in *interceptor.ExecuteActivityInput) (any, error) {
 	res, err := r.Next.ExecuteActivity(ctx, in)
-	if err != nil && willRetry(activity.GetInfo(ctx), err) {
-		activity.GetMetricsHandler(ctx).WithTags(map[string]string{"error_type": errorType(err)}).Counter(ActivityRetries).Inc(1)
+	if info := activity.GetInfo(ctx); err != nil && willRetry(info, err) {
+		// The SDK's handler of a local activity carries no activity or
+		// workflow type (they read "none"): both are set here, for either.
+		tags := map[string]string{"error_type": errorType(err), "activity_type": info.ActivityType.Name}
+		if info.WorkflowType != nil {
+			tags["workflow_type"] = info.WorkflowType.Name
+		}
+		activity.GetMetricsHandler(ctx).WithTags(tags).Counter(ActivityRetries).Inc(1)
 	}
 	return res, err
 }
