@@ -34,8 +34,16 @@ const (
 	CheckPDBBlocksEviction  = "pdb-blocks-eviction"
 	CheckRemovedAPI         = "removed-api"
 	CheckDeprecatedAPIUse   = "deprecated-api-requested"
-	CheckScanIncomplete     = "scan-incomplete"
-	CheckVersionUnknown     = "version-unknown"
+	// CheckDeprecatedAPI: an object declared with an API the target still
+	// serves but deprecates (a warning naming the removal release).
+	CheckDeprecatedAPI = "deprecated-api"
+	// CheckRemovedAddonAPI: an object declared with a version an add-on's
+	// CRDs no longer serve (cert-manager, the CSI snapshotter, Istio),
+	// whatever the Kubernetes target: green runs the add-on version
+	// restored into it.
+	CheckRemovedAddonAPI = "removed-addon-api"
+	CheckScanIncomplete  = "scan-incomplete"
+	CheckVersionUnknown  = "version-unknown"
 	// CheckSelfManagedNode: a node in no managed node group, Fargate
 	// profile or Karpenter pool; cutover builds green's nodes only from
 	// managed node groups.

@@ -32,32 +32,51 @@ const DeprecatedAPIMetric = "apiserver_requested_deprecated_apis"
 // removedFinding builds the finding for one declaration of a removed API.
 // where says where it was declared (the "path" of the finding).
 func (p *preflight) removedFinding(r deprecations.Removal, source, object, where string) finding.Finding {
-	when := fmt.Sprintf("removed in Kubernetes %s, which this migration to %s crosses", r.RemovedIn, p.in.TargetVersion)
-	if p.cpMinor > 0 && r.RemovedMinor() <= p.cpMinor {
-		when = fmt.Sprintf("already removed in Kubernetes %s: this stale declaration fails to apply on green (%s)", r.RemovedIn, p.in.TargetVersion)
-	}
 	repl := "no replacement API"
 	if r.Replacement != "" {
 		repl = "replacement: " + r.Replacement
 	}
-	return finding.Finding{
-		Check:    CheckRemovedAPI,
-		Object:   object,
-		Severity: finding.Error,
-		Source:   source,
-		Message:  fmt.Sprintf("%s %s is %s; found in %s; %s", r.APIVersion, r.Kind, when, where, repl),
-		Fix:      r.Fix(),
+	f := finding.Finding{Check: CheckRemovedAPI, Object: object, Severity: finding.Error, Source: source, Fix: r.Fix()}
+	switch {
+	case r.Addon != "":
+		f.Check, f.Severity = CheckRemovedAddonAPI, finding.Warning
+		f.Message = fmt.Sprintf("%s %s is not served by %s %s and later (its CRDs); found in %s; %s", r.APIVersion, r.Kind, r.Addon, r.RemovedIn, where, repl)
+		f.Fix += " Source: " + r.Source
+	case r.RemovedMinor() > p.targetMinor:
+		since := ""
+		if r.DeprecatedIn != "" {
+			since = " since " + r.DeprecatedIn
+		}
+		f.Check, f.Severity = CheckDeprecatedAPI, finding.Warning
+		f.Message = fmt.Sprintf("%s %s is deprecated%s and removed in Kubernetes %s, after this migration's target %s: it works on green, not at the next upgrade; found in %s; %s",
+			r.APIVersion, r.Kind, since, r.RemovedIn, p.in.TargetVersion, where, repl)
+	default:
+		when := fmt.Sprintf("removed in Kubernetes %s, which this migration to %s crosses", r.RemovedIn, p.in.TargetVersion)
+		if p.cpMinor > 0 && r.RemovedMinor() <= p.cpMinor {
+			when = fmt.Sprintf("already removed in Kubernetes %s: this stale declaration fails to apply on green (%s)", r.RemovedIn, p.in.TargetVersion)
+		}
+		f.Message = fmt.Sprintf("%s %s is %s; found in %s; %s", r.APIVersion, r.Kind, when, where, repl)
 	}
+	return f
 }
 
-// relevant returns the removal of apiVersion/kind when it is removed at or
-// before the target version.
+// relevant returns the table's entry for apiVersion/kind when it matters
+// at the target: removed at or before it (with the replacement advice
+// valid at the target), deprecated at it (removed later: a warning), or an
+// add-on's removed CRD version.
 func (p *preflight) relevant(apiVersion, kind string) (deprecations.Removal, bool) {
 	r, ok := p.table.ForKind(apiVersion, kind)
-	if !ok || r.RemovedMinor() > p.targetMinor {
+	switch {
+	case !ok:
 		return deprecations.Removal{}, false
+	case r.Addon != "":
+		return r, true
+	case r.RemovedMinor() <= p.targetMinor:
+		return p.table.AtTarget(r, p.in.TargetVersion), true
+	case r.Deprecated(p.in.TargetVersion):
+		return r, true
 	}
-	return r, true
+	return deprecations.Removal{}, false
 }
 
 // ---- apiserver metric ----
@@ -111,12 +130,13 @@ func (p *preflight) deprecatedAPIMetric(ctx context.Context) error {
 				continue
 			}
 			r = deprecations.Removal{APIVersion: api, Kind: res, Resource: rq.Resource, RemovedIn: rq.RemovedRelease}
-		} else if r.RemovedMinor() > p.targetMinor {
+		} else if r.Addon == "" && r.RemovedMinor() > p.targetMinor {
 			p.found.add(finding.Finding{Check: CheckDeprecatedAPIUse, Object: object, Severity: finding.Info, Source: SourceMetric,
 				Message: fmt.Sprintf("clients requested deprecated %s %s, removed in %s (after the target %s)", api, res, r.RemovedIn, p.in.TargetVersion),
 				Fix:     r.Fix()})
 			continue
 		}
+		r = p.table.AtTarget(r, p.in.TargetVersion)
 		f := p.removedFinding(r, SourceMetric, object,
 			fmt.Sprintf("the apiserver metric %s{group=%q,version=%q,resource=%q}: a client requested it since the apiserver started", DeprecatedAPIMetric, rq.Group, rq.Version, rq.Resource))
 		f.Fix = "Find the client in the apiserver audit log (EKS control plane audit logs: annotations k8s.io/deprecated=true and k8s.io/removed-release, and the userAgent) and upgrade it. " + r.Fix()

@@ -31,6 +31,24 @@ type Removal struct {
 	Replacement      string `json:"replacement"`
 	ReplacementSince string `json:"replacementSince"`
 	Notes            string `json:"notes"`
+	// DeprecatedIn is the release that deprecated it, when known: before
+	// RemovedIn, a target at or after it gets a warning naming the removal.
+	DeprecatedIn string `json:"deprecatedIn,omitempty"`
+	// Addon names the add-on that serves the API through its CRDs
+	// ("cert-manager"): RemovedIn, ReplacementSince and DeprecatedIn are
+	// then the add-on's versions, not Kubernetes', and the entry applies
+	// at every target (green runs whichever version of the add-on is
+	// restored into it).
+	Addon string `json:"addon,omitempty"`
+	// Source is where the entry comes from when it is not the table's
+	// source (an add-on's release notes, a generated lifecycle file).
+	Source string `json:"source,omitempty"`
+}
+
+// Via is a replacement that is itself removed by the target, which
+// AtTarget went past.
+type Via struct {
+	APIVersion, RemovedIn string
 }
 
 // Group returns the API group ("" for the core group).
@@ -58,6 +76,53 @@ func (r Removal) Fix() string {
 	}
 	return fmt.Sprintf("Change apiVersion to %s (available since %s) in the source manifest (git, Helm chart, kustomization) and re-apply; kubectl convert can rewrite it. %s",
 		r.Replacement, r.ReplacementSince, r.Notes)
+}
+
+// AtTarget is r with the replacement advice valid at target: when r's
+// replacement is itself removed by then (flowcontrol v1beta1's v1beta2,
+// extensions/v1beta1 PodSecurityPolicy's policy/v1beta1), the chain is
+// followed to the first API the target still serves, or to none; the
+// notes say which replacements were skipped. Add-on entries are returned
+// as they are.
+func (t *Table) AtTarget(r Removal, target string) Removal {
+	tm, err := Minor(target)
+	if err != nil || r.Addon != "" {
+		return r
+	}
+	var via []string
+	cur := r
+	for i := 0; cur.Replacement != "" && i < len(t.Removals); i++ {
+		next, ok := t.ForKind(cur.Replacement, r.Kind)
+		if !ok || next.Addon != "" || next.RemovedMinor() > tm {
+			break
+		}
+		via = append(via, fmt.Sprintf("%s (its replacement since %s) is itself removed in %s", cur.Replacement, cur.ReplacementSince, next.RemovedIn))
+		cur = next
+	}
+	if len(via) == 0 {
+		return r
+	}
+	out := r
+	out.Replacement, out.ReplacementSince = cur.Replacement, cur.ReplacementSince
+	out.Notes = strings.Join(via, "; ") + ". " + cur.Notes
+	return out
+}
+
+// Deprecated reports whether r is deprecated but still served at target:
+// removed after it and, when the table knows, deprecated at or before it.
+func (r Removal) Deprecated(target string) bool {
+	if r.Addon != "" {
+		return false
+	}
+	tm, err := Minor(target)
+	if err != nil || r.RemovedMinor() <= tm {
+		return false
+	}
+	if r.DeprecatedIn == "" {
+		return true
+	}
+	dm, err := Minor(r.DeprecatedIn)
+	return err == nil && dm <= tm
 }
 
 // Table is the parsed data file.
@@ -98,8 +163,8 @@ func Parse(data []byte) (*Table, error) {
 		if r.APIVersion == "" || r.Kind == "" || r.Resource == "" {
 			return nil, fmt.Errorf("deprecations: removals[%d]: apiVersion, kind and resource are required", i)
 		}
-		if _, err := Minor(r.RemovedIn); err != nil {
-			return nil, fmt.Errorf("deprecations: removals[%d] %s %s: removedIn: %w", i, r.APIVersion, r.Kind, err)
+		if err := r.check(); err != nil {
+			return nil, fmt.Errorf("deprecations: removals[%d] %s %s: %w", i, r.APIVersion, r.Kind, err)
 		}
 		k := kindKey(r.APIVersion, r.Kind)
 		if _, dup := t.byKind[k]; dup {
@@ -108,7 +173,97 @@ func Parse(data []byte) (*Table, error) {
 		t.byKind[k] = r
 		t.byResource[resourceKey(r.Group(), r.Version(), r.Resource)] = r
 	}
+	// A replacement removed at or before what it replaces is advice that
+	// is wrong the day it is needed.
+	for i, r := range t.Removals {
+		if next, ok := t.ForKind(r.Replacement, r.Kind); ok && r.Replacement != "" && next.Addon == r.Addon && !versionLess(r.Addon, r.RemovedIn, next.RemovedIn) {
+			return nil, fmt.Errorf("deprecations: removals[%d] %s %s: replacement %s is itself removed in %s, not after %s", i, r.APIVersion, r.Kind, r.Replacement, next.RemovedIn, r.RemovedIn)
+		}
+	}
 	return &t, nil
+}
+
+// check validates one entry: versions that parse (Kubernetes 1.x, or the
+// add-on's major.minor), a replacement that exists when the API is
+// removed (replacementSince ≤ removedIn) and is another API, a
+// deprecation before the removal, and a source for add-on entries.
+func (r Removal) check() error {
+	parse := func(field, v string) (int, int, error) {
+		if r.Addon == "" {
+			m, err := Minor(v)
+			if err != nil {
+				return 0, 0, fmt.Errorf("%s: %w", field, err)
+			}
+			return 1, m, nil
+		}
+		maj, min, err := majorMinor(v)
+		if err != nil {
+			return 0, 0, fmt.Errorf("%s: %w", field, err)
+		}
+		return maj, min, nil
+	}
+	rmaj, rmin, err := parse("removedIn", r.RemovedIn)
+	if err != nil {
+		return err
+	}
+	before := func(field, v string, strict bool) error {
+		maj, min, err := parse(field, v)
+		if err != nil {
+			return err
+		}
+		if maj > rmaj || (maj == rmaj && (min > rmin || (strict && min == rmin))) {
+			return fmt.Errorf("%s %s is after removedIn %s", field, v, r.RemovedIn)
+		}
+		return nil
+	}
+	switch {
+	case r.Replacement == "" && r.ReplacementSince != "":
+		return fmt.Errorf("replacementSince without a replacement")
+	case r.Replacement != "" && r.ReplacementSince == "":
+		return fmt.Errorf("replacement %s without replacementSince", r.Replacement)
+	case r.Replacement != "" && r.Replacement == r.APIVersion:
+		return fmt.Errorf("replacement is the removed API itself")
+	case r.Addon != "" && !strings.HasPrefix(r.Source, "https://"):
+		return fmt.Errorf("an add-on entry needs an https source (its release notes)")
+	}
+	if r.Replacement != "" {
+		if err := before("replacementSince", r.ReplacementSince, false); err != nil {
+			return err
+		}
+	}
+	if r.DeprecatedIn != "" {
+		if err := before("deprecatedIn", r.DeprecatedIn, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// majorMinor parses an add-on version "1.7", "v6.0" or "1.7.2".
+func majorMinor(v string) (int, int, error) {
+	parts := strings.SplitN(strings.TrimPrefix(strings.TrimSpace(v), "v"), ".", 3)
+	if len(parts) < 2 {
+		return 0, 0, fmt.Errorf("%q is not a major.minor version", v)
+	}
+	maj, err1 := strconv.Atoi(parts[0])
+	min, err2 := strconv.Atoi(parts[1])
+	if err1 != nil || err2 != nil {
+		return 0, 0, fmt.Errorf("%q is not a major.minor version", v)
+	}
+	return maj, min, nil
+}
+
+// versionLess compares two versions of the same kind (Kubernetes' when
+// addon is empty).
+func versionLess(addon, a, b string) bool {
+	if addon == "" {
+		x, err1 := Minor(a)
+		y, err2 := Minor(b)
+		return err1 == nil && err2 == nil && x < y
+	}
+	am, an, err1 := majorMinor(a)
+	bm, bn, err2 := majorMinor(b)
+	return err1 == nil && err2 == nil && (am < bm || (am == bm && an < bn))
 }
 
 // ForKind returns the removal of apiVersion/kind, if any.
@@ -132,7 +287,7 @@ func (t *Table) RemovedBy(target string) []Removal {
 	}
 	var out []Removal
 	for _, r := range t.Removals {
-		if r.RemovedMinor() <= tm {
+		if r.Addon == "" && r.RemovedMinor() <= tm {
 			out = append(out, r)
 		}
 	}

@@ -1,6 +1,7 @@
 package deprecations
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -15,7 +16,7 @@ func TestTableCoversEveryRemovalFrom116To132(t *testing.T) {
 		{"flowcontrol.apiserver.k8s.io/v1beta3", "PriorityLevelConfiguration", "1.32", "flowcontrol.apiserver.k8s.io/v1"},
 		{"flowcontrol.apiserver.k8s.io/v1beta2", "FlowSchema", "1.29", "flowcontrol.apiserver.k8s.io/v1"},
 		{"storage.k8s.io/v1beta1", "CSIStorageCapacity", "1.27", "storage.k8s.io/v1"},
-		{"flowcontrol.apiserver.k8s.io/v1beta1", "PriorityLevelConfiguration", "1.26", "flowcontrol.apiserver.k8s.io/v1"},
+		{"flowcontrol.apiserver.k8s.io/v1beta1", "PriorityLevelConfiguration", "1.26", "flowcontrol.apiserver.k8s.io/v1beta2"},
 		{"autoscaling/v2beta2", "HorizontalPodAutoscaler", "1.26", "autoscaling/v2"},
 		{"batch/v1beta1", "CronJob", "1.25", "batch/v1"},
 		{"discovery.k8s.io/v1beta1", "EndpointSlice", "1.25", "discovery.k8s.io/v1"},
@@ -124,5 +125,116 @@ func TestParseRejectsDuplicatesAndBadVersions(t *testing.T) {
 	}
 	if _, err := Parse([]byte(`removals: [{apiVersion: a/v1, kind: K, resource: ks, removedIn: "soon"}]`)); err == nil {
 		t.Fatal("bad removedIn accepted")
+	}
+}
+
+// TestTableHasPrereleaseAndAddonRemovals: the alpha and beta versions
+// removed in 1.32-1.35, those deprecated now and removed after, and the
+// add-on CRD versions people still have in manifests.
+func TestTableHasPrereleaseAndAddonRemovals(t *testing.T) {
+	tab := Load()
+	for _, w := range []struct{ apiVersion, kind, removedIn, addon string }{
+		{"admissionregistration.k8s.io/v1alpha1", "ValidatingAdmissionPolicy", "1.32", ""},
+		{"authentication.k8s.io/v1beta1", "SelfSubjectReview", "1.33", ""},
+		{"admissionregistration.k8s.io/v1beta1", "ValidatingAdmissionPolicyBinding", "1.34", ""},
+		{"storage.k8s.io/v1alpha1", "VolumeAttributesClass", "1.35", ""},
+		{"networking.k8s.io/v1beta1", "ServiceCIDR", "1.37", ""},
+		{"resource.k8s.io/v1beta1", "ResourceClaim", "1.38", ""},
+		{"cert-manager.io/v1alpha2", "Certificate", "1.7", "cert-manager"},
+		{"acme.cert-manager.io/v1beta1", "Order", "1.7", "cert-manager"},
+		{"snapshot.storage.k8s.io/v1beta1", "VolumeSnapshot", "6.0", "external-snapshotter"},
+		{"rbac.istio.io/v1alpha1", "ServiceRole", "1.6", "istio"},
+	} {
+		r, ok := tab.ForKind(w.apiVersion, w.kind)
+		if !ok || r.RemovedIn != w.removedIn || r.Addon != w.addon || (r.Source == "" && w.addon != "") {
+			t.Errorf("%s %s: %+v %v, want removedIn %s addon %q with a source", w.apiVersion, w.kind, r, ok, w.removedIn, w.addon)
+		}
+	}
+	for _, r := range tab.RemovedBy("1.40") {
+		if r.Addon != "" {
+			t.Errorf("RemovedBy lists add-on entry %s %s: its versions are not Kubernetes'", r.APIVersion, r.Kind)
+		}
+	}
+}
+
+// TestAdviceValidAtTheTarget: no replacement is advised that the target no
+// longer serves: the chain is followed, or none is said.
+func TestAdviceValidAtTheTarget(t *testing.T) {
+	tab := Load()
+	for _, c := range []struct {
+		apiVersion, kind, target, want, via string
+	}{
+		{"flowcontrol.apiserver.k8s.io/v1beta1", "FlowSchema", "1.26", "flowcontrol.apiserver.k8s.io/v1beta2", ""},
+		{"flowcontrol.apiserver.k8s.io/v1beta1", "FlowSchema", "1.29", "flowcontrol.apiserver.k8s.io/v1", "flowcontrol.apiserver.k8s.io/v1beta2"},
+		{"flowcontrol.apiserver.k8s.io/v1beta1", "FlowSchema", "1.33", "flowcontrol.apiserver.k8s.io/v1", "flowcontrol.apiserver.k8s.io/v1beta2"},
+		{"extensions/v1beta1", "PodSecurityPolicy", "1.24", "policy/v1beta1", ""},
+		{"extensions/v1beta1", "PodSecurityPolicy", "1.31", "", "policy/v1beta1"},
+		{"extensions/v1beta1", "Ingress", "1.31", "networking.k8s.io/v1", ""},
+		{"cert-manager.io/v1alpha2", "Certificate", "1.31", "cert-manager.io/v1", ""},
+	} {
+		r, _ := tab.ForKind(c.apiVersion, c.kind)
+		got := tab.AtTarget(r, c.target)
+		if got.Replacement != c.want || (c.via != "" && !strings.Contains(got.Notes, c.via+" (its replacement")) || (c.via == "" && got.Notes != r.Notes) {
+			t.Errorf("%s %s at %s: replacement %q notes %q, want %q via %q", c.apiVersion, c.kind, c.target, got.Replacement, got.Notes, c.want, c.via)
+		}
+		if c.want == "" && !strings.Contains(got.Fix(), "no replacement") {
+			t.Errorf("%s %s at %s: fix %q", c.apiVersion, c.kind, c.target, got.Fix())
+		}
+		// Whatever is advised is served at the target.
+		if next, removed := tab.ForKind(got.Replacement, c.kind); got.Replacement != "" && removed && next.Addon == "" && next.RemovedMinor() <= mustMinor(t, c.target) {
+			t.Errorf("%s %s at %s: advises %s, removed in %s", c.apiVersion, c.kind, c.target, got.Replacement, next.RemovedIn)
+		}
+	}
+	// Every entry at every target from 1.23 to 1.38.
+	for m := 23; m <= 38; m++ {
+		target := "1." + strconv.Itoa(m)
+		for _, r := range tab.Removals {
+			got := tab.AtTarget(r, target)
+			if next, removed := tab.ForKind(got.Replacement, r.Kind); got.Replacement != "" && removed && next.Addon == "" && next.RemovedMinor() <= m {
+				t.Errorf("%s %s at %s: advises %s, removed in %s", r.APIVersion, r.Kind, target, got.Replacement, next.RemovedIn)
+			}
+		}
+	}
+}
+
+func mustMinor(t *testing.T, v string) int {
+	m, err := Minor(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestDeprecated(t *testing.T) {
+	tab := Load()
+	sc, _ := tab.ForKind("networking.k8s.io/v1beta1", "ServiceCIDR") // deprecated 1.34, removed 1.37
+	for target, want := range map[string]bool{"1.33": false, "1.34": true, "1.36": true, "1.37": false} {
+		if got := sc.Deprecated(target); got != want {
+			t.Errorf("ServiceCIDR v1beta1 deprecated at %s = %v, want %v", target, got, want)
+		}
+	}
+	cm, _ := tab.ForKind("cert-manager.io/v1alpha2", "Certificate")
+	if cm.Deprecated("1.31") {
+		t.Error("an add-on entry is never a Kubernetes deprecation")
+	}
+}
+
+// TestParseRefusesMisadvice: what the loader enforces on each entry.
+func TestParseRefusesMisadvice(t *testing.T) {
+	for name, c := range map[string]struct{ yaml, want string }{
+		"replacement after removal": {`removals: [{apiVersion: a/v1beta1, kind: K, resource: ks, removedIn: "1.26", replacement: a/v1, replacementSince: "1.29"}]`, "replacementSince 1.29 is after removedIn 1.26"},
+		"replacement removed first": {`removals:
+- {apiVersion: a/v1beta1, kind: K, resource: ks, removedIn: "1.26", replacement: a/v1beta2, replacementSince: "1.23"}
+- {apiVersion: a/v1beta2, kind: K, resource: ks, removedIn: "1.25", replacement: a/v1, replacementSince: "1.23"}`, "is itself removed in 1.25"},
+		"replacement without since": {`removals: [{apiVersion: a/v1beta1, kind: K, resource: ks, removedIn: "1.26", replacement: a/v1}]`, "without replacementSince"},
+		"itself":                    {`removals: [{apiVersion: a/v1, kind: K, resource: ks, removedIn: "1.26", replacement: a/v1, replacementSince: "1.2"}]`, "the removed API itself"},
+		"deprecated after removal":  {`removals: [{apiVersion: a/v1, kind: K, resource: ks, removedIn: "1.26", deprecatedIn: "1.26"}]`, "deprecatedIn 1.26 is after"},
+		"add-on without source":     {`removals: [{apiVersion: x.io/v1, kind: K, resource: ks, addon: x, removedIn: "2.0"}]`, "https source"},
+		"add-on bad version":        {`removals: [{apiVersion: x.io/v1, kind: K, resource: ks, addon: x, removedIn: "two", source: "https://x.io"}]`, "major.minor"},
+	} {
+		_, err := Parse([]byte(c.yaml))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error with %q", name, err, c.want)
+		}
 	}
 }
