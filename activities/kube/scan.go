@@ -52,8 +52,10 @@ func retriedPage[T any](a *Activities, what string, list page[T]) page[T] {
 	}
 }
 
-// collector gathers findings, dropping exact duplicates and capping each
-// check at max findings (the rest are summarised in one extra finding).
+// collector gathers findings, dropping exact duplicates and detailing at
+// most max findings per check: the rest are summarised in one extra
+// finding per check that lists each of their objects (Objects), so the
+// activity's result stays bounded and the report still names every one.
 type collector struct {
 	cluster  string
 	max      int
@@ -88,6 +90,11 @@ func (c *collector) add(f finding.Finding) {
 		if f.Severity.Rank() > o.Severity.Rank() {
 			o.Severity = f.Severity
 		}
+		what := f.Object
+		if what == "" {
+			what = f.Message
+		}
+		o.Objects = append(o.Objects, what)
 		return
 	}
 	c.out = append(c.out, f)
@@ -99,8 +106,8 @@ func (c *collector) findings() []finding.Finding {
 	for _, check := range c.order {
 		o := *c.overflow[check]
 		n := c.perCheck[check] - c.max
-		o.Message = fmt.Sprintf("%d more %q findings not listed (only the first %d of each check are)", n, check, c.max)
-		o.Fix = "Fix the listed findings and run preflight again to see the rest."
+		o.Message = fmt.Sprintf("%d more %q findings, one per object listed here (the first %d are detailed above)", n, check, c.max)
+		o.Fix = "Each needs the fix of the detailed findings of this check; run preflight again after fixing them to see the rest in detail."
 		out = append(out, o)
 	}
 	if out == nil {

@@ -177,6 +177,10 @@ func TestCollectorCapsAndDedupes(t *testing.T) {
 	if last.Check != "x" || last.Severity != finding.Error || !strings.HasPrefix(last.Message, "4 more") || last.Cluster != "blue" {
 		t.Fatalf("overflow finding %+v", last)
 	}
+	// Every object past the cap is still named.
+	if strings.Join(last.Objects, ",") != "c,d,e,z" {
+		t.Fatalf("overflow objects %v, want c,d,e,z", last.Objects)
+	}
 }
 
 func TestWorkloadStatusMessages(t *testing.T) {

@@ -43,6 +43,10 @@ type Finding struct {
 	Fix string `json:"fix,omitempty"`
 	// Source says where it was found (metric, last-applied annotation, helm release, argocd, eks-insight).
 	Source string `json:"source,omitempty"`
+	// Objects are the objects a summary finding stands for: a check with
+	// more findings than are detailed one by one gets one summary finding
+	// listing every other object, so the report still names them all.
+	Objects []string `json:"objects,omitempty"`
 }
 
 // Policy decides which findings block.

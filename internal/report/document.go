@@ -161,7 +161,11 @@ func build(r *workflows.MigrationReport) document {
 	for _, s := range sevs {
 		sec := section{Title: fmt.Sprintf("Findings: %s (%d)", s, len(bySev[s])), Header: []string{"Check", "Object", "Message", "Fix"}}
 		for _, f := range bySev[s] {
-			sec.Rows = append(sec.Rows, []string{f.Check, f.Object, f.Message, f.Fix})
+			object := f.Object
+			if len(f.Objects) > 0 {
+				object = strings.TrimPrefix(object+", ", ", ") + strings.Join(f.Objects, ", ")
+			}
+			sec.Rows = append(sec.Rows, []string{f.Check, object, f.Message, f.Fix})
 		}
 		d.Sections = append(d.Sections, sec)
 	}

@@ -219,3 +219,24 @@ func TestHTMLIsSelfContained(t *testing.T) {
 		}
 	}
 }
+
+// TestSummaryFindingListsEveryObject: a check's summary finding (the
+// findings past the per-check cap) names each of its objects in the report.
+func TestSummaryFindingListsEveryObject(t *testing.T) {
+	r := rolledBack()
+	r.Findings = append(r.Findings, finding.Finding{Check: "removed-api", Severity: finding.Error,
+		Message: "3 more \"removed-api\" findings, one per object listed here",
+		Objects: []string{"extensions/v1beta1 Ingress shop/a", "extensions/v1beta1 Ingress shop/b", "batch/v1beta1 CronJob shop/c"}})
+	var md, html bytes.Buffer
+	if err := Markdown(&md, r, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := HTML(&html, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"extensions/v1beta1 Ingress shop/a", "extensions/v1beta1 Ingress shop/b", "batch/v1beta1 CronJob shop/c"} {
+		if !strings.Contains(md.String(), want) || !strings.Contains(html.String(), want) {
+			t.Errorf("the report does not name %q", want)
+		}
+	}
+}
