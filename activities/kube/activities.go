@@ -61,6 +61,9 @@ type options struct {
 	probeDelay     time.Duration
 	pendingAfter   time.Duration
 	maxFindings    int
+	// onBeat, when set, sees every preflight heartbeat as sent (tests:
+	// the SDK batches heartbeats, so a listener sees only some).
+	onBeat func(Progress)
 	waitRunning    bool
 	scratchNS      string
 	scratchImage   string
@@ -263,4 +266,6 @@ type Progress struct {
 	Step    string `json:"step"`
 	Objects int    `json:"objects,omitempty"`
 	Detail  string `json:"detail,omitempty"`
+	// Checkpoint is what a retried PreflightBlue resumes from.
+	Checkpoint *PreflightCheckpoint `json:"checkpoint,omitempty"`
 }

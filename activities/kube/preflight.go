@@ -3,6 +3,7 @@ package kube
 import (
 	"context"
 	"fmt"
+	"go.temporal.io/sdk/activity"
 	"sort"
 	"strings"
 	"time"
@@ -81,6 +82,58 @@ type preflight struct {
 	cpVersion   string
 	cpMinor     int // 0 when unknown
 	targetMinor int
+
+	// step is the index of the running step; cp what the scan has
+	// finished so far, sent with every heartbeat (never changed in place:
+	// the SDK may send a throttled heartbeat later).
+	step int
+	cp   *PreflightCheckpoint
+}
+
+// PreflightCheckpoint is where a retried PreflightBlue resumes instead of
+// scanning blue again from the start: the steps done, the objects scanned
+// and the findings so far (bounded as the result is: at most the cap of
+// detailed findings per check and a summary listing the rest), and, within
+// the last-applied step, the last resource fully scanned.
+type PreflightCheckpoint struct {
+	Done     int               `json:"done"`
+	Scanned  int               `json:"scanned"`
+	Findings []finding.Finding `json:"findings,omitempty"`
+	// Resource is the last resource (group/version, Resource=name) of the
+	// last-applied step fully scanned when Done is that step's index.
+	Resource string `json:"resource,omitempty"`
+}
+
+// beat heartbeats pr with the scan's checkpoint.
+func (p *preflight) beat(ctx context.Context, pr Progress) {
+	pr.Checkpoint = p.cp
+	if p.a.opts.onBeat != nil {
+		p.a.opts.onBeat(pr)
+	}
+	activitylog.Heartbeat(ctx, pr)
+}
+
+// checkpoint records that everything before step done (and, in the
+// last-applied step, up to resource) is scanned.
+func (p *preflight) checkpoint(done int, resource string) {
+	p.cp = &PreflightCheckpoint{Done: done, Scanned: p.scanned, Findings: p.found.findings(), Resource: resource}
+}
+
+// resume reads the checkpoint of the attempt before this one, if any, and
+// restores its findings and count.
+func (p *preflight) resume(ctx context.Context) {
+	if !activity.IsActivity(ctx) || !activity.HasHeartbeatDetails(ctx) {
+		return
+	}
+	var last Progress
+	if err := activity.GetHeartbeatDetails(ctx, &last); err != nil || last.Checkpoint == nil || last.Checkpoint.Done == 0 && last.Checkpoint.Resource == "" {
+		return
+	}
+	cp := *last.Checkpoint
+	p.found.restore(cp.Findings)
+	p.scanned = cp.Scanned
+	p.cp = &cp
+	p.log.Info("Preflight resumes from the previous attempt's checkpoint", "cluster", p.in.Cluster.Name, "stepsDone", cp.Done, "objects", cp.Scanned, "findings", len(cp.Findings), "resource", cp.Resource)
 }
 
 // PreflightBlue checks that blue is safe to move to the target version:
@@ -120,12 +173,20 @@ func (a *Activities) PreflightBlue(ctx context.Context, in PreflightInput) (Pref
 		{"argocd-applications", p.argoApplications},
 		{"aws-auth", p.awsAuth},
 	}
-	for _, s := range steps {
-		activitylog.Heartbeat(ctx, Progress{Step: s.name, Objects: p.scanned})
+	p.resume(ctx)
+	for i, s := range steps {
+		if p.cp != nil && i < p.cp.Done {
+			p.log.Debug("Preflight step done by an earlier attempt", "cluster", in.Cluster.Name, "step", s.name)
+			continue
+		}
+		p.step = i
+		p.beat(ctx, Progress{Step: s.name, Objects: p.scanned})
 		before := p.scanned
 		if err := s.run(ctx); err != nil {
 			return PreflightResult{}, kubeError(err, "preflight %s on cluster %s", s.name, in.Cluster)
 		}
+		p.checkpoint(i+1, "")
+		p.beat(ctx, Progress{Step: s.name, Objects: p.scanned})
 		p.log.Debug("Preflight step done", "cluster", in.Cluster.Name, "step", s.name, "objects", p.scanned-before)
 	}
 	out := PreflightResult{Findings: p.found.findings(), ObjectsScanned: p.scanned}
@@ -193,7 +254,7 @@ func (p *preflight) nodes(ctx context.Context) error {
 					Fix:     "Create green's equivalent (Auto Scaling group and launch template, or a managed node group) before the cutover gate, or move these workloads to a managed node group on blue first."})
 			}
 		}
-		activitylog.Heartbeat(ctx, Progress{Step: "nodes", Objects: p.scanned})
+		p.beat(ctx, Progress{Step: "nodes", Objects: p.scanned})
 		return nil
 	})
 }
@@ -306,7 +367,7 @@ func (p *preflight) pods(ctx context.Context) error {
 				p.found.add(f)
 			}
 		}
-		activitylog.Heartbeat(ctx, Progress{Step: "pods", Objects: p.scanned})
+		p.beat(ctx, Progress{Step: "pods", Objects: p.scanned})
 		return nil
 	})
 }
@@ -449,7 +510,7 @@ func (p *preflight) disruptionBudgets(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	activitylog.Heartbeat(ctx, Progress{Step: "disruption-budgets", Objects: p.scanned})
+	p.beat(ctx, Progress{Step: "disruption-budgets", Objects: p.scanned})
 	for _, f := range pdbFindings(pdbs, workloads) {
 		p.found.add(f)
 	}

@@ -21,7 +21,6 @@ import (
 	argov1alpha1 "github.com/argoproj/argo-cd/v2/pkg/apis/application/v1alpha1"
 
 	"github.com/cutover-dev/cutover/activities/kube/deprecations"
-	"github.com/cutover-dev/cutover/internal/activitylog"
 	"github.com/cutover-dev/cutover/internal/finding"
 )
 
@@ -268,6 +267,11 @@ func (p *preflight) lastApplied(ctx context.Context) error {
 		return err
 	}
 	for _, gvr := range resources {
+		// A retried attempt skips what the one before scanned (resources
+		// are sorted, the checkpoint names the last one done).
+		if cp := p.cp; cp != nil && cp.Done == p.step && cp.Resource != "" && gvr.String() <= cp.Resource {
+			continue
+		}
 		list := func(ctx context.Context, o metav1.ListOptions) ([]metav1.PartialObjectMetadata, string, error) {
 			l, err := p.c.Metadata.Resource(gvr).List(ctx, o)
 			if err != nil {
@@ -280,7 +284,7 @@ func (p *preflight) lastApplied(ctx context.Context) error {
 			for i := range items {
 				p.checkLastApplied(gvr, &items[i])
 			}
-			activitylog.Heartbeat(ctx, Progress{Step: "last-applied", Objects: p.scanned, Detail: gvr.String()})
+			p.beat(ctx, Progress{Step: "last-applied", Objects: p.scanned, Detail: gvr.String()})
 			return nil
 		})
 		if err != nil {
@@ -296,6 +300,7 @@ func (p *preflight) lastApplied(ctx context.Context) error {
 			}
 			return fmt.Errorf("list %s: %w", gvr.GroupResource(), err)
 		}
+		p.checkpoint(p.step, gvr.String())
 	}
 	return nil
 }
@@ -347,7 +352,7 @@ func (p *preflight) argoApplications(ctx context.Context) error {
 			p.scanned++
 			p.checkArgoApplication(obj)
 		}
-		activitylog.Heartbeat(ctx, Progress{Step: "argocd-applications", Objects: p.scanned})
+		p.beat(ctx, Progress{Step: "argocd-applications", Objects: p.scanned})
 		return nil
 	})
 	if apierrors.IsNotFound(err) {

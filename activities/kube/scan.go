@@ -3,6 +3,7 @@ package kube
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -100,11 +101,40 @@ func (c *collector) add(f finding.Finding) {
 	c.out = append(c.out, f)
 }
 
+// restore adds the findings of an earlier attempt's checkpoint: the
+// detailed ones as if found again, then each summary with its objects.
+func (c *collector) restore(fs []finding.Finding) {
+	for _, f := range fs {
+		if len(f.Objects) == 0 {
+			c.add(f)
+		}
+	}
+	for _, f := range fs {
+		if len(f.Objects) == 0 {
+			continue
+		}
+		o, ok := c.overflow[f.Check]
+		if !ok {
+			o = &finding.Finding{Check: f.Check, Cluster: f.Cluster, Severity: f.Severity}
+			c.overflow[f.Check] = o
+			c.order = append(c.order, f.Check)
+		}
+		if f.Severity.Rank() > o.Severity.Rank() {
+			o.Severity = f.Severity
+		}
+		o.Objects = append(o.Objects, f.Objects...)
+		c.perCheck[f.Check] += len(f.Objects)
+	}
+}
+
+// findings returns what was found, the summaries last. The slice is the
+// caller's: a checkpoint keeps it while the scan goes on.
 func (c *collector) findings() []finding.Finding {
-	out := c.out
+	out := slices.Clone(c.out)
 	sort.Strings(c.order)
 	for _, check := range c.order {
 		o := *c.overflow[check]
+		o.Objects = slices.Clone(o.Objects)
 		n := c.perCheck[check] - c.max
 		o.Message = fmt.Sprintf("%d more %q findings, one per object listed here (the first %d are detailed above)", n, check, c.max)
 		o.Fix = "Each needs the fix of the detailed findings of this check; run preflight again after fixing them to see the rest in detail."
