@@ -111,7 +111,7 @@ func (m *migration) inPlacePreflight(ctx workflow.Context) (eks.ClusterDescripti
 	m.addFindings(insights.Findings)
 	m.progress("Scanning " + s.Blue.ClusterName + "'s Kubernetes objects")
 	pf, err := call[kube.PreflightResult](ctx, scanOptions, kubeA.PreflightBlue, kube.PreflightInput{
-		Cluster: m.blue(), CurrentVersion: blue.Version, TargetVersion: s.Green.KubernetesVersion, ArgoCDNamespace: s.ArgoCD.Namespace,
+		Cluster: m.blue(), CurrentVersion: blue.Version, TargetVersion: s.Green.KubernetesVersion, ArgoCDNamespace: s.ArgoCD.Namespace, InPlace: true,
 	})
 	if err != nil {
 		return blue, err

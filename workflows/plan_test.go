@@ -316,7 +316,7 @@ func TestSettleAMITypeInsights(t *testing.T) {
 	}
 	s.Green.NodeGroups.AMITypeUpgrade = spec.AMITypeUpgradeSuccessor
 	got := settleAMITypeInsights(in, s.WithDefaults())
-	if got[0].Severity != finding.Info || !strings.Contains(got[0].Message, "successor") || got[1] != other {
+	if got[0].Severity != finding.Info || !strings.Contains(got[0].Message, "successor") || !reflect.DeepEqual(got[1], other) {
 		t.Errorf("successor: %+v", got)
 	}
 	if in[0].Severity != finding.Error {

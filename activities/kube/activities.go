@@ -55,15 +55,15 @@ var DefaultCoreAddons = []Addon{
 
 type options struct {
 	clusters.Settings[*Clients]
-	pageSize       int64
-	helmPageSize   int64
-	httpClient     *http.Client
-	probeDelay     time.Duration
-	pendingAfter   time.Duration
-	maxFindings    int
+	pageSize     int64
+	helmPageSize int64
+	httpClient   *http.Client
+	probeDelay   time.Duration
+	pendingAfter time.Duration
+	maxFindings  int
 	// onBeat, when set, sees every preflight heartbeat as sent (tests:
 	// the SDK batches heartbeats, so a listener sees only some).
-	onBeat func(Progress)
+	onBeat         func(Progress)
 	waitRunning    bool
 	scratchNS      string
 	scratchImage   string

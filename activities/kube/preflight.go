@@ -3,11 +3,12 @@ package kube
 import (
 	"context"
 	"fmt"
-	"go.temporal.io/sdk/activity"
 	"sort"
 	"strings"
 	"time"
 
+	"go.temporal.io/sdk/activity"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -35,6 +36,10 @@ const (
 	CheckPDBBlocksEviction  = "pdb-blocks-eviction"
 	CheckRemovedAPI         = "removed-api"
 	CheckDeprecatedAPIUse   = "deprecated-api-requested"
+	// CheckKubeProxySkew: blue's kube-proxy is newer than its control
+	// plane, or further behind it (now, or after the first in-place hop)
+	// than the version skew policy allows (eksup's K8S011).
+	CheckKubeProxySkew = "kube-proxy-skew"
 	// CheckDeprecatedAPI: an object declared with an API the target still
 	// serves but deprecates (a warning naming the removal release).
 	CheckDeprecatedAPI = "deprecated-api"
@@ -172,6 +177,7 @@ func (a *Activities) PreflightBlue(ctx context.Context, in PreflightInput) (Pref
 		{"helm-releases", p.helmReleases},
 		{"argocd-applications", p.argoApplications},
 		{"aws-auth", p.awsAuth},
+		{"kube-proxy", p.kubeProxySkew},
 	}
 	p.resume(ctx)
 	for i, s := range steps {
@@ -623,4 +629,78 @@ func ptrOr[T any](p *T, def T) T {
 		return def
 	}
 	return *p
+}
+
+// KubeProxyDaemonSet is where EKS (and kubeadm) run kube-proxy.
+const KubeProxyDaemonSet = "kube-proxy"
+
+// kubeProxySkew checks blue's kube-proxy (the kube-system/kube-proxy
+// DaemonSet's image tag) against the version skew policy: never newer than
+// the apiserver, at most maxKubeletSkew minors older. In place, the first
+// hop's control plane comes before kube-proxy's update, so the skew must
+// hold at that hop too. A cluster without kube-proxy (Cilium's kube-proxy
+// replacement) has nothing to check.
+func (p *preflight) kubeProxySkew(ctx context.Context) error {
+	ds, err := p.c.Kube.AppsV1().DaemonSets(metav1.NamespaceSystem).Get(ctx, KubeProxyDaemonSet, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	p.scanned++
+	for _, f := range kubeProxyFindings(ds, p.cpMinor, p.in.TargetVersion, p.targetMinor, p.in.InPlace) {
+		p.found.add(f)
+	}
+	return nil
+}
+
+// kubeProxyFindings is kubeProxySkew's decision, pure. cpMinor 0 means
+// the control plane's version is unknown (a finding already says so).
+func kubeProxyFindings(ds *appsv1.DaemonSet, cpMinor int, target string, targetMinor int, inPlace bool) []finding.Finding {
+	obj := "apps/v1 DaemonSet kube-system/" + ds.Name
+	var image string
+	for _, c := range ds.Spec.Template.Spec.Containers {
+		if c.Name == "kube-proxy" || image == "" {
+			image = c.Image
+		}
+	}
+	tag := image
+	if i := strings.LastIndex(image, ":"); i >= 0 && !strings.Contains(image[i:], "/") {
+		tag = image[i+1:]
+	}
+	km, err := deprecations.Minor(tag)
+	if err != nil {
+		return []finding.Finding{{Check: CheckKubeProxySkew, Object: obj, Severity: finding.Warning,
+			Message: fmt.Sprintf("kube-proxy's image %q carries no Kubernetes version in its tag: its skew against the control plane was not checked", image),
+			Fix:     "Run the EKS kube-proxy add-on (or an image tagged v1.<minor>...) so its version is known."}}
+	}
+	if cpMinor == 0 {
+		return nil
+	}
+	kv := fmt.Sprintf("1.%d", km)
+	switch {
+	case km > cpMinor:
+		return []finding.Finding{{Check: CheckKubeProxySkew, Object: obj, Severity: finding.Error,
+			Message: fmt.Sprintf("kube-proxy %s (image %s) is newer than the control plane 1.%d: the skew policy never allows it", kv, image, cpMinor),
+			Fix:     fmt.Sprintf("Set kube-proxy to the control plane's version (aws eks update-addon --addon-name kube-proxy with a 1.%d build, or the DaemonSet's image).", cpMinor)}}
+	case cpMinor-km > maxKubeletSkew(cpMinor):
+		return []finding.Finding{{Check: CheckKubeProxySkew, Object: obj, Severity: finding.Error,
+			Message: fmt.Sprintf("kube-proxy %s is %d minor versions behind the control plane 1.%d (at most %d are supported)", kv, cpMinor-km, cpMinor, maxKubeletSkew(cpMinor)),
+			Fix:     fmt.Sprintf("Update kube-proxy to a 1.%d build before the migration.", cpMinor)}}
+	}
+	if inPlace {
+		hop := cpMinor + 1
+		if hop <= targetMinor && hop-km > maxKubeletSkew(hop) {
+			return []finding.Finding{{Check: CheckKubeProxySkew, Object: obj, Severity: finding.Error,
+				Message: fmt.Sprintf("kube-proxy %s will be %d minor versions behind the control plane after the first hop to 1.%d (at most %d are supported): the hop updates add-ons only after the control plane", kv, hop-km, hop, maxKubeletSkew(hop)),
+				Fix:     fmt.Sprintf("Update kube-proxy to a 1.%d build before the in-place upgrade.", cpMinor)}}
+		}
+		return nil
+	}
+	if km < cpMinor {
+		return []finding.Finding{{Check: CheckKubeProxySkew, Object: obj, Severity: finding.Info,
+			Message: fmt.Sprintf("kube-proxy %s trails blue's control plane 1.%d; green runs its own kube-proxy for %s, so blue's is left as it is", kv, cpMinor, target)}}
+	}
+	return nil
 }

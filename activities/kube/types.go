@@ -14,6 +14,10 @@ type PreflightInput struct {
 	TargetVersion  string       `json:"targetVersion"`
 	// ArgoCDNamespace is where Argo CD Applications live, for their managed resources.
 	ArgoCDNamespace string `json:"argocdNamespace,omitempty"`
+	// InPlace: blue itself is upgraded, one minor version per hop, its
+	// add-ons after each hop's control plane (blue/green when false: green
+	// runs its own add-ons at the target).
+	InPlace bool `json:"inPlace,omitempty"`
 }
 
 // PreflightResult is every finding on blue.
