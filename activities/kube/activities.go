@@ -74,6 +74,7 @@ type options struct {
 	apiRetryBudget time.Duration
 	apiRetryWait   time.Duration
 	addons         []Addon
+	elbv2          ELBv2Factory
 }
 
 // Option configures the activities.
