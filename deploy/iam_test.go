@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/cutover-dev/cutover/activities/eks"
+	"github.com/cutover-dev/cutover/activities/kube"
 	"github.com/cutover-dev/cutover/activities/traffic"
 	"github.com/cutover-dev/cutover/internal/clusters"
 	"github.com/cutover-dev/cutover/internal/iampolicy"
@@ -208,6 +209,7 @@ func callsOfTheExamples() map[string][]iampolicy.Request {
 		"cloudfront:ListContinuousDeploymentPolicies":    {req("cloudfront:ListContinuousDeploymentPolicies", "*")},
 		"cloudwatch:DescribeAlarms":                      {req("cloudwatch:DescribeAlarms", "*")},
 		"elasticloadbalancing:DescribeLoadBalancers":     {req("elasticloadbalancing:DescribeLoadBalancers", "*")},
+		"elasticloadbalancing:DescribeTargetGroups":      {req("elasticloadbalancing:DescribeTargetGroups", "*")},
 		"kms:CreateGrant (EKS secrets encryption, no interface)": {
 			req("kms:CreateGrant", arn("kms", euw1, "key/1234abcd-12ab-34cd-56ef-1234567890ab"), "kms:ViaService", "eks."+euw1+".amazonaws.com")},
 	}
@@ -230,7 +232,7 @@ func TestIAMPolicyCoversTheCalls(t *testing.T) {
 		"route53":              {reflect.TypeFor[traffic.Route53API]()},
 		"cloudfront":           {reflect.TypeFor[traffic.CloudFrontAPI](), reflect.TypeFor[traffic.CloudFrontStagingAPI]()},
 		"cloudwatch":           {reflect.TypeFor[traffic.CloudWatchAPI]()},
-		"elasticloadbalancing": {reflect.TypeFor[traffic.ELBv2API]()},
+		"elasticloadbalancing": {reflect.TypeFor[traffic.ELBv2API](), reflect.TypeFor[kube.ELBv2API]()},
 	}
 	n := 0
 	for service, types := range apis {

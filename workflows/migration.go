@@ -94,6 +94,7 @@ type migration struct {
 	// derived from it.
 	done        changes
 	irsa        irsaState
+	retired     retireState
 	podIdentity podIdentityState
 	estate      estateState
 	runbook     runbookState
@@ -795,6 +796,7 @@ func (m *migration) retireBlue(ctx workflow.Context) error {
 		return err
 	}
 	m.releaseBlueFromApplicationSets(ctx)
+	m.retireBlueLoadBalancers(ctx)
 	m.progress("Deleting blue's add-ons, node groups and cluster")
 	if _, err := call[eks.RetireResult](ctx, clusterWaitOptions, eksA.RetireEKSCluster, eks.RetireInput{
 		Cluster: m.blue(), Role: "blue", Guard: trafficGuard(m.spec.Traffic, "blue"),

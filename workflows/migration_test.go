@@ -188,9 +188,12 @@ func TestHappyPath(t *testing.T) {
 		"InventoryCluster", "InventoryCluster", "DescribeEKSCluster", "DescribeEKSCluster", "SmokeTestGreen",
 		"ConvertToWeighted", "SetTrafficWeights", "SetTrafficWeights", "SetTrafficWeights", "HoldJobs", "ReleaseJobs",
 		"InstallArgoCD", "CopyArgoCDSettings", "WaitArgoSynced", "HandOverArgoCD",
-		"GetTrafficWeights", "RetireEKSCluster", "RetireBlueIRSATrust", "FindBlueReferences"}
+		"GetTrafficWeights", "RetireLoadBalancers", "RetireEKSCluster", "RetireBlueIRSATrust", "FindBlueReferences"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("calls\n got %v\nwant %v", got, want)
+	}
+	if lb := h.world.Inputs("RetireLoadBalancers")[0].(kube.RetireLoadBalancersInput); lb.Cluster.Name != "blue" {
+		t.Errorf("RetireLoadBalancers on %+v; want blue", lb.Cluster)
 	}
 	// The role Argo CD reaches green with gets cluster admin on green
 	// (beside blue's copied entries), and parity checked it; blue's

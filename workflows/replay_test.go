@@ -29,7 +29,9 @@ import (
 // Route53 records were converted; v12: before the short calls ran as
 // local activities; v13: before what the applications track on blue was
 // compared with green; v14: before fleets ran waves as stages; v15: before
-// the subnets' free addresses were checked in preflight) and
+// the subnets' free addresses were checked in preflight; v16: before
+// blue's load-balanced Services and Ingresses were deleted, and their
+// load balancers waited for, before blue) and
 // stay to prove those runs still replay.
 func TestReplayHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))

@@ -236,8 +236,13 @@ func (b builder) statements() []Statement {
 	if s.Alarms {
 		reads = append(reads, "cloudwatch:DescribeAlarms")
 	}
-	if s.LoadBalancers {
+	if s.LoadBalancers || s.RetiresBlue {
 		reads = append(reads, "elasticloadbalancing:DescribeLoadBalancers")
+	}
+	if s.RetiresBlue {
+		// Blue's load balancers and their target groups, waited for
+		// before blue is deleted (kube.RetireLoadBalancers).
+		reads = append(reads, "elasticloadbalancing:DescribeTargetGroups")
 	}
 	if s.StagingDistributions {
 		reads = append(reads, "cloudfront:ListContinuousDeploymentPolicies")

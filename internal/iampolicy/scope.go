@@ -47,6 +47,11 @@ type Scope struct {
 	// KarpenterTags: a migration puts Karpenter's discovery tag on green's
 	// subnets and security groups (green.copy.karpenterDiscovery).
 	KarpenterTags bool `json:"karpenterTags,omitempty"`
+	// RetiresBlue: a migration deletes blue (strategy "blueGreen",
+	// retire.blue "delete"): it first waits in ELBv2 for the load
+	// balancers of blue's Services and Ingresses to go, and after blue
+	// deletes its control-plane log group /aws/eks/<blue>/cluster.
+	RetiresBlue bool `json:"retiresBlue,omitempty"`
 	// Writes: a migration changes something. False when every document is
 	// a dry run (dryRun: true), which only reads.
 	Writes bool `json:"writes,omitempty"`
@@ -66,6 +71,7 @@ func (s *Scope) Merge(o Scope) {
 	s.BuildsGreen = s.BuildsGreen || o.BuildsGreen
 	s.KarpenterTags = s.KarpenterTags || o.KarpenterTags
 	s.Writes = s.Writes || o.Writes
+	s.RetiresBlue = s.RetiresBlue || o.RetiresBlue
 }
 
 // Regions are the regions the scope's clusters are in, sorted.
@@ -179,6 +185,7 @@ func migrationScope(m spec.MigrationSpec, blue, built, creates []string) Scope {
 		s.StagingDistributions = t.ContinuousDeployment()
 	}
 	s.Alarms = len(t.Alarms) > 0
+	s.RetiresBlue = !m.DryRun && !m.IsInPlace() && m.Retire.Blue != spec.FateKeep
 	return s
 }
 

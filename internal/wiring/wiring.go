@@ -104,7 +104,7 @@ func Activities(o Options) []any {
 	}
 	var (
 		eksOpts    []eks.Option
-		kubeOpts   = []kube.Option{kube.WithLogger(logger)}
+		kubeOpts   = []kube.Option{kube.WithLogger(logger), kube.WithELBv2(kube.ELBv2FromAWS(aws))}
 		argoOpts   = []argocd.Option{argocd.WithLogger(logger)}
 		veleroOpts = []velero.Option{velero.WithLogger(logger)}
 		trafOpts   []traffic.Option
