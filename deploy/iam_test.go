@@ -210,6 +210,7 @@ func callsOfTheExamples() map[string][]iampolicy.Request {
 		"cloudwatch:DescribeAlarms":                      {req("cloudwatch:DescribeAlarms", "*")},
 		"elasticloadbalancing:DescribeLoadBalancers":     {req("elasticloadbalancing:DescribeLoadBalancers", "*")},
 		"elasticloadbalancing:DescribeTargetGroups":      {req("elasticloadbalancing:DescribeTargetGroups", "*")},
+		"logs:DeleteLogGroup":                            {req("logs:DeleteLogGroup", arn("logs", euw1, "log-group:/aws/eks/shop-prod/cluster:*"))},
 		"kms:CreateGrant (EKS secrets encryption, no interface)": {
 			req("kms:CreateGrant", arn("kms", euw1, "key/1234abcd-12ab-34cd-56ef-1234567890ab"), "kms:ViaService", "eks."+euw1+".amazonaws.com")},
 	}
@@ -233,6 +234,7 @@ func TestIAMPolicyCoversTheCalls(t *testing.T) {
 		"cloudfront":           {reflect.TypeFor[traffic.CloudFrontAPI](), reflect.TypeFor[traffic.CloudFrontStagingAPI]()},
 		"cloudwatch":           {reflect.TypeFor[traffic.CloudWatchAPI]()},
 		"elasticloadbalancing": {reflect.TypeFor[traffic.ELBv2API](), reflect.TypeFor[kube.ELBv2API]()},
+		"logs":                 {reflect.TypeFor[eks.LogsAPI]()},
 	}
 	n := 0
 	for service, types := range apis {
@@ -276,6 +278,8 @@ func TestIAMPolicyRefusesTheRest(t *testing.T) {
 	weighted := []iampolicy.Request{
 		req("eks:DeleteCluster", cluster("payments-prod")),
 		req("eks:DeleteCluster", eksARN("us-east-1", "cluster/shop-prod")),
+		req("logs:DeleteLogGroup", arn("logs", euw1, "log-group:/aws/eks/payments-prod/cluster:*")),
+		req("logs:DeleteLogGroup", arn("logs", euw1, "log-group:/aws/lambda/shop-prod:*")),
 		req("eks:DeleteCluster", cluster("payments-prod"), managed...), // --eks-scope names: tags do not widen it
 		req("eks:DeleteNodegroup", eksARN(euw1, "nodegroup/payments-prod/general/8ec7")),
 		req("eks:CreateCluster", cluster("shop-prod-1-31")), // without cutover's tag
@@ -328,6 +332,7 @@ func TestIAMPolicyRefusesTheRest(t *testing.T) {
 			req("eks:CreateCluster", cluster("shop-prod-1-31"), "aws:RequestTag/"+iampolicy.ManagedByTagKey, iampolicy.ManagedByTagValue),
 			req("eks:DeleteCluster", cluster("shop-prod")),
 			req("eks:UpdateClusterVersion", cluster("shop-prod")),
+			req("logs:DeleteLogGroup", arn("logs", euw1, "log-group:/aws/eks/shop-prod/cluster:*")),
 			req("route53:ChangeResourceRecordSets", "arn:aws:route53:::hostedzone/Z0123456789ABCDEFGHIJ"),
 			req("iam:PassRole", arn("iam", "", "role/shop-prod-cluster"), "iam:PassedToService", "eks.amazonaws.com"),
 			req("ec2:CreateLaunchTemplateVersion", arn("ec2", euw1, "launch-template/lt-0abc1234def567890")),

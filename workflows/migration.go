@@ -803,6 +803,7 @@ func (m *migration) retireBlue(ctx workflow.Context) error {
 	}); err != nil {
 		return err
 	}
+	m.retireBlueLogGroup(ctx)
 	m.retireBlueIRSA(ctx)
 	m.retireBlueKarpenter(ctx)
 	return m.simpleRecordAt(ctx, "green", trafficSetOptions, propagateOptions)

@@ -31,7 +31,8 @@ import (
 // compared with green; v14: before fleets ran waves as stages; v15: before
 // the subnets' free addresses were checked in preflight; v16: before
 // blue's load-balanced Services and Ingresses were deleted, and their
-// load balancers waited for, before blue) and
+// load balancers waited for, before blue; v17: before blue's
+// control-plane log group was deleted after it) and
 // stay to prove those runs still replay.
 func TestReplayHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))

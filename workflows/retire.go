@@ -5,6 +5,7 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/cutover-dev/cutover/activities/eks"
 	"github.com/cutover-dev/cutover/activities/kube"
 	"github.com/cutover-dev/cutover/internal/failures"
 	"github.com/cutover-dev/cutover/internal/finding"
@@ -31,6 +32,7 @@ const CheckRetireLoadBalancersFailed = "retire-load-balancers-failed"
 // retireState is what the retire of blue deleted, for the report.
 type retireState struct {
 	loadBalancers *kube.RetireLoadBalancersResult
+	logGroup      *eks.DeleteLogGroupResult
 }
 
 // retireBlueLoadBalancers deletes blue's objects that own AWS load
@@ -55,4 +57,25 @@ func (m *migration) retireBlueLoadBalancers(ctx workflow.Context) {
 	m.retired.loadBalancers = &res
 	m.addFindings(res.Findings)
 	m.logger.Info("Blue's load balancers retired", "cluster", m.spec.Blue.ClusterName, "retired", len(res.Retired), "remaining", len(res.Remaining))
+}
+
+// changeRetireLogGroup versions deleting blue's control-plane log group
+// once blue is deleted.
+const changeRetireLogGroup = "retire-log-group"
+
+// retireBlueLogGroup deletes /aws/eks/<blue>/cluster, which EKS keeps
+// after the cluster. Blue is deleted already, so a failure is reported,
+// not fatal.
+func (m *migration) retireBlueLogGroup(ctx workflow.Context) {
+	if workflow.GetVersion(ctx, changeRetireLogGroup, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return
+	}
+	m.progress("Deleting blue's control-plane log group")
+	res, err := short[eks.DeleteLogGroupResult](ctx, mutateOptions, eksA.DeleteControlPlaneLogGroup, eks.DeleteLogGroupInput{Cluster: m.blue()})
+	if err != nil {
+		m.report.Errors = append(m.report.Errors, "delete blue's control-plane log group "+eks.ControlPlaneLogGroup(m.spec.Blue.ClusterName)+": "+err.Error())
+		m.logger.Warn("Blue's control-plane log group not deleted", "cluster", m.spec.Blue.ClusterName, "error", err)
+		return
+	}
+	m.retired.logGroup = &res
 }

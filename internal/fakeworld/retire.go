@@ -3,6 +3,7 @@ package fakeworld
 import (
 	"context"
 
+	"github.com/cutover-dev/cutover/activities/eks"
 	"github.com/cutover-dev/cutover/activities/kube"
 )
 
@@ -23,4 +24,12 @@ func (a *Activities) RetireLoadBalancers(_ context.Context, in kube.RetireLoadBa
 		Kind: kube.EntryPointService, Namespace: "shop", Name: "web-public", Hostname: BlueLBHostname, LoadBalancerARN: BlueLBARN,
 		Deleted: true, LoadBalancerGone: true,
 	}}}, nil
+}
+
+// DeleteControlPlaneLogGroup implements the EKS activity: the log group is deleted.
+func (a *Activities) DeleteControlPlaneLogGroup(_ context.Context, in eks.DeleteLogGroupInput) (eks.DeleteLogGroupResult, error) {
+	if err := a.w.record("DeleteControlPlaneLogGroup", in); err != nil {
+		return eks.DeleteLogGroupResult{}, err
+	}
+	return eks.DeleteLogGroupResult{LogGroup: eks.ControlPlaneLogGroup(in.Cluster.Name), Deleted: true}, nil
 }

@@ -285,6 +285,20 @@ func (b builder) statements() []Statement {
 	}
 	add(Statement{Sid: "EKSDescribeArgoCDHubClusters", Action: []string{"eks:DescribeCluster"}, Resource: hubs})
 
+	if s.Writes && s.RetiresBlue {
+		// The control-plane log group EKS leaves behind a retired blue
+		// (eks.DeleteControlPlaneLogGroup): blue's, or a generation's a
+		// fleet built.
+		retired := clusterNames(mergeRegions(mergeRegions(nil, s.Blues), s.Built))
+		var groups []string
+		for _, r := range sortedKeys(retired) {
+			for _, n := range retired[r] {
+				groups = append(groups, b.arn("logs", r, "log-group:/aws/eks/"+n+"/cluster:*"))
+			}
+		}
+		add(Statement{Sid: "LogsDeleteRetiredClustersControlPlaneLogGroups", Action: []string{"logs:DeleteLogGroup"}, Resource: groups})
+	}
+
 	roles := b.arn("iam", "", "role/*")
 	if s.Writes {
 		// Cluster roles (CreateCluster), node roles (CreateNodegroup),
