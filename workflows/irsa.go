@@ -139,5 +139,6 @@ func (m *migration) retireBlueIRSA(ctx workflow.Context) {
 		m.logger.Warn("Blue's IRSA trust not removed", "error", err)
 		return
 	}
+	m.retired.irsa = &res
 	m.addFindings(res.Findings)
 }

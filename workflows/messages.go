@@ -245,6 +245,8 @@ type MigrationReport struct {
 	// OnlyOnBlue is what the Argo CD applications track on blue that
 	// green lacks after their sync: it goes with blue's deletion.
 	OnlyOnBlue []kube.OnlyOnBlueObject `json:"onlyOnBlue,omitempty"`
+	// Retire is what the retire of blue deleted and what it kept.
+	Retire *RetireReport `json:"retire,omitempty"`
 	// InPlace is what an in-place upgrade planned and did (strategy "inPlace").
 	InPlace *InPlaceReport     `json:"inPlace,omitempty"`
 	Errors  []string           `json:"errors,omitempty"`

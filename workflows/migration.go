@@ -779,6 +779,7 @@ func (m *migration) retireBlue(ctx workflow.Context) error {
 			return err
 		}
 		m.progress("Keeping blue as the spec asks (retire.blue = keep)")
+		m.report.Retire = &RetireReport{Kept: []string{"EKS cluster " + s.Blue.ClusterName + " and everything it owns (retire.blue = keep)"}}
 		return nil
 	}
 	if err := m.moveArgoCD(ctx); err != nil {
@@ -798,14 +799,16 @@ func (m *migration) retireBlue(ctx workflow.Context) error {
 	m.releaseBlueFromApplicationSets(ctx)
 	m.retireBlueLoadBalancers(ctx)
 	m.progress("Deleting blue's add-ons, node groups and cluster")
-	if _, err := call[eks.RetireResult](ctx, clusterWaitOptions, eksA.RetireEKSCluster, eks.RetireInput{
+	retired, err := call[eks.RetireResult](ctx, clusterWaitOptions, eksA.RetireEKSCluster, eks.RetireInput{
 		Cluster: m.blue(), Role: "blue", Guard: trafficGuard(m.spec.Traffic, "blue"),
-	}); err != nil {
+	})
+	if err != nil {
 		return err
 	}
 	m.retireBlueLogGroup(ctx)
 	m.retireBlueIRSA(ctx)
 	m.retireBlueKarpenter(ctx)
+	m.recordRetire(&retired)
 	return m.simpleRecordAt(ctx, "green", trafficSetOptions, propagateOptions)
 }
 

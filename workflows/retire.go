@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
@@ -33,6 +35,7 @@ const CheckRetireLoadBalancersFailed = "retire-load-balancers-failed"
 type retireState struct {
 	loadBalancers *kube.RetireLoadBalancersResult
 	logGroup      *eks.DeleteLogGroupResult
+	irsa          *eks.RetireBlueIRSAResult
 }
 
 // retireBlueLoadBalancers deletes blue's objects that own AWS load
@@ -78,4 +81,104 @@ func (m *migration) retireBlueLogGroup(ctx workflow.Context) {
 		return
 	}
 	m.retired.logGroup = &res
+}
+
+// RetireReport is what the retire of blue deleted and what it kept, for a
+// person: every entry says what and where.
+type RetireReport struct {
+	// Deleted: blue's EKS resources, its load-balanced objects and their
+	// load balancers, its control-plane log group, its IRSA trust and
+	// OIDC provider.
+	Deleted []string `json:"deleted,omitempty"`
+	// Kept: what the retire left on purpose (or could not remove), with why.
+	Kept []string `json:"kept,omitempty"`
+}
+
+// Checks of the retire report's findings.
+const (
+	// CheckRetireDeleted lists (in Objects) what the retire deleted.
+	CheckRetireDeleted = "retire-deleted"
+	// CheckRetireKept lists (in Objects) what it kept.
+	CheckRetireKept = "retire-kept"
+)
+
+// retireKeptAlways are what cutover never deletes with blue.
+var retireKeptAlways = []string{
+	"EBS volumes of blue's PersistentVolumes with reclaimPolicy Retain: not deleted by cutover (delete them in EC2 once nothing needs their data)",
+	"security groups and their rules, VPC and subnets: kept (shared with green or created outside the migration)",
+	"blue's cluster and node IAM roles: kept (created outside the migration, possibly shared)",
+}
+
+// recordRetire fills the report's Retire section and its two info
+// findings from what the retire steps returned. Pure: it reads m.retired.
+func (m *migration) recordRetire(cluster *eks.RetireResult) {
+	r := m.retired
+	blue := m.spec.Blue.ClusterName
+	rep := &RetireReport{}
+	if cluster != nil {
+		for _, a := range cluster.DeletedAddons {
+			rep.Deleted = append(rep.Deleted, "EKS add-on "+a+" of "+blue)
+		}
+		for _, n := range cluster.DeletedNodeGroups {
+			rep.Deleted = append(rep.Deleted, "EKS node group "+n+" of "+blue)
+		}
+		for _, f := range cluster.DeletedFargateProfiles {
+			rep.Deleted = append(rep.Deleted, "EKS Fargate profile "+f+" of "+blue)
+		}
+		switch {
+		case cluster.ClusterDeleted:
+			rep.Deleted = append(rep.Deleted, "EKS cluster "+blue)
+		case cluster.AlreadyGone:
+			rep.Deleted = append(rep.Deleted, "EKS cluster "+blue+" (already gone)")
+		}
+	}
+	if lb := r.loadBalancers; lb != nil {
+		for _, t := range lb.Retired {
+			what := t.String()
+			if t.Hostname != "" {
+				what += " and its load balancer " + t.Hostname
+				if len(t.TargetGroupARNs) > 0 || t.LoadBalancerARN != "" {
+					what += " (" + t.LoadBalancerARN + ", its target groups)"
+				}
+			}
+			rep.Deleted = append(rep.Deleted, what)
+		}
+		for _, t := range lb.Remaining {
+			rep.Kept = append(rep.Kept, t.String()+" "+t.Hostname+": still there at the deadline (see the "+kube.CheckLoadBalancerRemains+" finding)")
+		}
+	}
+	if lg := r.logGroup; lg != nil {
+		switch {
+		case lg.Deleted:
+			rep.Deleted = append(rep.Deleted, "CloudWatch log group "+lg.LogGroup)
+		case lg.AlreadyGone:
+			rep.Deleted = append(rep.Deleted, "CloudWatch log group "+lg.LogGroup+" (there was none)")
+		}
+	}
+	if ir := r.irsa; ir != nil {
+		for _, u := range ir.Updated {
+			rep.Deleted = append(rep.Deleted, fmt.Sprintf("%d trust statements for blue's OIDC issuer in IAM role %s", u.Statements, u.RoleName))
+		}
+		switch {
+		case ir.ProviderDeleted:
+			rep.Deleted = append(rep.Deleted, "IAM OIDC provider "+m.irsa.plan.Blue.ARN)
+		case ir.ProviderAlreadyGone:
+			rep.Deleted = append(rep.Deleted, "IAM OIDC provider "+m.irsa.plan.Blue.ARN+" (already gone)")
+		default:
+			rep.Kept = append(rep.Kept, "IAM OIDC provider "+m.irsa.plan.Blue.ARN+": still referenced or not cutover's (see the "+eks.CheckIRSAProviderKept+" finding)")
+		}
+		for _, f := range ir.Failed {
+			rep.Kept = append(rep.Kept, "trust statements for blue in IAM role "+f.RoleName+": IAM refused the change")
+		}
+	}
+	rep.Kept = append(rep.Kept, retireKeptAlways...)
+	m.report.Retire = rep
+	fs := []finding.Finding{}
+	if len(rep.Deleted) > 0 {
+		fs = append(fs, finding.Finding{Check: CheckRetireDeleted, Cluster: blue, Severity: finding.Info, Source: kube.SourceRetire, Objects: rep.Deleted,
+			Message: fmt.Sprintf("retiring %s deleted %d resources: %s", blue, len(rep.Deleted), strings.Join(rep.Deleted, "; "))})
+	}
+	fs = append(fs, finding.Finding{Check: CheckRetireKept, Cluster: blue, Severity: finding.Info, Source: kube.SourceRetire, Objects: rep.Kept,
+		Message: fmt.Sprintf("retiring %s kept %d resources: %s", blue, len(rep.Kept), strings.Join(rep.Kept, "; "))})
+	m.addFindings(fs)
 }
