@@ -33,8 +33,11 @@ var (
 // migration can run end to end: EKS creating green's nodes and core
 // add-ons, the controllers making workloads available, Velero completing
 // backups and restores (copying blue's workloads into green), and Argo CD
-// syncing applications, and the AWS Load Balancer Controller on green
-// (loadBalancers, its only write to AWS). Everything else in AWS is
+// syncing applications, and the AWS Load Balancer Controller: on green
+// it makes the restored objects' load balancers (loadBalancers), on both
+// clusters it removes a deleted object's load balancer and target groups
+// before its finalizer (releaseLoadBalancers); those are its only writes
+// to AWS. Everything else in AWS is
 // cutover's real activities' doing.
 type Simulator struct {
 	Blue, Green *sandbox.Kube
@@ -142,6 +145,8 @@ func (s *Simulator) Run(ctx context.Context) error {
 	}
 	steps = append(steps,
 		step{"load balancers on green", func(ctx context.Context) error { return s.loadBalancers(ctx, green) }},
+		step{"load balancer deletions on blue", func(ctx context.Context) error { return s.releaseLoadBalancers(ctx, blue) }},
+		step{"load balancer deletions on green", func(ctx context.Context) error { return s.releaseLoadBalancers(ctx, green) }},
 		step{"workloads", func(ctx context.Context) error { return s.Green.MarkWorkloadsReady(ctx) }})
 	for {
 		for _, step := range steps {

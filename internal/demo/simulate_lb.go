@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -20,13 +21,17 @@ import (
 type LoadBalancerAPI interface {
 	CreateLoadBalancer(ctx context.Context, in *elbv2.CreateLoadBalancerInput, optFns ...func(*elbv2.Options)) (*elbv2.CreateLoadBalancerOutput, error)
 	DescribeLoadBalancers(ctx context.Context, in *elbv2.DescribeLoadBalancersInput, optFns ...func(*elbv2.Options)) (*elbv2.DescribeLoadBalancersOutput, error)
+	DeleteLoadBalancer(ctx context.Context, in *elbv2.DeleteLoadBalancerInput, optFns ...func(*elbv2.Options)) (*elbv2.DeleteLoadBalancerOutput, error)
+	DescribeTargetGroups(ctx context.Context, in *elbv2.DescribeTargetGroupsInput, optFns ...func(*elbv2.Options)) (*elbv2.DescribeTargetGroupsOutput, error)
+	DeleteTargetGroup(ctx context.Context, in *elbv2.DeleteTargetGroupInput, optFns ...func(*elbv2.Options)) (*elbv2.DeleteTargetGroupOutput, error)
 }
 
 // loadBalancers plays the AWS Load Balancer Controller on c: every Service
 // of type LoadBalancer gets an NLB and every Ingress an ALB, made in the
 // emulator (in the sandbox VPC's subnets) with the name the controller
 // would give it, and its DNS name written to the object's
-// status.loadBalancer. It is the simulator's only write to AWS, as the
+// status.loadBalancer. With releaseLoadBalancers it is the simulator's only
+// write to AWS, as the
 // controller is the only in-cluster writer of load balancers.
 func (s *Simulator) loadBalancers(ctx context.Context, c cluster) error {
 	if s.LoadBalancers == nil {
@@ -103,4 +108,107 @@ func lbName(ns, name, uid string) string {
 	}
 	sum := sha256.Sum256([]byte(ns + "/" + name + "/" + uid))
 	return "k8s-" + cut(ns) + "-" + cut(name) + "-" + hex.EncodeToString(sum[:])[:10]
+}
+
+// The AWS Load Balancer Controller's finalizers.
+var lbFinalizers = []string{"service.k8s.aws/resources", "ingress.k8s.aws/resources", "elbv2.k8s.aws/resources"}
+
+// releaseLoadBalancers plays the AWS Load Balancer Controller's deletion on
+// c: a Service or Ingress being deleted that carries the controller's
+// finalizer loses its load balancer (found in the emulator by the DNS
+// name of its status) and that load balancer's target groups, and then
+// the finalizer, so the apiserver removes the object.
+func (s *Simulator) releaseLoadBalancers(ctx context.Context, c cluster) error {
+	if s.LoadBalancers == nil {
+		return nil
+	}
+	svcs, err := c.cs.CoreV1().Services(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	for i := range svcs.Items {
+		sv := &svcs.Items[i]
+		kept := withoutLBFinalizers(sv.Finalizers)
+		if sv.DeletionTimestamp == nil || len(kept) == len(sv.Finalizers) {
+			continue
+		}
+		for _, in := range sv.Status.LoadBalancer.Ingress {
+			if err := s.deleteLoadBalancer(ctx, in.Hostname); err != nil {
+				return err
+			}
+		}
+		sv.Finalizers = kept
+		if _, err := c.cs.CoreV1().Services(sv.Namespace).Update(ctx, sv, metav1.UpdateOptions{}); err != nil {
+			return err
+		}
+		s.Logger.Info("Removed a deleted Service's load balancer", "service", sv.Namespace+"/"+sv.Name)
+	}
+	ings, err := c.cs.NetworkingV1().Ingresses(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	for i := range ings.Items {
+		ing := &ings.Items[i]
+		kept := withoutLBFinalizers(ing.Finalizers)
+		if ing.DeletionTimestamp == nil || len(kept) == len(ing.Finalizers) {
+			continue
+		}
+		for _, in := range ing.Status.LoadBalancer.Ingress {
+			if err := s.deleteLoadBalancer(ctx, in.Hostname); err != nil {
+				return err
+			}
+		}
+		ing.Finalizers = kept
+		if _, err := c.cs.NetworkingV1().Ingresses(ing.Namespace).Update(ctx, ing, metav1.UpdateOptions{}); err != nil {
+			return err
+		}
+		s.Logger.Info("Removed a deleted Ingress's load balancer", "ingress", ing.Namespace+"/"+ing.Name)
+	}
+	return nil
+}
+
+func withoutLBFinalizers(fs []string) []string {
+	var out []string
+	for _, f := range fs {
+		if !slices.Contains(lbFinalizers, f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// deleteLoadBalancer deletes the emulator's load balancer of that DNS name
+// (none is fine: made by someone else, or deleted by an earlier round),
+// then its target groups.
+func (s *Simulator) deleteLoadBalancer(ctx context.Context, dns string) error {
+	if dns == "" {
+		return nil
+	}
+	p := elbv2.NewDescribeLoadBalancersPaginator(s.LoadBalancers, &elbv2.DescribeLoadBalancersInput{})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return err
+		}
+		for _, lb := range page.LoadBalancers {
+			if !strings.EqualFold(strings.TrimSuffix(aws.ToString(lb.DNSName), "."), strings.TrimSuffix(dns, ".")) {
+				continue
+			}
+			tgs, err := s.LoadBalancers.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{LoadBalancerArn: lb.LoadBalancerArn})
+			if err != nil {
+				return fmt.Errorf("target groups of %s: %w", aws.ToString(lb.LoadBalancerName), err)
+			}
+			if _, err := s.LoadBalancers.DeleteLoadBalancer(ctx, &elbv2.DeleteLoadBalancerInput{LoadBalancerArn: lb.LoadBalancerArn}); err != nil {
+				return fmt.Errorf("delete load balancer %s: %w", aws.ToString(lb.LoadBalancerName), err)
+			}
+			for _, tg := range tgs.TargetGroups {
+				if _, err := s.LoadBalancers.DeleteTargetGroup(ctx, &elbv2.DeleteTargetGroupInput{TargetGroupArn: tg.TargetGroupArn}); err != nil {
+					return fmt.Errorf("delete target group %s: %w", aws.ToString(tg.TargetGroupName), err)
+				}
+			}
+			s.Logger.Info("Deleted a load balancer and its target groups", "loadBalancer", aws.ToString(lb.LoadBalancerName), "targetGroups", len(tgs.TargetGroups))
+			return nil
+		}
+	}
+	return nil
 }

@@ -109,6 +109,11 @@ type Seed struct {
 	// AWSAuth is the IAM role and user blue's aws-auth ConfigMap maps
 	// besides the node role (seed_awsauth.go).
 	AWSAuth AWSAuthSeed `json:"awsAuth"`
+	// BlueLogGroup is blue's control-plane log group (seed_retire.go).
+	BlueLogGroup string `json:"blueLogGroup"`
+	// BlueLoadBalancer is the NLB of blue's Service EntryPointService
+	// (seed_retire.go): its DNS name is the Service's status.
+	BlueLoadBalancer BlueLoadBalancerSeed `json:"blueLoadBalancer"`
 }
 
 // SeedAWS creates the blue estate in moto: VPC, three subnets in three AZs,
@@ -147,6 +152,8 @@ func SeedAWS(ctx context.Context, m *Moto) (*Seed, error) {
 		{"Route53 zone and weighted records", seedRoute53},
 		{"CloudFront distribution", seedCloudFront},
 		{"CloudWatch alarms", seedAlarms},
+		{"blue's control-plane log group", seedLogGroup},      // seed_retire.go
+		{"blue's NLB and target group", seedBlueLoadBalancer}, // seed_retire.go
 	}
 	for _, st := range steps {
 		if err := st.do(ctx, cfg, s); err != nil {
