@@ -47,3 +47,12 @@ func sortedKeys(m map[string]string) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// addonNames are the names of the cluster's EKS add-ons, as described.
+func addonNames(d eks.ClusterDescription) []string {
+	out := make([]string, 0, len(d.Addons))
+	for _, a := range d.Addons {
+		out = append(out, a.Name)
+	}
+	return out
+}

@@ -104,7 +104,7 @@ func (m *migration) inPlacePreflight(ctx workflow.Context) (eks.ClusterDescripti
 		return blue, err
 	}
 	m.progress("Reading EKS upgrade insights")
-	insights, err := short[eks.InsightsResult](ctx, readOptions, eksA.EKSUpgradeInsights, eks.InsightsInput{Cluster: m.blue(), TargetVersion: s.Green.KubernetesVersion})
+	insights, err := short[eks.InsightsResult](ctx, readOptions, eksA.EKSUpgradeInsights, eks.InsightsInput{Cluster: m.blue(), TargetVersion: s.Green.KubernetesVersion, Addons: addonNames(blue)})
 	if err != nil {
 		return blue, err
 	}

@@ -303,7 +303,11 @@ func (m *migration) preflight(ctx workflow.Context) (preflightResult, error) {
 		return preflightResult{}, err
 	}
 	m.progress("Reading EKS upgrade insights")
-	insights, err := short[eks.InsightsResult](ctx, readOptions, eksA.EKSUpgradeInsights, eks.InsightsInput{Cluster: m.blue(), TargetVersion: s.Green.KubernetesVersion})
+	var addons []string
+	if spec.On(s.Green.Copy.Addons) {
+		addons = addonNames(blue)
+	}
+	insights, err := short[eks.InsightsResult](ctx, readOptions, eksA.EKSUpgradeInsights, eks.InsightsInput{Cluster: m.blue(), TargetVersion: s.Green.KubernetesVersion, Addons: addons})
 	if err != nil {
 		return preflightResult{}, err
 	}

@@ -300,3 +300,49 @@ func TestEKSUpgradeInsightsAccessDenied(t *testing.T) {
 		t.Fatalf("AWS message lost: %v", err)
 	}
 }
+
+// TestEKSUpgradeInsightsAddonCompatibility: before anything is built, each
+// add-on that will run at the target gets the version it will run (EKS's
+// default, else the newest compatible) or an error when EKS has none.
+func TestEKSUpgradeInsightsAddonCompatibility(t *testing.T) {
+	f := newFakeEKS()
+	f.addonVersions = map[string][]ekstypes.AddonInfo{
+		"vpc-cni":    {{AddonName: aws.String("vpc-cni"), AddonVersions: []ekstypes.AddonVersionInfo{addonVersion("v1.19.2-eksbuild.1", compat("1.32", true)), addonVersion("v1.19.3-eksbuild.1", compat("1.32", false))}}},
+		"coredns":    {{AddonName: aws.String("coredns"), AddonVersions: []ekstypes.AddonVersionInfo{addonVersion("v1.11.4-eksbuild.2", compat("1.32", false)), addonVersion("v1.11.4-eksbuild.10", compat("1.32", false))}}},
+		"old-vendor": {{AddonName: aws.String("old-vendor"), AddonVersions: []ekstypes.AddonVersionInfo{addonVersion("v0.9.0", compat("1.29", true))}}},
+	}
+	a := newFakeActivities(f, nil, nil)
+	env := newActivityEnv(t, a)
+	res, err := run[InsightsResult](t, env, a.EKSUpgradeInsights, InsightsInput{Cluster: clusters.Ref{Name: "prod", Region: "eu-west-1"}, TargetVersion: "1.32",
+		Addons: []string{"vpc-cni", "coredns", "old-vendor"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, c := range res.AddonVersions {
+		got[c.Name] = c.Version + " / " + c.Reason
+	}
+	if !strings.HasPrefix(got["vpc-cni"], "v1.19.2-eksbuild.1 / EKS's default") || !strings.HasPrefix(got["coredns"], "v1.11.4-eksbuild.10 / newest of 2") || got["old-vendor"] != "" {
+		t.Errorf("add-on versions at 1.32: %v", got)
+	}
+	var incompatible, info []Finding
+	for _, f := range res.Findings {
+		switch f.Check {
+		case CheckAddonIncompatible:
+			incompatible = append(incompatible, f)
+		case CheckAddonVersionAtTarget:
+			info = append(info, f)
+		}
+	}
+	if len(incompatible) != 1 || incompatible[0].Object != "addon/old-vendor" || incompatible[0].Severity != finding.Error || !strings.Contains(incompatible[0].Fix, "describe-addon-versions --addon-name old-vendor --kubernetes-version 1.32") {
+		t.Errorf("incompatible: %+v", incompatible)
+	}
+	if len(info) != 2 {
+		t.Errorf("versions at the target: %+v", info)
+	}
+	for _, in := range f.addonVersionsIn {
+		if aws.ToString(in.KubernetesVersion) != "1.32" {
+			t.Errorf("asked for versions of %s for %s", aws.ToString(in.AddonName), aws.ToString(in.KubernetesVersion))
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	awseks "github.com/aws/aws-sdk-go-v2/service/eks"
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 
+	"github.com/cutover-dev/cutover/internal/activitylog"
 	"github.com/cutover-dev/cutover/internal/finding"
 )
 
@@ -24,6 +25,13 @@ const (
 	CheckVersionSupport = "eks-version-support"
 	// SourceInsight is the Finding.Source of these findings.
 	SourceInsight = "eks-insight"
+	// CheckAddonIncompatible: EKS publishes no version of one of the
+	// add-ons for the target (eksup's EKS006), found before anything is
+	// built; CheckAddonVersionAtTarget says which version each gets.
+	CheckAddonIncompatible    = "addon-incompatible"
+	CheckAddonVersionAtTarget = "addon-version-at-target"
+	// SourceEKS is the source of the checks on EKS's own data.
+	SourceEKS = "eks"
 )
 
 // maxObjects is how many affected resources a finding names.
@@ -84,6 +92,25 @@ func (a *Activities) EKSUpgradeInsights(ctx context.Context, in InsightsInput) (
 			continue
 		}
 		res.Findings = append(res.Findings, insightFinding(ref.Name, out.Insight))
+	}
+
+	for _, name := range in.Addons {
+		activitylog.Heartbeat(ctx, "add-on "+name)
+		infos, err := a.addonVersionInfos(ctx, api, name, in.TargetVersion)
+		if err != nil {
+			return res, err
+		}
+		v, why, ok := pickAddonVersionWhy(infos, in.TargetVersion)
+		if !ok {
+			res.Findings = append(res.Findings, Finding{Check: CheckAddonIncompatible, Cluster: ref.Name, Object: "addon/" + name, Severity: finding.Error, Source: SourceEKS,
+				Message: fmt.Sprintf("EKS publishes no version of add-on %s for Kubernetes %s", name, in.TargetVersion),
+				Fix: fmt.Sprintf("aws eks describe-addon-versions --addon-name %s --kubernetes-version %s lists none: remove the add-on from blue (and run its software another way), "+
+					"or choose a target EKS has a version for.", name, in.TargetVersion)})
+			continue
+		}
+		res.AddonVersions = append(res.AddonVersions, AddonChoice{Name: name, Version: v, Reason: why})
+		res.Findings = append(res.Findings, Finding{Check: CheckAddonVersionAtTarget, Cluster: ref.Name, Object: "addon/" + name, Severity: finding.Info, Source: SourceEKS,
+			Message: fmt.Sprintf("add-on %s runs %s at Kubernetes %s (%s)", name, v, in.TargetVersion, why)})
 	}
 
 	vf, status, eos, err := a.versionSupport(ctx, api, ref.Name, in.TargetVersion)

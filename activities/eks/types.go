@@ -178,6 +178,10 @@ type DescribeInput struct {
 type InsightsInput struct {
 	Cluster       clusters.Ref `json:"cluster"`
 	TargetVersion string       `json:"targetVersion"`
+	// Addons are the EKS add-ons that will run at the target (blue's, when
+	// green copies them or blue is upgraded in place): each is checked for
+	// a version EKS publishes for the target before anything is built.
+	Addons []string `json:"addons,omitempty"`
 }
 
 // InsightsResult is what EKS says about moving to the target version.
@@ -187,6 +191,9 @@ type InsightsResult struct {
 	TargetStatus string `json:"targetStatus,omitempty"`
 	// EndOfStandardSupport of the target version, RFC 3339, if known.
 	EndOfStandardSupport string `json:"endOfStandardSupport,omitempty"`
+	// AddonVersions are the versions the input's add-ons will get at the
+	// target and why (none for one EKS has no version of: an error finding).
+	AddonVersions []AddonChoice `json:"addonVersions,omitempty"`
 }
 
 // EnsureClusterInput creates or adopts green.
