@@ -512,12 +512,17 @@ func resolveELBv2(ctx context.Context, api ELBv2API, region string, targets []Re
 		if t.Hostname == "" || !ok || t.LoadBalancerARN == arn {
 			continue
 		}
-		t.LoadBalancerARN = arn
+		// A load balancer with no target group is answered with an empty
+		// list by AWS and with TargetGroupNotFound by moto; both mean none.
+		// LoadBalancerNotFound: it went between the two calls.
 		out, err := api.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{LoadBalancerArn: aws.String(arn)})
-		if err != nil && !hasELBCode(err, "LoadBalancerNotFound") {
+		if err != nil && !hasELBCode(err, "LoadBalancerNotFound", "TargetGroupNotFound") {
 			return elbError(err, "describe target groups of load balancer %s in %s", arn, region)
 		}
-		if out != nil {
+		// Noted only once its target groups are, so a retry after a
+		// failure above asks again.
+		t.LoadBalancerARN, t.TargetGroupARNs = arn, nil
+		if err == nil && out != nil {
 			for _, tg := range out.TargetGroups {
 				t.TargetGroupARNs = append(t.TargetGroupARNs, aws.ToString(tg.TargetGroupArn))
 			}

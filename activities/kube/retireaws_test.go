@@ -98,6 +98,10 @@ func (f *fakeELBv2) DescribeTargetGroups(_ context.Context, in *elbv2.DescribeTa
 		if !ok {
 			return nil, &smithy.GenericAPIError{Code: "LoadBalancerNotFound", Message: "no such load balancer"}
 		}
+		if len(tgs) == 0 {
+			// What moto answers for a load balancer without target groups.
+			return nil, &smithy.GenericAPIError{Code: "TargetGroupNotFound", Message: "one or more target groups not found"}
+		}
 		for _, tg := range tgs {
 			out.TargetGroups = append(out.TargetGroups, elbtypes.TargetGroup{TargetGroupArn: aws.String(tg)})
 		}
@@ -208,7 +212,7 @@ func TestRetireLoadBalancers(t *testing.T) {
 	elb.add("k8s-kubesyst-dnspubli-2.elb.us-east-1.amazonaws.com", "arn:lb/net/2", "arn:tg/2")
 	elb.add("k8s-shop-web-3.us-east-1.elb.amazonaws.com", "arn:lb/app/3", "arn:tg/3a", "arn:tg/3b")
 	elb.add("internal-k8s-ops-admin-4.us-east-1.elb.amazonaws.com", "arn:lb/app/4", "arn:tg/4")
-	elb.add("k8s-ops-legacy-5.us-east-1.elb.amazonaws.com", "arn:lb/app/5", "arn:tg/5")
+	elb.add("k8s-ops-legacy-5.us-east-1.elb.amazonaws.com", "arn:lb/app/5") // no target group yet
 	elb.add("unrelated.elb.us-east-1.amazonaws.com", "arn:lb/app/other", "arn:tg/other")
 
 	// The first run: the controller never gets to shop/web.
