@@ -17,7 +17,6 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
-	"github.com/cutover-dev/cutover/internal/activitylog"
 	"github.com/cutover-dev/cutover/internal/finding"
 )
 
@@ -38,10 +37,23 @@ type HelmRelease struct {
 			Version string `json:"version"`
 		} `json:"metadata"`
 	} `json:"chart"`
-	Manifest string `json:"manifest"`
+	Manifest string     `json:"manifest"`
+	Hooks    []HelmHook `json:"hooks"`
 }
 
-// ManifestObject is one document of a release manifest.
+// HelmHook is a hook of a Helm release: Helm keeps hook manifests apart
+// from the release manifest and runs them again from the stored release
+// (helm test, rollback, uninstall).
+type HelmHook struct {
+	Name     string   `json:"name"`
+	Kind     string   `json:"kind"`
+	Path     string   `json:"path"`
+	Manifest string   `json:"manifest"`
+	Events   []string `json:"events"`
+}
+
+// ManifestObject is one object a release manifest declares: a document,
+// or an item of a List document.
 type ManifestObject struct {
 	APIVersion string
 	Kind       string
@@ -49,6 +61,26 @@ type ManifestObject struct {
 	Namespace  string
 	// Source is the template path from Helm's "# Source:" comment.
 	Source string
+	// Item is the object's path inside a List document ("items[2]",
+	// "items[0].items[1]"), empty for a document of its own.
+	Item string
+}
+
+// BadDocument is a document of a manifest that could not be read; the
+// documents after it are still read.
+type BadDocument struct {
+	// Index is the document's position in the manifest, from 1.
+	Index  int
+	Source string
+	Err    string
+}
+
+func (b BadDocument) String() string {
+	where := fmt.Sprintf("document %d", b.Index)
+	if b.Source != "" {
+		where += " (template " + b.Source + ")"
+	}
+	return where + ": " + b.Err
 }
 
 // DecodeHelmRelease decodes the "release" value of a helm.sh/release.v1
@@ -99,17 +131,19 @@ func EncodeHelmRelease(rel any) ([]byte, error) {
 }
 
 // ManifestObjects splits a multi-document release manifest and reads each
-// document's apiVersion, kind, name and template path.
-func ManifestObjects(manifest string) ([]ManifestObject, error) {
+// object's apiVersion, kind, name and template path; the items of a List
+// document (kind List, or any kind ending in List with items, as kubectl
+// and Helm's kube client accept) are objects of their own. A document that
+// does not decode is returned in bad and the scan goes on with the next.
+func ManifestObjects(manifest string) (objs []ManifestObject, bad []BadDocument) {
 	rd := utilyaml.NewYAMLReader(bufio.NewReader(strings.NewReader(manifest)))
-	var out []ManifestObject
-	for {
+	for index := 1; ; index++ {
 		doc, err := rd.Read()
 		if errors.Is(err, io.EOF) {
-			return out, nil
+			return objs, bad
 		}
-		if err != nil {
-			return out, err
+		if err != nil { // the reader only fails on its input, a string
+			return objs, append(bad, BadDocument{Index: index, Err: err.Error()})
 		}
 		src := ""
 		for _, line := range strings.Split(string(doc), "\n") {
@@ -118,87 +152,291 @@ func ManifestObjects(manifest string) ([]ManifestObject, error) {
 				break
 			}
 		}
-		var h lastAppliedHeader
-		if err := yaml.Unmarshal(doc, &h); err != nil {
-			return out, fmt.Errorf("document from %s: %w", src, err)
+		js, err := yaml.YAMLToJSON(doc)
+		if err != nil {
+			bad = append(bad, BadDocument{Index: index, Source: src, Err: err.Error()})
+			continue
 		}
-		if h.APIVersion == "" && h.Kind == "" {
-			continue // empty or comment-only document
+		found, err := declaredObjects(js)
+		if err != nil {
+			bad = append(bad, BadDocument{Index: index, Source: src, Err: err.Error()})
 		}
-		out = append(out, ManifestObject{APIVersion: h.APIVersion, Kind: h.Kind, Name: h.Metadata.Name, Namespace: h.Metadata.Namespace, Source: src})
+		for _, o := range found {
+			o.Source = src
+			objs = append(objs, o)
+		}
 	}
 }
 
-// helmReleases decodes the current revision of every Helm release (the
-// Secrets whose status label is not superseded or uninstalled) and reports
-// the removed APIs its manifest declares. Release Secrets hold whole
-// manifests, so they are paged in small pages.
+// maxListDepth bounds how deep Lists inside Lists are followed.
+const maxListDepth = 4
+
+// declaredObjects reads the object a JSON manifest declares or, for a
+// List, the objects of its items (recursively). An empty or comment-only
+// document declares nothing. Items that do not decode are skipped and
+// named in the error; the others are returned.
+func declaredObjects(js []byte) ([]ManifestObject, error) {
+	var out []ManifestObject
+	var errs []error
+	var walk func(raw json.RawMessage, path string, depth int)
+	walk = func(raw json.RawMessage, path string, depth int) {
+		if len(bytes.TrimSpace(raw)) == 0 || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+			return
+		}
+		var h struct {
+			lastAppliedHeader
+			Items []json.RawMessage `json:"items"`
+		}
+		if err := json.Unmarshal(raw, &h); err != nil {
+			if path == "" {
+				errs = append(errs, err)
+			} else {
+				errs = append(errs, fmt.Errorf("%s: %w", path, err))
+			}
+			return
+		}
+		if h.APIVersion == "" && h.Kind == "" {
+			return
+		}
+		if isListKind(h.Kind) && (h.Items != nil || h.Kind == "List") {
+			if depth >= maxListDepth {
+				errs = append(errs, fmt.Errorf("%s: Lists nested more than %d deep are not read", orRoot(path), maxListDepth))
+				return
+			}
+			for i, it := range h.Items {
+				walk(it, strings.TrimPrefix(fmt.Sprintf("%s.items[%d]", path, i), "."), depth+1)
+			}
+			return
+		}
+		out = append(out, ManifestObject{APIVersion: h.APIVersion, Kind: h.Kind, Name: h.Metadata.Name, Namespace: h.Metadata.Namespace, Item: path})
+	}
+	walk(js, "", 0)
+	return out, errors.Join(errs...)
+}
+
+func isListKind(kind string) bool {
+	return kind == "List" || (len(kind) > 4 && strings.HasSuffix(kind, "List"))
+}
+
+func orRoot(path string) string {
+	if path == "" {
+		return "the document"
+	}
+	return path
+}
+
+// Helm release storage: Secrets (the default driver), ConfigMaps
+// (HELM_DRIVER=configmap), both labelled owner=helm.
+const (
+	HelmStorageSecret    = "Secret"
+	HelmStorageConfigMap = "ConfigMap"
+)
+
+// helmLive is the status of the one revision of a release that is live;
+// the others (superseded, failed, pending-*) are history: their manifests
+// matter to a rollback, not to what runs.
+const helmLive = "deployed"
+
+// helmScan is the state of the helm-releases step: the objects each
+// release's deployed revision declares, and the removed APIs other
+// revisions declare, reported at the end when the deployed revision does
+// not declare the same object (that one is already an error).
+type helmScan struct {
+	live    map[string]map[string]bool // release -> objects of the deployed revision
+	history map[string]*helmHistory    // release + object -> finding
+	order   []string
+}
+
+type helmHistory struct {
+	release   string
+	object    string
+	finding   finding.Finding
+	revisions []string
+}
+
+// helmReleases decodes every revision of every Helm release, stored in
+// Secrets or ConfigMaps, and reports the removed APIs their manifests and
+// hooks declare: the deployed revision's as what runs, the others
+// separately as history. Releases hold whole manifests, so they are paged
+// in small pages, each released before the next. The SQL driver keeps
+// releases outside the cluster: an info finding says they were not read.
 func (p *preflight) helmReleases(ctx context.Context) error {
-	list := func(ctx context.Context, o metav1.ListOptions) ([]corev1.Secret, string, error) {
+	hs := &helmScan{live: map[string]map[string]bool{}, history: map[string]*helmHistory{}}
+	secrets := func(ctx context.Context, o metav1.ListOptions) ([]corev1.Secret, string, error) {
 		l, err := p.c.Kube.CoreV1().Secrets("").List(ctx, o)
 		if err != nil {
 			return nil, "", err
 		}
 		return l.Items, l.Continue, nil
 	}
-	opts := metav1.ListOptions{FieldSelector: "type=" + HelmReleaseSecretType}
-	return eachPage(ctx, p.a.opts.helmPageSize, opts, list, func(secrets []corev1.Secret) error {
-		for i := range secrets {
-			s := &secrets[i]
-			if s.Type != HelmReleaseSecretType {
-				continue
+	err := eachPage(ctx, p.a.opts.helmPageSize, metav1.ListOptions{FieldSelector: "type=" + HelmReleaseSecretType},
+		retriedPage(p.a, "list Helm release Secrets of "+p.in.Cluster.Name, secrets), func(page []corev1.Secret) error {
+			for i := range page {
+				s := &page[i]
+				if s.Type != HelmReleaseSecretType {
+					continue
+				}
+				p.scanned++
+				p.checkHelmRelease(hs, HelmStorageSecret, s.Namespace+"/"+s.Name, s.Labels["status"], s.Data["release"])
+				page[i].Data = nil // release the manifest before the next one is decoded
 			}
-			p.scanned++
-			switch s.Labels["status"] {
-			case "superseded", "uninstalled":
-				continue // history: upgrades and rollbacks only read the current revision
+			p.beat(ctx, Progress{Step: "helm-releases", Objects: p.scanned, Detail: "secrets"})
+			return nil
+		})
+	if err != nil {
+		return err
+	}
+	configMaps := func(ctx context.Context, o metav1.ListOptions) ([]corev1.ConfigMap, string, error) {
+		l, err := p.c.Kube.CoreV1().ConfigMaps("").List(ctx, o)
+		if err != nil {
+			return nil, "", err
+		}
+		return l.Items, l.Continue, nil
+	}
+	err = eachPage(ctx, p.a.opts.helmPageSize, metav1.ListOptions{LabelSelector: "owner=helm"},
+		retriedPage(p.a, "list Helm release ConfigMaps of "+p.in.Cluster.Name, configMaps), func(page []corev1.ConfigMap) error {
+			for i := range page {
+				cm := &page[i]
+				rel, ok := cm.Data["release"]
+				if !ok || !strings.HasPrefix(cm.Name, "sh.helm.release.v1.") {
+					continue
+				}
+				p.scanned++
+				p.checkHelmRelease(hs, HelmStorageConfigMap, cm.Namespace+"/"+cm.Name, cm.Labels["status"], []byte(rel))
+				page[i].Data = nil
 			}
-			p.checkHelmSecret(s)
-			secrets[i].Data = nil // release the manifest before the next one is decoded
-		}
-		activitylog.Heartbeat(ctx, Progress{Step: "helm-releases", Objects: p.scanned})
-		return nil
-	})
-}
-
-func (p *preflight) checkHelmSecret(s *corev1.Secret) {
-	secretRef := s.Namespace + "/" + s.Name
-	rel, err := DecodeHelmRelease(s.Data["release"])
+			p.beat(ctx, Progress{Step: "helm-releases", Objects: p.scanned, Detail: "configmaps"})
+			return nil
+		})
 	if err != nil {
-		p.found.add(finding.Finding{Check: CheckScanIncomplete, Severity: finding.Warning, Source: SourceHelm,
-			Object:  "v1 Secret " + secretRef,
-			Message: fmt.Sprintf("could not decode Helm release secret %s: %v", secretRef, err)})
-		return
+		return err
 	}
-	objs, err := ManifestObjects(rel.Manifest)
-	if err != nil {
-		p.found.add(finding.Finding{Check: CheckScanIncomplete, Severity: finding.Warning, Source: SourceHelm,
-			Object:  "v1 Secret " + secretRef,
-			Message: fmt.Sprintf("Helm release %s/%s: manifest partly unreadable: %v", rel.Namespace, rel.Name, err)})
-	}
-	for _, o := range objs {
-		r, ok := p.relevant(o.APIVersion, o.Kind)
-		if !ok {
-			continue
+	for _, key := range hs.order {
+		h := hs.history[key]
+		if hs.live[h.release][h.object] {
+			continue // the deployed revision declares it too: reported as live
 		}
-		ns := o.Namespace
-		if ns == "" {
-			ns = rel.Namespace
-		}
-		name := o.Name
-		if ns != "" {
-			name = ns + "/" + o.Name
-		}
-		chart := rel.Chart.Metadata.Name
-		if rel.Chart.Metadata.Version != "" {
-			chart += "-" + rel.Chart.Metadata.Version
-		}
-		where := fmt.Sprintf("Helm release %s/%s revision %d (chart %s, secret %s), template %s", rel.Namespace, rel.Name, rel.Version, chart, secretRef, o.Source)
-		f := p.removedFinding(r, SourceHelm, fmt.Sprintf("%s %s %s", o.APIVersion, o.Kind, name), where)
-		f.Fix = fmt.Sprintf("Upgrade release %s/%s to a chart version whose %s uses %s. If the old API is already gone from the cluster, `helm upgrade` fails on the stored manifest: rewrite it first with the helm-mapkubeapis plugin (helm mapkubeapis %s -n %s). ",
-			rel.Namespace, rel.Name, o.Source, orNone(r.Replacement), rel.Name, rel.Namespace) + r.Fix()
+		f := h.finding
+		f.Message = fmt.Sprintf("not live: only in revision(s) %s of Helm release %s, not in its deployed revision; a helm rollback to one of them fails at the target. %s",
+			strings.Join(h.revisions, ", "), h.release, f.Message)
 		p.found.add(f)
 	}
+	p.found.add(finding.Finding{Check: CheckHelmSQLNotScanned, Severity: finding.Info, Source: SourceHelm,
+		Message: "Helm releases stored by the SQL driver (HELM_DRIVER=sql) live in a database outside the cluster and were not scanned; releases in Secrets and ConfigMaps were",
+		Fix:     "If some releases use the SQL driver, check their manifests against the target with `helm get manifest` and `helm get hooks` (e.g. piped to pluto detect -)."})
+	return nil
+}
+
+// checkHelmRelease reports the removed APIs of one stored revision: its
+// manifest and its hooks. statusLabel is the storage object's status
+// label, the release record's own status when missing.
+func (p *preflight) checkHelmRelease(hs *helmScan, storage, ref, statusLabel string, data []byte) {
+	storageRef := strings.ToLower(storage) + " " + ref
+	if statusLabel == "uninstalled" || statusLabel == "uninstalling" {
+		return // kept with --keep-history: nothing of it runs or rolls back
+	}
+	rel, err := DecodeHelmRelease(data)
+	if err != nil {
+		p.found.add(finding.Finding{Check: CheckScanIncomplete, Severity: finding.Warning, Source: SourceHelm,
+			Object:  "v1 " + storage + " " + ref,
+			Message: fmt.Sprintf("could not decode Helm release %s %s: %v", strings.ToLower(storage), ref, err),
+			Fix:     "Check the release with `helm history`; a release Helm itself cannot read must be repaired or deleted before the migration."})
+		return
+	}
+	status := statusLabel
+	if status == "" {
+		status = rel.Info.Status
+	}
+	live := status == helmLive
+	release := rel.Namespace + "/" + rel.Name
+	chart := rel.Chart.Metadata.Name
+	if rel.Chart.Metadata.Version != "" {
+		chart += "-" + rel.Chart.Metadata.Version
+	}
+	revision := fmt.Sprintf("Helm release %s revision %d (%s, chart %s, %s)", release, rel.Version, status, chart, storageRef)
+
+	type part struct {
+		where    string // "template x" or "hook y (events ...)"
+		manifest string
+		path     string
+	}
+	parts := []part{{manifest: rel.Manifest}}
+	for _, h := range rel.Hooks {
+		parts = append(parts, part{where: fmt.Sprintf("hook %s (%s, events %s)", h.Name, h.Path, strings.Join(h.Events, ",")), manifest: h.Manifest, path: h.Path})
+	}
+	for _, pt := range parts {
+		objs, bad := ManifestObjects(pt.manifest)
+		if len(bad) > 0 && live {
+			var docs []string
+			for _, b := range bad {
+				docs = append(docs, b.String())
+			}
+			what := "manifest"
+			if pt.where != "" {
+				what = pt.where
+			}
+			p.found.add(finding.Finding{Check: CheckScanIncomplete, Severity: finding.Warning, Source: SourceHelm,
+				Object:  "v1 " + storage + " " + ref,
+				Message: fmt.Sprintf("%s: %s has documents that could not be read (%s); the documents after them were scanned", revision, what, strings.Join(docs, "; ")),
+				Fix:     "Render the chart (helm get manifest) and fix the template: Helm itself fails on such a manifest at the next upgrade."})
+		}
+		for _, o := range objs {
+			if live {
+				if hs.live[release] == nil {
+					hs.live[release] = map[string]bool{}
+				}
+				hs.live[release][o.APIVersion+" "+o.Kind+" "+o.Namespace+"/"+o.Name] = true
+			}
+			r, ok := p.relevant(o.APIVersion, o.Kind)
+			if !ok {
+				continue
+			}
+			ns := o.Namespace
+			if ns == "" {
+				ns = rel.Namespace
+			}
+			name := o.Name
+			if ns != "" {
+				name = ns + "/" + o.Name
+			}
+			where := pt.where
+			if where == "" {
+				where = "template " + o.Source
+			} else if o.Source != "" && o.Source != pt.path {
+				where += " template " + o.Source
+			}
+			if o.Item != "" {
+				where += ", " + o.Item + " of a List"
+			}
+			object := fmt.Sprintf("%s %s %s", o.APIVersion, o.Kind, name)
+			f := p.removedFinding(r, SourceHelm, object, revision+", "+where)
+			f.Fix = fmt.Sprintf("Upgrade release %s to a chart version whose %s uses %s. If the old API is already gone from the cluster, `helm upgrade` fails on the stored manifest: rewrite it first with the helm-mapkubeapis plugin (helm mapkubeapis %s -n %s). ",
+				release, orTemplate(o.Source, pt.path), orNone(r.Replacement), rel.Name, rel.Namespace) + r.Fix()
+			if live {
+				p.found.add(f)
+				continue
+			}
+			key := release + "\x00" + o.APIVersion + " " + o.Kind + " " + o.Namespace + "/" + o.Name
+			h, ok := hs.history[key]
+			if !ok {
+				f.Check, f.Severity = CheckHelmRevisionAPI, finding.Info
+				h = &helmHistory{release: release, object: o.APIVersion + " " + o.Kind + " " + o.Namespace + "/" + o.Name, finding: f}
+				hs.history[key] = h
+				hs.order = append(hs.order, key)
+			}
+			h.revisions = append(h.revisions, fmt.Sprintf("%d (%s)", rel.Version, status))
+		}
+	}
+}
+
+func orTemplate(source, path string) string {
+	switch {
+	case source != "":
+		return source
+	case path != "":
+		return path
+	}
+	return "template"
 }
 
 func orNone(s string) string {

@@ -48,8 +48,15 @@ const (
 	// whatever the Kubernetes target: green runs the add-on version
 	// restored into it.
 	CheckRemovedAddonAPI = "removed-addon-api"
-	CheckScanIncomplete  = "scan-incomplete"
-	CheckVersionUnknown  = "version-unknown"
+	// CheckHelmRevisionAPI: a removed API in a Helm revision that is not
+	// the deployed one (superseded, failed, pending): not live, but a
+	// rollback to it fails at the target.
+	CheckHelmRevisionAPI = "removed-api-helm-revision"
+	// CheckHelmSQLNotScanned: releases kept by Helm's SQL driver are
+	// outside the cluster; preflight reads Secrets and ConfigMaps only.
+	CheckHelmSQLNotScanned = "helm-sql-not-scanned"
+	CheckScanIncomplete    = "scan-incomplete"
+	CheckVersionUnknown    = "version-unknown"
 	// CheckSelfManagedNode: a node in no managed node group, Fargate
 	// profile or Karpenter pool; cutover builds green's nodes only from
 	// managed node groups.

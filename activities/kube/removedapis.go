@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -310,20 +309,36 @@ func (p *preflight) checkLastApplied(gvr schema.GroupVersionResource, m *metav1.
 	if !ok || raw == "" {
 		return
 	}
-	var h lastAppliedHeader
-	if err := json.Unmarshal([]byte(raw), &h); err != nil {
-		return
-	}
-	r, ok := p.relevant(h.APIVersion, h.Kind)
-	if !ok {
-		return
-	}
+	// kubectl writes one object per annotation, but a List applied by
+	// another tool keeps the List: its items are read as objects.
+	objs, _ := declaredObjects([]byte(raw)) // an unreadable annotation is not an API declaration
 	name := m.Name
 	if m.Namespace != "" {
 		name = m.Namespace + "/" + m.Name
 	}
-	where := fmt.Sprintf("annotation %s of %s %s (served today as %s)", LastAppliedAnnotation, gvr.GroupResource(), name, gvr.GroupVersion())
-	p.found.add(p.removedFinding(r, SourceLastApplied, fmt.Sprintf("%s %s %s", h.APIVersion, h.Kind, name), where))
+	for _, o := range objs {
+		r, ok := p.relevant(o.APIVersion, o.Kind)
+		if !ok {
+			continue
+		}
+		where := fmt.Sprintf("annotation %s of %s %s (served today as %s)", LastAppliedAnnotation, gvr.GroupResource(), name, gvr.GroupVersion())
+		object := name
+		if o.Item != "" {
+			where += ", " + o.Item + " of a List"
+			object = o.Name
+			if ns := orDefault(o.Namespace, m.Namespace); ns != "" {
+				object = ns + "/" + o.Name
+			}
+		}
+		p.found.add(p.removedFinding(r, SourceLastApplied, fmt.Sprintf("%s %s %s", o.APIVersion, o.Kind, object), where))
+	}
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 // ---- Argo CD applications ----

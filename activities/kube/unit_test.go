@@ -29,9 +29,9 @@ func TestHelmReleaseRoundTripAndManifest(t *testing.T) {
 	if rel.Name != "web" || rel.Namespace != "shop" || rel.Version != 4 || rel.Info.Status != "deployed" || rel.Chart.Metadata.Version != "2.0.1" {
 		t.Fatalf("release %+v", rel)
 	}
-	objs, err := ManifestObjects(rel.Manifest)
-	if err != nil {
-		t.Fatal(err)
+	objs, bad := ManifestObjects(rel.Manifest)
+	if len(bad) != 0 {
+		t.Fatal(bad)
 	}
 	want := []ManifestObject{
 		{APIVersion: "extensions/v1beta1", Kind: "Ingress", Name: "web", Namespace: "edge", Source: "web/templates/a.yaml"},
@@ -42,6 +42,63 @@ func TestHelmReleaseRoundTripAndManifest(t *testing.T) {
 	}
 	if _, err := DecodeHelmRelease([]byte("not base64!")); err == nil {
 		t.Fatal("garbage decoded")
+	}
+}
+
+// TestManifestObjectsListsAndBadDocuments: the items of a List (nested
+// too, and a typed ...List) are objects; a document that does not decode
+// is reported and the documents after it are read.
+func TestManifestObjectsListsAndBadDocuments(t *testing.T) {
+	manifest := `---
+# Source: web/templates/list.yaml
+apiVersion: v1
+kind: List
+items:
+- apiVersion: policy/v1beta1
+  kind: PodDisruptionBudget
+  metadata: {name: web}
+- apiVersion: v1
+  kind: List
+  items:
+  - {apiVersion: batch/v1beta1, kind: CronJob, metadata: {name: report, namespace: ops}}
+- 42
+---
+# Source: web/templates/broken.yaml
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: [unclosed
+---
+# Source: web/templates/typed.yaml
+apiVersion: v1
+kind: ServiceList
+items:
+- {apiVersion: v1, kind: Service, metadata: {name: web}}
+---
+# Source: web/templates/after.yaml
+apiVersion: extensions/v1beta1
+kind: Ingress
+metadata:
+  name: web
+`
+	objs, bad := ManifestObjects(manifest)
+	want := []ManifestObject{
+		{APIVersion: "policy/v1beta1", Kind: "PodDisruptionBudget", Name: "web", Source: "web/templates/list.yaml", Item: "items[0]"},
+		{APIVersion: "batch/v1beta1", Kind: "CronJob", Name: "report", Namespace: "ops", Source: "web/templates/list.yaml", Item: "items[1].items[0]"},
+		{APIVersion: "v1", Kind: "Service", Name: "web", Source: "web/templates/typed.yaml", Item: "items[0]"},
+		{APIVersion: "extensions/v1beta1", Kind: "Ingress", Name: "web", Source: "web/templates/after.yaml"},
+	}
+	if len(objs) != len(want) {
+		t.Fatalf("objects %+v, want %+v", objs, want)
+	}
+	for i := range want {
+		if objs[i] != want[i] {
+			t.Errorf("object %d: %+v, want %+v", i, objs[i], want[i])
+		}
+	}
+	if len(bad) != 2 || bad[0].Index != 1 || !strings.Contains(bad[0].Err, "items[2]") ||
+		bad[1].Index != 2 || bad[1].Source != "web/templates/broken.yaml" {
+		t.Errorf("bad documents %+v; want the List's item 2 and document 2 (broken.yaml)", bad)
 	}
 }
 
