@@ -116,6 +116,10 @@ type RetiredLoadBalancer struct {
 	// LoadBalancerGone: no ELBv2 load balancer has Hostname, nor any of
 	// TargetGroupARNs is left.
 	LoadBalancerGone bool `json:"loadBalancerGone"`
+	// Unowned: the object carried no load balancer controller's finalizer
+	// when found, so no controller removes its load balancer when it goes;
+	// once the object is deleted its load balancer is not waited for.
+	Unowned bool `json:"unowned,omitempty"`
 }
 
 func (r RetiredLoadBalancer) String() string {
@@ -123,6 +127,25 @@ func (r RetiredLoadBalancer) String() string {
 }
 
 func (r RetiredLoadBalancer) done() bool { return r.Deleted && r.LoadBalancerGone }
+
+// settled: nothing more will happen to it by waiting.
+func (r RetiredLoadBalancer) settled() bool { return r.done() || r.Deleted && r.Unowned }
+
+// lbControllerFinalizers are what a controller that owns a load
+// balancer puts on its object: the AWS Load Balancer Controller's
+// (service.k8s.aws/resources, ingress.k8s.aws/resources, and
+// group.ingress.k8s.aws/<group> for an IngressGroup) and the in-tree
+// service controller's.
+func ownedByLBController(finalizers []string) bool {
+	for _, f := range finalizers {
+		switch {
+		case f == "service.k8s.aws/resources", f == "ingress.k8s.aws/resources", f == "elbv2.k8s.aws/resources",
+			strings.HasPrefix(f, "group.ingress.k8s.aws/"), f == "service.kubernetes.io/load-balancer-cleanup":
+			return true
+		}
+	}
+	return false
+}
 
 // what names the load balancer for a person.
 func (r RetiredLoadBalancer) what() string {
@@ -236,7 +259,7 @@ func (a *Activities) RetireLoadBalancers(ctx context.Context, in RetireLoadBalan
 		if err := a.checkRetired(ctx, c, api, in.Cluster.Region, p.Targets); err != nil {
 			return res, err
 		}
-		left := slices.DeleteFunc(slices.Clone(p.Targets), RetiredLoadBalancer.done)
+		left := slices.DeleteFunc(slices.Clone(p.Targets), RetiredLoadBalancer.settled)
 		p.Detail = fmt.Sprintf("round %d: %d of %d load balancers gone", round, len(p.Targets)-len(left), len(p.Targets))
 		if len(left) > 0 {
 			names := make([]string, 0, len(left))
@@ -294,6 +317,9 @@ func remainingText(r RetiredLoadBalancer) string {
 	if !r.Deleted {
 		left = append(left, "object still exists (finalizer not released)")
 	}
+	if !r.LoadBalancerGone && r.Unowned {
+		left = append(left, "the object carried no load balancer controller's finalizer, so nothing removes its load balancer")
+	}
 	if !r.LoadBalancerGone {
 		if r.LoadBalancerARN != "" {
 			left = append(left, "load balancer "+r.LoadBalancerARN)
@@ -321,7 +347,8 @@ func (a *Activities) loadBalancedObjects(ctx context.Context, c *Clients) ([]Ret
 				if s.Spec.Type != corev1.ServiceTypeLoadBalancer {
 					continue
 				}
-				out = append(out, RetiredLoadBalancer{Kind: EntryPointService, Namespace: s.Namespace, Name: s.Name, UID: string(s.UID), Hostname: serviceHostname(s)})
+				out = append(out, RetiredLoadBalancer{Kind: EntryPointService, Namespace: s.Namespace, Name: s.Name, UID: string(s.UID), Hostname: serviceHostname(s),
+					Unowned: serviceHostname(s) != "" && !ownedByLBController(s.Finalizers)})
 			}
 			if opts.Continue = l.Continue; opts.Continue == "" {
 				return nil
@@ -353,7 +380,8 @@ func (a *Activities) loadBalancedObjects(ctx context.Context, c *Clients) ([]Ret
 				if !servedByALB(ing, alb, defaultALB) {
 					continue
 				}
-				out = append(out, RetiredLoadBalancer{Kind: EntryPointIngress, Namespace: ing.Namespace, Name: ing.Name, UID: string(ing.UID), Hostname: ingressHostname(ing)})
+				out = append(out, RetiredLoadBalancer{Kind: EntryPointIngress, Namespace: ing.Namespace, Name: ing.Name, UID: string(ing.UID), Hostname: ingressHostname(ing),
+					Unowned: ingressHostname(ing) != "" && !ownedByLBController(ing.Finalizers)})
 			}
 			if opts.Continue = l.Continue; opts.Continue == "" {
 				return nil

@@ -302,3 +302,34 @@ func TestRetireLoadBalancersWithoutELBv2(t *testing.T) {
 		t.Errorf("web-public: %v; want deleted", err)
 	}
 }
+
+// TestRetireLoadBalancersUnowned: a load balancer whose object carries no
+// controller's finalizer (the controller was not running, or another tool
+// made it) is not waited for after its object is deleted: nothing will
+// remove it, so it is reported at once instead of at the deadline.
+func TestRetireLoadBalancersUnowned(t *testing.T) {
+	c := startCluster(t, "blue")
+	ctx := ctxT(t)
+	c.namespace(t, "shop")
+	elb := newFakeELBv2()
+	host := "k8s-shop-orphan-1.elb.us-east-1.amazonaws.com"
+	elb.add(host, "arn:lb/net/orphan", "arn:tg/orphan")
+	s := must(c.cs.CoreV1().Services("shop").Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "orphan"},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, Ports: []corev1.ServicePort{{Port: 80}}}}, metav1.CreateOptions{}))
+	s.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{Hostname: host}}
+	must(c.cs.CoreV1().Services("shop").UpdateStatus(ctx, s, metav1.UpdateOptions{}))
+
+	acts := c.activities(WithELBv2(func(context.Context, string) (ELBv2API, error) { return elb, nil }))
+	start := time.Now()
+	res, err := acts.RetireLoadBalancers(ctx, RetireLoadBalancersInput{Cluster: c.ref, Timeout: duration.Duration(time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 30*time.Second {
+		t.Errorf("waited %s for a load balancer nothing removes", took)
+	}
+	if len(res.Remaining) != 1 || !res.Remaining[0].Unowned || !res.Remaining[0].Deleted ||
+		len(res.Findings) != 1 || !strings.Contains(res.Findings[0].Objects[0], "no load balancer controller's finalizer") {
+		t.Errorf("%+v; want shop/orphan deleted, its load balancer remaining and reported as unowned", res)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+	"github.com/aws/smithy-go"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -51,7 +53,10 @@ func (s *Simulator) loadBalancers(ctx context.Context, c cluster) error {
 			return err
 		}
 		sv.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{Hostname: host}}
-		if _, err := c.cs.CoreV1().Services(sv.Namespace).UpdateStatus(ctx, sv, metav1.UpdateOptions{}); err != nil {
+		if sv, err = c.cs.CoreV1().Services(sv.Namespace).UpdateStatus(ctx, sv, metav1.UpdateOptions{}); err != nil {
+			return err
+		}
+		if err := s.addFinalizer(ctx, c, sv.Namespace, sv.Name, "service.k8s.aws/resources", false); err != nil {
 			return err
 		}
 		s.Logger.Info("Gave a Service its load balancer", "service", sv.Namespace+"/"+sv.Name, "hostname", host)
@@ -71,6 +76,9 @@ func (s *Simulator) loadBalancers(ctx context.Context, c cluster) error {
 		}
 		ing.Status.LoadBalancer.Ingress = []networkingv1.IngressLoadBalancerIngress{{Hostname: host}}
 		if _, err := c.cs.NetworkingV1().Ingresses(ing.Namespace).UpdateStatus(ctx, ing, metav1.UpdateOptions{}); err != nil {
+			return err
+		}
+		if err := s.addFinalizer(ctx, c, ing.Namespace, ing.Name, "ingress.k8s.aws/resources", true); err != nil {
 			return err
 		}
 		s.Logger.Info("Gave an Ingress its load balancer", "ingress", ing.Namespace+"/"+ing.Name, "hostname", host)
@@ -93,6 +101,30 @@ func (s *Simulator) ensureLoadBalancer(ctx context.Context, name string, typ elb
 		return "", fmt.Errorf("create load balancer %s: %w", name, err)
 	}
 	return aws.ToString(made.LoadBalancers[0].DNSName), nil
+}
+
+// addFinalizer puts the controller's finalizer on the object it made a
+// load balancer for, as the AWS Load Balancer Controller does, so that
+// deleting the object waits for the load balancer's removal.
+func (s *Simulator) addFinalizer(ctx context.Context, c cluster, ns, name, finalizer string, ingress bool) error {
+	var err error
+	if ingress {
+		var ing *networkingv1.Ingress
+		if ing, err = c.cs.NetworkingV1().Ingresses(ns).Get(ctx, name, metav1.GetOptions{}); err == nil && !slices.Contains(ing.Finalizers, finalizer) {
+			ing.Finalizers = append(ing.Finalizers, finalizer)
+			_, err = c.cs.NetworkingV1().Ingresses(ns).Update(ctx, ing, metav1.UpdateOptions{})
+		}
+	} else {
+		var sv *corev1.Service
+		if sv, err = c.cs.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{}); err == nil && !slices.Contains(sv.Finalizers, finalizer) {
+			sv.Finalizers = append(sv.Finalizers, finalizer)
+			_, err = c.cs.CoreV1().Services(ns).Update(ctx, sv, metav1.UpdateOptions{})
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("finalizer %s on %s/%s: %w", finalizer, ns, name, err)
+	}
+	return nil
 }
 
 // lbName is the AWS Load Balancer Controller's name for an object's load
@@ -195,6 +227,10 @@ func (s *Simulator) deleteLoadBalancer(ctx context.Context, dns string) error {
 				continue
 			}
 			tgs, err := s.LoadBalancers.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{LoadBalancerArn: lb.LoadBalancerArn})
+			var apiErr smithy.APIError
+			if errors.As(err, &apiErr) && apiErr.ErrorCode() == "TargetGroupNotFound" {
+				tgs, err = &elbv2.DescribeTargetGroupsOutput{}, nil // moto's answer for none
+			}
 			if err != nil {
 				return fmt.Errorf("target groups of %s: %w", aws.ToString(lb.LoadBalancerName), err)
 			}
