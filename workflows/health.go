@@ -5,7 +5,9 @@ import (
 	"sort"
 
 	"github.com/cutover-dev/cutover/activities/eks"
+	"github.com/cutover-dev/cutover/activities/kube"
 	"github.com/cutover-dev/cutover/internal/finding"
+	"github.com/cutover-dev/cutover/internal/spec"
 )
 
 // Preflight checks of blue's EKS health (eksup's EKS004 and EKS005).
@@ -49,6 +51,49 @@ func sortedKeys(m map[string]string) []string {
 }
 
 // addonNames are the names of the cluster's EKS add-ons, as described.
+// addonVersions are blue's installed add-on versions by name.
+func addonVersions(d eks.ClusterDescription) map[string]string {
+	out := map[string]string{}
+	for _, a := range d.Addons {
+		if a.Version != "" {
+			out[a.Name] = a.Version
+		}
+	}
+	return out
+}
+
+// hasAddon says whether blue runs name as an EKS add-on.
+func hasAddon(d eks.ClusterDescription, name string) bool {
+	for _, a := range d.Addons {
+		if a.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// firstHop is the version an in-place upgrade of blue's control plane
+// goes to first (one minor above it), "" when that is the target itself
+// or a version does not parse.
+func firstHop(blueVersion, target string) string {
+	cur, ok := spec.MinorVersion(blueVersion)
+	t, ok2 := spec.MinorVersion(target)
+	if !ok || !ok2 || cur+1 >= t {
+		return ""
+	}
+	return fmt.Sprintf("1.%d", cur+1)
+}
+
+// cniFindings compares a self-managed aws-node (PreflightBlue's CNI, when
+// blue has no vpc-cni EKS add-on) with the VPC CNI versions EKS publishes
+// for the target.
+func cniFindings(blue eks.ClusterDescription, cni *kube.CNIImage, insights eks.InsightsResult, target string, inPlace bool) []finding.Finding {
+	if cni == nil || hasAddon(blue, eks.VPCCNIAddon) {
+		return nil
+	}
+	return eks.SelfManagedCNIFindings(blue.Name, cni.Image, cni.Version, insights.VPCCNI, insights.VPCCNIDefault, target, inPlace)
+}
+
 func addonNames(d eks.ClusterDescription) []string {
 	out := make([]string, 0, len(d.Addons))
 	for _, a := range d.Addons {

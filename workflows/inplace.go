@@ -104,7 +104,8 @@ func (m *migration) inPlacePreflight(ctx workflow.Context) (eks.ClusterDescripti
 		return blue, err
 	}
 	m.progress("Reading EKS upgrade insights")
-	insights, err := short[eks.InsightsResult](ctx, readOptions, eksA.EKSUpgradeInsights, eks.InsightsInput{Cluster: m.blue(), TargetVersion: s.Green.KubernetesVersion, Addons: addonNames(blue)})
+	insights, err := short[eks.InsightsResult](ctx, readOptions, eksA.EKSUpgradeInsights, eks.InsightsInput{Cluster: m.blue(), TargetVersion: s.Green.KubernetesVersion, Addons: addonNames(blue),
+		Installed: addonVersions(blue), InPlace: true, FirstHop: firstHop(blue.Version, s.Green.KubernetesVersion), VPCCNIVersions: !hasAddon(blue, eks.VPCCNIAddon)})
 	if err != nil {
 		return blue, err
 	}
@@ -117,6 +118,7 @@ func (m *migration) inPlacePreflight(ctx workflow.Context) (eks.ClusterDescripti
 		return blue, err
 	}
 	m.addFindings(pf.Findings)
+	m.addFindings(cniFindings(blue, pf.CNI, insights, s.Green.KubernetesVersion, true))
 	m.addFindings(inPlaceAMITypeFindings(blue, s.Green.KubernetesVersion))
 	m.addFindings(healthFindings(blue))
 	// Node groups whose template pins an AMI need a version with the

@@ -307,7 +307,8 @@ func (m *migration) preflight(ctx workflow.Context) (preflightResult, error) {
 	if spec.On(s.Green.Copy.Addons) {
 		addons = addonNames(blue)
 	}
-	insights, err := short[eks.InsightsResult](ctx, readOptions, eksA.EKSUpgradeInsights, eks.InsightsInput{Cluster: m.blue(), TargetVersion: s.Green.KubernetesVersion, Addons: addons})
+	insights, err := short[eks.InsightsResult](ctx, readOptions, eksA.EKSUpgradeInsights, eks.InsightsInput{Cluster: m.blue(), TargetVersion: s.Green.KubernetesVersion, Addons: addons,
+		VPCCNIVersions: !hasAddon(blue, eks.VPCCNIAddon)})
 	if err != nil {
 		return preflightResult{}, err
 	}
@@ -320,6 +321,7 @@ func (m *migration) preflight(ctx workflow.Context) (preflightResult, error) {
 		return preflightResult{}, err
 	}
 	m.addFindings(pf.Findings)
+	m.addFindings(cniFindings(blue, pf.CNI, insights, s.Green.KubernetesVersion, false))
 	m.addFindings(amiTypeFindings(blue, s))
 	m.addFindings(uncopiedFindings(blue))
 	m.addFindings(healthFindings(blue))

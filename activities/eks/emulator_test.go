@@ -495,6 +495,92 @@ func TestEmulatedEKS(t *testing.T) {
 		}
 	})
 
+	t.Run("add-on compatibility and skew before anything is built", func(t *testing.T) {
+		// Blue at 1.29 runs vpc-cni v1.16.4 (published for 1.24-1.29 only)
+		// and coredns at EKS's default.
+		blue := e.name("blue")
+		e.cluster(t, blue, "1.29")
+		for _, in := range []*awseks.CreateAddonInput{
+			{AddonName: aws.String("vpc-cni"), AddonVersion: aws.String("v1.16.4-eksbuild.2")},
+			{AddonName: aws.String("coredns")},
+		} {
+			in.ClusterName = aws.String(blue)
+			if _, err := e.api.CreateAddon(ctx, in); err != nil {
+				t.Fatalf("create add-on %s: %v", aws.ToString(in.AddonName), err)
+			}
+		}
+		cni := e.waitAddon(t, blue, "vpc-cni", ekstypes.AddonStatusActive)
+		dns := e.waitAddon(t, blue, "coredns", ekstypes.AddonStatusActive)
+		a, _ := e.activities(nil)
+		env := newActivityEnv(t, a)
+		ref := clusters.Ref{Name: blue, Region: e.region}
+		installed := map[string]string{"vpc-cni": aws.ToString(cni.AddonVersion), "coredns": aws.ToString(dns.AddonVersion)}
+		skew := func(res InsightsResult) map[string]finding.Severity {
+			out := map[string]finding.Severity{}
+			for _, f := range res.Findings {
+				if f.Check == CheckAddonVersionSkew {
+					out[f.Object+" "+strings.SplitN(f.Message, ",", 2)[0]] = f.Severity
+				}
+			}
+			return out
+		}
+
+		// In place to 1.31: the first hop is 1.30, which v1.16.4 does not
+		// support (an error), and the CNI would jump 16 -> 18 (a warning).
+		res, err := run[InsightsResult](t, env, a.EKSUpgradeInsights, InsightsInput{Cluster: ref, TargetVersion: "1.31",
+			Addons: []string{"vpc-cni", "coredns"}, Installed: installed, InPlace: true, FirstHop: "1.30"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := skew(res)
+		var errs, warns int
+		for k, sev := range got {
+			if !strings.HasPrefix(k, "addon/vpc-cni ") {
+				t.Errorf("skew finding %q for an add-on published for 1.30", k)
+			}
+			switch sev {
+			case finding.Error:
+				errs++
+			case finding.Warning:
+				warns++
+			}
+		}
+		if errs != 1 || warns != 1 {
+			t.Errorf("in place 1.29 -> 1.31: skew findings %v; want vpc-cni's unsupported version (error) and its two-minor jump (warning)", got)
+		}
+		for _, f := range res.Findings {
+			if f.Check == CheckAddonVersionSkew && f.Severity == finding.Error && !strings.Contains(f.Message, "v1.16.4-eksbuild.2") {
+				t.Errorf("skew error %q does not name the installed version", f.Message)
+			}
+		}
+
+		// Blue/green: green gets its own versions; no skew, versions at the target.
+		res, err = run[InsightsResult](t, env, a.EKSUpgradeInsights, InsightsInput{Cluster: ref, TargetVersion: "1.30", Addons: []string{"vpc-cni", "coredns"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := skew(res); len(got) != 0 {
+			t.Errorf("blue/green: skew findings %v", got)
+		}
+		if len(res.AddonVersions) != 2 || res.VPCCNIDefault != "v1.18.6-eksbuild.1" {
+			t.Errorf("blue/green: add-on versions %+v, vpc-cni default %q", res.AddonVersions, res.VPCCNIDefault)
+		}
+
+		// A blue without the vpc-cni add-on (a self-managed aws-node): the
+		// versions for the target are still read, for the workflow to compare.
+		res, err = run[InsightsResult](t, env, a.EKSUpgradeInsights, InsightsInput{Cluster: ref, TargetVersion: "1.30", Addons: []string{"coredns"}, VPCCNIVersions: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.VPCCNI) == 0 || res.VPCCNI[len(res.VPCCNI)-1] != "v1.18.3-eksbuild.3" || res.VPCCNIDefault != "v1.18.6-eksbuild.1" {
+			t.Errorf("VPC CNI versions for 1.30: %v (default %q)", res.VPCCNI, res.VPCCNIDefault)
+		}
+		self := SelfManagedCNIFindings(blue, "602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni:v1.12.6-eksbuild.2", "v1.12.6-eksbuild.2", res.VPCCNI, res.VPCCNIDefault, "1.30", true)
+		if len(self) != 1 || self[0].Severity != finding.Error || !strings.Contains(self[0].Message, "oldest v1.18.3-eksbuild.3") {
+			t.Errorf("self-managed v1.12.6 in place: %+v", self)
+		}
+	})
+
 	t.Run("insights of an unknown cluster", func(t *testing.T) {
 		a, _ := e.activities(nil)
 		env := newActivityEnv(t, a)

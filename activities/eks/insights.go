@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -30,6 +31,11 @@ const (
 	// built; CheckAddonVersionAtTarget says which version each gets.
 	CheckAddonIncompatible    = "addon-incompatible"
 	CheckAddonVersionAtTarget = "addon-version-at-target"
+	// CheckAddonVersionSkew: in place, an add-on's installed version is
+	// not one EKS publishes for the target (eksup's EKS005), or the VPC
+	// CNI would move more than one minor version at once; a self-managed
+	// aws-node older than every version for the target (VPC CNI skew).
+	CheckAddonVersionSkew = "addon-version-skew"
 	// SourceEKS is the source of the checks on EKS's own data.
 	SourceEKS = "eks"
 )
@@ -101,6 +107,23 @@ func (a *Activities) EKSUpgradeInsights(ctx context.Context, in InsightsInput) (
 			return res, err
 		}
 		v, why, ok := pickAddonVersionWhy(infos, in.TargetVersion)
+		if name == VPCCNIAddon {
+			res.VPCCNI, res.VPCCNIDefault = compatibleVersions(infos, in.TargetVersion)
+		}
+		if cur := in.Installed[name]; in.InPlace && cur != "" {
+			// The control plane moves one minor at a time: the add-on
+			// meets the first hop's version first.
+			hop, hopInfos := in.TargetVersion, infos
+			if in.FirstHop != "" && in.FirstHop != in.TargetVersion {
+				hop = in.FirstHop
+				if hopInfos, err = a.addonVersionInfos(ctx, api, name, hop); err != nil {
+					return res, err
+				}
+			}
+			if next, _, found := pickAddonVersionWhy(hopInfos, hop); found {
+				res.Findings = append(res.Findings, inPlaceAddonSkew(ref.Name, name, cur, next, hop, hopInfos)...)
+			}
+		}
 		if !ok {
 			res.Findings = append(res.Findings, Finding{Check: CheckAddonIncompatible, Cluster: ref.Name, Object: "addon/" + name, Severity: finding.Error, Source: SourceEKS,
 				Message: fmt.Sprintf("EKS publishes no version of add-on %s for Kubernetes %s", name, in.TargetVersion),
@@ -111,6 +134,15 @@ func (a *Activities) EKSUpgradeInsights(ctx context.Context, in InsightsInput) (
 		res.AddonVersions = append(res.AddonVersions, AddonChoice{Name: name, Version: v, Reason: why})
 		res.Findings = append(res.Findings, Finding{Check: CheckAddonVersionAtTarget, Cluster: ref.Name, Object: "addon/" + name, Severity: finding.Info, Source: SourceEKS,
 			Message: fmt.Sprintf("add-on %s runs %s at Kubernetes %s (%s)", name, v, in.TargetVersion, why)})
+	}
+
+	if in.VPCCNIVersions && !slices.Contains(in.Addons, VPCCNIAddon) {
+		activitylog.Heartbeat(ctx, "add-on "+VPCCNIAddon)
+		infos, err := a.addonVersionInfos(ctx, api, VPCCNIAddon, in.TargetVersion)
+		if err != nil {
+			return res, err
+		}
+		res.VPCCNI, res.VPCCNIDefault = compatibleVersions(infos, in.TargetVersion)
 	}
 
 	vf, status, eos, err := a.versionSupport(ctx, api, ref.Name, in.TargetVersion)
@@ -256,4 +288,111 @@ func (a *Activities) versionSupport(ctx context.Context, api EKSAPI, cluster, ve
 		}, status, eos, nil
 	}
 	return nil, status, eos, nil
+}
+
+// VPCCNIAddon is the Amazon VPC CNI's EKS add-on name.
+const VPCCNIAddon = "vpc-cni"
+
+// compatibleVersions lists the add-on versions EKS marks compatible with
+// k8sVersion, newest first, and the one it marks default.
+func compatibleVersions(infos []ekstypes.AddonInfo, k8sVersion string) (versions []string, def string) {
+	for _, info := range infos {
+		for _, v := range info.AddonVersions {
+			for _, c := range v.Compatibilities {
+				if aws.ToString(c.ClusterVersion) != k8sVersion {
+					continue
+				}
+				versions = append(versions, aws.ToString(v.AddonVersion))
+				if c.DefaultVersion {
+					def = aws.ToString(v.AddonVersion)
+				}
+			}
+		}
+	}
+	sort.Slice(versions, func(i, j int) bool { return compareVersions(versions[i], versions[j]) > 0 })
+	return slices.Compact(versions), def
+}
+
+// inPlaceAddonSkew: in place EKS updates the control plane first, so an
+// add-on runs its installed version at the target until its own update.
+// One EKS does not publish for the target is an error; the VPC CNI moving
+// more than one minor version at once is a warning (AWS updates it one
+// minor at a time).
+func inPlaceAddonSkew(cluster, name, installed, next, target string, infos []ekstypes.AddonInfo) []Finding {
+	compat, _ := compatibleVersions(infos, target)
+	obj := "addon/" + name
+	var out []Finding
+	if !slices.Contains(compat, installed) {
+		out = append(out, Finding{Check: CheckAddonVersionSkew, Cluster: cluster, Object: obj, Severity: finding.Error, Source: SourceEKS,
+			Message: fmt.Sprintf("add-on %s runs %s, which EKS does not publish for Kubernetes %s: after the control plane's update it would run unsupported until the add-on is updated to %s", name, installed, target, next),
+			Fix:     fmt.Sprintf("Update %s on blue first to a version EKS publishes for both its current version and %s (aws eks describe-addon-versions --addon-name %s --kubernetes-version %s), then upgrade.", name, target, name, target)})
+	}
+	if name == VPCCNIAddon {
+		if from, to := minorOf(installed), minorOf(next); from > 0 && to-from > 1 {
+			out = append(out, Finding{Check: CheckAddonVersionSkew, Cluster: cluster, Object: obj, Severity: finding.Warning, Source: SourceEKS,
+				Message: fmt.Sprintf("the VPC CNI would move from %s to %s, %d minor versions at once; AWS updates it one minor version at a time", installed, next, to-from),
+				Fix:     fmt.Sprintf("Update vpc-cni on blue one minor version at a time towards %s before the upgrade (aws eks update-addon --addon-name vpc-cni --addon-version ...).", next)})
+		}
+	}
+	return out
+}
+
+// minorOf is the minor of an add-on version such as v1.18.3-eksbuild.1
+// (0 when it does not parse).
+func minorOf(v string) int {
+	parts := strings.SplitN(strings.TrimPrefix(v, "v"), ".", 3)
+	if len(parts) < 2 {
+		return 0
+	}
+	n := 0
+	for _, r := range parts[1] {
+		if r < '0' || r > '9' {
+			return 0
+		}
+		n = n*10 + int(r-'0')
+	}
+	return n
+}
+
+// SelfManagedCNIFindings compares a self-managed VPC CNI (blue's
+// kube-system/aws-node, not an EKS add-on; image and its tag version) with
+// the versions EKS publishes for the target (newest first, and the
+// default). Older than all of them: in place an error (the control plane
+// moves first, and cutover does not update a self-managed CNI), blue/green
+// an info (green gets EKS's default). An untagged image is a warning. Pure:
+// the workflow calls it with PreflightBlue's and EKSUpgradeInsights'
+// results.
+func SelfManagedCNIFindings(cluster, image, version string, versions []string, def, target string, inPlace bool) []Finding {
+	if image == "" || len(versions) == 0 {
+		return nil
+	}
+	obj := "apps/v1 DaemonSet kube-system/aws-node"
+	if version == "" || minorOf(version) == 0 {
+		return []Finding{{Check: CheckAddonVersionSkew, Cluster: cluster, Object: obj, Severity: finding.Warning, Source: SourceEKS,
+			Message: fmt.Sprintf("the self-managed VPC CNI's image %q carries no version in its tag: it was not compared with the versions EKS publishes for Kubernetes %s", image, target),
+			Fix:     "Run the vpc-cni EKS add-on (aws eks create-addon --addon-name vpc-cni --resolve-conflicts OVERWRITE), or a tagged image."}}
+	}
+	oldest := versions[len(versions)-1]
+	if compareVersions(coreVersion(version), coreVersion(oldest)) >= 0 {
+		return nil
+	}
+	if def == "" {
+		def = versions[0]
+	}
+	f := Finding{Check: CheckAddonVersionSkew, Cluster: cluster, Object: obj, Severity: finding.Info, Source: SourceEKS,
+		Message: fmt.Sprintf("the self-managed VPC CNI %s is older than every version EKS publishes for Kubernetes %s (oldest %s, default %s); green runs EKS's default", version, target, oldest, def)}
+	if inPlace {
+		f.Severity = finding.Error
+		f.Message = fmt.Sprintf("the self-managed VPC CNI %s is older than every version EKS publishes for Kubernetes %s (oldest %s, default %s): after the control plane's update it runs unsupported, and cutover does not update a self-managed CNI", version, target, oldest, def)
+		f.Fix = fmt.Sprintf("Adopt the CNI as the vpc-cni EKS add-on, or update aws-node one minor version at a time to at least %s, before the upgrade.", oldest)
+	}
+	return []Finding{f}
+}
+
+// coreVersion drops an EKS build suffix: v1.18.3-eksbuild.1 -> v1.18.3.
+func coreVersion(v string) string {
+	if i := strings.IndexByte(v, '-'); i > 0 {
+		return v[:i]
+	}
+	return v
 }

@@ -182,6 +182,18 @@ type InsightsInput struct {
 	// green copies them or blue is upgraded in place): each is checked for
 	// a version EKS publishes for the target before anything is built.
 	Addons []string `json:"addons,omitempty"`
+	// Installed are blue's versions of those add-ons; in place (InPlace)
+	// each must be one EKS publishes for the target, since the control
+	// plane is updated before its add-ons.
+	Installed map[string]string `json:"installed,omitempty"`
+	InPlace   bool              `json:"inPlace,omitempty"`
+	// FirstHop is the version the control plane goes to first in place
+	// (one minor above blue), when it is not the target.
+	FirstHop string `json:"firstHop,omitempty"`
+	// VPCCNIVersions asks for the VPC CNI versions EKS publishes for the
+	// target even when it is not an EKS add-on of blue (a self-managed
+	// aws-node is compared with them).
+	VPCCNIVersions bool `json:"vpcCniVersions,omitempty"`
 }
 
 // InsightsResult is what EKS says about moving to the target version.
@@ -194,6 +206,11 @@ type InsightsResult struct {
 	// AddonVersions are the versions the input's add-ons will get at the
 	// target and why (none for one EKS has no version of: an error finding).
 	AddonVersions []AddonChoice `json:"addonVersions,omitempty"`
+	// VPCCNI are the VPC CNI versions EKS publishes for the target, newest
+	// first, when the input asked (VPCCNIVersions); VPCCNIDefault is the
+	// one EKS marks default.
+	VPCCNI        []string `json:"vpcCni,omitempty"`
+	VPCCNIDefault string   `json:"vpcCniDefault,omitempty"`
 }
 
 // EnsureClusterInput creates or adopts green.

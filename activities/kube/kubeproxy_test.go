@@ -88,4 +88,21 @@ func TestPreflightKubeProxyOnARealAPIServer(t *testing.T) {
 	if fs := findingsOf(res.Findings, CheckKubeProxySkew); len(fs) != 1 || fs[0].Severity != finding.Error || !strings.Contains(fs[0].Message, "kube-proxy 1.28") {
 		t.Fatalf("kube-proxy 1.28 on 1.31 in place: %+v", fs)
 	}
+	if res.CNI != nil {
+		t.Errorf("no aws-node, yet CNI %+v", res.CNI)
+	}
+	// The VPC CNI's aws-node: its image is read for the workflow to
+	// compare with EKS's versions (a sidecar does not confuse it).
+	ds := kubeProxy("602401143452.dkr.ecr.us-east-1.amazonaws.com/amazon-k8s-cni:v1.12.6-eksbuild.2")
+	ds.Name = AWSNodeDaemonSet
+	ds.Spec.Template.Spec.Containers[0].Name = AWSNodeDaemonSet
+	ds.Spec.Template.Spec.Containers = append([]corev1.Container{{Name: "aws-eks-nodeagent", Image: "602401143452.dkr.ecr.us-east-1.amazonaws.com/amazon/aws-network-policy-agent:v1.0.4"}}, ds.Spec.Template.Spec.Containers...)
+	must(blue.cs.AppsV1().DaemonSets(metav1.NamespaceSystem).Create(ctxT(t), ds, metav1.CreateOptions{}))
+	res, err = a.PreflightBlue(ctxT(t), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.CNI == nil || res.CNI.Version != "v1.12.6-eksbuild.2" || !strings.HasSuffix(res.CNI.Image, "amazon-k8s-cni:v1.12.6-eksbuild.2") {
+		t.Errorf("CNI %+v; want aws-node's image v1.12.6-eksbuild.2", res.CNI)
+	}
 }

@@ -100,6 +100,8 @@ type preflight struct {
 	// the SDK may send a throttled heartbeat later).
 	step int
 	cp   *PreflightCheckpoint
+	// cni is blue's aws-node image, nil without one.
+	cni *CNIImage
 }
 
 // PreflightCheckpoint is where a retried PreflightBlue resumes instead of
@@ -114,6 +116,8 @@ type PreflightCheckpoint struct {
 	// Resource is the last resource (group/version, Resource=name) of the
 	// last-applied step fully scanned when Done is that step's index.
 	Resource string `json:"resource,omitempty"`
+	// CNI is what the aws-node step read.
+	CNI *CNIImage `json:"cni,omitempty"`
 }
 
 // beat heartbeats pr with the scan's checkpoint.
@@ -128,7 +132,7 @@ func (p *preflight) beat(ctx context.Context, pr Progress) {
 // checkpoint records that everything before step done (and, in the
 // last-applied step, up to resource) is scanned.
 func (p *preflight) checkpoint(done int, resource string) {
-	p.cp = &PreflightCheckpoint{Done: done, Scanned: p.scanned, Findings: p.found.findings(), Resource: resource}
+	p.cp = &PreflightCheckpoint{Done: done, Scanned: p.scanned, Findings: p.found.findings(), Resource: resource, CNI: p.cni}
 }
 
 // resume reads the checkpoint of the attempt before this one, if any, and
@@ -143,7 +147,7 @@ func (p *preflight) resume(ctx context.Context) {
 	}
 	cp := *last.Checkpoint
 	p.found.restore(cp.Findings)
-	p.scanned = cp.Scanned
+	p.scanned, p.cni = cp.Scanned, cp.CNI
 	p.cp = &cp
 	p.log.Info("Preflight resumes from the previous attempt's checkpoint", "cluster", p.in.Cluster.Name, "stepsDone", cp.Done, "objects", cp.Scanned, "findings", len(cp.Findings), "resource", cp.Resource)
 }
@@ -185,6 +189,7 @@ func (a *Activities) PreflightBlue(ctx context.Context, in PreflightInput) (Pref
 		{"argocd-applications", p.argoApplications},
 		{"aws-auth", p.awsAuth},
 		{"kube-proxy", p.kubeProxySkew},
+		{"aws-node", p.awsNode},
 	}
 	p.resume(ctx)
 	for i, s := range steps {
@@ -202,7 +207,7 @@ func (a *Activities) PreflightBlue(ctx context.Context, in PreflightInput) (Pref
 		p.beat(ctx, Progress{Step: s.name, Objects: p.scanned})
 		p.log.Debug("Preflight step done", "cluster", in.Cluster.Name, "step", s.name, "objects", p.scanned-before)
 	}
-	out := PreflightResult{Findings: p.found.findings(), ObjectsScanned: p.scanned}
+	out := PreflightResult{Findings: p.found.findings(), ObjectsScanned: p.scanned, CNI: p.cni}
 	p.log.Info("Preflight finished", "cluster", in.Cluster.Name, "findings", len(out.Findings), "objects", out.ObjectsScanned, "took", a.opts.Now().Sub(start).Round(time.Millisecond).String())
 	return out, nil
 }
@@ -660,6 +665,39 @@ func (p *preflight) kubeProxySkew(ctx context.Context) error {
 		p.found.add(f)
 	}
 	return nil
+}
+
+// AWSNodeDaemonSet is where the Amazon VPC CNI runs, as an EKS add-on or
+// self-managed.
+const AWSNodeDaemonSet = "aws-node"
+
+// awsNode reads the VPC CNI's image (kube-system/aws-node, container
+// aws-node) so the workflow can compare a self-managed CNI with the
+// versions EKS publishes for the target. No aws-node (another CNI) is
+// nothing to compare.
+func (p *preflight) awsNode(ctx context.Context) error {
+	ds, err := p.c.Kube.AppsV1().DaemonSets(metav1.NamespaceSystem).Get(ctx, AWSNodeDaemonSet, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	p.scanned++
+	for _, c := range ds.Spec.Template.Spec.Containers {
+		if c.Name == AWSNodeDaemonSet || p.cni == nil {
+			p.cni = &CNIImage{Image: c.Image, Version: imageTag(c.Image)}
+		}
+	}
+	return nil
+}
+
+// imageTag is an image reference's tag ("" without one or with a digest only).
+func imageTag(image string) string {
+	if i := strings.LastIndex(image, ":"); i >= 0 && !strings.Contains(image[i:], "/") && !strings.HasSuffix(image[:i], "@sha256") {
+		return image[i+1:]
+	}
+	return ""
 }
 
 // kubeProxyFindings is kubeProxySkew's decision, pure. cpMinor 0 means

@@ -25,6 +25,16 @@ type PreflightResult struct {
 	Findings []finding.Finding `json:"findings"`
 	// ObjectsScanned counts the objects read, for the report.
 	ObjectsScanned int `json:"objectsScanned"`
+	// CNI is blue's Amazon VPC CNI (kube-system/aws-node), nil when blue
+	// runs another CNI.
+	CNI *CNIImage `json:"cni,omitempty"`
+}
+
+// CNIImage is the image of blue's aws-node DaemonSet.
+type CNIImage struct {
+	Image string `json:"image"`
+	// Version is the image's tag, e.g. v1.18.3-eksbuild.1 ("" untagged).
+	Version string `json:"version,omitempty"`
 }
 
 // VerifyGreenInput checks green after it is built.
