@@ -146,6 +146,10 @@ func TestMigrationAgainstRealServers(t *testing.T) {
 	// blue's AL2 node groups and AL2 launch template before anything is built.
 	assertAL2RefusedInPreflight(ctx, t, sb, eksc, cutover) // al2_test.go
 
+	// Run 0b: a dry run on blue with an object seeded for each of issue
+	// 17's preflight checks (and a clean one), deleted afterwards.
+	assertPreflightChecksOnEstate(ctx, t, sb, d.Spec, cutover) // preflight_estate_test.go
+
 	// Run 1: an alarm fires after 50% green; traffic goes back to blue.
 	argoBefore := argoState(ctx, t, sb.Blue) // argocd_e2e_test.go
 	if code, o := cutover("start", "-f", specFile); code != 0 {
