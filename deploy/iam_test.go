@@ -158,6 +158,9 @@ func callsOfTheExamples() map[string][]iampolicy.Request {
 		"ec2:DescribeImages":                 {req("ec2:DescribeImages", "*")},
 		"ec2:DescribeLaunchTemplateVersions": {req("ec2:DescribeLaunchTemplateVersions", "*")},
 		"ec2:DescribeTags":                   {req("ec2:DescribeTags", "*")},
+		"ec2:DescribeVolumes":                {req("ec2:DescribeVolumes", "*")},
+		"ec2:DeleteVolume": {
+			req("ec2:DeleteVolume", arn("ec2", euw1, "volume/vol-0abc1234def567890"), "aws:ResourceTag/"+eks.TagCreatedForPV, "pvc-3f1c2b9e-0d7a-4f7e-9c55-6a1b2c3d4e5f")},
 		"ec2:CreateLaunchTemplateVersion":    {req("ec2:CreateLaunchTemplateVersion", arn("ec2", euw1, "launch-template/lt-0abc1234def567890"))},
 		"ec2:DeleteLaunchTemplateVersions":   {req("ec2:DeleteLaunchTemplateVersions", arn("ec2", euw1, "launch-template/lt-0abc1234def567890"))},
 		"ec2:CreateTags": {
@@ -228,7 +231,7 @@ func TestIAMPolicyCoversTheCalls(t *testing.T) {
 	apis := map[string][]reflect.Type{
 		"eks":                  {reflect.TypeFor[eks.EKSAPI](), reflect.TypeFor[clusters.EKSDescriber]()},
 		"ssm":                  {reflect.TypeFor[eks.SSMAPI]()},
-		"ec2":                  {reflect.TypeFor[eks.EC2API]()},
+		"ec2":                  {reflect.TypeFor[eks.EC2API](), reflect.TypeFor[eks.EBSAPI]()},
 		"iam":                  {reflect.TypeFor[eks.IAMAPI]()},
 		"route53":              {reflect.TypeFor[traffic.Route53API]()},
 		"cloudfront":           {reflect.TypeFor[traffic.CloudFrontAPI](), reflect.TypeFor[traffic.CloudFrontStagingAPI]()},
@@ -306,6 +309,9 @@ func TestIAMPolicyRefusesTheRest(t *testing.T) {
 		req("ec2:CreateTags", arn("ec2", euw1, "subnet/subnet-0abc1234"), "aws:TagKeys", iampolicy.KarpenterDiscoveryTag+",kubernetes.io/role/elb"),
 		req("ec2:CreateTags", arn("ec2", euw1, "subnet/subnet-0abc1234")),
 		req("ec2:CreateTags", arn("ec2", euw1, "instance/i-0abc1234"), "aws:TagKeys", iampolicy.KarpenterDiscoveryTag),
+		// A volume the EBS CSI driver did not provision (no created-for tag).
+		req("ec2:DeleteVolume", arn("ec2", euw1, "volume/vol-0abc1234def567890"), "aws:ResourceTag/Name", "db-backup"),
+		req("ec2:DeleteSnapshot", arn("ec2", euw1, "snapshot/snap-0abc1234def567890"), "aws:ResourceTag/"+eks.TagCreatedForPV, "pvc-1"),
 		req("ssm:GetParameter", "arn:aws:ssm:"+euw1+":"+exampleAccount+":parameter/prod/db-password"),
 		req("kms:CreateGrant", arn("kms", euw1, "key/1234abcd-12ab-34cd-56ef-1234567890ab")),
 		req("kms:Decrypt", arn("kms", euw1, "key/1234abcd-12ab-34cd-56ef-1234567890ab"), "kms:ViaService", "eks."+euw1+".amazonaws.com"),
@@ -322,6 +328,7 @@ func TestIAMPolicyRefusesTheRest(t *testing.T) {
 			req("cloudfront:CreateContinuousDeploymentPolicy", arn("cloudfront", "", "continuous-deployment-policy/4f3c")),
 			req("route53:ChangeResourceRecordSets", "arn:aws:route53:::hostedzone/Z0123456789ABCDEFGHIJ"),
 			req("eks:DeleteCluster", eksARN("us-east-1", "cluster/shop-prod")),
+			req("ec2:DeleteVolume", arn("ec2", "us-east-1", "volume/vol-0abc1234def567890"), "aws:ResourceTag/"+eks.TagCreatedForPV, "pvc-1"), // retire.volumes keep
 		}},
 		{"cloudfront-continuous-deployment.json", []iampolicy.Request{
 			req("eks:DeleteCluster", eksARN(euw1, "cluster/platform-mgmt")), // the hub is only described
@@ -336,6 +343,7 @@ func TestIAMPolicyRefusesTheRest(t *testing.T) {
 			req("route53:ChangeResourceRecordSets", "arn:aws:route53:::hostedzone/Z0123456789ABCDEFGHIJ"),
 			req("iam:PassRole", arn("iam", "", "role/shop-prod-cluster"), "iam:PassedToService", "eks.amazonaws.com"),
 			req("ec2:CreateLaunchTemplateVersion", arn("ec2", euw1, "launch-template/lt-0abc1234def567890")),
+			req("ec2:DeleteVolume", arn("ec2", euw1, "volume/vol-0abc1234def567890"), "aws:ResourceTag/"+eks.TagCreatedForPV, "pvc-1"),
 		}},
 	}
 	for _, c := range cases {

@@ -804,6 +804,7 @@ func (m *migration) retireBlue(ctx workflow.Context) error {
 	}
 	m.releaseBlueFromApplicationSets(ctx)
 	m.retireBlueLoadBalancers(ctx)
+	m.listRetainedVolumes(ctx)
 	m.progress("Deleting blue's add-ons, node groups and cluster")
 	retired, err := call[eks.RetireResult](ctx, clusterWaitOptions, eksA.RetireEKSCluster, eks.RetireInput{
 		Cluster: m.blue(), Role: "blue", Guard: trafficGuard(m.spec.Traffic, "blue"),
@@ -812,6 +813,7 @@ func (m *migration) retireBlue(ctx workflow.Context) error {
 		return err
 	}
 	m.retireBlueLogGroup(ctx)
+	m.retireBlueVolumes(ctx)
 	m.retireBlueIRSA(ctx)
 	m.retireBlueKarpenter(ctx)
 	m.recordRetire(&retired)

@@ -188,7 +188,7 @@ func TestHappyPath(t *testing.T) {
 		"InventoryCluster", "InventoryCluster", "DescribeEKSCluster", "DescribeEKSCluster", "SmokeTestGreen",
 		"ConvertToWeighted", "SetTrafficWeights", "SetTrafficWeights", "SetTrafficWeights", "HoldJobs", "ReleaseJobs",
 		"InstallArgoCD", "CopyArgoCDSettings", "WaitArgoSynced", "HandOverArgoCD",
-		"GetTrafficWeights", "RetireLoadBalancers", "RetireEKSCluster", "DeleteControlPlaneLogGroup", "RetireBlueIRSATrust", "FindBlueReferences"}
+		"GetTrafficWeights", "RetireLoadBalancers", "RetainedVolumes", "RetireEKSCluster", "DeleteControlPlaneLogGroup", "RetireRetainedVolumes", "RetireBlueIRSATrust", "FindBlueReferences"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("calls\n got %v\nwant %v", got, want)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/cutover-dev/cutover/activities/kube"
 	"github.com/cutover-dev/cutover/internal/failures"
 	"github.com/cutover-dev/cutover/internal/finding"
+	"github.com/cutover-dev/cutover/internal/spec"
 )
 
 // changeRetireLoadBalancers versions deleting blue's Services of type
@@ -36,6 +37,65 @@ type retireState struct {
 	loadBalancers *kube.RetireLoadBalancersResult
 	logGroup      *eks.DeleteLogGroupResult
 	irsa          *eks.RetireBlueIRSAResult
+	// retained: blue's retained EBS volumes, listed before blue went;
+	// volumes: what became of them.
+	retained *kube.RetainedVolumesResult
+	volumes  *eks.RetireVolumesResult
+}
+
+// changeRetireVolumes versions listing blue's retained EBS volumes before
+// blue is deleted and, with retire.volumes "delete", deleting them after.
+const changeRetireVolumes = "retire-volumes"
+
+// retireVolumesOptions: one DescribeVolumes and one DeleteVolume per
+// volume, heartbeating between volumes.
+var retireVolumesOptions = workflow.ActivityOptions{
+	StartToCloseTimeout:    10 * time.Minute,
+	ScheduleToCloseTimeout: time.Hour,
+	HeartbeatTimeout:       time.Minute,
+	RetryPolicy:            mutateRetry,
+}
+
+// listRetainedVolumes reads, while blue's API is still there, the EBS
+// volumes of blue's PersistentVolumes with reclaimPolicy Retain (those
+// green's PersistentVolumes use too set apart). A failure is reported, not
+// fatal: blue is being retired already.
+func (m *migration) listRetainedVolumes(ctx workflow.Context) {
+	if workflow.GetVersion(ctx, changeRetireVolumes, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return
+	}
+	m.progress("Listing blue's retained EBS volumes")
+	green := m.green()
+	res, err := short[kube.RetainedVolumesResult](ctx, readOptions, kubeA.RetainedVolumes, kube.RetainedVolumesInput{Cluster: m.blue(), Green: &green})
+	if err != nil {
+		m.report.Errors = append(m.report.Errors, "list blue's retained EBS volumes: "+err.Error())
+		m.logger.Warn("Blue's retained EBS volumes not listed", "cluster", m.spec.Blue.ClusterName, "error", err)
+		return
+	}
+	m.retired.retained = &res
+}
+
+// retireBlueVolumes deletes blue's retained EBS volumes once blue is gone,
+// when retire.volumes is "delete"; otherwise they are listed as kept.
+func (m *migration) retireBlueVolumes(ctx workflow.Context) {
+	r := m.retired.retained
+	if r == nil || len(r.Volumes) == 0 {
+		return
+	}
+	in := eks.RetireVolumesInput{Region: m.spec.Blue.Region, Delete: m.spec.Retire.Volumes == spec.VolumesDelete}
+	for _, v := range r.Volumes {
+		in.Volumes = append(in.Volumes, eks.RetainedVolume{VolumeID: v.VolumeID, PV: v.PV, Claim: v.Claim})
+	}
+	if in.Delete {
+		m.progress(fmt.Sprintf("Deleting %d retained EBS volumes of blue (retire.volumes = delete)", len(in.Volumes)))
+	}
+	res, err := call[eks.RetireVolumesResult](ctx, retireVolumesOptions, eksA.RetireRetainedVolumes, in)
+	if err != nil {
+		m.report.Errors = append(m.report.Errors, "retire blue's retained EBS volumes: "+err.Error())
+		m.logger.Warn("Blue's retained EBS volumes not retired", "cluster", m.spec.Blue.ClusterName, "error", err)
+		return
+	}
+	m.retired.volumes = &res
 }
 
 // retireBlueLoadBalancers deletes blue's objects that own AWS load
@@ -104,10 +164,13 @@ const (
 
 // retireKeptAlways are what cutover never deletes with blue.
 var retireKeptAlways = []string{
-	"EBS volumes of blue's PersistentVolumes with reclaimPolicy Retain: not deleted by cutover (delete them in EC2 once nothing needs their data)",
 	"security groups and their rules, VPC and subnets: kept (shared with green or created outside the migration)",
 	"blue's cluster and node IAM roles: kept (created outside the migration, possibly shared)",
 }
+
+// retireKeptVolumesUnlisted stands for blue's retained volumes when they
+// were not listed (histories from before change retire-volumes).
+const retireKeptVolumesUnlisted = "EBS volumes of blue's PersistentVolumes with reclaimPolicy Retain: not deleted by cutover (delete them in EC2 once nothing needs their data)"
 
 // recordRetire fills the report's Retire section and its two info
 // findings from what the retire steps returned. Pure: it reads m.retired.
@@ -171,7 +234,31 @@ func (m *migration) recordRetire(cluster *eks.RetireResult) {
 			rep.Kept = append(rep.Kept, "trust statements for blue in IAM role "+f.RoleName+": IAM refused the change")
 		}
 	}
-	rep.Kept = append(rep.Kept, retireKeptAlways...)
+	keptAlways := retireKeptAlways
+	if r.retained == nil {
+		keptAlways = append([]string{retireKeptVolumesUnlisted}, keptAlways...)
+	} else {
+		for _, v := range r.retained.UsedByGreen {
+			rep.Kept = append(rep.Kept, volumeText(v.VolumeID, v.PV, v.Claim)+": a PersistentVolume of green uses it too")
+		}
+		if r.volumes == nil {
+			for _, v := range r.retained.Volumes {
+				rep.Kept = append(rep.Kept, volumeText(v.VolumeID, v.PV, v.Claim)+": not retired (see the report's errors)")
+			}
+		}
+	}
+	if v := r.volumes; v != nil {
+		for _, d := range v.Deleted {
+			rep.Deleted = append(rep.Deleted, d.String())
+		}
+		for _, d := range v.AlreadyGone {
+			rep.Deleted = append(rep.Deleted, d.String()+" (already gone)")
+		}
+		for _, k := range v.Kept {
+			rep.Kept = append(rep.Kept, k.String()+": "+k.Reason)
+		}
+	}
+	rep.Kept = append(rep.Kept, keptAlways...)
 	m.report.Retire = rep
 	fs := []finding.Finding{}
 	if len(rep.Deleted) > 0 {
@@ -181,4 +268,8 @@ func (m *migration) recordRetire(cluster *eks.RetireResult) {
 	fs = append(fs, finding.Finding{Check: CheckRetireKept, Cluster: blue, Severity: finding.Info, Source: kube.SourceRetire, Objects: rep.Kept,
 		Message: fmt.Sprintf("retiring %s kept %d resources: %s", blue, len(rep.Kept), strings.Join(rep.Kept, "; "))})
 	m.addFindings(fs)
+}
+
+func volumeText(id, pv, claim string) string {
+	return eks.RetainedVolume{VolumeID: id, PV: pv, Claim: claim}.String()
 }

@@ -6,7 +6,9 @@ import (
 	"testing"
 
 	"github.com/cutover-dev/cutover/internal/failures"
+	"github.com/cutover-dev/cutover/internal/fakeworld"
 	"github.com/cutover-dev/cutover/internal/finding"
+	"github.com/cutover-dev/cutover/internal/spec"
 	"github.com/cutover-dev/cutover/workflows"
 )
 
@@ -75,8 +77,11 @@ func TestRetireReportListsDeletedAndKept(t *testing.T) {
 			t.Errorf("deleted %q: no entry with %q", r.Retire.Deleted, want)
 		}
 	}
-	if !has(r.Retire.Kept, "EBS volumes", "Retain") || !has(r.Retire.Kept, "security groups") {
-		t.Errorf("kept %q: want the Retain volumes and security groups", r.Retire.Kept)
+	if !has(r.Retire.Kept, "EBS volume "+fakeworld.BlueRetainedVolumeID, fakeworld.BlueRetainedPV, fakeworld.BlueRetainedClaim, "retire.volumes is keep") || !has(r.Retire.Kept, "security groups") {
+		t.Errorf("kept %q: want blue's retained volume (retire.volumes keep) and security groups", r.Retire.Kept)
+	}
+	if has(r.Retire.Kept, "EBS volumes of blue's PersistentVolumes") {
+		t.Errorf("kept %q: the volumes were listed, the generic line is for histories that did not list them", r.Retire.Kept)
 	}
 	for _, check := range []string{workflows.CheckRetireDeleted, workflows.CheckRetireKept} {
 		if !slices.ContainsFunc(r.Findings, func(f finding.Finding) bool {
@@ -86,9 +91,25 @@ func TestRetireReportListsDeletedAndKept(t *testing.T) {
 		}
 	}
 
+	del := newHarness(t)
+	approveAll(del)
+	s := testSpec()
+	s.Retire.Volumes = spec.VolumesDelete
+	r, err = del.run(s)
+	if err != nil {
+		t.Fatalf("volumes delete: %v", err)
+	}
+	names := del.world.Names()
+	if list, cluster, vols := slices.Index(names, "RetainedVolumes"), slices.Index(names, "RetireEKSCluster"), slices.Index(names, "RetireRetainedVolumes"); list < 0 || list > cluster || vols < cluster {
+		t.Errorf("calls %v: want the volumes listed before blue's deletion and retired after it", names)
+	}
+	if r.Retire == nil || !has(r.Retire.Deleted, "EBS volume "+fakeworld.BlueRetainedVolumeID, fakeworld.BlueRetainedPV) || has(r.Retire.Kept, fakeworld.BlueRetainedVolumeID) {
+		t.Errorf("volumes delete: retire %+v; want blue's retained volume deleted", r.Retire)
+	}
+
 	keep := newHarness(t)
 	approveAll(keep)
-	s := testSpec()
+	s = testSpec()
 	s.Retire.Blue = "keep"
 	r, err = keep.run(s)
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/cutover-dev/cutover/internal/demo"
 	"github.com/cutover-dev/cutover/internal/sandbox"
+	"github.com/cutover-dev/cutover/internal/spec"
 	"github.com/cutover-dev/cutover/workflows"
 )
 
@@ -24,7 +27,8 @@ import (
 // shop/web-public of type LoadBalancer, whose NLB, target group and
 // listener are in moto's ELBv2 (with the controller's finalizer on the
 // Service), its control-plane log group in CloudWatch Logs and its IAM OIDC
-// provider. After a whole migration with real activities, the simulated
+// provider, and its PersistentVolume with reclaimPolicy Retain the EBS
+// volume the CSI driver made for it (retire.volumes delete here). After a whole migration with real activities, the simulated
 // AWS Load Balancer Controller on blue having removed the NLB when the
 // retire deleted the Service, none of them is left in the emulator, the
 // Service is gone from blue's apiserver, and the report lists each as
@@ -92,7 +96,21 @@ func TestRetireLeavesNothingAgainstRealServers(t *testing.T) {
 			loadBalancers(), targetGroupExists(), logGroupExists(), providerExists())
 	}
 
-	rep := e.runToTheEnd(e.d.Spec)
+	volumeExists := func() bool {
+		t.Helper()
+		out, err := ec2.NewFromConfig(cfg).DescribeVolumes(ctx, &ec2.DescribeVolumesInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return slices.ContainsFunc(out.Volumes, func(v ec2types.Volume) bool { return aws.ToString(v.VolumeId) == sb.Seed.BlueVolume.VolumeID })
+	}
+	if sb.Seed.BlueVolume.VolumeID == "" || !volumeExists() {
+		t.Fatalf("before the migration: blue's retained volume %+v not in EC2", sb.Seed.BlueVolume)
+	}
+
+	s := e.d.Spec
+	s.Retire.Volumes = spec.VolumesDelete
+	rep := e.runToTheEnd(s)
 
 	if got := loadBalancers(); slices.Contains(got, lb.DNSName) {
 		t.Errorf("blue's NLB %s is still in ELBv2: %v", lb.DNSName, got)
@@ -102,6 +120,9 @@ func TestRetireLeavesNothingAgainstRealServers(t *testing.T) {
 	}
 	if logGroupExists() {
 		t.Errorf("blue's log group %s is still in CloudWatch Logs", sb.Seed.BlueLogGroup)
+	}
+	if volumeExists() {
+		t.Errorf("blue's retained EBS volume %s (PersistentVolume %s) is still in EC2", sb.Seed.BlueVolume.VolumeID, sb.Seed.BlueVolume.PV)
 	}
 	if providerExists() {
 		t.Errorf("blue's OIDC provider %s is still in IAM", sb.Seed.IRSA.ProviderARN)
@@ -113,7 +134,8 @@ func TestRetireLeavesNothingAgainstRealServers(t *testing.T) {
 		t.Fatalf("no retire section in the report: errors %q", rep.Errors)
 	}
 	for _, want := range []string{"Service shop/" + sandbox.EntryPointService + " and its load balancer " + lb.DNSName, "CloudWatch log group " + sb.Seed.BlueLogGroup,
-		"IAM OIDC provider " + sb.Seed.IRSA.ProviderARN, "EKS cluster " + sb.Seed.Cluster} {
+		"IAM OIDC provider " + sb.Seed.IRSA.ProviderARN, "EKS cluster " + sb.Seed.Cluster,
+		"EBS volume " + sb.Seed.BlueVolume.VolumeID + " of PersistentVolume " + sb.Seed.BlueVolume.PV + " (claim " + sb.Seed.BlueVolume.Claim + ")"} {
 		if !slices.ContainsFunc(rep.Retire.Deleted, func(d string) bool { return strings.Contains(d, want) }) {
 			t.Errorf("report's deleted list %q lacks %q", rep.Retire.Deleted, want)
 		}
@@ -124,7 +146,7 @@ func TestRetireLeavesNothingAgainstRealServers(t *testing.T) {
 		}
 	}
 	for _, e := range rep.Errors {
-		if strings.Contains(e, "load balancers") || strings.Contains(e, "log group") {
+		if strings.Contains(e, "load balancers") || strings.Contains(e, "log group") || strings.Contains(e, "EBS volumes") {
 			t.Errorf("report error: %s", e)
 		}
 	}

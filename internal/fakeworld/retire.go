@@ -33,3 +33,36 @@ func (a *Activities) DeleteControlPlaneLogGroup(_ context.Context, in eks.Delete
 	}
 	return eks.DeleteLogGroupResult{LogGroup: eks.ControlPlaneLogGroup(in.Cluster.Name), Deleted: true}, nil
 }
+
+// The fake world's blue has one PersistentVolume with reclaimPolicy
+// Retain, provisioned by the EBS CSI driver.
+const (
+	BlueRetainedVolumeID = "vol-0b1ue0000000000a1"
+	BlueRetainedPV       = "pvc-3f1c2b9e-0d7a-4f7e-9c55-6a1b2c3d4e5f"
+	BlueRetainedClaim    = "shop/data-orders-db-0"
+)
+
+// RetainedVolumes implements the kube activity: blue's one retained volume.
+func (a *Activities) RetainedVolumes(_ context.Context, in kube.RetainedVolumesInput) (kube.RetainedVolumesResult, error) {
+	if err := a.w.record("RetainedVolumes", in); err != nil {
+		return kube.RetainedVolumesResult{}, err
+	}
+	return kube.RetainedVolumesResult{Volumes: []kube.RetainedVolume{{VolumeID: BlueRetainedVolumeID, PV: BlueRetainedPV, Claim: BlueRetainedClaim}}}, nil
+}
+
+// RetireRetainedVolumes implements the EKS activity: the volumes are
+// deleted when in.Delete, kept otherwise.
+func (a *Activities) RetireRetainedVolumes(_ context.Context, in eks.RetireVolumesInput) (eks.RetireVolumesResult, error) {
+	if err := a.w.record("RetireRetainedVolumes", in); err != nil {
+		return eks.RetireVolumesResult{}, err
+	}
+	var res eks.RetireVolumesResult
+	for _, v := range in.Volumes {
+		if in.Delete {
+			res.Deleted = append(res.Deleted, v)
+		} else {
+			res.Kept = append(res.Kept, eks.KeptVolume{RetainedVolume: v, Reason: "retire.volumes is keep"})
+		}
+	}
+	return res, nil
+}

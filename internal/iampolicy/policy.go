@@ -247,6 +247,11 @@ func (b builder) statements() []Statement {
 	if s.StagingDistributions {
 		reads = append(reads, "cloudfront:ListContinuousDeploymentPolicies")
 	}
+	if s.Writes && s.DeletesVolumes {
+		// Each retained volume's state and tags, read before it is
+		// deleted (eks.RetireRetainedVolumes).
+		reads = append(reads, "ec2:DescribeVolumes")
+	}
 	add(Statement{Sid: "ReadsAWSAuthorizesOnlyOnAllResources", Action: reads, Resource: []string{"*"}})
 
 	named := mergeRegions(nil, s.Blues)
@@ -297,6 +302,15 @@ func (b builder) statements() []Statement {
 			}
 		}
 		add(Statement{Sid: "LogsDeleteRetiredClustersControlPlaneLogGroups", Action: []string{"logs:DeleteLogGroup"}, Resource: groups})
+	}
+
+	if s.Writes && s.DeletesVolumes {
+		// Only volumes the EBS CSI driver provisioned for a
+		// PersistentVolume: the activity also checks the tag names the
+		// very PV, and that the volume is detached.
+		add(Statement{Sid: "EC2DeleteRetainedVolumesEBSCSIProvisioned", Action: []string{"ec2:DeleteVolume"},
+			Resource:  perRegion(func(r string) []string { return []string{b.arn("ec2", r, "volume/*")} }),
+			Condition: Condition{"Null": {"aws:ResourceTag/" + eks.TagCreatedForPV: {"false"}}}})
 	}
 
 	roles := b.arn("iam", "", "role/*")

@@ -52,6 +52,10 @@ type Scope struct {
 	// balancers of blue's Services and Ingresses to go, and after blue
 	// deletes its control-plane log group /aws/eks/<blue>/cluster.
 	RetiresBlue bool `json:"retiresBlue,omitempty"`
+	// DeletesVolumes: a migration that retires blue also deletes the EBS
+	// volumes of blue's PersistentVolumes with reclaimPolicy Retain
+	// (retire.volumes "delete"), only those the EBS CSI driver tagged.
+	DeletesVolumes bool `json:"deletesVolumes,omitempty"`
 	// Writes: a migration changes something. False when every document is
 	// a dry run (dryRun: true), which only reads.
 	Writes bool `json:"writes,omitempty"`
@@ -72,6 +76,7 @@ func (s *Scope) Merge(o Scope) {
 	s.KarpenterTags = s.KarpenterTags || o.KarpenterTags
 	s.Writes = s.Writes || o.Writes
 	s.RetiresBlue = s.RetiresBlue || o.RetiresBlue
+	s.DeletesVolumes = s.DeletesVolumes || o.DeletesVolumes
 }
 
 // Regions are the regions the scope's clusters are in, sorted.
@@ -186,6 +191,7 @@ func migrationScope(m spec.MigrationSpec, blue, built, creates []string) Scope {
 	}
 	s.Alarms = len(t.Alarms) > 0
 	s.RetiresBlue = !m.DryRun && !m.IsInPlace() && m.Retire.Blue != spec.FateKeep
+	s.DeletesVolumes = s.RetiresBlue && m.Retire.Volumes == spec.VolumesDelete
 	return s
 }
 

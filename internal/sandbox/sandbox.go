@@ -195,6 +195,7 @@ func Up(ctx context.Context, o Options) (*Sandbox, error) {
 				func() error { return SeedKarpenter(ctx, sb.Blue, sb.Seed, objs) },
 				func() error { return SeedAWSAuth(ctx, sb.Blue, sb.Seed, objs) },
 				func() error { return SeedBlueLoadBalancerStatus(ctx, sb.Blue, sb.Seed) },
+				func() error { return SeedBlueRetainedPV(ctx, sb.Blue, sb.Seed) },
 				func() error { return SeedArgoCDInstall(ctx, argo, objs) },
 			}
 			if sb.Hub != nil {

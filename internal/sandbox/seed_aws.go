@@ -114,6 +114,9 @@ type Seed struct {
 	// BlueLoadBalancer is the NLB of blue's Service EntryPointService
 	// (seed_retire.go): its DNS name is the Service's status.
 	BlueLoadBalancer BlueLoadBalancerSeed `json:"blueLoadBalancer"`
+	// BlueVolume is the EBS volume of blue's PersistentVolume with
+	// reclaimPolicy Retain (seed_retire.go).
+	BlueVolume BlueVolumeSeed `json:"blueVolume"`
 }
 
 // SeedAWS creates the blue estate in moto: VPC, three subnets in three AZs,
@@ -154,6 +157,7 @@ func SeedAWS(ctx context.Context, m *Moto) (*Seed, error) {
 		{"CloudWatch alarms", seedAlarms},
 		{"blue's control-plane log group", seedLogGroup},      // seed_retire.go
 		{"blue's NLB and target group", seedBlueLoadBalancer}, // seed_retire.go
+		{"blue's retained EBS volume", seedBlueVolume},        // seed_retire.go
 	}
 	for _, st := range steps {
 		if err := st.do(ctx, cfg, s); err != nil {

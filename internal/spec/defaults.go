@@ -185,6 +185,9 @@ func (s MigrationSpec) WithDefaults() MigrationSpec {
 	if s.Retire.Blue == "" {
 		s.Retire.Blue = FateDelete
 	}
+	if s.Retire.Volumes == "" {
+		s.Retire.Volumes = VolumesKeep
+	}
 	if s.Rollback.Green == "" {
 		s.Rollback.Green = FateKeep
 	}

@@ -532,7 +532,15 @@ type RetireSpec struct {
 	Soak Duration `json:"soak,omitempty"`
 	// Blue: "delete" (default) deletes node groups and cluster; "keep" leaves blue running.
 	Blue string `json:"blue,omitempty"`
+	// Volumes: what becomes of the EBS volumes of blue's PersistentVolumes with reclaimPolicy Retain once blue is deleted: "keep" (default) lists them in the report; "delete" deletes those the EBS CSI driver provisioned for that PersistentVolume that are detached and that no PersistentVolume of green uses (the others are kept, with why).
+	Volumes string `json:"volumes,omitempty"`
 }
+
+// Fates of blue's retained EBS volumes (retire.volumes).
+const (
+	VolumesKeep   = "keep"
+	VolumesDelete = "delete"
+)
 
 // Fates of a cluster.
 const (

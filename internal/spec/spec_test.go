@@ -107,6 +107,8 @@ func TestValidate(t *testing.T) {
 			s.Retire.Blue = "stop"
 			s.Rollback.Green = "pause"
 		}, []string{"preflight.blockOn", "argocd.mode", "retire.blue", "rollback.green"}},
+		{"bad retire.volumes", func(s *MigrationSpec) { s.Retire.Volumes = "snapshot" }, []string{"retire.volumes"}},
+		{"volumes deleted while blue is kept", func(s *MigrationSpec) { s.Retire.Blue, s.Retire.Volumes = FateKeep, VolumesDelete }, []string{"retire.volumes"}},
 		{"bad AMI type upgrade", func(s *MigrationSpec) { s.Green.NodeGroups.AMITypeUpgrade = "latest" }, []string{"green.nodeGroups.amiTypeUpgrade"}},
 		{"gate onTimeout", func(s *MigrationSpec) { s.Approvals.Cutover.OnTimeout = "later" }, []string{"approvals.cutover.onTimeout"}},
 		{"short reminder", func(s *MigrationSpec) { d := Duration(10 * time.Second); s.Approvals.ReminderInterval = &d }, []string{"approvals.reminderInterval"}},

@@ -301,6 +301,10 @@ func (s MigrationSpec) Validate() error {
 
 	bounded(c, "retire.soak", s.Retire.Soak, Duration(maxSoak))
 	c.oneOf("retire.blue", s.Retire.Blue, FateDelete, FateKeep)
+	c.oneOf("retire.volumes", s.Retire.Volumes, VolumesKeep, VolumesDelete)
+	if s.Retire.Volumes == VolumesDelete && s.Retire.Blue == FateKeep {
+		c.add("retire.volumes", `"delete" deletes blue's retained volumes once blue is deleted, but retire.blue is "keep"`)
+	}
 	c.oneOf("rollback.green", s.Rollback.Green, FateKeep, FateDelete)
 
 	validateNotifyAt(c, "notify", s.Notify)
