@@ -42,6 +42,9 @@ func fleetMember(blue string) spec.MigrationSpec {
 	s := testSpec()
 	s.Name, s.Green = "", spec.GreenSpec{}
 	s.Blue.ClusterName = blue
+	// Each member its own record, as in a real fleet: the fake world
+	// keeps a split per record, so concurrent members do not share one.
+	s.Traffic.Route53.RecordName = blue + ".example.com"
 	s.Approvals = spec.ApprovalsSpec{Cutover: spec.GateSpec{Enabled: &off}, Retire: spec.GateSpec{Enabled: &off}}
 	s.Retire.Soak = spec.Duration(time.Minute)
 	return s

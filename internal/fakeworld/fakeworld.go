@@ -90,6 +90,10 @@ type World struct {
 	// (a fleet's), which DescribeEKSCluster reports with blue's copy.
 	access  map[string][]eks.AccessEntry
 	weights traffic.Weights
+	// byRecord: the split of each Route53 record SetTrafficWeights set,
+	// so that a fleet's concurrent members on their own records do not
+	// see each other's; weights is the split last set on any.
+	byRecord map[string]traffic.Weights
 	green   bool
 }
 
@@ -163,6 +167,23 @@ func (w *World) Inputs(name string) []any {
 func (w *World) Weights() traffic.Weights {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	return w.weights
+}
+
+// weightsOf is the split of record r: the one SetTrafficWeights last set
+// on it, else the world's (a record never set, a CloudFront target).
+func (w *World) weightsOf(r *traffic.Route53Records) traffic.Weights {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.weightsOfLocked(r)
+}
+
+func (w *World) weightsOfLocked(r *traffic.Route53Records) traffic.Weights {
+	if r != nil {
+		if ws, ok := w.byRecord[r.RecordName]; ok {
+			return ws
+		}
+	}
 	return w.weights
 }
 
@@ -338,12 +359,16 @@ func (a *Activities) RetireEKSCluster(_ context.Context, in eks.RetireInput) (ek
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if in.Role == "blue" && w.weights.Blue > 0 {
-		return eks.RetireResult{}, failures.New(failures.StillServingTraffic, "%s still receives %d%% of traffic", in.Cluster.Name, w.weights.Blue)
+	ws := w.weights
+	if g := in.Guard; g != nil && g.RecordName != "" {
+		ws = w.weightsOfLocked(&traffic.Route53Records{RecordName: g.RecordName})
+	}
+	if in.Role == "blue" && ws.Blue > 0 {
+		return eks.RetireResult{}, failures.New(failures.StillServingTraffic, "%s still receives %d%% of traffic", in.Cluster.Name, ws.Blue)
 	}
 	if in.Role == "green" {
-		if w.weights.Green > 0 {
-			return eks.RetireResult{}, failures.New(failures.StillServingTraffic, "%s still receives %d%% of traffic", in.Cluster.Name, w.weights.Green)
+		if ws.Green > 0 {
+			return eks.RetireResult{}, failures.New(failures.StillServingTraffic, "%s still receives %d%% of traffic", in.Cluster.Name, ws.Green)
 		}
 		w.green = false
 	}
@@ -445,7 +470,7 @@ func (a *Activities) GetTrafficWeights(_ context.Context, t traffic.Target) (tra
 	if err := w.record("GetTrafficWeights", t); err != nil {
 		return traffic.Weights{}, err
 	}
-	ws := w.Weights()
+	ws := w.weightsOf(t.Route53)
 	if w.BlueWeightAtRetire > 0 && ws.Green == 100 {
 		ws = traffic.Weights{Blue: w.BlueWeightAtRetire, Green: 100 - w.BlueWeightAtRetire}
 	}
@@ -460,8 +485,14 @@ func (a *Activities) SetTrafficWeights(_ context.Context, in traffic.SetWeightsI
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	noop := w.weights.Green == in.Green
+	noop := w.weightsOfLocked(in.Target.Route53).Green == in.Green
 	w.weights = traffic.Weights{Blue: 100 - in.Green, Green: in.Green}
+	if r := in.Target.Route53; r != nil {
+		if w.byRecord == nil {
+			w.byRecord = map[string]traffic.Weights{}
+		}
+		w.byRecord[r.RecordName] = w.weights
+	}
 	return traffic.Change{Provider: in.Target.Provider, ID: fmt.Sprintf("C%d", len(w.calls)), Weights: w.weights, Noop: noop}, nil
 }
 

@@ -53,6 +53,7 @@ func (a *Activities) ConvertToWeighted(_ context.Context, t traffic.Target) (tra
 	p.simple = false
 	a.w.mu.Lock()
 	a.w.weights = traffic.Weights{Blue: 100}
+	delete(a.w.byRecord, t.Route53.RecordName)
 	a.w.mu.Unlock()
 	return traffic.ConvertResult{Converted: true, Original: &traffic.PlainRecord{TTL: 300, Values: []string{"blue-lb.example.com"}},
 		Change: traffic.Change{Provider: traffic.ProviderRoute53, ID: "/change/C-PLAIN", Weights: traffic.Weights{Blue: 100}}}, nil
