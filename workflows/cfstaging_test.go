@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/cutover-dev/cutover/activities/traffic"
@@ -53,6 +54,11 @@ func TestCloudFrontContinuousDeployment(t *testing.T) {
 	}
 	if !slices.Equal(steps, []int{5, 15, 100}) || r.CloudFrontStaging == nil || r.CloudFrontStaging.StagingID == "" {
 		t.Errorf("traffic history %v, staging %+v", steps, r.CloudFrontStaging)
+	}
+	if r.Retire == nil || !slices.ContainsFunc(r.Retire.Kept, func(k string) bool {
+		return strings.Contains(k, "CloudFront origin blue of distribution E2QWRUHAPOMQZL: kept")
+	}) {
+		t.Errorf("retire %+v: want blue's origin listed kept", r.Retire)
 	}
 }
 

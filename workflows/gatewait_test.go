@@ -126,7 +126,7 @@ func TestPlainRecordConvertedAndBack(t *testing.T) {
 			approveAll(h)
 			s := testSpec()
 			s.Traffic.Route53.AfterMigration = c.after
-			_, err := h.run(s)
+			r, err := h.run(s)
 			if c.alarm {
 				if typ, _ := failureReport(t, err); typ != failures.RolledBack {
 					t.Fatalf("type %q (%v)", typ, err)
@@ -144,6 +144,18 @@ func TestPlainRecordConvertedAndBack(t *testing.T) {
 			}
 			if slices.Contains(names, "ConvertToSimple") != c.wantCall {
 				t.Errorf("calls %v: ConvertToSimple called %v, want %v", names, !c.wantCall, c.wantCall)
+			}
+			if !c.alarm {
+				// The retire section says what became of blue's record.
+				list, want := r.Retire.Kept, "kept on purpose"
+				if c.wantAt == "green" {
+					list, want = r.Retire.Deleted, "one simple record at green again"
+				}
+				if !slices.ContainsFunc(list, func(e string) bool {
+					return strings.Contains(e, "Route53 weighted record "+s.Traffic.Route53.RecordName) && strings.Contains(e, "set identifier blue") && strings.Contains(e, want)
+				}) {
+					t.Errorf("retire deleted %q, kept %q: want blue's record with %q", r.Retire.Deleted, r.Retire.Kept, want)
+				}
 			}
 			if c.wantAt == "blue" {
 				in := h.world.Inputs("ConvertToSimple")[0].(traffic.ToSimpleInput)

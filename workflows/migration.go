@@ -816,8 +816,11 @@ func (m *migration) retireBlue(ctx workflow.Context) error {
 	m.retireBlueVolumes(ctx)
 	m.retireBlueIRSA(ctx)
 	m.retireBlueKarpenter(ctx)
+	simple := m.simpleAfter()
+	err = m.simpleRecordAt(ctx, "green", trafficSetOptions, propagateOptions)
+	m.retired.recordSimple = simple && err == nil
 	m.recordRetire(&retired)
-	return m.simpleRecordAt(ctx, "green", trafficSetOptions, propagateOptions)
+	return err
 }
 
 func (m *migration) dryRunPlan(g eks.GreenPlan) *Plan {

@@ -41,6 +41,9 @@ type retireState struct {
 	// volumes: what became of them.
 	retained *kube.RetainedVolumesResult
 	volumes  *eks.RetireVolumesResult
+	// recordSimple: the weighted pair was made one simple record at
+	// green again (traffic.route53.afterMigration simple).
+	recordSimple bool
 }
 
 // changeRetireVolumes versions listing blue's retained EBS volumes before
@@ -258,6 +261,11 @@ func (m *migration) recordRetire(cluster *eks.RetireResult) {
 			rep.Kept = append(rep.Kept, k.String()+": "+k.Reason)
 		}
 	}
+	if d, k := m.retiredTraffic(); d != "" {
+		rep.Deleted = append(rep.Deleted, d)
+	} else if k != "" {
+		rep.Kept = append(rep.Kept, k)
+	}
 	rep.Kept = append(rep.Kept, keptAlways...)
 	m.report.Retire = rep
 	fs := []finding.Finding{}
@@ -272,4 +280,27 @@ func (m *migration) recordRetire(cluster *eks.RetireResult) {
 
 func volumeText(id, pv, claim string) string {
 	return eks.RetainedVolume{VolumeID: id, PV: pv, Claim: claim}.String()
+}
+
+// retiredTraffic says what became of blue's side of the traffic switch:
+// deleted (blue's weighted record, the pair made one simple record at
+// green) or kept (blue's record at weight 0, blue's CloudFront origin),
+// and why.
+func (m *migration) retiredTraffic() (deleted, kept string) {
+	switch t := m.target; {
+	case t.Route53 != nil:
+		r := t.Route53
+		rec := fmt.Sprintf("Route53 weighted record %s %s (set identifier %s) in hosted zone %s", r.RecordName, r.RecordType, r.BlueSetIdentifier, r.HostedZoneID)
+		if m.retired.recordSimple {
+			return rec + ": the pair is one simple record at green again (traffic.route53.afterMigration simple)", ""
+		}
+		if m.simpleAfter() {
+			return "", rec + ": at weight 0, not yet made a simple record again (see the report's errors)"
+		}
+		return "", rec + ": at weight 0, kept on purpose (traffic.route53.afterMigration weighted: the next migration's pair reuses it; \"simple\" makes one simple record at green)"
+	case t.CloudFront != nil:
+		c := t.CloudFront
+		return "", fmt.Sprintf("CloudFront origin %s of distribution %s: kept, no behavior uses it (the next migration's origin switch reuses it)", c.BlueOriginID, c.DistributionID)
+	}
+	return "", ""
 }

@@ -80,6 +80,9 @@ func TestRetireReportListsDeletedAndKept(t *testing.T) {
 	if !has(r.Retire.Kept, "EBS volume "+fakeworld.BlueRetainedVolumeID, fakeworld.BlueRetainedPV, fakeworld.BlueRetainedClaim, "retire.volumes is keep") || !has(r.Retire.Kept, "security groups") {
 		t.Errorf("kept %q: want blue's retained volume (retire.volumes keep) and security groups", r.Retire.Kept)
 	}
+	if !has(r.Retire.Kept, "Route53 weighted record shop.example.com CNAME (set identifier blue)", "weight 0", "kept on purpose") {
+		t.Errorf("kept %q: want blue's weighted record, kept at weight 0", r.Retire.Kept)
+	}
 	if has(r.Retire.Kept, "EBS volumes of blue's PersistentVolumes") {
 		t.Errorf("kept %q: the volumes were listed, the generic line is for histories that did not list them", r.Retire.Kept)
 	}
