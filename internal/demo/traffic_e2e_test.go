@@ -147,4 +147,10 @@ func TestTrafficEdgesAgainstRealServers(t *testing.T) {
 		aws.ToString(final[0].ResourceRecords[0].Value) != greenLB || aws.ToInt64(final[0].TTL) != 300 {
 		t.Fatalf("after the migration: %+v; want one simple CNAME to %s with TTL 300", final, greenLB)
 	}
+	// No blue record left, and the report's retire section says so.
+	if rep.Retire == nil || !slices.ContainsFunc(rep.Retire.Deleted, func(d string) bool {
+		return strings.Contains(d, "Route53 weighted record "+name) && strings.Contains(d, "set identifier blue") && strings.Contains(d, "one simple record at green again")
+	}) {
+		t.Errorf("report's retire section %+v: want blue's weighted record listed deleted", rep.Retire)
+	}
 }
